@@ -1,0 +1,46 @@
+//! Load + per-customer summary on synthetic logs (Parquet), at 100k and 1M rows.
+//!
+//! cargo bench --bench summary
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use patronage::prelude::*;
+use patronage::simulate::{SimulationSpec, simulate};
+
+fn log(rows: usize, dir: &std::path::Path) -> std::path::PathBuf {
+    // The CDNOW process gives about 4.3 rows per customer over 78 weeks.
+    let spec = SimulationSpec {
+        customers: rows * 10 / 43,
+        seed: 42,
+        ..SimulationSpec::default()
+    };
+    let mut sim = simulate(&spec).expect("valid spec");
+    let path = dir.join(format!("tx_{rows}.parquet"));
+    patronage::io::write_frame(&mut sim.transactions, &path).expect("writable temp dir");
+    eprintln!(
+        "{}: {} rows, {} customers",
+        path.display(),
+        sim.transactions.height(),
+        spec.customers
+    );
+    path
+}
+
+fn bench(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut group = c.benchmark_group("load_and_summary");
+    group.sample_size(10);
+    for rows in [100_000usize, 1_000_000] {
+        let path = log(rows, dir.path());
+        group.bench_function(format!("{rows}_rows_parquet"), |b| {
+            b.iter(|| {
+                let tx =
+                    Transactions::scan_parquet(&path, TransactionSchema::default()).expect("scan");
+                tx.summary(&SummaryOptions::weekly()).expect("summary")
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,93 @@
+//! The crate's one error type.
+//!
+//! Every variant that comes from user data names the column and, where one row is at
+//! fault, the row (1-based data row number: the first row below a header is row 1).
+
+use std::path::PathBuf;
+
+/// Errors from loading, cleaning, summarising and scoring customer data.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A column the run needs is not in the input.
+    #[error("column `{column}` not found (input has: {available})")]
+    MissingColumn {
+        /// The column that was asked for (or the role, when auto-detection found nothing).
+        column: String,
+        /// The input's columns, comma-separated.
+        available: String,
+    },
+    /// A column has a type that cannot hold what its role needs.
+    #[error("column `{column}` has type {found}, expected {expected}")]
+    WrongType {
+        /// The column.
+        column: String,
+        /// The type found.
+        found: String,
+        /// What the role accepts.
+        expected: String,
+    },
+    /// The input (or what remained of it after cleaning) has no rows.
+    #[error("no usable rows: {what}")]
+    EmptyTable {
+        /// What was empty.
+        what: String,
+    },
+    /// A row failed a check and the run is strict.
+    #[error("row {row}, column `{column}`: {reason} (value: {value})")]
+    BadRow {
+        /// 1-based data row number.
+        row: u64,
+        /// The column at fault.
+        column: String,
+        /// Why the row was refused.
+        reason: String,
+        /// The offending value as text.
+        value: String,
+    },
+    /// An option or parameter given by the caller is out of range or inconsistent.
+    #[error("invalid option `{option}`: {reason}")]
+    InvalidOption {
+        /// The option.
+        option: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A rule table (TOML or JSON) could not be parsed.
+    #[error("cannot parse {what}: {reason}")]
+    Parse {
+        /// What was being parsed.
+        what: String,
+        /// The parser's message.
+        reason: String,
+    },
+    /// An error raised inside polars while reading or computing a frame.
+    #[error("polars: {0}")]
+    Polars(#[from] polars::error::PolarsError),
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub(crate) fn invalid(option: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::InvalidOption {
+            option: option.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// True when the error is the caller's mistake in options or parameters rather than
+    /// a problem in the data (the CLI exits 2 for these and 1 for data errors).
+    pub fn is_usage(&self) -> bool {
+        matches!(self, Error::InvalidOption { .. } | Error::Parse { .. })
+    }
+}

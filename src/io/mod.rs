@@ -1,0 +1,9 @@
+//! Input and output: the column mapping, readers to lazy frames, and writers.
+
+pub mod read;
+pub mod schema;
+pub mod write;
+
+pub use read::{CsvOptions, InputFormat};
+pub use schema::{AmountSource, CostSource, ResolvedSchema, TransactionSchema};
+pub use write::{write_csv_to, write_frame};

@@ -1,0 +1,12 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod error;
+pub mod io;
+pub mod prelude;
+pub mod rfm;
+pub mod simulate;
+pub mod transactions;
+
+pub use error::{Error, Result};

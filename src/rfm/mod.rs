@@ -1,0 +1,317 @@
+//! RFM: quantile scores for recency, frequency and monetary value, and named segments.
+//!
+//! Scores come from the per-customer summary: R from `recency_days` (fewer days since the
+//! last purchase = higher score), F from `n_purchases`, M from `total_spend` (or the mean
+//! spend per purchase). `rfm_score = 100 R + 10 F + M`.
+
+pub mod scores;
+pub mod segments;
+
+use polars::prelude::*;
+use serde::{Deserialize, Serialize};
+
+pub use scores::quantile_scores;
+pub use segments::{OTHERS, SegmentRule, SegmentRules};
+
+use crate::error::{Error, Result};
+
+/// What the M score ranks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MonetaryBasis {
+    /// Total spend over the observation period (the R `rfm` package's choice).
+    #[default]
+    Total,
+    /// Mean spend per purchase.
+    Mean,
+}
+
+/// Options of [`score`].
+///
+/// # Example
+/// ```
+/// use patronage::rfm::{RfmOptions, SegmentRules};
+/// let opts = RfmOptions::default().bins(5).segments(SegmentRules::rf_map());
+/// assert_eq!(opts.bins, 5);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RfmOptions {
+    /// Number of score bins (2..=20; default 5).
+    pub bins: u8,
+    /// What M ranks.
+    pub monetary: MonetaryBasis,
+    /// The segment rule table (default: the R `rfm` package's).
+    pub segments: SegmentRules,
+}
+
+impl Default for RfmOptions {
+    fn default() -> Self {
+        RfmOptions {
+            bins: 5,
+            monetary: MonetaryBasis::Total,
+            segments: SegmentRules::rfm_package(),
+        }
+    }
+}
+
+impl RfmOptions {
+    /// Sets the number of bins.
+    #[must_use]
+    pub fn bins(mut self, bins: u8) -> Self {
+        self.bins = bins;
+        self
+    }
+    /// Sets the monetary basis.
+    #[must_use]
+    pub fn monetary(mut self, basis: MonetaryBasis) -> Self {
+        self.monetary = basis;
+        self
+    }
+    /// Sets the segment rules.
+    #[must_use]
+    pub fn segments(mut self, rules: SegmentRules) -> Self {
+        self.segments = rules;
+        self
+    }
+}
+
+/// Per-segment figures.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SegmentStats {
+    /// Segment name.
+    pub segment: String,
+    /// Customers in it.
+    pub customers: u64,
+    /// Share of all customers.
+    pub share: f64,
+    /// Sum of `total_spend`.
+    pub revenue: f64,
+    /// Share of all revenue (0 when total revenue is 0).
+    pub revenue_share: f64,
+    /// Mean days since the last purchase.
+    pub mean_recency_days: f64,
+    /// Mean number of purchases.
+    pub mean_n_purchases: f64,
+    /// Mean total spend.
+    pub mean_total_spend: f64,
+}
+
+/// RFM scores and segments per customer, with the segment summary.
+#[derive(Debug, Clone)]
+pub struct RfmTable {
+    frame: DataFrame,
+    segments: Vec<SegmentStats>,
+}
+
+impl RfmTable {
+    /// `customer_id, recency_days, n_purchases, total_spend, r_score, f_score, m_score,
+    /// rfm_score, segment`, in the input's row order.
+    pub fn frame(&self) -> &DataFrame {
+        &self.frame
+    }
+    /// Takes the frame.
+    pub fn into_frame(self) -> DataFrame {
+        self.frame
+    }
+    /// One entry per segment that has customers, in rule order, "Others" last.
+    pub fn segment_summary(&self) -> &[SegmentStats] {
+        &self.segments
+    }
+    /// The segment summary as a frame.
+    ///
+    /// # Errors
+    /// A polars error if the frame cannot be built (it always can).
+    pub fn segment_summary_frame(&self) -> Result<DataFrame> {
+        let s = &self.segments;
+        Ok(DataFrame::new_infer_height(vec![
+            Column::new(
+                "segment".into(),
+                s.iter().map(|x| x.segment.as_str()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "customers".into(),
+                s.iter().map(|x| x.customers).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "share".into(),
+                s.iter().map(|x| x.share).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "revenue".into(),
+                s.iter().map(|x| x.revenue).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "revenue_share".into(),
+                s.iter().map(|x| x.revenue_share).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "mean_recency_days".into(),
+                s.iter().map(|x| x.mean_recency_days).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "mean_n_purchases".into(),
+                s.iter().map(|x| x.mean_n_purchases).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "mean_total_spend".into(),
+                s.iter().map(|x| x.mean_total_spend).collect::<Vec<_>>(),
+            ),
+        ])?)
+    }
+}
+
+fn numeric(df: &DataFrame, name: &str) -> Result<Vec<f64>> {
+    let c = df.column(name).map_err(|_| Error::MissingColumn {
+        column: name.to_string(),
+        available: df
+            .get_column_names()
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+    })?;
+    if !c.dtype().is_primitive_numeric() {
+        return Err(Error::WrongType {
+            column: name.to_string(),
+            found: c.dtype().to_string(),
+            expected: "a number".into(),
+        });
+    }
+    let f = c.cast(&DataType::Float64)?;
+    f.f64()?
+        .iter()
+        .enumerate()
+        .map(|(i, v)| match v {
+            Some(x) if !x.is_nan() => Ok(x),
+            other => Err(Error::BadRow {
+                row: i as u64 + 1,
+                column: name.to_string(),
+                reason: "RFM needs a number".into(),
+                value: format!("{other:?}"),
+            }),
+        })
+        .collect()
+}
+
+/// Scores a per-customer table (the [`Summary`](crate::transactions::summary::Summary)
+/// frame, or any frame with `customer_id, recency_days, n_purchases, total_spend`).
+///
+/// # Errors
+/// [`Error::MissingColumn`] / [`Error::WrongType`] for a missing or non-numeric column,
+/// [`Error::BadRow`] for a null or NaN value, [`Error::EmptyTable`] for no customers,
+/// [`Error::InvalidOption`] for bins out of range or a rule table that does not fit them.
+///
+/// # Example
+/// ```
+/// use patronage::prelude::*;
+/// use polars::prelude::*;
+/// let df = df!(
+///     "customer_id" => ["a", "b", "c"],
+///     "recency_days" => [3, 40, 400],
+///     "n_purchases" => [9u32, 3, 1],
+///     "total_spend" => [500.0, 80.0, 10.0],
+/// ).unwrap();
+/// let rfm = patronage::rfm::score(&df, &RfmOptions::default().bins(3)
+///     .segments(SegmentRules::from_toml_str("[[segment]]\nname = \"Best\"\nr = [3, 3]").unwrap())).unwrap();
+/// assert_eq!(rfm.segment_summary()[0].segment, "Best");
+/// ```
+pub fn score(df: &DataFrame, options: &RfmOptions) -> Result<RfmTable> {
+    scores::check_bins(options.bins)?;
+    options.segments.validate(options.bins)?;
+    if df.height() == 0 {
+        return Err(Error::EmptyTable {
+            what: "the customer table has no rows".into(),
+        });
+    }
+    let id = df.column("customer_id").map_err(|_| Error::MissingColumn {
+        column: "customer_id".into(),
+        available: df
+            .get_column_names()
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+    })?;
+    let recency = numeric(df, "recency_days")?;
+    let n_purchases = numeric(df, "n_purchases")?;
+    let total = numeric(df, "total_spend")?;
+    let monetary: Vec<f64> = match options.monetary {
+        MonetaryBasis::Total => total.clone(),
+        MonetaryBasis::Mean => total
+            .iter()
+            .zip(&n_purchases)
+            .map(|(t, n)| if *n > 0.0 { t / n } else { 0.0 })
+            .collect(),
+    };
+    let neg_recency: Vec<f64> = recency.iter().map(|r| -r).collect();
+    let r = quantile_scores(&neg_recency, options.bins)?;
+    let f = quantile_scores(&n_purchases, options.bins)?;
+    let m = quantile_scores(&monetary, options.bins)?;
+    let seg: Vec<&str> = (0..r.len())
+        .map(|i| options.segments.segment(r[i], f[i], m[i]))
+        .collect();
+    let rfm: Vec<u32> = (0..r.len())
+        .map(|i| 100 * u32::from(r[i]) + 10 * u32::from(f[i]) + u32::from(m[i]))
+        .collect();
+
+    let n = r.len() as f64;
+    let revenue_total: f64 = total.iter().sum();
+    let segments = options
+        .segments
+        .names()
+        .into_iter()
+        .filter_map(|name| {
+            let members: Vec<usize> = (0..seg.len()).filter(|&i| seg[i] == name).collect();
+            if members.is_empty() {
+                return None;
+            }
+            let k = members.len() as f64;
+            let mean = |v: &[f64]| members.iter().map(|&i| v[i]).sum::<f64>() / k;
+            let revenue: f64 = members.iter().map(|&i| total[i]).sum();
+            Some(SegmentStats {
+                segment: name.to_string(),
+                customers: members.len() as u64,
+                share: k / n,
+                revenue,
+                revenue_share: if revenue_total == 0.0 {
+                    0.0
+                } else {
+                    revenue / revenue_total
+                },
+                mean_recency_days: mean(&recency),
+                mean_n_purchases: mean(&n_purchases),
+                mean_total_spend: mean(&total),
+            })
+        })
+        .collect();
+
+    let u8col = |name: &str, v: &[u8]| {
+        Column::new(
+            name.into(),
+            v.iter().map(|&x| u32::from(x)).collect::<Vec<u32>>(),
+        )
+    };
+    let frame = DataFrame::new_infer_height(vec![
+        id.clone(),
+        df.column("recency_days")?.clone(),
+        df.column("n_purchases")?.clone(),
+        df.column("total_spend")?.clone(),
+        u8col("r_score", &r),
+        u8col("f_score", &f),
+        u8col("m_score", &m),
+        Column::new("rfm_score".into(), rfm),
+        Column::new("segment".into(), seg),
+    ])?;
+    Ok(RfmTable { frame, segments })
+}
+
+impl crate::transactions::summary::Summary {
+    /// RFM scores and segments of this summary's customers.
+    ///
+    /// # Errors
+    /// As [`score`].
+    pub fn rfm(&self, options: &RfmOptions) -> Result<RfmTable> {
+        score(self.frame(), options)
+    }
+}

@@ -1,0 +1,299 @@
+//! Named segments: rule tables over R, F and M scores (first match wins, else "Others").
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// An inclusive score range; `None` in a rule means any score.
+pub type ScoreRange = (u8, u8);
+
+/// One named segment: the customer belongs to it when each given score is in its range.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SegmentRule {
+    /// Segment name.
+    pub name: String,
+    /// Recency score range (inclusive).
+    #[serde(default)]
+    pub r: Option<ScoreRange>,
+    /// Frequency score range (inclusive).
+    #[serde(default)]
+    pub f: Option<ScoreRange>,
+    /// Monetary score range (inclusive).
+    #[serde(default)]
+    pub m: Option<ScoreRange>,
+}
+
+impl SegmentRule {
+    fn new(
+        name: &str,
+        r: Option<ScoreRange>,
+        f: Option<ScoreRange>,
+        m: Option<ScoreRange>,
+    ) -> Self {
+        SegmentRule {
+            name: name.to_string(),
+            r,
+            f,
+            m,
+        }
+    }
+
+    /// Whether the scores fall in this rule.
+    pub fn matches(&self, r: u8, f: u8, m: u8) -> bool {
+        let inside =
+            |range: Option<ScoreRange>, v: u8| range.is_none_or(|(lo, hi)| lo <= v && v <= hi);
+        inside(self.r, r) && inside(self.f, f) && inside(self.m, m)
+    }
+}
+
+/// A rule table: the first rule that matches names the segment; no match is "Others".
+///
+/// # Example
+/// ```
+/// use patronage::rfm::SegmentRules;
+/// let rules = SegmentRules::rfm_package();
+/// assert_eq!(rules.segment(5, 5, 5), "Champions");
+/// assert_eq!(rules.segment(1, 1, 1), "Lost");
+/// let custom = SegmentRules::from_toml_str(r#"
+///     [[segment]]
+///     name = "Best"
+///     r = [4, 5]
+///     f = [4, 5]
+/// "#).unwrap();
+/// assert_eq!(custom.segment(5, 4, 1), "Best");
+/// assert_eq!(custom.segment(3, 4, 1), "Others");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SegmentRules {
+    /// The rules, in priority order.
+    #[serde(rename = "segment")]
+    pub rules: Vec<SegmentRule>,
+}
+
+/// The name given to customers no rule matches.
+pub const OTHERS: &str = "Others";
+
+impl SegmentRules {
+    /// The R `rfm` package's table (scores 1-5, inclusive bounds, first match wins).
+    pub fn rfm_package() -> Self {
+        let r = |lo, hi| Some((lo, hi));
+        SegmentRules {
+            rules: vec![
+                SegmentRule::new("Champions", r(5, 5), r(5, 5), r(5, 5)),
+                SegmentRule::new("Potential Loyalist", r(3, 5), r(3, 5), r(2, 5)),
+                SegmentRule::new("Loyal Customers", r(2, 4), r(2, 4), r(2, 4)),
+                SegmentRule::new("Promising", r(3, 4), r(1, 3), r(3, 5)),
+                SegmentRule::new("New Customers", r(4, 5), r(1, 3), r(1, 5)),
+                SegmentRule::new("Can't Lose Them", r(1, 2), r(3, 4), r(4, 5)),
+                SegmentRule::new("At Risk", r(1, 2), r(2, 5), r(4, 5)),
+                SegmentRule::new("Need Attention", r(1, 3), r(3, 5), r(3, 5)),
+                SegmentRule::new("About To Sleep", r(2, 3), r(1, 3), r(1, 4)),
+                SegmentRule::new("Lost", r(1, 1), r(1, 5), r(1, 5)),
+            ],
+        }
+    }
+
+    /// The widely used recency-frequency map on quintile scores (M is ignored).
+    pub fn rf_map() -> Self {
+        let r = |lo, hi| Some((lo, hi));
+        SegmentRules {
+            rules: vec![
+                SegmentRule::new("Hibernating", r(1, 2), r(1, 2), None),
+                SegmentRule::new("At Risk", r(1, 2), r(3, 4), None),
+                SegmentRule::new("Can't Lose", r(1, 2), r(5, 5), None),
+                SegmentRule::new("About To Sleep", r(3, 3), r(1, 2), None),
+                SegmentRule::new("Need Attention", r(3, 3), r(3, 3), None),
+                SegmentRule::new("Loyal", r(3, 4), r(4, 5), None),
+                SegmentRule::new("Promising", r(4, 4), r(1, 1), None),
+                SegmentRule::new("New", r(5, 5), r(1, 1), None),
+                SegmentRule::new("Potential Loyalist", r(4, 5), r(2, 3), None),
+                SegmentRule::new("Champions", r(5, 5), r(4, 5), None),
+            ],
+        }
+    }
+
+    /// Parses a TOML table of `[[segment]]` entries (`name`, and any of `r`, `f`, `m` as
+    /// `[low, high]`).
+    ///
+    /// # Errors
+    /// [`Error::Parse`] for malformed TOML or unknown keys.
+    pub fn from_toml_str(text: &str) -> Result<Self> {
+        toml::from_str(text).map_err(|e| Error::Parse {
+            what: "segment rules (TOML)".into(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// Parses JSON: `{"segment": [{"name": .., "r": [lo, hi], ..}, ..]}`.
+    ///
+    /// # Errors
+    /// [`Error::Parse`] for malformed JSON or unknown keys.
+    pub fn from_json_str(text: &str) -> Result<Self> {
+        serde_json::from_str(text).map_err(|e| Error::Parse {
+            what: "segment rules (JSON)".into(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// Loads rules from a `.toml` or `.json` file (by extension; TOML otherwise).
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the file cannot be read, [`Error::Parse`] when it does not parse.
+    pub fn from_path(path: impl AsRef<std::path::Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        if path.extension().and_then(|e| e.to_str()) == Some("json") {
+            Self::from_json_str(&text)
+        } else {
+            Self::from_toml_str(&text)
+        }
+    }
+
+    /// Checks the table against the number of score bins.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] for an empty table, an empty name, a range with low > high
+    /// or bounds outside 1..=bins.
+    pub fn validate(&self, bins: u8) -> Result<()> {
+        if self.rules.is_empty() {
+            return Err(Error::invalid("segments", "the rule table is empty"));
+        }
+        for rule in &self.rules {
+            if rule.name.trim().is_empty() {
+                return Err(Error::invalid("segments", "a rule has an empty name"));
+            }
+            for (dim, range) in [("r", rule.r), ("f", rule.f), ("m", rule.m)] {
+                if let Some((lo, hi)) = range {
+                    if lo == 0 || lo > hi || hi > bins {
+                        return Err(Error::invalid(
+                            "segments",
+                            format!(
+                                "rule `{}`: {dim} range [{lo}, {hi}] is not within 1..={bins}",
+                                rule.name
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The segment of one customer's scores.
+    pub fn segment(&self, r: u8, f: u8, m: u8) -> &str {
+        self.rules
+            .iter()
+            .find(|rule| rule.matches(r, f, m))
+            .map_or(OTHERS, |rule| rule.name.as_str())
+    }
+
+    /// Segment names in table order, then "Others".
+    pub fn names(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = Vec::new();
+        for rule in &self.rules {
+            if !v.contains(&rule.name.as_str()) {
+                v.push(&rule.name);
+            }
+        }
+        if !v.contains(&OTHERS) {
+            v.push(OTHERS);
+        }
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rf_map_covers_every_cell() {
+        let rules = SegmentRules::rf_map();
+        let expect = [
+            [
+                "Hibernating",
+                "Hibernating",
+                "At Risk",
+                "At Risk",
+                "Can't Lose",
+            ],
+            [
+                "Hibernating",
+                "Hibernating",
+                "At Risk",
+                "At Risk",
+                "Can't Lose",
+            ],
+            [
+                "About To Sleep",
+                "About To Sleep",
+                "Need Attention",
+                "Loyal",
+                "Loyal",
+            ],
+            [
+                "Promising",
+                "Potential Loyalist",
+                "Potential Loyalist",
+                "Loyal",
+                "Loyal",
+            ],
+            [
+                "New",
+                "Potential Loyalist",
+                "Potential Loyalist",
+                "Champions",
+                "Champions",
+            ],
+        ];
+        for r in 1..=5u8 {
+            for f in 1..=5u8 {
+                assert_eq!(
+                    rules.segment(r, f, 1),
+                    expect[r as usize - 1][f as usize - 1],
+                    "R{r} F{f}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn rfm_package_first_match_wins() {
+        let rules = SegmentRules::rfm_package();
+        assert_eq!(rules.segment(5, 5, 5), "Champions");
+        assert_eq!(rules.segment(5, 5, 4), "Potential Loyalist");
+        assert_eq!(rules.segment(3, 3, 3), "Potential Loyalist");
+        assert_eq!(rules.segment(2, 2, 2), "Loyal Customers");
+        assert_eq!(rules.segment(4, 1, 3), "Promising");
+        assert_eq!(rules.segment(5, 1, 1), "New Customers");
+        assert_eq!(rules.segment(2, 3, 5), "Can't Lose Them");
+        assert_eq!(rules.segment(2, 5, 5), "At Risk");
+        assert_eq!(rules.segment(3, 3, 1), "About To Sleep");
+        assert_eq!(rules.segment(3, 4, 1), "Others");
+        assert_eq!(rules.segment(2, 1, 1), "About To Sleep");
+        assert_eq!(rules.segment(1, 1, 1), "Lost");
+        assert_eq!(rules.segment(1, 5, 1), "Lost");
+        rules.validate(5).unwrap();
+        assert!(rules.validate(4).is_err());
+    }
+
+    #[test]
+    fn parses_json_and_rejects_bad_tables() {
+        let rules =
+            SegmentRules::from_json_str(r#"{"segment":[{"name":"Top","m":[5,5]}]}"#).unwrap();
+        assert_eq!(rules.segment(1, 1, 5), "Top");
+        assert!(SegmentRules::from_json_str(r#"{"segment":[{"name":"X","q":[1,2]}]}"#).is_err());
+        assert!(
+            SegmentRules::from_toml_str("[[segment]]\nname = \"X\"\nr = [3, 2]\n")
+                .unwrap()
+                .validate(5)
+                .is_err()
+        );
+        assert!(SegmentRules { rules: vec![] }.validate(5).is_err());
+    }
+}

@@ -1,0 +1,816 @@
+//! Cleaning: every input row is either used or reported with its row number, column and
+//! reason. Produces the used rows grouped by customer and sorted by (day, row).
+
+use std::hash::{BuildHasher, Hash, Hasher};
+
+use foldhash::fast::FixedState;
+use polars::prelude::{AnyValue, Column, DataType, IdxSize, TimeUnit as PlTimeUnit};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use super::options::{DuplicatePolicy, ReturnPolicy, SummaryOptions};
+use super::units::{date_of, day_number, parse_date, parse_yyyymmdd};
+use crate::error::{Error, Result};
+use crate::transactions::units::DateFormat;
+
+/// Why a row was not used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+#[non_exhaustive]
+pub enum RejectReason {
+    /// The value is null or empty.
+    Null,
+    /// The date could not be parsed.
+    UnparseableDate,
+    /// The value is not a number.
+    NotANumber,
+    /// The value is NaN or infinite.
+    NotFinite,
+    /// The return flag is not a recognised boolean.
+    NotABoolean,
+    /// The quantity is negative.
+    NegativeQuantity,
+    /// The date is after the observation end.
+    AfterObservationEnd {
+        /// The observation end (ISO date).
+        observation_end: String,
+    },
+    /// The date is after today (UTC) and no observation end was given.
+    InTheFuture {
+        /// Today (ISO date).
+        today: String,
+    },
+    /// An exact copy of an earlier row, dropped by [`DuplicatePolicy::Drop`].
+    Duplicate {
+        /// The row it copies.
+        first_row: u64,
+    },
+    /// A return, left out by [`ReturnPolicy::Exclude`].
+    ReturnExcluded,
+    /// A return dated before any purchase of the same customer.
+    ReturnBeforeAnyPurchase,
+}
+
+impl std::fmt::Display for RejectReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RejectReason::Null => write!(f, "null or empty value"),
+            RejectReason::UnparseableDate => write!(f, "unparseable date"),
+            RejectReason::NotANumber => write!(f, "not a number"),
+            RejectReason::NotFinite => write!(f, "not a finite number"),
+            RejectReason::NotABoolean => write!(f, "not a boolean"),
+            RejectReason::NegativeQuantity => write!(f, "negative quantity"),
+            RejectReason::AfterObservationEnd { observation_end } => {
+                write!(f, "after the observation end {observation_end}")
+            }
+            RejectReason::InTheFuture { today } => write!(f, "in the future (today is {today})"),
+            RejectReason::Duplicate { first_row } => {
+                write!(f, "exact duplicate of row {first_row}")
+            }
+            RejectReason::ReturnExcluded => write!(f, "return left out (returns policy: exclude)"),
+            RejectReason::ReturnBeforeAnyPurchase => {
+                write!(f, "return dated before any purchase by this customer")
+            }
+        }
+    }
+}
+
+/// One rejected row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reject {
+    /// 1-based data row number (the first row below a header is row 1).
+    pub row: u64,
+    /// The input column at fault.
+    pub column: String,
+    /// Why.
+    pub reason: RejectReason,
+    /// The offending value as text.
+    pub value: String,
+}
+
+/// A duplicate row that was kept ([`DuplicatePolicy::Keep`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct DuplicateRow {
+    /// The duplicate.
+    pub row: u64,
+    /// The earlier row it copies.
+    pub first_row: u64,
+}
+
+/// What cleaning did to the input.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CleaningReport {
+    /// Rows in the input.
+    pub rows_read: u64,
+    /// Rows used (purchases and netted returns).
+    pub rows_used: u64,
+    /// Return rows used (netted against spend).
+    pub returns_used: u64,
+    /// Customers with at least one purchase.
+    pub customers: u64,
+    /// Rows not used, sorted by row number.
+    pub rejects: Vec<Reject>,
+    /// Exact duplicates that were kept.
+    pub duplicates_kept: Vec<DuplicateRow>,
+    /// The observation end used (ISO date).
+    pub observation_end: String,
+}
+
+impl CleaningReport {
+    /// The rejects as a frame: `row, column, reason, value`.
+    ///
+    /// # Errors
+    /// A polars error if the frame cannot be built (it always can).
+    pub fn rejects_frame(&self) -> Result<polars::prelude::DataFrame> {
+        use polars::prelude::*;
+        let rows: Vec<u64> = self.rejects.iter().map(|r| r.row).collect();
+        let cols: Vec<&str> = self.rejects.iter().map(|r| r.column.as_str()).collect();
+        let reasons: Vec<String> = self.rejects.iter().map(|r| r.reason.to_string()).collect();
+        let values: Vec<&str> = self.rejects.iter().map(|r| r.value.as_str()).collect();
+        Ok(DataFrame::new_infer_height(vec![
+            Column::new("row".into(), rows),
+            Column::new("column".into(), cols),
+            Column::new("reason".into(), reasons),
+            Column::new("value".into(), values),
+        ])?)
+    }
+}
+
+/// The used rows of a transaction table, grouped by customer (in order of first
+/// appearance) and sorted by (day, row) within each customer.
+#[derive(Debug, Clone)]
+pub struct CleanTransactions {
+    pub(crate) day: Vec<i32>,
+    pub(crate) amount: Vec<f64>,
+    pub(crate) cost: Option<Vec<f64>>,
+    pub(crate) quantity: Option<Vec<f64>>,
+    pub(crate) is_return: Vec<bool>,
+    pub(crate) row: Vec<u64>,
+    /// Customer `c` owns rows `offsets[c]..offsets[c + 1]`.
+    pub(crate) offsets: Vec<usize>,
+    /// One id per customer, in customer order, with the input's type.
+    pub(crate) ids: polars::prelude::Series,
+    pub(crate) observation_end: i32,
+    pub(crate) report: CleaningReport,
+}
+
+impl CleanTransactions {
+    /// Row numbers of the used rows, in customer then (day, row) order.
+    pub fn used_rows(&self) -> &[u64] {
+        &self.row
+    }
+    /// Day numbers (days since 1970-01-01, UTC) of the used rows.
+    pub fn days(&self) -> &[i32] {
+        &self.day
+    }
+    /// Amounts of the used rows (returns negative).
+    pub fn amounts(&self) -> &[f64] {
+        &self.amount
+    }
+    /// Quantities of the used rows, when a quantity column is mapped.
+    pub fn quantities(&self) -> Option<&[f64]> {
+        self.quantity.as_deref()
+    }
+    /// Cost of goods of the used rows, when a cost is mapped.
+    pub fn costs(&self) -> Option<&[f64]> {
+        self.cost.as_deref()
+    }
+    /// Whether each used row is a return.
+    pub fn returns(&self) -> &[bool] {
+        &self.is_return
+    }
+    /// Customer `c` owns rows `offsets()[c]..offsets()[c + 1]`.
+    pub fn offsets(&self) -> &[usize] {
+        &self.offsets
+    }
+    /// Customer ids, one per customer index, with the input's type.
+    pub fn ids(&self) -> &polars::prelude::Series {
+        &self.ids
+    }
+    /// The cleaning report.
+    pub fn report(&self) -> &CleaningReport {
+        &self.report
+    }
+    /// Number of customers.
+    pub fn n_customers(&self) -> usize {
+        self.offsets.len().saturating_sub(1)
+    }
+    /// The observation end as a date.
+    pub fn observation_end(&self) -> chrono::NaiveDate {
+        date_of(self.observation_end)
+    }
+}
+
+/// The columns of a collected input, under their role names.
+pub(crate) struct RoleColumns {
+    pub row: Column,
+    pub id: (String, Column),
+    pub date: (String, Column),
+    pub amount: (String, Column),
+    /// For price x quantity: the quantity factor of the amount.
+    pub amount_factor: Option<(String, Column)>,
+    pub quantity: Option<(String, Column)>,
+    pub cost: Option<(String, Column)>,
+    pub cost_factor: Option<(String, Column)>,
+    pub return_flag: Option<(String, Column)>,
+    pub extra_keys: Vec<Column>,
+    pub date_format: DateFormat,
+}
+
+const OK: u8 = 0;
+
+struct RowCheck {
+    /// First failing role per row (0 = fine).
+    fail: Vec<u8>,
+    reason: Vec<Option<RejectReason>>,
+}
+
+impl RowCheck {
+    fn new(n: usize) -> Self {
+        RowCheck {
+            fail: vec![OK; n],
+            reason: vec![None; n],
+        }
+    }
+    fn mark(&mut self, i: usize, role: u8, reason: RejectReason) {
+        if self.fail[i] == OK {
+            self.fail[i] = role;
+            self.reason[i] = Some(reason);
+        }
+    }
+}
+
+fn dtype_name(c: &Column) -> String {
+    c.dtype().to_string()
+}
+
+fn text_of(c: &Column, i: usize) -> String {
+    match c.get(i) {
+        Ok(AnyValue::String(s)) => s.to_string(),
+        Ok(AnyValue::StringOwned(s)) => s.to_string(),
+        Ok(AnyValue::Null) => "null".to_string(),
+        Ok(v) => v.to_string(),
+        Err(_) => String::new(),
+    }
+}
+
+/// Numbers of a numeric or text column; `None` marks a bad row with its reason.
+fn numbers(name: &str, c: &Column) -> Result<Vec<std::result::Result<f64, RejectReason>>> {
+    let dt = c.dtype();
+    if dt.is_primitive_numeric() {
+        let f = c.cast(&DataType::Float64)?;
+        let ca = f.f64()?;
+        return Ok(ca
+            .iter()
+            .map(|v| match v {
+                None => Err(RejectReason::Null),
+                Some(x) if !x.is_finite() => Err(RejectReason::NotFinite),
+                Some(x) => Ok(x),
+            })
+            .collect());
+    }
+    if matches!(dt, DataType::String) {
+        let ca = c.str()?;
+        let v: Vec<Option<&str>> = ca.iter().collect();
+        let out: Vec<_> = v
+            .par_chunks(1 << 15)
+            .flat_map_iter(|chunk| {
+                chunk.iter().map(|s| match s.map(str::trim) {
+                    None | Some("") => Err(RejectReason::Null),
+                    Some(t) => match t.parse::<f64>() {
+                        Ok(x) if x.is_finite() => Ok(x),
+                        Ok(_) => Err(RejectReason::NotFinite),
+                        Err(_) => Err(RejectReason::NotANumber),
+                    },
+                })
+            })
+            .collect();
+        let any_ok = out.iter().any(Result::is_ok);
+        let any_value = out.iter().any(|r| !matches!(r, Err(RejectReason::Null)));
+        if any_value && !any_ok {
+            return Err(Error::WrongType {
+                column: name.to_string(),
+                found: "text with no number in it".into(),
+                expected: "numbers".into(),
+            });
+        }
+        return Ok(out);
+    }
+    Err(Error::WrongType {
+        column: name.to_string(),
+        found: dtype_name(c),
+        expected: "a number (or text holding numbers)".into(),
+    })
+}
+
+fn days(
+    name: &str,
+    c: &Column,
+    format: &DateFormat,
+) -> Result<Vec<std::result::Result<i32, RejectReason>>> {
+    let nul = |v: Option<i32>| v.ok_or(RejectReason::Null);
+    match c.dtype() {
+        DataType::Date => Ok(c.date()?.physical().iter().map(nul).collect()),
+        DataType::Datetime(tu, _) => {
+            let per_day: i64 = match tu {
+                PlTimeUnit::Nanoseconds => 86_400_000_000_000,
+                PlTimeUnit::Microseconds => 86_400_000_000,
+                PlTimeUnit::Milliseconds => 86_400_000,
+            };
+            Ok(c.datetime()?
+                .physical()
+                .iter()
+                .map(|v| {
+                    v.map(|x| i32::try_from(x.div_euclid(per_day)).unwrap_or(i32::MAX))
+                        .ok_or(RejectReason::Null)
+                })
+                .collect())
+        }
+        dt if dt.is_integer() => {
+            let i = c.cast(&DataType::Int64)?;
+            Ok(i.i64()?
+                .iter()
+                .map(|v| match v {
+                    None => Err(RejectReason::Null),
+                    Some(x) => parse_yyyymmdd(x).ok_or(RejectReason::UnparseableDate),
+                })
+                .collect())
+        }
+        DataType::String => {
+            let v: Vec<Option<&str>> = c.str()?.iter().collect();
+            let out: Vec<_> = v
+                .par_chunks(1 << 15)
+                .flat_map_iter(|chunk| {
+                    chunk.iter().map(|s| match s {
+                        None => Err(RejectReason::Null),
+                        Some(t) if t.trim().is_empty() => Err(RejectReason::Null),
+                        Some(t) => parse_date(t, format).ok_or(RejectReason::UnparseableDate),
+                    })
+                })
+                .collect();
+            if !out.iter().any(Result::is_ok)
+                && out
+                    .iter()
+                    .any(|r| matches!(r, Err(RejectReason::UnparseableDate)))
+            {
+                let hint = match format {
+                    DateFormat::Auto => {
+                        "ISO dates or datetimes, or YYYYMMDD; give a format".to_string()
+                    }
+                    DateFormat::Strftime(f) => format!("dates in the format `{f}`"),
+                };
+                return Err(Error::WrongType {
+                    column: name.to_string(),
+                    found: format!(
+                        "text with no parseable date (first value: {})",
+                        text_of(c, 0)
+                    ),
+                    expected: hint,
+                });
+            }
+            Ok(out)
+        }
+        _ => Err(Error::WrongType {
+            column: name.to_string(),
+            found: dtype_name(c),
+            expected: "a date, a datetime, text dates or YYYYMMDD integers".into(),
+        }),
+    }
+}
+
+fn flags(name: &str, c: &Column) -> Result<Vec<std::result::Result<bool, RejectReason>>> {
+    match c.dtype() {
+        DataType::Boolean => Ok(c.bool()?.iter().map(|v| Ok(v.unwrap_or(false))).collect()),
+        dt if dt.is_integer() => {
+            let i = c.cast(&DataType::Int64)?;
+            Ok(i.i64()?
+                .iter()
+                .map(|v| Ok(v.is_some_and(|x| x != 0)))
+                .collect())
+        }
+        DataType::String => Ok(c
+            .str()?
+            .iter()
+            .map(|v| match v.map(|s| s.trim().to_ascii_lowercase()) {
+                None => Ok(false),
+                Some(s) => match s.as_str() {
+                    "" | "false" | "f" | "0" | "no" | "n" => Ok(false),
+                    "true" | "t" | "1" | "yes" | "y" | "r" | "return" | "returned" => Ok(true),
+                    _ => Err(RejectReason::NotABoolean),
+                },
+            })
+            .collect()),
+        _ => Err(Error::WrongType {
+            column: name.to_string(),
+            found: dtype_name(c),
+            expected: "a boolean, an integer or text (true/false, yes/no, 1/0)".into(),
+        }),
+    }
+}
+
+/// Interns customer ids; `u32::MAX` marks a null id.
+fn intern(name: &str, c: &Column) -> Result<(Vec<u32>, Vec<usize>)> {
+    let mut first: Vec<usize> = Vec::new();
+    let dt = c.dtype().clone();
+    let codes = if matches!(dt, DataType::String) {
+        let ca = c.str()?;
+        let mut map: std::collections::HashMap<&str, u32, FixedState> =
+            std::collections::HashMap::with_hasher(FixedState::default());
+        ca.iter()
+            .enumerate()
+            .map(|(i, v)| match v {
+                None => u32::MAX,
+                Some(s) if s.trim().is_empty() => u32::MAX,
+                Some(s) => *map.entry(s).or_insert_with(|| {
+                    first.push(i);
+                    (first.len() - 1) as u32
+                }),
+            })
+            .collect()
+    } else if dt.is_integer() {
+        let i = c.cast(&DataType::Int64)?;
+        let mut map: std::collections::HashMap<i64, u32, FixedState> =
+            std::collections::HashMap::with_hasher(FixedState::default());
+        i.i64()?
+            .iter()
+            .enumerate()
+            .map(|(i, v)| match v {
+                None => u32::MAX,
+                Some(x) => *map.entry(x).or_insert_with(|| {
+                    first.push(i);
+                    (first.len() - 1) as u32
+                }),
+            })
+            .collect()
+    } else {
+        return Err(Error::WrongType {
+            column: name.to_string(),
+            found: dt.to_string(),
+            expected: "text or integer customer ids".into(),
+        });
+    };
+    if first.len() >= u32::MAX as usize {
+        return Err(Error::invalid(
+            "customer_id",
+            "more than 4,294,967,294 customers",
+        ));
+    }
+    Ok((codes, first))
+}
+
+fn hashes(c: &Column) -> Result<Vec<u64>> {
+    let s = c.cast(&DataType::String)?;
+    let st = FixedState::default();
+    Ok(s.str()?
+        .iter()
+        .map(|v| {
+            let mut h = st.build_hasher();
+            v.hash(&mut h);
+            h.finish()
+        })
+        .collect())
+}
+
+fn today() -> i32 {
+    day_number(chrono::Utc::now().date_naive())
+}
+
+const R_ID: u8 = 1;
+const R_DATE: u8 = 2;
+const R_AMOUNT: u8 = 3;
+const R_FACTOR: u8 = 4;
+const R_QTY: u8 = 5;
+const R_COST: u8 = 6;
+const R_COST_FACTOR: u8 = 7;
+const R_RETURN: u8 = 8;
+
+/// Cleans the role columns of a collected input.
+pub(crate) fn clean(cols: &RoleColumns, opts: &SummaryOptions) -> Result<CleanTransactions> {
+    let n = cols.row.len();
+    if n == 0 {
+        return Err(Error::EmptyTable {
+            what: "the input has no rows".into(),
+        });
+    }
+    let rows: Vec<u64> = cols
+        .row
+        .cast(&DataType::UInt64)?
+        .u64()?
+        .iter()
+        .map(|v| v.unwrap_or(0))
+        .collect();
+    let mut check = RowCheck::new(n);
+
+    let (codes, first_pos) = intern(&cols.id.0, &cols.id.1)?;
+    for (i, &c) in codes.iter().enumerate() {
+        if c == u32::MAX {
+            check.mark(i, R_ID, RejectReason::Null);
+        }
+    }
+    let date_vals = days(&cols.date.0, &cols.date.1, &cols.date_format)?;
+    let mut day = vec![0i32; n];
+    for (i, d) in date_vals.into_iter().enumerate() {
+        match d {
+            Ok(v) => day[i] = v,
+            Err(r) => check.mark(i, R_DATE, r),
+        }
+    }
+    let mut take_numbers = |role: u8, col: &Option<(String, Column)>| -> Result<Option<Vec<f64>>> {
+        let Some((name, c)) = col else {
+            return Ok(None);
+        };
+        let vals = numbers(name, c)?;
+        let mut out = vec![0.0; n];
+        for (i, v) in vals.into_iter().enumerate() {
+            match v {
+                Ok(x) => out[i] = x,
+                Err(r) => check.mark(i, role, r),
+            }
+        }
+        Ok(Some(out))
+    };
+    let amount_col = Some(cols.amount.clone());
+    let mut amount = take_numbers(R_AMOUNT, &amount_col)?.unwrap_or_default();
+    let factor = take_numbers(R_FACTOR, &cols.amount_factor)?;
+    let quantity = take_numbers(R_QTY, &cols.quantity)?;
+    let mut cost = take_numbers(R_COST, &cols.cost)?;
+    let cost_factor = take_numbers(R_COST_FACTOR, &cols.cost_factor)?;
+    if let Some(f) = &factor {
+        amount.iter_mut().zip(f).for_each(|(a, q)| *a *= q);
+    }
+    if let (Some(c), Some(f)) = (&mut cost, &cost_factor) {
+        c.iter_mut().zip(f).for_each(|(a, q)| *a *= q);
+    }
+    if let Some(q) = &quantity {
+        for (i, &x) in q.iter().enumerate() {
+            if x < 0.0 {
+                check.mark(i, R_QTY, RejectReason::NegativeQuantity);
+            }
+        }
+    }
+    let mut is_return: Vec<bool> = amount.iter().map(|&a| a < 0.0).collect();
+    // Returns marked only by the flag (their amount was not negative): the flag column is
+    // the one to name when such a row is rejected as a return.
+    let mut by_flag = vec![false; n];
+    if let Some((name, c)) = &cols.return_flag {
+        for (i, f) in flags(name, c)?.into_iter().enumerate() {
+            match f {
+                Ok(true) => {
+                    by_flag[i] = !is_return[i];
+                    is_return[i] = true;
+                    amount[i] = -amount[i].abs();
+                    if let Some(c) = &mut cost {
+                        c[i] = -c[i].abs();
+                    }
+                }
+                Ok(false) => {}
+                Err(r) => check.mark(i, R_RETURN, r),
+            }
+        }
+    }
+
+    // Observation end: explicit, or the last valid date not after today.
+    let explicit_end = opts.parsed_observation_end()?;
+    let today = today();
+    let observation_end = match explicit_end {
+        Some(e) => e,
+        None => (0..n)
+            .filter(|&i| check.fail[i] == OK && day[i] <= today)
+            .map(|i| day[i])
+            .max()
+            .ok_or_else(|| Error::EmptyTable {
+                what: "no row has a valid customer id, date and amount".into(),
+            })?,
+    };
+    for i in 0..n {
+        if check.fail[i] == OK && day[i] > observation_end {
+            let reason = if explicit_end.is_some() {
+                RejectReason::AfterObservationEnd {
+                    observation_end: date_of(observation_end).to_string(),
+                }
+            } else {
+                RejectReason::InTheFuture {
+                    today: date_of(today).to_string(),
+                }
+            };
+            check.mark(i, R_DATE, reason);
+        }
+    }
+    if opts.returns == ReturnPolicy::Exclude {
+        for i in 0..n {
+            if check.fail[i] == OK && is_return[i] {
+                let role = if by_flag[i] { R_RETURN } else { R_AMOUNT };
+                check.mark(i, role, RejectReason::ReturnExcluded);
+            }
+        }
+    }
+
+    // Group the valid rows by customer (counting sort, stable in row order), then sort
+    // each customer's rows by day (stable, so ties stay in row order).
+    let n_cust = first_pos.len();
+    let mut counts = vec![0usize; n_cust + 1];
+    for i in 0..n {
+        if check.fail[i] == OK {
+            counts[codes[i] as usize + 1] += 1;
+        }
+    }
+    for c in 0..n_cust {
+        counts[c + 1] += counts[c];
+    }
+    let mut order = vec![0u32; counts[n_cust]];
+    let mut next = counts.clone();
+    for i in 0..n {
+        if check.fail[i] == OK {
+            let c = codes[i] as usize;
+            order[next[c]] = i as u32;
+            next[c] += 1;
+        }
+    }
+    {
+        let mut slices: Vec<&mut [u32]> = Vec::with_capacity(n_cust);
+        let mut rest: &mut [u32] = &mut order;
+        for c in 0..n_cust {
+            let (head, tail) = rest.split_at_mut(counts[c + 1] - counts[c]);
+            slices.push(head);
+            rest = tail;
+        }
+        slices
+            .par_iter_mut()
+            .for_each(|s| s.sort_by_key(|&i| day[i as usize]));
+    }
+
+    // Duplicates and returns, per customer.
+    let fingerprint = fingerprints(cols, &amount, &cost, &quantity, &is_return)?;
+    let mut keep = vec![true; order.len()];
+    let mut duplicates_kept = Vec::new();
+    for c in 0..n_cust {
+        let (lo, hi) = (counts[c], counts[c + 1]);
+        let mut a = lo;
+        while a < hi {
+            let d = day[order[a] as usize];
+            let mut b = a;
+            while b < hi && day[order[b] as usize] == d {
+                b += 1;
+            }
+            for j in a + 1..b {
+                let rj = order[j] as usize;
+                if let Some(k) =
+                    (a..j).find(|&k| keep[k] && fingerprint[order[k] as usize] == fingerprint[rj])
+                {
+                    let first_row = rows[order[k] as usize];
+                    match opts.duplicates {
+                        DuplicatePolicy::Keep => duplicates_kept.push(DuplicateRow {
+                            row: rows[rj],
+                            first_row,
+                        }),
+                        DuplicatePolicy::Drop => {
+                            keep[j] = false;
+                            check.mark(rj, R_ID, RejectReason::Duplicate { first_row });
+                        }
+                    }
+                }
+            }
+            a = b;
+        }
+        let first_purchase = (lo..hi)
+            .filter(|&j| keep[j] && !is_return[order[j] as usize])
+            .map(|j| day[order[j] as usize])
+            .next();
+        for j in lo..hi {
+            let i = order[j] as usize;
+            if keep[j] && is_return[i] && first_purchase.is_none_or(|f| day[i] < f) {
+                keep[j] = false;
+                let role = if by_flag[i] { R_RETURN } else { R_AMOUNT };
+                check.mark(i, role, RejectReason::ReturnBeforeAnyPurchase);
+            }
+        }
+    }
+
+    // Assemble the used rows.
+    let mut out_offsets = Vec::with_capacity(n_cust + 1);
+    out_offsets.push(0usize);
+    let mut kept_first = Vec::with_capacity(n_cust);
+    let used: Vec<u32> = {
+        let mut v = Vec::with_capacity(order.len());
+        for c in 0..n_cust {
+            let before = v.len();
+            for j in counts[c]..counts[c + 1] {
+                if keep[j] {
+                    v.push(order[j]);
+                }
+            }
+            if v.len() > before {
+                kept_first.push(first_pos[c] as IdxSize);
+                out_offsets.push(v.len());
+            }
+        }
+        v
+    };
+    let pick_f = |x: &Vec<f64>| used.iter().map(|&i| x[i as usize]).collect::<Vec<f64>>();
+    let idx = polars::prelude::IdxCa::from_vec("".into(), kept_first);
+    let ids = cols.id.1.as_materialized_series().take(&idx)?;
+
+    let role_column = |role: u8| -> &str {
+        match role {
+            R_ID => &cols.id.0,
+            R_DATE => &cols.date.0,
+            R_AMOUNT => &cols.amount.0,
+            R_FACTOR => cols.amount_factor.as_ref().map_or("", |c| c.0.as_str()),
+            R_QTY => cols.quantity.as_ref().map_or("", |c| c.0.as_str()),
+            R_COST => cols.cost.as_ref().map_or("", |c| c.0.as_str()),
+            R_COST_FACTOR => cols.cost_factor.as_ref().map_or("", |c| c.0.as_str()),
+            _ => cols.return_flag.as_ref().map_or("", |c| c.0.as_str()),
+        }
+    };
+    let role_values = |role: u8| -> &Column {
+        match role {
+            R_ID => &cols.id.1,
+            R_DATE => &cols.date.1,
+            R_AMOUNT => &cols.amount.1,
+            R_FACTOR => cols.amount_factor.as_ref().map_or(&cols.amount.1, |c| &c.1),
+            R_QTY => cols.quantity.as_ref().map_or(&cols.amount.1, |c| &c.1),
+            R_COST => cols.cost.as_ref().map_or(&cols.amount.1, |c| &c.1),
+            R_COST_FACTOR => cols.cost_factor.as_ref().map_or(&cols.amount.1, |c| &c.1),
+            _ => cols.return_flag.as_ref().map_or(&cols.amount.1, |c| &c.1),
+        }
+    };
+    let mut rejects: Vec<Reject> = (0..n)
+        .filter(|&i| check.fail[i] != OK)
+        .map(|i| {
+            let role = check.fail[i];
+            Reject {
+                row: rows[i],
+                column: role_column(role).to_string(),
+                reason: check.reason[i].clone().unwrap_or(RejectReason::Null),
+                value: text_of(role_values(role), i),
+            }
+        })
+        .collect();
+    rejects.sort_by_key(|r| r.row);
+    if opts.strict {
+        if let Some(r) = rejects.first() {
+            return Err(Error::BadRow {
+                row: r.row,
+                column: r.column.clone(),
+                reason: r.reason.to_string(),
+                value: r.value.clone(),
+            });
+        }
+    }
+    if used.is_empty() {
+        return Err(Error::EmptyTable {
+            what: format!(
+                "all {n} rows were rejected (first: row {}, column `{}`: {})",
+                rejects[0].row, rejects[0].column, rejects[0].reason
+            ),
+        });
+    }
+    let report = CleaningReport {
+        rows_read: n as u64,
+        rows_used: used.len() as u64,
+        returns_used: used.iter().filter(|&&i| is_return[i as usize]).count() as u64,
+        customers: (out_offsets.len() - 1) as u64,
+        rejects,
+        duplicates_kept,
+        observation_end: date_of(observation_end).to_string(),
+    };
+    Ok(CleanTransactions {
+        day: used.iter().map(|&i| day[i as usize]).collect(),
+        amount: pick_f(&amount),
+        cost: cost.as_ref().map(pick_f),
+        quantity: quantity.as_ref().map(pick_f),
+        is_return: used.iter().map(|&i| is_return[i as usize]).collect(),
+        row: used.iter().map(|&i| rows[i as usize]).collect(),
+        offsets: out_offsets,
+        ids,
+        observation_end,
+        report,
+    })
+}
+
+/// A hash of everything a row says besides its customer and day, for duplicate checks.
+fn fingerprints(
+    cols: &RoleColumns,
+    amount: &[f64],
+    cost: &Option<Vec<f64>>,
+    quantity: &Option<Vec<f64>>,
+    is_return: &[bool],
+) -> Result<Vec<u64>> {
+    let stamp = hashes(&cols.date.1)?;
+    let extra: Vec<Vec<u64>> = cols.extra_keys.iter().map(hashes).collect::<Result<_>>()?;
+    let st = FixedState::default();
+    Ok((0..amount.len())
+        .map(|i| {
+            let mut h = st.build_hasher();
+            stamp[i].hash(&mut h);
+            amount[i].to_bits().hash(&mut h);
+            cost.as_ref().map(|c| c[i].to_bits()).hash(&mut h);
+            quantity.as_ref().map(|q| q[i].to_bits()).hash(&mut h);
+            is_return[i].hash(&mut h);
+            for e in &extra {
+                e[i].hash(&mut h);
+            }
+            h.finish()
+        })
+        .collect())
+}

@@ -1,0 +1,239 @@
+//! Transaction tables: loading, cleaning, and the per-customer summary.
+//!
+//! [`Transactions`] holds a lazy scan and the resolved column mapping; nothing is read
+//! until [`Transactions::clean`] or [`Transactions::summary`] runs, and then only the
+//! mapped columns are read.
+
+pub mod clean;
+pub mod options;
+pub mod summary;
+pub mod units;
+
+use std::path::Path;
+
+use polars::prelude::*;
+
+use crate::error::Result;
+use crate::io::CsvOptions;
+use crate::io::read::{self, InputFormat, ROW, Scan};
+use crate::io::schema::{AmountSource, CostSource, ResolvedSchema, TransactionSchema};
+use clean::{CleanTransactions, RoleColumns};
+use options::SummaryOptions;
+use summary::Summary;
+
+/// A transaction table: a lazy scan plus its column mapping.
+///
+/// # Example
+/// ```
+/// use patronage::prelude::*;
+/// use polars::prelude::*;
+/// let df = df!(
+///     "customer_id" => ["a", "a", "b"],
+///     "date" => ["2024-01-01", "2024-01-08", "2024-01-03"],
+///     "amount" => [10.0, 20.0, 5.0],
+/// ).unwrap();
+/// let tx = Transactions::from_frame(df, TransactionSchema::default()).unwrap();
+/// let summary = tx.summary(&SummaryOptions::daily()).unwrap();
+/// assert_eq!(summary.n_customers(), 2);
+/// ```
+#[derive(Clone)]
+pub struct Transactions {
+    lf: LazyFrame,
+    schema: ResolvedSchema,
+}
+
+impl std::fmt::Debug for Transactions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transactions")
+            .field("schema", &self.schema)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Transactions {
+    fn from_scan(scan: Scan, schema: &TransactionSchema) -> Result<Self> {
+        let resolved = schema.resolve(&scan.columns)?;
+        Ok(Transactions {
+            lf: scan.lf,
+            schema: resolved,
+        })
+    }
+
+    /// Scans a file, choosing the reader from its extension (`.parquet`, `.arrow`/`.ipc`/
+    /// `.feather`, `.tsv`, `.txt` sniffed for delimiters, anything else CSV with a header).
+    ///
+    /// # Errors
+    /// [`Error::Io`](crate::Error::Io) for an unreadable file, [`Error::EmptyTable`](crate::Error::EmptyTable)
+    /// for an empty one, [`Error::MissingColumn`](crate::Error::MissingColumn) when a role cannot be resolved.
+    pub fn scan(path: impl AsRef<Path>, schema: TransactionSchema) -> Result<Self> {
+        let path = path.as_ref();
+        let format = InputFormat::detect(path, true)?;
+        Self::scan_format(path, &format, schema)
+    }
+
+    /// Scans a file in an explicit format.
+    ///
+    /// # Errors
+    /// As [`Transactions::scan`].
+    pub fn scan_format(
+        path: impl AsRef<Path>,
+        format: &InputFormat,
+        schema: TransactionSchema,
+    ) -> Result<Self> {
+        let path = path.as_ref();
+        let scan = read::scan(path, format)?;
+        match format {
+            InputFormat::Csv(opts) => {
+                // Re-scan with the mapped columns as text: ids keep their padding and a bad
+                // value is a rejected row instead of a failed read.
+                let resolved = schema.resolve(&scan.columns)?;
+                let text = resolved.used_columns();
+                let scan = read::scan_csv(path, opts, Some(&text))?;
+                Self::from_scan(scan, &schema)
+            }
+            _ => Self::from_scan(scan, &schema),
+        }
+    }
+
+    /// Scans a CSV file with a header and comma delimiter.
+    ///
+    /// # Errors
+    /// As [`Transactions::scan`].
+    pub fn scan_csv(path: impl AsRef<Path>, schema: TransactionSchema) -> Result<Self> {
+        Self::scan_format(path, &InputFormat::Csv(CsvOptions::default()), schema)
+    }
+
+    /// Scans delimited text with explicit options.
+    ///
+    /// # Errors
+    /// As [`Transactions::scan`].
+    pub fn scan_csv_with(
+        path: impl AsRef<Path>,
+        options: CsvOptions,
+        schema: TransactionSchema,
+    ) -> Result<Self> {
+        Self::scan_format(path, &InputFormat::Csv(options), schema)
+    }
+
+    /// Reads whitespace-separated text (the CDNOW files); without a header the columns are
+    /// `column_1` .. `column_n`.
+    ///
+    /// # Errors
+    /// As [`Transactions::scan`].
+    pub fn scan_whitespace(
+        path: impl AsRef<Path>,
+        has_header: bool,
+        schema: TransactionSchema,
+    ) -> Result<Self> {
+        Self::scan_format(path, &InputFormat::Whitespace { has_header }, schema)
+    }
+
+    /// Scans a Parquet file (lazily: only the mapped columns are read, in parallel).
+    ///
+    /// # Errors
+    /// As [`Transactions::scan`].
+    pub fn scan_parquet(path: impl AsRef<Path>, schema: TransactionSchema) -> Result<Self> {
+        Self::scan_format(path, &InputFormat::Parquet, schema)
+    }
+
+    /// Scans an Arrow IPC file.
+    ///
+    /// # Errors
+    /// As [`Transactions::scan`].
+    pub fn scan_ipc(path: impl AsRef<Path>, schema: TransactionSchema) -> Result<Self> {
+        Self::scan_format(path, &InputFormat::Ipc, schema)
+    }
+
+    /// Wraps an in-memory frame.
+    ///
+    /// # Errors
+    /// [`Error::MissingColumn`](crate::Error::MissingColumn) when a role cannot be resolved.
+    pub fn from_frame(df: DataFrame, schema: TransactionSchema) -> Result<Self> {
+        Self::from_lazy(df.lazy(), schema)
+    }
+
+    /// Wraps a lazy frame (nothing is computed until the summary runs).
+    ///
+    /// # Errors
+    /// [`Error::MissingColumn`](crate::Error::MissingColumn) when a role cannot be resolved.
+    pub fn from_lazy(lf: LazyFrame, schema: TransactionSchema) -> Result<Self> {
+        Self::from_scan(read::from_lazy(lf)?, &schema)
+    }
+
+    /// The resolved column mapping.
+    pub fn schema(&self) -> &ResolvedSchema {
+        &self.schema
+    }
+
+    /// The lazy frame of the mapped columns, each under its input name, plus the 1-based
+    /// row number column `__patronage_row`.
+    pub fn lazy(&self) -> LazyFrame {
+        let mut cols = vec![col(ROW)];
+        cols.extend(self.schema.used_columns().iter().map(|c| col(c.as_str())));
+        self.lf.clone().select(cols)
+    }
+
+    fn collect_roles(&self) -> Result<RoleColumns> {
+        let df = self.lazy().collect()?;
+        let get = |name: &str| -> Result<(String, Column)> {
+            Ok((name.to_string(), df.column(name)?.clone()))
+        };
+        let s = &self.schema;
+        let (amount, amount_factor) = match &s.amount {
+            AmountSource::Column(a) => (get(a)?, None),
+            AmountSource::PriceTimesQuantity { price, quantity } => {
+                (get(price)?, Some(get(quantity)?))
+            }
+        };
+        let (cost, cost_factor) = match &s.cost {
+            None => (None, None),
+            Some(CostSource::Line(c)) => (Some(get(c)?), None),
+            Some(CostSource::UnitTimesQuantity {
+                unit_cost,
+                quantity,
+            }) => (Some(get(unit_cost)?), Some(get(quantity)?)),
+        };
+        let opt = |c: &Option<String>| c.as_deref().map(get).transpose();
+        let mut extra_keys = Vec::new();
+        for c in [&s.order_id, &s.channel].into_iter().flatten() {
+            extra_keys.push(df.column(c)?.clone());
+        }
+        Ok(RoleColumns {
+            row: df.column(ROW)?.clone(),
+            id: get(&s.customer_id)?,
+            date: get(&s.date)?,
+            amount,
+            amount_factor,
+            quantity: opt(&s.quantity)?,
+            cost,
+            cost_factor,
+            return_flag: opt(&s.return_flag)?,
+            extra_keys,
+            date_format: s.date_format.clone(),
+        })
+    }
+
+    /// Reads and cleans the table: every row is either used or in the report's rejects.
+    ///
+    /// # Errors
+    /// [`Error::WrongType`](crate::Error::WrongType) for a column of the wrong type,
+    /// [`Error::EmptyTable`](crate::Error::EmptyTable) when no row is usable,
+    /// [`Error::BadRow`](crate::Error::BadRow) for the first bad row of a strict run,
+    /// [`Error::InvalidOption`](crate::Error::InvalidOption) for a bad observation end.
+    pub fn clean(&self, options: &SummaryOptions) -> Result<CleanTransactions> {
+        clean::clean(&self.collect_roles()?, options)
+    }
+
+    /// Cleans the table and summarises it per customer.
+    ///
+    /// # Errors
+    /// As [`Transactions::clean`], and [`Error::InvalidOption`](crate::Error::InvalidOption)
+    /// for a calibration end that is not a date before the observation end.
+    pub fn summary(&self, options: &SummaryOptions) -> Result<Summary> {
+        // Check the options before reading anything.
+        if let Some(end) = options.parsed_observation_end()? {
+            options.parsed_calibration_end(end)?;
+        }
+        summary::summarise(self.clean(options)?, options)
+    }
+}

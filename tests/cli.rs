@@ -1,0 +1,132 @@
+//! The command-line contract: outputs, exit codes, one-line errors.
+
+use std::process::Command;
+
+fn patronage(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_patronage"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+const MASTER: &str = "datasets/cdnow/CDNOW_master.txt";
+
+#[test]
+fn rfm_on_cdnow_master_writes_the_contract_columns() {
+    let (code, out, err) = patronage(&["rfm", MASTER, "--whitespace"]);
+    assert_eq!(code, 0, "{err}");
+    let mut lines = out.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "customer_id,recency_days,n_purchases,total_spend,r_score,f_score,m_score,rfm_score,segment"
+    );
+    assert_eq!(lines.count(), 23_570);
+    assert!(out.contains("\n00001,"), "ids keep their padding");
+    assert!(err.contains("69659 rows read"), "{err}");
+}
+
+#[test]
+fn rfm_json_prints_the_segment_summary() {
+    let (code, out, err) = patronage(&["rfm", MASTER, "--segments", "rf-map", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let segs = v.as_array().unwrap();
+    let total: u64 = segs.iter().map(|s| s["customers"].as_u64().unwrap()).sum();
+    assert_eq!(total, 23_570);
+    let share: f64 = segs
+        .iter()
+        .map(|s| s["revenue_share"].as_f64().unwrap())
+        .sum();
+    assert!((share - 1.0).abs() < 1e-9);
+    assert!(segs.iter().any(|s| s["segment"] == "Champions"));
+}
+
+#[test]
+fn summary_writes_files_by_extension_and_rejects() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("s.parquet");
+    let rej = dir.path().join("rejects.csv");
+    let (code, _, err) = patronage(&[
+        "summary",
+        "datasets/cdnow/CDNOW_sample.txt",
+        "--whitespace",
+        "--no-header",
+        "--customer-col",
+        "column_2",
+        "--date-col",
+        "column_3",
+        "--amount-col",
+        "column_5",
+        "--calibration-end",
+        "1997-09-30",
+        "--observation-end",
+        "1998-06-30",
+        "-o",
+        out.to_str().unwrap(),
+        "--rejects",
+        rej.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(std::fs::metadata(&out).unwrap().len() > 0);
+    assert_eq!(
+        std::fs::read_to_string(&rej).unwrap().trim(),
+        "row,column,reason,value"
+    );
+    let json = dir.path().join("s.json");
+    let (code, _, err) = patronage(&[
+        "summary",
+        "datasets/retail_sample.csv",
+        "-o",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert!(v.as_array().unwrap()[0].get("gross_profit").is_some());
+}
+
+#[test]
+fn exit_codes_and_one_line_errors() {
+    // Usage errors: 2.
+    let (code, _, err) = patronage(&["rfm"]);
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = patronage(&["summary", MASTER, "--time-unit", "fortnight"]);
+    assert_eq!(code, 2);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("fortnight"));
+    let (code, _, _) = patronage(&["rfm", MASTER, "--bins", "1"]);
+    assert_eq!(code, 2);
+    // Data errors: 1.
+    let (code, _, err) = patronage(&["summary", "does/not/exist.csv"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.starts_with("patronage: error:") && err.trim().lines().count() == 1,
+        "{err}"
+    );
+    let (code, _, err) = patronage(&["summary", MASTER, "--whitespace", "--amount-col", "price"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("`price` not found"), "{err}");
+    assert!(!err.contains("panicked"));
+    // Help: 0, and every option is explained.
+    let (code, out, _) = patronage(&["rfm", "--help"]);
+    assert_eq!(code, 0);
+    for opt in [
+        "--customer-col",
+        "--date-format",
+        "--whitespace",
+        "--purchase-unit",
+        "--calibration-end",
+        "--segments",
+        "--json",
+    ] {
+        assert!(out.contains(opt), "{opt} missing from help");
+    }
+    let (code, out, _) = patronage(&["--help"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("summary") && out.contains("rfm"));
+}

@@ -192,6 +192,38 @@ fn return_flag_marks_returns() {
 }
 
 #[test]
+fn negative_quantities_mark_returns_with_their_cost_coming_back() {
+    // The Online Retail convention: a return line has a negative quantity.
+    let df = df!(
+        "customer_id" => ["a", "a", "a"],
+        "date" => ["2024-01-01", "2024-01-02", "2024-01-03"],
+        "price" => [10.0, 10.0, 4.0],
+        "quantity" => [3.0, -1.0, 1.0],
+        "cost" => [18.0, 6.0, 2.0],
+    )
+    .unwrap();
+    let s = frame_tx(df).summary(&daily()).unwrap();
+    let f = s.frame();
+    assert_eq!(s.report().returns_used, 1);
+    assert_eq!(
+        f.column("total_spend").unwrap().f64().unwrap().get(0),
+        Some(24.0)
+    ); // 30 - 10 + 4
+    assert_eq!(
+        f.column("returns").unwrap().f64().unwrap().get(0),
+        Some(10.0)
+    );
+    assert_eq!(
+        f.column("gross_profit").unwrap().f64().unwrap().get(0),
+        Some(10.0)
+    ); // 24 - (18 - 6 + 2)
+    assert_eq!(
+        f.column("frequency").unwrap().u32().unwrap().get(0),
+        Some(1)
+    );
+}
+
+#[test]
 fn empty_tables_are_errors() {
     let df = df!("customer_id" => Vec::<String>::new(), "date" => Vec::<String>::new(), "amount" => Vec::<f64>::new()).unwrap();
     assert!(matches!(
@@ -215,7 +247,7 @@ fn empty_tables_are_errors() {
 }
 
 #[test]
-fn one_customer_and_all_equal_values_score_the_middle_bin() {
+fn one_customer_and_all_equal_values_share_the_lowest_bin() {
     let df = df!("customer_id" => ["a"], "date" => ["2024-01-01"], "amount" => [3.0]).unwrap();
     let s = frame_tx(df).summary(&daily()).unwrap();
     let rfm = s.rfm(&RfmOptions::default()).unwrap();
@@ -226,7 +258,7 @@ fn one_customer_and_all_equal_values_score_the_middle_bin() {
             .u32()
             .unwrap()
             .get(0),
-        Some(333)
+        Some(111)
     );
     let df = df!(
         "customer_id" => ["a", "b", "c", "d"],
@@ -244,9 +276,9 @@ fn one_customer_and_all_equal_values_score_the_middle_bin() {
         .unwrap()
         .into_no_null_iter()
         .collect();
-    assert_eq!(scores, vec![333; 4]);
+    assert_eq!(scores, vec![111; 4]);
     assert_eq!(rfm.segment_summary().len(), 1);
-    assert_eq!(rfm.segment_summary()[0].segment, "Potential Loyalist");
+    assert_eq!(rfm.segment_summary()[0].segment, "Lost");
     assert_eq!(rfm.segment_summary()[0].share, 1.0);
 }
 

@@ -196,33 +196,13 @@ fn load(input: &InputArgs) -> patronage::Result<Transactions> {
 }
 
 fn summary_options(input: &InputArgs, time: &TimeArgs) -> patronage::Result<SummaryOptions> {
-    let returns = match input.returns.as_str() {
-        "net" => ReturnPolicy::Net,
-        "exclude" => ReturnPolicy::Exclude,
-        other => {
-            return Err(patronage::Error::InvalidOption {
-                option: "--returns".into(),
-                reason: format!("`{other}` is not net or exclude"),
-            });
-        }
-    };
-    let duplicates = match input.duplicates.as_str() {
-        "keep" => DuplicatePolicy::Keep,
-        "drop" => DuplicatePolicy::Drop,
-        other => {
-            return Err(patronage::Error::InvalidOption {
-                option: "--duplicates".into(),
-                reason: format!("`{other}` is not keep or drop"),
-            });
-        }
-    };
     Ok(SummaryOptions {
         purchase_unit: time.purchase_unit.parse()?,
         time_unit: time.time_unit.parse()?,
         observation_end: time.observation_end.clone(),
         calibration_end: time.calibration_end.clone(),
-        returns,
-        duplicates,
+        returns: input.returns.parse()?,
+        duplicates: input.duplicates.parse()?,
         strict: input.strict,
     })
 }

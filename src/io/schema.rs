@@ -98,22 +98,12 @@ impl TransactionSchema {
     /// [`Error::MissingColumn`] when a named column is absent or a required role (customer,
     /// date, amount or price × quantity) cannot be detected.
     pub fn resolve(&self, columns: &[String]) -> Result<ResolvedSchema> {
-        let find = |explicit: &Option<String>,
-                    candidates: &[&str],
-                    role: &str|
-         -> Result<Option<String>> {
+        // An explicit name must exist; otherwise the first candidate present is taken.
+        let find = |explicit: &Option<String>, candidates: &[&str]| -> Result<Option<String>> {
             match explicit {
-                Some(name) => {
-                    if columns.iter().any(|c| c == name) {
-                        Ok(Some(name.clone()))
-                    } else {
-                        Err(missing(name, columns))
-                    }
-                }
-                None => Ok(detect(columns, candidates).or_else(|| {
-                    let _ = role;
-                    None
-                })),
+                Some(name) if columns.iter().any(|c| c == name) => Ok(Some(name.clone())),
+                Some(name) => Err(missing(name, columns)),
+                None => Ok(detect(columns, candidates)),
             }
         };
         let required = |found: Option<String>, role: &str, candidates: &[&str]| {
@@ -124,16 +114,12 @@ impl TransactionSchema {
                 )
             })
         };
-        let customer_id = required(
-            find(&self.customer_id, CUSTOMER, "customer id")?,
-            "customer id",
-            CUSTOMER,
-        )?;
-        let date = required(find(&self.date, DATE, "date")?, "date", DATE)?;
-        let quantity = find(&self.quantity, QUANTITY, "quantity")?;
-        let amount = match find(&self.amount, AMOUNT, "amount")? {
+        let customer_id = required(find(&self.customer_id, CUSTOMER)?, "customer id", CUSTOMER)?;
+        let date = required(find(&self.date, DATE)?, "date", DATE)?;
+        let quantity = find(&self.quantity, QUANTITY)?;
+        let amount = match find(&self.amount, AMOUNT)? {
             Some(a) => AmountSource::Column(a),
-            None => match (find(&self.price, PRICE, "price")?, &quantity) {
+            None => match (find(&self.price, PRICE)?, &quantity) {
                 (Some(p), Some(q)) => AmountSource::PriceTimesQuantity {
                     price: p,
                     quantity: q.clone(),
@@ -149,9 +135,9 @@ impl TransactionSchema {
                 }
             },
         };
-        let cost = match find(&self.cost, COST, "cost")? {
+        let cost = match find(&self.cost, COST)? {
             Some(c) => Some(CostSource::Line(c)),
-            None => match (find(&self.unit_cost, UNIT_COST, "unit cost")?, &quantity) {
+            None => match (find(&self.unit_cost, UNIT_COST)?, &quantity) {
                 (Some(u), Some(q)) => Some(CostSource::UnitTimesQuantity {
                     unit_cost: u,
                     quantity: q.clone(),
@@ -171,9 +157,9 @@ impl TransactionSchema {
             amount,
             quantity,
             cost,
-            order_id: find(&self.order_id, ORDER, "order id")?,
-            channel: find(&self.channel, CHANNEL, "channel")?,
-            return_flag: find(&self.return_flag, RETURN, "return flag")?,
+            order_id: find(&self.order_id, ORDER)?,
+            channel: find(&self.channel, CHANNEL)?,
+            return_flag: find(&self.return_flag, RETURN)?,
             date_format: self.parsed_date_format(),
         })
     }

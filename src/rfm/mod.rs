@@ -124,45 +124,30 @@ impl RfmTable {
     /// A polars error if the frame cannot be built (it always can).
     pub fn segment_summary_frame(&self) -> Result<DataFrame> {
         let s = &self.segments;
+        macro_rules! col {
+            ($name:literal, $field:ident) => {
+                Column::new(
+                    $name.into(),
+                    s.iter().map(|x| x.$field.clone()).collect::<Vec<_>>(),
+                )
+            };
+        }
         Ok(DataFrame::new_infer_height(vec![
-            Column::new(
-                "segment".into(),
-                s.iter().map(|x| x.segment.as_str()).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "customers".into(),
-                s.iter().map(|x| x.customers).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "share".into(),
-                s.iter().map(|x| x.share).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "revenue".into(),
-                s.iter().map(|x| x.revenue).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "revenue_share".into(),
-                s.iter().map(|x| x.revenue_share).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "mean_recency_days".into(),
-                s.iter().map(|x| x.mean_recency_days).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "mean_n_purchases".into(),
-                s.iter().map(|x| x.mean_n_purchases).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "mean_total_spend".into(),
-                s.iter().map(|x| x.mean_total_spend).collect::<Vec<_>>(),
-            ),
+            col!("segment", segment),
+            col!("customers", customers),
+            col!("share", share),
+            col!("revenue", revenue),
+            col!("revenue_share", revenue_share),
+            col!("mean_recency_days", mean_recency_days),
+            col!("mean_n_purchases", mean_n_purchases),
+            col!("mean_total_spend", mean_total_spend),
         ])?)
     }
 }
 
-fn numeric(df: &DataFrame, name: &str) -> Result<Vec<f64>> {
-    let c = df.column(name).map_err(|_| Error::MissingColumn {
+/// A column of the customer table, or an error listing the columns there are.
+fn column<'a>(df: &'a DataFrame, name: &str) -> Result<&'a Column> {
+    df.column(name).map_err(|_| Error::MissingColumn {
         column: name.to_string(),
         available: df
             .get_column_names()
@@ -170,7 +155,11 @@ fn numeric(df: &DataFrame, name: &str) -> Result<Vec<f64>> {
             .map(|s| s.as_str())
             .collect::<Vec<_>>()
             .join(", "),
-    })?;
+    })
+}
+
+fn numeric(df: &DataFrame, name: &str) -> Result<Vec<f64>> {
+    let c = column(df, name)?;
     if !c.dtype().is_primitive_numeric() {
         return Err(Error::WrongType {
             column: name.to_string(),
@@ -224,15 +213,7 @@ pub fn score(df: &DataFrame, options: &RfmOptions) -> Result<RfmTable> {
             what: "the customer table has no rows".into(),
         });
     }
-    let id = df.column("customer_id").map_err(|_| Error::MissingColumn {
-        column: "customer_id".into(),
-        available: df
-            .get_column_names()
-            .iter()
-            .map(|s| s.as_str())
-            .collect::<Vec<_>>()
-            .join(", "),
-    })?;
+    let id = column(df, "customer_id")?;
     let recency = numeric(df, "recency_days")?;
     let n_purchases = numeric(df, "n_purchases")?;
     let total = numeric(df, "total_spend")?;

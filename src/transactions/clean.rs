@@ -28,8 +28,6 @@ pub enum RejectReason {
     NotFinite,
     /// The return flag is not a recognised boolean.
     NotABoolean,
-    /// The quantity is negative.
-    NegativeQuantity,
     /// The date is after the observation end.
     AfterObservationEnd {
         /// The observation end (ISO date).
@@ -59,7 +57,6 @@ impl std::fmt::Display for RejectReason {
             RejectReason::NotANumber => write!(f, "not a number"),
             RejectReason::NotFinite => write!(f, "not a finite number"),
             RejectReason::NotABoolean => write!(f, "not a boolean"),
-            RejectReason::NegativeQuantity => write!(f, "negative quantity"),
             RejectReason::AfterObservationEnd { observation_end } => {
                 write!(f, "after the observation end {observation_end}")
             }
@@ -461,14 +458,7 @@ fn intern(name: &str, c: &Column) -> Result<(Vec<u32>, Vec<usize>)> {
 fn hashes(c: &Column) -> Result<Vec<u64>> {
     let s = c.cast(&DataType::String)?;
     let st = FixedState::default();
-    Ok(s.str()?
-        .iter()
-        .map(|v| {
-            let mut h = st.build_hasher();
-            v.hash(&mut h);
-            h.finish()
-        })
-        .collect())
+    Ok(s.str()?.iter().map(|v| st.hash_one(v)).collect())
 }
 
 fn today() -> i32 {
@@ -541,16 +531,17 @@ pub(crate) fn clean(cols: &RoleColumns, opts: &SummaryOptions) -> Result<CleanTr
     if let (Some(c), Some(f)) = (&mut cost, &cost_factor) {
         c.iter_mut().zip(f).for_each(|(a, q)| *a *= q);
     }
+    // A row is a return when its amount (or quantity) is negative or its flag is set.
+    // Returns carry a negative amount and a negative cost of goods (the goods come back);
+    // quantities are kept as magnitudes.
+    let mut is_return: Vec<bool> = amount.iter().map(|&a| a < 0.0).collect();
     if let Some(q) = &quantity {
-        for (i, &x) in q.iter().enumerate() {
-            if x < 0.0 {
-                check.mark(i, R_QTY, RejectReason::NegativeQuantity);
-            }
+        for (r, &x) in is_return.iter_mut().zip(q) {
+            *r |= x < 0.0;
         }
     }
-    let mut is_return: Vec<bool> = amount.iter().map(|&a| a < 0.0).collect();
-    // Returns marked only by the flag (their amount was not negative): the flag column is
-    // the one to name when such a row is rejected as a return.
+    // Returns marked only by the flag (neither amount nor quantity negative): the flag
+    // column is the one to name when such a row is rejected as a return.
     let mut by_flag = vec![false; n];
     if let Some((name, c)) = &cols.return_flag {
         for (i, f) in flags(name, c)?.into_iter().enumerate() {
@@ -558,16 +549,21 @@ pub(crate) fn clean(cols: &RoleColumns, opts: &SummaryOptions) -> Result<CleanTr
                 Ok(true) => {
                     by_flag[i] = !is_return[i];
                     is_return[i] = true;
-                    amount[i] = -amount[i].abs();
-                    if let Some(c) = &mut cost {
-                        c[i] = -c[i].abs();
-                    }
                 }
                 Ok(false) => {}
                 Err(r) => check.mark(i, R_RETURN, r),
             }
         }
     }
+    for (i, &ret) in is_return.iter().enumerate() {
+        if ret {
+            amount[i] = -amount[i].abs();
+            if let Some(c) = &mut cost {
+                c[i] = -c[i].abs();
+            }
+        }
+    }
+    let quantity = quantity.map(|q| q.into_iter().map(f64::abs).collect::<Vec<f64>>());
 
     // Observation end: explicit, or the last valid date not after today.
     let explicit_end = opts.parsed_observation_end()?;
@@ -582,8 +578,8 @@ pub(crate) fn clean(cols: &RoleColumns, opts: &SummaryOptions) -> Result<CleanTr
                 what: "no row has a valid customer id, date and amount".into(),
             })?,
     };
-    for i in 0..n {
-        if check.fail[i] == OK && day[i] > observation_end {
+    for (i, &d) in day.iter().enumerate() {
+        if check.fail[i] == OK && d > observation_end {
             let reason = if explicit_end.is_some() {
                 RejectReason::AfterObservationEnd {
                     observation_end: date_of(observation_end).to_string(),
@@ -619,9 +615,9 @@ pub(crate) fn clean(cols: &RoleColumns, opts: &SummaryOptions) -> Result<CleanTr
     }
     let mut order = vec![0u32; counts[n_cust]];
     let mut next = counts.clone();
-    for i in 0..n {
+    for (i, &code) in codes.iter().enumerate() {
         if check.fail[i] == OK {
-            let c = codes[i] as usize;
+            let c = code as usize;
             order[next[c]] = i as u32;
             next[c] += 1;
         }

@@ -31,6 +31,34 @@ pub enum DuplicatePolicy {
     Drop,
 }
 
+impl std::str::FromStr for ReturnPolicy {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "net" => Ok(ReturnPolicy::Net),
+            "exclude" => Ok(ReturnPolicy::Exclude),
+            other => Err(Error::invalid(
+                "returns",
+                format!("`{other}` is not net or exclude"),
+            )),
+        }
+    }
+}
+
+impl std::str::FromStr for DuplicatePolicy {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "keep" => Ok(DuplicatePolicy::Keep),
+            "drop" => Ok(DuplicatePolicy::Drop),
+            other => Err(Error::invalid(
+                "duplicates",
+                format!("`{other}` is not keep or drop"),
+            )),
+        }
+    }
+}
+
 /// Options of [`Transactions::summary`](super::Transactions::summary).
 ///
 /// Dates are text (`YYYY-MM-DD` or `YYYYMMDD`), checked when the summary runs.

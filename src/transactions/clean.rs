@@ -219,20 +219,44 @@ const OK: u8 = 0;
 struct RowCheck {
     /// First failing role per row (0 = fine).
     fail: Vec<u8>,
-    reason: Vec<Option<RejectReason>>,
+    /// The reason of each failing row, in the order found (few, so kept sparse).
+    reasons: Vec<(usize, RejectReason)>,
 }
 
 impl RowCheck {
     fn new(n: usize) -> Self {
         RowCheck {
             fail: vec![OK; n],
-            reason: vec![None; n],
+            reasons: Vec::new(),
         }
     }
-    fn mark(&mut self, i: usize, role: u8, reason: RejectReason) {
+    fn mark(&mut self, i: usize, role: u8, reason: impl Into<RejectReason>) {
         if self.fail[i] == OK {
             self.fail[i] = role;
-            self.reason[i] = Some(reason);
+            self.reasons.push((i, reason.into()));
+        }
+    }
+}
+
+/// A value that could not be read: the small form of the per-value reasons, so the
+/// per-row vectors of parsed values stay compact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Bad {
+    Null,
+    UnparseableDate,
+    NotANumber,
+    NotFinite,
+    NotABoolean,
+}
+
+impl From<Bad> for RejectReason {
+    fn from(b: Bad) -> Self {
+        match b {
+            Bad::Null => RejectReason::Null,
+            Bad::UnparseableDate => RejectReason::UnparseableDate,
+            Bad::NotANumber => RejectReason::NotANumber,
+            Bad::NotFinite => RejectReason::NotFinite,
+            Bad::NotABoolean => RejectReason::NotABoolean,
         }
     }
 }
@@ -252,16 +276,28 @@ fn text_of(c: &Column, i: usize) -> String {
 }
 
 /// Numbers of a numeric or text column; `None` marks a bad row with its reason.
-fn numbers(name: &str, c: &Column) -> Result<Vec<std::result::Result<f64, RejectReason>>> {
+fn numbers(name: &str, c: &Column) -> Result<Vec<std::result::Result<f64, Bad>>> {
     let dt = c.dtype();
     if dt.is_primitive_numeric() {
         let f = c.cast(&DataType::Float64)?;
         let ca = f.f64()?;
+        if ca.null_count() == 0 {
+            return Ok(ca
+                .into_no_null_iter()
+                .map(|x| {
+                    if x.is_finite() {
+                        Ok(x)
+                    } else {
+                        Err(Bad::NotFinite)
+                    }
+                })
+                .collect());
+        }
         return Ok(ca
             .iter()
             .map(|v| match v {
-                None => Err(RejectReason::Null),
-                Some(x) if !x.is_finite() => Err(RejectReason::NotFinite),
+                None => Err(Bad::Null),
+                Some(x) if !x.is_finite() => Err(Bad::NotFinite),
                 Some(x) => Ok(x),
             })
             .collect());
@@ -273,17 +309,17 @@ fn numbers(name: &str, c: &Column) -> Result<Vec<std::result::Result<f64, Reject
             .par_chunks(1 << 15)
             .flat_map_iter(|chunk| {
                 chunk.iter().map(|s| match s.map(str::trim) {
-                    None | Some("") => Err(RejectReason::Null),
+                    None | Some("") => Err(Bad::Null),
                     Some(t) => match t.parse::<f64>() {
                         Ok(x) if x.is_finite() => Ok(x),
-                        Ok(_) => Err(RejectReason::NotFinite),
-                        Err(_) => Err(RejectReason::NotANumber),
+                        Ok(_) => Err(Bad::NotFinite),
+                        Err(_) => Err(Bad::NotANumber),
                     },
                 })
             })
             .collect();
         let any_ok = out.iter().any(Result::is_ok);
-        let any_value = out.iter().any(|r| !matches!(r, Err(RejectReason::Null)));
+        let any_value = out.iter().any(|r| !matches!(r, Err(Bad::Null)));
         if any_value && !any_ok {
             return Err(Error::WrongType {
                 column: name.to_string(),
@@ -300,12 +336,8 @@ fn numbers(name: &str, c: &Column) -> Result<Vec<std::result::Result<f64, Reject
     })
 }
 
-fn days(
-    name: &str,
-    c: &Column,
-    format: &DateFormat,
-) -> Result<Vec<std::result::Result<i32, RejectReason>>> {
-    let nul = |v: Option<i32>| v.ok_or(RejectReason::Null);
+fn days(name: &str, c: &Column, format: &DateFormat) -> Result<Vec<std::result::Result<i32, Bad>>> {
+    let nul = |v: Option<i32>| v.ok_or(Bad::Null);
     match c.dtype() {
         DataType::Date => Ok(c.date()?.physical().iter().map(nul).collect()),
         DataType::Datetime(tu, _) => {
@@ -319,7 +351,7 @@ fn days(
                 .iter()
                 .map(|v| {
                     v.map(|x| i32::try_from(x.div_euclid(per_day)).unwrap_or(i32::MAX))
-                        .ok_or(RejectReason::Null)
+                        .ok_or(Bad::Null)
                 })
                 .collect())
         }
@@ -328,8 +360,8 @@ fn days(
             Ok(i.i64()?
                 .iter()
                 .map(|v| match v {
-                    None => Err(RejectReason::Null),
-                    Some(x) => parse_yyyymmdd(x).ok_or(RejectReason::UnparseableDate),
+                    None => Err(Bad::Null),
+                    Some(x) => parse_yyyymmdd(x).ok_or(Bad::UnparseableDate),
                 })
                 .collect())
         }
@@ -339,16 +371,14 @@ fn days(
                 .par_chunks(1 << 15)
                 .flat_map_iter(|chunk| {
                     chunk.iter().map(|s| match s {
-                        None => Err(RejectReason::Null),
-                        Some(t) if t.trim().is_empty() => Err(RejectReason::Null),
-                        Some(t) => parse_date(t, format).ok_or(RejectReason::UnparseableDate),
+                        None => Err(Bad::Null),
+                        Some(t) if t.trim().is_empty() => Err(Bad::Null),
+                        Some(t) => parse_date(t, format).ok_or(Bad::UnparseableDate),
                     })
                 })
                 .collect();
             if !out.iter().any(Result::is_ok)
-                && out
-                    .iter()
-                    .any(|r| matches!(r, Err(RejectReason::UnparseableDate)))
+                && out.iter().any(|r| matches!(r, Err(Bad::UnparseableDate)))
             {
                 let hint = match format {
                     DateFormat::Auto => {
@@ -375,7 +405,7 @@ fn days(
     }
 }
 
-fn flags(name: &str, c: &Column) -> Result<Vec<std::result::Result<bool, RejectReason>>> {
+fn flags(name: &str, c: &Column) -> Result<Vec<std::result::Result<bool, Bad>>> {
     match c.dtype() {
         DataType::Boolean => Ok(c.bool()?.iter().map(|v| Ok(v.unwrap_or(false))).collect()),
         dt if dt.is_integer() => {
@@ -393,7 +423,7 @@ fn flags(name: &str, c: &Column) -> Result<Vec<std::result::Result<bool, RejectR
                 Some(s) => match s.as_str() {
                     "" | "false" | "f" | "0" | "no" | "n" => Ok(false),
                     "true" | "t" | "1" | "yes" | "y" | "r" | "return" | "returned" => Ok(true),
-                    _ => Err(RejectReason::NotABoolean),
+                    _ => Err(Bad::NotABoolean),
                 },
             })
             .collect()),
@@ -453,12 +483,6 @@ fn intern(name: &str, c: &Column) -> Result<(Vec<u32>, Vec<usize>)> {
         ));
     }
     Ok((codes, first))
-}
-
-fn hashes(c: &Column) -> Result<Vec<u64>> {
-    let s = c.cast(&DataType::String)?;
-    let st = FixedState::default();
-    Ok(s.str()?.iter().map(|v| st.hash_one(v)).collect())
 }
 
 fn today() -> i32 {
@@ -636,7 +660,19 @@ pub(crate) fn clean(cols: &RoleColumns, opts: &SummaryOptions) -> Result<CleanTr
     }
 
     // Duplicates and returns, per customer.
-    let fingerprint = fingerprints(cols, &amount, &cost, &quantity, &is_return)?;
+    let fingerprints = Fingerprints {
+        stamp: KeyCol::new(&cols.date.1)?,
+        extra: cols
+            .extra_keys
+            .iter()
+            .map(KeyCol::new)
+            .collect::<Result<_>>()?,
+        amount: &amount,
+        cost: cost.as_deref(),
+        quantity: quantity.as_deref(),
+        is_return: &is_return,
+    };
+    let mut group_fp: Vec<u64> = Vec::new();
     let mut keep = vec![true; order.len()];
     let mut duplicates_kept = Vec::new();
     for c in 0..n_cust {
@@ -648,11 +684,13 @@ pub(crate) fn clean(cols: &RoleColumns, opts: &SummaryOptions) -> Result<CleanTr
             while b < hi && day[order[b] as usize] == d {
                 b += 1;
             }
+            if b - a > 1 {
+                group_fp.clear();
+                group_fp.extend((a..b).map(|j| fingerprints.of(order[j] as usize)));
+            }
             for j in a + 1..b {
                 let rj = order[j] as usize;
-                if let Some(k) =
-                    (a..j).find(|&k| keep[k] && fingerprint[order[k] as usize] == fingerprint[rj])
-                {
+                if let Some(k) = (a..j).find(|&k| keep[k] && group_fp[k - a] == group_fp[j - a]) {
                     let first_row = rows[order[k] as usize];
                     match opts.duplicates {
                         DuplicatePolicy::Keep => duplicates_kept.push(DuplicateRow {
@@ -702,7 +740,12 @@ pub(crate) fn clean(cols: &RoleColumns, opts: &SummaryOptions) -> Result<CleanTr
         }
         v
     };
-    let pick_f = |x: &Vec<f64>| used.iter().map(|&i| x[i as usize]).collect::<Vec<f64>>();
+    // Gathers of the used rows in customer order: random access, so spread over threads
+    // (each output element depends on its index only: the result is thread-count free).
+    fn gather<T: Copy + Send + Sync>(used: &[u32], x: &[T]) -> Vec<T> {
+        used.par_iter().map(|&i| x[i as usize]).collect()
+    }
+    let pick_f = |x: &Vec<f64>| gather(&used, x);
     let idx = polars::prelude::IdxCa::from_vec("".into(), kept_first);
     let ids = cols.id.1.as_materialized_series().take(&idx)?;
 
@@ -730,15 +773,16 @@ pub(crate) fn clean(cols: &RoleColumns, opts: &SummaryOptions) -> Result<CleanTr
             _ => cols.return_flag.as_ref().map_or(&cols.amount.1, |c| &c.1),
         }
     };
-    let mut rejects: Vec<Reject> = (0..n)
-        .filter(|&i| check.fail[i] != OK)
-        .map(|i| {
-            let role = check.fail[i];
+    let mut rejects: Vec<Reject> = check
+        .reasons
+        .iter()
+        .map(|(i, reason)| {
+            let role = check.fail[*i];
             Reject {
-                row: rows[i],
+                row: rows[*i],
                 column: role_column(role).to_string(),
-                reason: check.reason[i].clone().unwrap_or(RejectReason::Null),
-                value: text_of(role_values(role), i),
+                reason: reason.clone(),
+                value: text_of(role_values(role), *i),
             }
         })
         .collect();
@@ -771,12 +815,12 @@ pub(crate) fn clean(cols: &RoleColumns, opts: &SummaryOptions) -> Result<CleanTr
         observation_end: date_of(observation_end).to_string(),
     };
     Ok(CleanTransactions {
-        day: used.iter().map(|&i| day[i as usize]).collect(),
+        day: gather(&used, &day),
         amount: pick_f(&amount),
         cost: cost.as_ref().map(pick_f),
         quantity: quantity.as_ref().map(pick_f),
-        is_return: used.iter().map(|&i| is_return[i as usize]).collect(),
-        row: used.iter().map(|&i| rows[i as usize]).collect(),
+        is_return: gather(&used, &is_return),
+        row: gather(&used, &rows),
         offsets: out_offsets,
         ids,
         observation_end,
@@ -784,29 +828,60 @@ pub(crate) fn clean(cols: &RoleColumns, opts: &SummaryOptions) -> Result<CleanTr
     })
 }
 
-/// A hash of everything a row says besides its customer and day, for duplicate checks.
-fn fingerprints(
-    cols: &RoleColumns,
-    amount: &[f64],
-    cost: &Option<Vec<f64>>,
-    quantity: &Option<Vec<f64>>,
-    is_return: &[bool],
-) -> Result<Vec<u64>> {
-    let stamp = hashes(&cols.date.1)?;
-    let extra: Vec<Vec<u64>> = cols.extra_keys.iter().map(hashes).collect::<Result<_>>()?;
-    let st = FixedState::default();
-    Ok((0..amount.len())
-        .map(|i| {
-            let mut h = st.build_hasher();
-            stamp[i].hash(&mut h);
-            amount[i].to_bits().hash(&mut h);
-            cost.as_ref().map(|c| c[i].to_bits()).hash(&mut h);
-            quantity.as_ref().map(|q| q[i].to_bits()).hash(&mut h);
-            is_return[i].hash(&mut h);
-            for e in &extra {
-                e[i].hash(&mut h);
-            }
-            h.finish()
+/// One key column of the duplicate check, in a form that hashes without formatting.
+enum KeyCol {
+    Text(polars::prelude::StringChunked),
+    Int(polars::prelude::Int64Chunked),
+    Float(polars::prelude::Float64Chunked),
+}
+
+impl KeyCol {
+    fn new(c: &Column) -> Result<Self> {
+        let dt = c.dtype();
+        Ok(if matches!(dt, DataType::String) {
+            KeyCol::Text(c.str()?.rechunk().into_owned())
+        } else if dt.is_float() {
+            KeyCol::Float(c.cast(&DataType::Float64)?.f64()?.rechunk().into_owned())
+        } else if dt.is_integer() || dt.is_temporal() || dt.is_bool() {
+            let p = c.to_physical_repr().cast(&DataType::Int64)?;
+            KeyCol::Int(p.i64()?.rechunk().into_owned())
+        } else {
+            KeyCol::Text(c.cast(&DataType::String)?.str()?.rechunk().into_owned())
         })
-        .collect())
+    }
+
+    fn hash_row(&self, i: usize, h: &mut impl Hasher) {
+        match self {
+            KeyCol::Text(ca) => ca.get(i).hash(h),
+            KeyCol::Int(ca) => ca.get(i).hash(h),
+            KeyCol::Float(ca) => ca.get(i).map(f64::to_bits).hash(h),
+        }
+    }
+}
+
+/// Hashes everything a row says besides its customer and day (the raw timestamp, the
+/// values, order id and channel), for the duplicate check. Only rows that share a
+/// customer and a day with another row are ever hashed.
+struct Fingerprints<'a> {
+    stamp: KeyCol,
+    extra: Vec<KeyCol>,
+    amount: &'a [f64],
+    cost: Option<&'a [f64]>,
+    quantity: Option<&'a [f64]>,
+    is_return: &'a [bool],
+}
+
+impl Fingerprints<'_> {
+    fn of(&self, i: usize) -> u64 {
+        let mut h = FixedState::default().build_hasher();
+        self.stamp.hash_row(i, &mut h);
+        self.amount[i].to_bits().hash(&mut h);
+        self.cost.map(|c| c[i].to_bits()).hash(&mut h);
+        self.quantity.map(|q| q[i].to_bits()).hash(&mut h);
+        self.is_return[i].hash(&mut h);
+        for e in &self.extra {
+            e.hash_row(i, &mut h);
+        }
+        h.finish()
+    }
 }

@@ -836,17 +836,19 @@ enum KeyCol {
 }
 
 impl KeyCol {
+    /// Wraps a column without copying its values where its type allows (a chunked
+    /// array's `get` finds the chunk; only rows in shared (customer, day) groups are read).
     fn new(c: &Column) -> Result<Self> {
         let dt = c.dtype();
         Ok(if matches!(dt, DataType::String) {
-            KeyCol::Text(c.str()?.rechunk().into_owned())
+            KeyCol::Text(c.str()?.clone())
         } else if dt.is_float() {
-            KeyCol::Float(c.cast(&DataType::Float64)?.f64()?.rechunk().into_owned())
+            KeyCol::Float(c.cast(&DataType::Float64)?.f64()?.clone())
         } else if dt.is_integer() || dt.is_temporal() || dt.is_bool() {
             let p = c.to_physical_repr().cast(&DataType::Int64)?;
-            KeyCol::Int(p.i64()?.rechunk().into_owned())
+            KeyCol::Int(p.i64()?.clone())
         } else {
-            KeyCol::Text(c.cast(&DataType::String)?.str()?.rechunk().into_owned())
+            KeyCol::Text(c.cast(&DataType::String)?.str()?.clone())
         })
     }
 

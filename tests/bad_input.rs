@@ -398,6 +398,19 @@ fn bad_options_are_usage_errors() {
         )
         .unwrap_err();
     assert!(matches!(e, Error::InvalidOption { ref option, .. } if option == "calibration_end"));
+    // A calibration period with no transaction in it.
+    let e = t
+        .summary(
+            &SummaryOptions::daily()
+                .observation_end("2024-01-31")
+                .calibration_end("2023-12-01"),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::InvalidOption { ref option, .. } if option == "calibration_end"),
+        "{e}"
+    );
+    assert!(e.to_string().contains("before the first transaction"));
 }
 
 #[test]

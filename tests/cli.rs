@@ -130,3 +130,41 @@ fn exit_codes_and_one_line_errors() {
     assert_eq!(code, 0);
     assert!(out.contains("summary") && out.contains("rfm"));
 }
+
+#[test]
+fn price_times_quantity_and_unit_cost_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("lines.csv");
+    std::fs::write(
+        &input,
+        "buyer;when;p;n;uc\nx;2024-01-01;2.5;4;1\nx;2024-01-09;10;-1;6\ny;2024-01-03;3;1;2\n",
+    )
+    .unwrap();
+    let (code, out, err) = patronage(&[
+        "summary",
+        input.to_str().unwrap(),
+        "--delimiter",
+        ";",
+        "--customer-col",
+        "buyer",
+        "--date-col",
+        "when",
+        "--price-col",
+        "p",
+        "--quantity-col",
+        "n",
+        "--unit-cost-col",
+        "uc",
+        "--time-unit",
+        "day",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let header: Vec<&str> = out.lines().next().unwrap().split(',').collect();
+    let x: Vec<&str> = out.lines().nth(1).unwrap().split(',').collect();
+    let col = |name: &str| x[header.iter().position(|h| *h == name).unwrap()];
+    // x: bought 4 x 2.5 = 10 (cost 4), returned 1 x 10 (cost 6 comes back).
+    assert_eq!(col("total_spend"), "0.0");
+    assert_eq!(col("returns"), "10.0");
+    assert_eq!(col("gross_profit"), "2.0");
+    assert_eq!(col("n_purchases"), "1");
+}

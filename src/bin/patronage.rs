@@ -76,12 +76,18 @@ struct InputArgs {
     /// or price x quantity). Negative amounts are returns.
     #[arg(long, value_name = "C", help_heading = "Input")]
     amount_col: Option<String>,
-    /// Quantity column.
+    /// Unit price column; amount = price x quantity when there is no amount column.
+    #[arg(long, value_name = "C", help_heading = "Input")]
+    price_col: Option<String>,
+    /// Quantity column. Negative quantities mark returns.
     #[arg(long, value_name = "C", help_heading = "Input")]
     quantity_col: Option<String>,
     /// Cost-of-goods column (line total); adds gross_profit.
     #[arg(long, value_name = "C", help_heading = "Input")]
     cost_col: Option<String>,
+    /// Cost-of-goods per unit column (multiplied by quantity), when there is no line cost.
+    #[arg(long, value_name = "C", help_heading = "Input")]
+    unit_cost_col: Option<String>,
     /// Order id column.
     #[arg(long, value_name = "C", help_heading = "Input")]
     order_col: Option<String>,
@@ -163,13 +169,14 @@ fn load(input: &InputArgs) -> patronage::Result<Transactions> {
         customer_id: input.customer_col.clone(),
         date: input.date_col.clone(),
         amount: input.amount_col.clone(),
+        price: input.price_col.clone(),
         quantity: input.quantity_col.clone(),
         cost: input.cost_col.clone(),
+        unit_cost: input.unit_cost_col.clone(),
         order_id: input.order_col.clone(),
         channel: input.channel_col.clone(),
         return_flag: input.return_col.clone(),
         date_format: input.date_format.clone(),
-        ..TransactionSchema::default()
     };
     let has_header = !input.no_header;
     let format = if input.whitespace {

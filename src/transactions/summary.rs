@@ -126,6 +126,18 @@ impl Summary {
 pub(crate) fn summarise(clean: CleanTransactions, options: &SummaryOptions) -> Result<Summary> {
     let obs = clean.observation_end;
     let cal = options.parsed_calibration_end(obs)?;
+    if let (Some(c), Some(&first)) = (cal, clean.day.iter().min()) {
+        if c < first {
+            return Err(crate::error::Error::invalid(
+                "calibration_end",
+                format!(
+                    "{} is before the first transaction ({}): the calibration period would be empty",
+                    date_of(c),
+                    date_of(first)
+                ),
+            ));
+        }
+    }
     let pu = options.purchase_unit;
     let tu = options.time_unit;
     let obs_unit = unit_start(obs, pu);

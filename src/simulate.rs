@@ -249,8 +249,7 @@ pub fn simulate(spec: &SimulationSpec) -> Result<Simulated> {
         .into_par_iter()
         .map(|i| block(spec, i, start_day))
         .collect::<Result<_>>()?;
-    let cat = |f: &dyn Fn(&Block) -> usize| blocks.iter().map(f).sum::<usize>();
-    let rows = cat(&|b| b.day.len());
+    let rows: usize = blocks.iter().map(|b| b.day.len()).sum();
     let mut day = Vec::with_capacity(rows);
     let mut ids = Vec::with_capacity(rows);
     for b in &blocks {

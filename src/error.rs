@@ -69,6 +69,29 @@ pub enum Error {
         /// The parser's message.
         reason: String,
     },
+    /// A model fit stopped before its gradient reached the tolerance.
+    #[error(
+        "{model} fit did not converge after {iterations} iterations (gradient norm {gradient_norm:.3e}): {hint}"
+    )]
+    NotConverged {
+        /// The model (`bg-nbd`, ...).
+        model: String,
+        /// Optimiser iterations used.
+        iterations: u64,
+        /// Gradient norm of the mean objective at the stopping point.
+        gradient_norm: f64,
+        /// What to try.
+        hint: String,
+    },
+    /// A fitted model cannot answer the question asked (for instance Gamma-Gamma with
+    /// q <= 1 has no finite mean spend), or its parameters are not valid.
+    #[error("{model}: {reason}")]
+    Model {
+        /// The model.
+        model: String,
+        /// Why.
+        reason: String,
+    },
     /// An error raised inside polars while reading or computing a frame.
     #[error("polars: {0}")]
     Polars(#[from] polars::error::PolarsError),

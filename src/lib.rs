@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod clv;
 pub mod error;
 pub mod io;
 pub mod prelude;

@@ -1,0 +1,620 @@
+//! Maximum-likelihood fitting shared by every model.
+//!
+//! Each model supplies its negative log-likelihood (and, where it has one, the analytic
+//! gradient) over compressed rows. This module optimises the log-parameters with argmin's
+//! L-BFGS (More-Thuente line search) on the mean negative log-likelihood, with time
+//! rescaled so that the scale parameters are of order one; falls back to Nelder-Mead when
+//! the objective or gradient is not finite along the way, and polishes with L-BFGS again;
+//! then computes the Hessian of the total negative log-likelihood by central differences
+//! of the gradient and the standard errors by the delta method.
+
+use std::cell::RefCell;
+use std::marker::PhantomData;
+
+use argmin::core::{CostFunction, Executor, Gradient, State};
+use argmin::solver::linesearch::MoreThuenteLineSearch;
+use argmin::solver::neldermead::NelderMead;
+use argmin::solver::quasinewton::LBFGS;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::clv::Fitted;
+use crate::error::{Error, Result};
+
+/// Settings for a fit. Build with a model's `params()` and the setters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FitOptions {
+    /// L2 penalty on the parameters, added to the mean negative log-likelihood as
+    /// `penalizer * sum(theta^2)` (the lifetimes convention). 0 = plain maximum likelihood.
+    pub penalizer: f64,
+    /// Starting values in the model's parameter order (original time units); `None`
+    /// uses the model's defaults.
+    pub initial: Option<Vec<f64>>,
+    /// Convergence tolerance on the gradient norm of the mean negative log-likelihood
+    /// with respect to the log-parameters.
+    pub tolerance: f64,
+    /// Iteration budget of each optimiser run.
+    pub max_iterations: u64,
+}
+
+impl Default for FitOptions {
+    fn default() -> Self {
+        FitOptions {
+            penalizer: 0.0,
+            initial: None,
+            tolerance: 1e-9,
+            max_iterations: 1000,
+        }
+    }
+}
+
+/// How a fit went.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FitReport {
+    /// Total log-likelihood over customers at the estimate (without the penalty), in the
+    /// data's time units: the figure the literature publishes.
+    pub log_likelihood: f64,
+    /// Customers fitted (sum of weights).
+    pub n_customers: f64,
+    /// Distinct rows after compression.
+    pub n_distinct: usize,
+    /// Optimiser iterations (all runs).
+    pub iterations: u64,
+    /// Final gradient norm of the mean objective in log-parameters.
+    pub gradient_norm: f64,
+    /// True when the gradient norm is within tolerance.
+    pub converged: bool,
+    /// `"lbfgs"`, or `"nelder-mead+lbfgs"` when the fallback was needed.
+    pub method: String,
+    /// Standard errors of the parameters (delta method), in parameter order; `NaN` when
+    /// the Hessian is not positive definite.
+    pub standard_errors: Vec<f64>,
+    /// Penalizer used.
+    pub penalizer: f64,
+}
+
+/// One row of [`Fitted::summary`]: a coefficient with its standard error and 95% interval.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Coefficient {
+    /// Parameter name (`r`, `alpha`, ...).
+    pub name: String,
+    /// Estimate.
+    pub estimate: f64,
+    /// Standard error (delta method).
+    pub standard_error: f64,
+    /// Lower bound of the 95% interval, `estimate * exp(-1.96 se / estimate)`: the
+    /// interval is symmetric on the log scale the fit works on, so it stays positive.
+    pub lower_95: f64,
+    /// Upper bound of the 95% interval.
+    pub upper_95: f64,
+}
+
+pub(crate) fn coefficient_table(names: &[&str], params: &[f64], se: &[f64]) -> Vec<Coefficient> {
+    names
+        .iter()
+        .zip(params)
+        .zip(se)
+        .map(|((n, &p), &s)| {
+            let se_log = s / p;
+            Coefficient {
+                name: (*n).to_string(),
+                estimate: p,
+                standard_error: s,
+                lower_95: p * (-1.959_963_984_540_054 * se_log).exp(),
+                upper_95: p * (1.959_963_984_540_054 * se_log).exp(),
+            }
+        })
+        .collect()
+}
+
+/// What a model provides to the fitting engine.
+pub trait Model {
+    /// Model name as used on the command line (`bg-nbd`, ...).
+    const NAME: &'static str;
+    /// Parameter names in order.
+    const PARAM_NAMES: &'static [&'static str];
+    /// Per-customer data the model fits on.
+    type Data: Sync;
+
+    /// Starting values when the caller gives none.
+    fn default_initial(data: &Self::Data) -> Vec<f64>;
+
+    /// Time scale to divide the data's times by while fitting (1 for models without
+    /// time), and per parameter the power of that scale the parameter carries.
+    fn time_scale(_data: &Self::Data) -> (f64, &'static [f64]) {
+        (1.0, &[0.0, 0.0, 0.0, 0.0])
+    }
+
+    /// The data with times divided by `scale`.
+    fn rescale(data: &Self::Data, _scale: f64) -> Self::Data;
+
+    /// Total (weighted) negative log-likelihood at `params`; when `grad` is given and the
+    /// model has an analytic gradient, writes d(-LL)/d(param) into it and returns true.
+    fn neg_ll(params: &[f64], data: &Self::Data, grad: Option<&mut [f64]>) -> (f64, bool);
+
+    /// Customers and distinct rows.
+    fn size(data: &Self::Data) -> (f64, usize);
+}
+
+/// The builder returned by a model's `params()`: set options, then [`Fitter::fit`].
+#[derive(Debug, Clone)]
+pub struct Fitter<M> {
+    options: FitOptions,
+    _model: PhantomData<M>,
+}
+
+impl<M: Model> Default for Fitter<M> {
+    fn default() -> Self {
+        Fitter {
+            options: FitOptions::default(),
+            _model: PhantomData,
+        }
+    }
+}
+
+impl<M: Model> Fitter<M> {
+    /// Starts from explicit options.
+    pub fn with_options(options: FitOptions) -> Self {
+        Fitter {
+            options,
+            _model: PhantomData,
+        }
+    }
+
+    /// L2 penalty (see [`FitOptions::penalizer`]).
+    pub fn penalizer(mut self, penalizer: f64) -> Self {
+        self.options.penalizer = penalizer;
+        self
+    }
+
+    /// Starting values in parameter order.
+    pub fn initial(mut self, initial: &[f64]) -> Self {
+        self.options.initial = Some(initial.to_vec());
+        self
+    }
+
+    /// Gradient-norm tolerance.
+    pub fn tolerance(mut self, tolerance: f64) -> Self {
+        self.options.tolerance = tolerance;
+        self
+    }
+
+    /// Iteration budget per optimiser run.
+    pub fn max_iterations(mut self, max_iterations: u64) -> Self {
+        self.options.max_iterations = max_iterations;
+        self
+    }
+
+    /// The options as set.
+    pub fn options(&self) -> &FitOptions {
+        &self.options
+    }
+
+    /// Fits by maximum likelihood.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidOption`] for a negative penalizer, a non-positive tolerance, or
+    /// initial values of the wrong length or not positive; [`Error::NotConverged`] when
+    /// the optimiser stops with the gradient still above tolerance (the message says
+    /// what to try).
+    pub fn fit(&self, data: &M::Data) -> Result<Fitted<M>> {
+        fit::<M>(&self.options, data)
+    }
+}
+
+/// A cached evaluation: point, value, gradient.
+type Evaluation = (Vec<f64>, f64, Vec<f64>);
+
+/// The mean objective in log-parameters of the (time-rescaled) data.
+struct Objective<'a, M: Model> {
+    data: &'a M::Data,
+    n: f64,
+    penalizer: f64,
+    /// Original-unit parameter = scaled parameter * unit_factor.
+    unit_factor: Vec<f64>,
+    cache: RefCell<Option<Evaluation>>,
+}
+
+impl<M: Model> Objective<'_, M> {
+    fn value_grad(&self, log_theta: &[f64]) -> (f64, Vec<f64>) {
+        if let Some((p, v, g)) = self.cache.borrow().as_ref() {
+            if p.as_slice() == log_theta {
+                return (*v, g.clone());
+            }
+        }
+        let (v, g) = self.evaluate(log_theta);
+        *self.cache.borrow_mut() = Some((log_theta.to_vec(), v, g.clone()));
+        (v, g)
+    }
+
+    fn value(&self, log_theta: &[f64]) -> f64 {
+        let theta: Vec<f64> = log_theta.iter().map(|v| v.exp()).collect();
+        let (nll, _) = M::neg_ll(&theta, self.data, None);
+        nll / self.n + self.penalty(&theta)
+    }
+
+    fn penalty(&self, theta: &[f64]) -> f64 {
+        if self.penalizer == 0.0 {
+            return 0.0;
+        }
+        theta
+            .iter()
+            .zip(&self.unit_factor)
+            .map(|(t, u)| (t * u).powi(2))
+            .sum::<f64>()
+            * self.penalizer
+    }
+
+    fn evaluate(&self, log_theta: &[f64]) -> (f64, Vec<f64>) {
+        let k = log_theta.len();
+        let theta: Vec<f64> = log_theta.iter().map(|v| v.exp()).collect();
+        let mut grad = vec![0.0; k];
+        let (nll, analytic) = M::neg_ll(&theta, self.data, Some(&mut grad));
+        let value = nll / self.n + self.penalty(&theta);
+        if analytic {
+            for j in 0..k {
+                grad[j] = grad[j] * theta[j] / self.n
+                    + 2.0 * self.penalizer * (theta[j] * self.unit_factor[j]).powi(2);
+            }
+        } else {
+            // Central differences in log-parameters.
+            let h = 1e-6;
+            for j in 0..k {
+                let mut up = log_theta.to_vec();
+                let mut down = log_theta.to_vec();
+                up[j] += h;
+                down[j] -= h;
+                grad[j] = (self.value(&up) - self.value(&down)) / (2.0 * h);
+            }
+        }
+        (value, grad)
+    }
+}
+
+struct Problem<'a, 'b, M: Model>(&'b Objective<'a, M>);
+
+impl<M: Model> CostFunction for Problem<'_, '_, M> {
+    type Param = Vec<f64>;
+    type Output = f64;
+    fn cost(&self, p: &Vec<f64>) -> std::result::Result<f64, argmin::core::Error> {
+        let (v, _) = self.0.value_grad(p);
+        if v.is_finite() {
+            Ok(v)
+        } else {
+            Err(argmin::core::Error::msg("objective is not finite"))
+        }
+    }
+}
+
+impl<M: Model> Gradient for Problem<'_, '_, M> {
+    type Param = Vec<f64>;
+    type Gradient = Vec<f64>;
+    fn gradient(&self, p: &Vec<f64>) -> std::result::Result<Vec<f64>, argmin::core::Error> {
+        let (_, g) = self.0.value_grad(p);
+        if g.iter().all(|v| v.is_finite()) {
+            Ok(g)
+        } else {
+            Err(argmin::core::Error::msg("gradient is not finite"))
+        }
+    }
+}
+
+/// Nelder-Mead sees a non-finite objective as +inf, so it walks away from it.
+struct NmProblem<'a, 'b, M: Model>(&'b Objective<'a, M>);
+
+impl<M: Model> CostFunction for NmProblem<'_, '_, M> {
+    type Param = Vec<f64>;
+    type Output = f64;
+    fn cost(&self, p: &Vec<f64>) -> std::result::Result<f64, argmin::core::Error> {
+        let v = self.0.value(p);
+        Ok(if v.is_finite() { v } else { f64::MAX })
+    }
+}
+
+fn norm(g: &[f64]) -> f64 {
+    g.iter().map(|v| v * v).sum::<f64>().sqrt()
+}
+
+/// One L-BFGS run from `start`; returns (best point, iterations) or None when it failed.
+fn lbfgs<M: Model>(
+    obj: &Objective<'_, M>,
+    start: Vec<f64>,
+    opts: &FitOptions,
+) -> Option<(Vec<f64>, u64)> {
+    let linesearch = MoreThuenteLineSearch::new();
+    let solver = LBFGS::new(linesearch, 10)
+        .with_tolerance_grad(opts.tolerance)
+        .ok()?
+        .with_tolerance_cost(0.0)
+        .ok()?;
+    let res = Executor::new(Problem(obj), solver)
+        .configure(|s| s.param(start).max_iters(opts.max_iterations))
+        .run()
+        .ok()?;
+    let state = res.state();
+    let best = state.get_best_param()?.clone();
+    let finite = best.iter().all(|v| v.is_finite());
+    if !finite {
+        return None;
+    }
+    Some((best, state.get_iter()))
+}
+
+fn nelder_mead<M: Model>(
+    obj: &Objective<'_, M>,
+    start: &[f64],
+    opts: &FitOptions,
+) -> Option<(Vec<f64>, u64)> {
+    let mut simplex = vec![start.to_vec()];
+    for j in 0..start.len() {
+        let mut p = start.to_vec();
+        p[j] += 0.5;
+        simplex.push(p);
+    }
+    let solver = NelderMead::new(simplex).with_sd_tolerance(1e-12).ok()?;
+    let res = Executor::new(NmProblem(obj), solver)
+        .configure(|s| s.max_iters(opts.max_iterations.max(2000)))
+        .run()
+        .ok()?;
+    let state = res.state();
+    Some((state.get_best_param()?.clone(), state.get_iter()))
+}
+
+fn validate(opts: &FitOptions, k: usize) -> Result<()> {
+    if !(opts.penalizer.is_finite() && opts.penalizer >= 0.0) {
+        return Err(Error::invalid("penalizer", "must be a finite number >= 0"));
+    }
+    if !(opts.tolerance.is_finite() && opts.tolerance > 0.0) {
+        return Err(Error::invalid("tolerance", "must be a positive number"));
+    }
+    if opts.max_iterations == 0 {
+        return Err(Error::invalid("max_iterations", "must be at least 1"));
+    }
+    if let Some(init) = &opts.initial {
+        if init.len() != k {
+            return Err(Error::invalid(
+                "initial",
+                format!("expected {k} values, got {}", init.len()),
+            ));
+        }
+        if !init.iter().all(|v| v.is_finite() && *v > 0.0) {
+            return Err(Error::invalid(
+                "initial",
+                "every starting value must be positive",
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn fit<M: Model>(opts: &FitOptions, data: &M::Data) -> Result<Fitted<M>> {
+    let k = M::PARAM_NAMES.len();
+    validate(opts, k)?;
+    let (n, n_distinct) = M::size(data);
+    let (scale, powers) = M::time_scale(data);
+    let scaled = M::rescale(data, scale);
+    let unit_factor: Vec<f64> = (0..k).map(|j| scale.powf(powers[j])).collect();
+    let obj = Objective::<M> {
+        data: &scaled,
+        n,
+        penalizer: opts.penalizer,
+        unit_factor: unit_factor.clone(),
+        cache: RefCell::new(None),
+    };
+    let init: Vec<f64> = opts
+        .initial
+        .clone()
+        .unwrap_or_else(|| M::default_initial(data));
+    let start: Vec<f64> = init
+        .iter()
+        .zip(&unit_factor)
+        .map(|(v, u)| (v / u).ln())
+        .collect();
+
+    let mut iterations = 0;
+    let mut method = "lbfgs".to_string();
+    let mut best = match lbfgs(&obj, start.clone(), opts) {
+        Some((p, it)) => {
+            iterations += it;
+            Some(p)
+        }
+        None => None,
+    };
+    let good = |p: &Option<Vec<f64>>| {
+        p.as_ref().is_some_and(|p| {
+            let (v, g) = obj.value_grad(p);
+            v.is_finite() && norm(&g) <= opts.tolerance.max(1e-6)
+        })
+    };
+    if !good(&best) {
+        method = "nelder-mead+lbfgs".into();
+        let from = best
+            .clone()
+            .filter(|p| obj.value(p).is_finite())
+            .unwrap_or(start.clone());
+        if let Some((p, it)) = nelder_mead(&obj, &from, opts) {
+            iterations += it;
+            best = match lbfgs(&obj, p.clone(), opts) {
+                Some((q, it2)) => {
+                    iterations += it2;
+                    if obj.value(&q) <= obj.value(&p) {
+                        Some(q)
+                    } else {
+                        Some(p)
+                    }
+                }
+                None => Some(p),
+            };
+        }
+    }
+    let Some(log_theta) = best else {
+        return Err(Error::NotConverged {
+            model: M::NAME.into(),
+            iterations,
+            gradient_norm: f64::NAN,
+            hint:
+                "the objective was not finite from the starting values; give other initial values"
+                    .into(),
+        });
+    };
+    let (_, g) = obj.value_grad(&log_theta);
+    let gradient_norm = norm(&g);
+    // The published fits stop at a gradient norm near 1e-6 of the mean objective; accept
+    // that, and report the exact norm.
+    let converged = gradient_norm.is_finite() && gradient_norm <= opts.tolerance.max(1e-5);
+    if !converged {
+        return Err(Error::NotConverged {
+            model: M::NAME.into(),
+            iterations,
+            gradient_norm,
+            hint: "raise max_iterations, give initial values near the expected estimate, or add a small penalizer (e.g. 0.001)".into(),
+        });
+    }
+    let params: Vec<f64> = log_theta
+        .iter()
+        .zip(&unit_factor)
+        .map(|(v, u)| v.exp() * u)
+        .collect();
+    let (nll, _) = M::neg_ll(&params, data, None);
+    let standard_errors = standard_errors::<M>(&params, data, n, opts.penalizer);
+    let report = FitReport {
+        log_likelihood: -nll,
+        n_customers: n,
+        n_distinct,
+        iterations,
+        gradient_norm,
+        converged,
+        method,
+        standard_errors,
+        penalizer: opts.penalizer,
+    };
+    Ok(Fitted::from_fit(params, report))
+}
+
+/// Gradient of the total objective (negative LL + n * penalty) in log-parameters.
+fn total_grad<M: Model>(log_theta: &[f64], data: &M::Data, n: f64, penalizer: f64) -> Vec<f64> {
+    let obj = Objective::<M> {
+        data,
+        n,
+        penalizer,
+        unit_factor: vec![1.0; log_theta.len()],
+        cache: RefCell::new(None),
+    };
+    let (_, g) = obj.evaluate(log_theta);
+    g.into_iter().map(|v| v * n).collect()
+}
+
+/// Standard errors by the delta method: Cov(theta) = J H^-1 J with H the Hessian of the
+/// total objective in log-parameters (central differences of the gradient) and
+/// J = diag(theta).
+#[allow(clippy::needless_range_loop)]
+fn standard_errors<M: Model>(params: &[f64], data: &M::Data, n: f64, penalizer: f64) -> Vec<f64> {
+    let k = params.len();
+    let log_theta: Vec<f64> = params.iter().map(|v| v.ln()).collect();
+    let h = 1e-4;
+    let mut hess = vec![vec![0.0; k]; k];
+    for j in 0..k {
+        let mut up = log_theta.clone();
+        let mut down = log_theta.clone();
+        up[j] += h;
+        down[j] -= h;
+        let gu = total_grad::<M>(&up, data, n, penalizer);
+        let gd = total_grad::<M>(&down, data, n, penalizer);
+        for i in 0..k {
+            hess[i][j] = (gu[i] - gd[i]) / (2.0 * h);
+        }
+    }
+    for i in 0..k {
+        for j in 0..i {
+            let v = 0.5 * (hess[i][j] + hess[j][i]);
+            hess[i][j] = v;
+            hess[j][i] = v;
+        }
+    }
+    match invert_spd(&hess) {
+        Some(inv) => (0..k)
+            .map(|j| {
+                let var = inv[j][j];
+                if var > 0.0 {
+                    params[j] * var.sqrt()
+                } else {
+                    f64::NAN
+                }
+            })
+            .collect(),
+        None => vec![f64::NAN; k],
+    }
+}
+
+/// Inverse of a symmetric positive-definite matrix by Cholesky; None when not SPD.
+#[allow(clippy::needless_range_loop)] // index-heavy matrix algebra reads best with indices
+pub(crate) fn invert_spd(a: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
+    let k = a.len();
+    let mut l = vec![vec![0.0; k]; k];
+    for i in 0..k {
+        for j in 0..=i {
+            let s: f64 = (0..j).map(|m| l[i][m] * l[j][m]).sum();
+            if i == j {
+                let d = a[i][i] - s;
+                if !(d > 0.0 && d.is_finite()) {
+                    return None;
+                }
+                l[i][j] = d.sqrt();
+            } else {
+                l[i][j] = (a[i][j] - s) / l[j][j];
+            }
+        }
+    }
+    // Invert L, then A^-1 = L^-T L^-1.
+    let mut li = vec![vec![0.0; k]; k];
+    for i in 0..k {
+        li[i][i] = 1.0 / l[i][i];
+        for j in 0..i {
+            let s: f64 = (j..i).map(|m| l[i][m] * li[m][j]).sum();
+            li[i][j] = -s / l[i][i];
+        }
+    }
+    let mut inv = vec![vec![0.0; k]; k];
+    for i in 0..k {
+        for j in 0..k {
+            inv[i][j] = (i.max(j)..k).map(|m| li[m][i] * li[m][j]).sum();
+        }
+    }
+    Some(inv)
+}
+
+/// Rows per chunk in parallel sums.
+const CHUNK: usize = 2048;
+
+/// Sums `f(i)` over `0..n` in fixed chunks (parallel across chunks, sequential within
+/// and across chunk results in order), so the total is bit-identical whatever the
+/// number of threads.
+pub(crate) fn chunked_sum<const K: usize>(
+    n: usize,
+    f: impl Fn(usize) -> [f64; K] + Sync,
+) -> [f64; K] {
+    let n_chunks = n.div_ceil(CHUNK);
+    let chunk = |c: usize| {
+        let mut acc = [0.0; K];
+        for i in c * CHUNK..((c + 1) * CHUNK).min(n) {
+            let v = f(i);
+            for k in 0..K {
+                acc[k] += v[k];
+            }
+        }
+        acc
+    };
+    let parts: Vec<[f64; K]> = if cfg!(feature = "parallel") && n_chunks > 1 {
+        (0..n_chunks).into_par_iter().map(chunk).collect()
+    } else {
+        (0..n_chunks).map(chunk).collect()
+    };
+    let mut total = [0.0; K];
+    for p in parts {
+        for k in 0..K {
+            total[k] += p[k];
+        }
+    }
+    total
+}

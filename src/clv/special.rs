@@ -1,0 +1,324 @@
+//! Special functions the models need: log-gamma with sign, digamma, log-beta and the
+//! Gauss hypergeometric function 2F1 evaluated in log space.
+//!
+//! statrs provides `ln_gamma` and `digamma` for positive arguments; 2F1 is ours. It is
+//! evaluated as a power series with a running log scale (so terms of 1e300 and beyond do
+//! not overflow), after the transformations that keep the series short and stable:
+//!
+//! - `z < 0`: Pfaff, `2F1(a,b;c;z) = (1-z)^-a 2F1(a, c-b; c; z/(z-1))`, which maps `z`
+//!   into `(0, 1)`;
+//! - `z > 0.9`: the connection formula to `1 - z` (Abramowitz & Stegun 15.3.6) when
+//!   `c - a - b` is not an integer; when it is (to 1e-9) the direct series is summed to
+//!   convergence instead (slow but exact);
+//! - `c` a non-positive integer: the function is undefined and the call is an error
+//!   rather than a silent NaN (lifetimes #442 returned NaN there).
+//!
+//! The models call 2F1 through forms chosen so that heavy buyers (hundreds of purchases)
+//! give small, fast-converging series (see the Euler-transformed expectations in
+//! [`super::bgnbd`]).
+
+use statrs::function::gamma;
+
+/// `ln Γ(x)` for `x > 0`.
+#[inline]
+pub fn ln_gamma(x: f64) -> f64 {
+    gamma::ln_gamma(x)
+}
+
+/// The digamma function ψ(x) for `x > 0`.
+#[inline]
+pub fn digamma(x: f64) -> f64 {
+    gamma::digamma(x)
+}
+
+/// `ln B(a, b)` for `a, b > 0`.
+#[inline]
+pub fn ln_beta(a: f64, b: f64) -> f64 {
+    ln_gamma(a) + ln_gamma(b) - ln_gamma(a + b)
+}
+
+/// `ln |Γ(x)|` and the sign of `Γ(x)` for any real `x` that is not a pole; at a pole
+/// (`x` a non-positive integer) returns `(inf, 0.0)`, i.e. `1/Γ(x) = 0`.
+pub fn ln_gamma_signed(x: f64) -> (f64, f64) {
+    if x > 0.0 {
+        return (ln_gamma(x), 1.0);
+    }
+    if x == x.floor() {
+        return (f64::INFINITY, 0.0);
+    }
+    // Reflection: Γ(x) Γ(1-x) = π / sin(πx).
+    let s = (std::f64::consts::PI * x).sin();
+    let ln = std::f64::consts::PI.ln() - s.abs().ln() - ln_gamma(1.0 - x);
+    (ln, s.signum())
+}
+
+/// Why 2F1 could not be evaluated.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HypError {
+    /// `c` is zero or a negative integer: the series is undefined.
+    NonPositiveIntegerC(f64),
+    /// `z >= 1` (outside the region the models use) or an argument is not finite.
+    OutOfDomain,
+    /// The series did not reach full precision within the term budget.
+    NotConverged,
+}
+
+impl std::fmt::Display for HypError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HypError::NonPositiveIntegerC(c) => {
+                write!(f, "2F1 undefined: c = {c} is a non-positive integer")
+            }
+            HypError::OutOfDomain => write!(f, "2F1 evaluated outside z < 1"),
+            HypError::NotConverged => write!(f, "2F1 series did not converge"),
+        }
+    }
+}
+
+/// A number held as `sign * exp(ln_abs)`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LogValue {
+    /// `ln |value|` (`-inf` for zero).
+    pub ln_abs: f64,
+    /// `+1`, `-1`, or `0` for zero.
+    pub sign: f64,
+}
+
+impl LogValue {
+    /// The value as an ordinary float (may overflow to infinity).
+    pub fn value(self) -> f64 {
+        if self.sign == 0.0 {
+            0.0
+        } else {
+            self.sign * self.ln_abs.exp()
+        }
+    }
+
+    fn zero() -> Self {
+        LogValue {
+            ln_abs: f64::NEG_INFINITY,
+            sign: 0.0,
+        }
+    }
+
+    fn scale(self, ln_factor: f64, sign: f64) -> Self {
+        if self.sign == 0.0 || sign == 0.0 {
+            return LogValue::zero();
+        }
+        LogValue {
+            ln_abs: self.ln_abs + ln_factor,
+            sign: self.sign * sign,
+        }
+    }
+
+    fn add(self, other: LogValue) -> Self {
+        if self.sign == 0.0 {
+            return other;
+        }
+        if other.sign == 0.0 {
+            return self;
+        }
+        let (big, small) = if self.ln_abs >= other.ln_abs {
+            (self, other)
+        } else {
+            (other, self)
+        };
+        let ratio = (small.ln_abs - big.ln_abs).exp() * small.sign * big.sign;
+        let factor = 1.0 + ratio;
+        if factor == 0.0 {
+            return LogValue::zero();
+        }
+        LogValue {
+            ln_abs: big.ln_abs + factor.abs().ln(),
+            sign: big.sign * factor.signum(),
+        }
+    }
+}
+
+const SERIES_TERMS: usize = 20_000;
+const SLOW_SERIES_TERMS: usize = 20_000_000;
+const LN_RESCALE: f64 = 644.7238260383328; // 280 ln 10
+
+/// The power series `sum (a)_n (b)_n / ((c)_n n!) z^n`, in log space.
+fn series(a: f64, b: f64, c: f64, z: f64, max_terms: usize) -> Result<LogValue, HypError> {
+    let mut term = 1.0f64;
+    let mut sum = 1.0f64;
+    let mut ln_scale = 0.0f64;
+    let rescale = (-LN_RESCALE).exp();
+    for n in 0..max_terms {
+        let nf = n as f64;
+        let ratio = (a + nf) * (b + nf) / ((c + nf) * (nf + 1.0)) * z;
+        term *= ratio;
+        if term == 0.0 {
+            // A terminating series (a or b a non-positive integer) or underflow.
+            return Ok(to_log(sum, ln_scale));
+        }
+        sum += term;
+        if sum.abs() > 1e280 || term.abs() > 1e280 {
+            sum *= rescale;
+            term *= rescale;
+            ln_scale += LN_RESCALE;
+        }
+        // Stop once terms are negligible and the next ratio guarantees they keep shrinking.
+        if term.abs() <= 1e-17 * sum.abs() {
+            let next = ((a + nf + 1.0) * (b + nf + 1.0) / ((c + nf + 1.0) * (nf + 2.0)) * z).abs();
+            if next < 1.0 {
+                return Ok(to_log(sum, ln_scale));
+            }
+        }
+        if !sum.is_finite() {
+            return Err(HypError::NotConverged);
+        }
+    }
+    Err(HypError::NotConverged)
+}
+
+fn to_log(sum: f64, ln_scale: f64) -> LogValue {
+    if sum == 0.0 {
+        LogValue::zero()
+    } else {
+        LogValue {
+            ln_abs: sum.abs().ln() + ln_scale,
+            sign: sum.signum(),
+        }
+    }
+}
+
+fn is_non_positive_integer(x: f64) -> bool {
+    x <= 0.0 && x == x.floor()
+}
+
+/// The Gauss hypergeometric function `2F1(a, b; c; z)` for real arguments and `z < 1`,
+/// returned in log space.
+///
+/// # Errors
+///
+/// [`HypError::NonPositiveIntegerC`] when `c` is `0, -1, -2, ...`;
+/// [`HypError::OutOfDomain`] for `z >= 1` or a non-finite argument;
+/// [`HypError::NotConverged`] if a series exhausts its term budget (only possible for
+/// `z` within about 1e-6 of 1 with integer `c - a - b`).
+///
+/// # Example
+///
+/// ```
+/// use patronage::clv::special::hyp2f1;
+/// // 2F1(1, 1; 2; z) = -ln(1 - z) / z
+/// let v = hyp2f1(1.0, 1.0, 2.0, 0.5).unwrap().value();
+/// assert!((v - 2.0 * 2f64.ln()).abs() < 1e-14);
+/// ```
+pub fn hyp2f1(a: f64, b: f64, c: f64, z: f64) -> Result<LogValue, HypError> {
+    if !(a.is_finite() && b.is_finite() && c.is_finite() && z.is_finite()) || z >= 1.0 {
+        return Err(HypError::OutOfDomain);
+    }
+    if is_non_positive_integer(c) {
+        return Err(HypError::NonPositiveIntegerC(c));
+    }
+    if z == 0.0 || a == 0.0 || b == 0.0 {
+        return Ok(LogValue {
+            ln_abs: 0.0,
+            sign: 1.0,
+        });
+    }
+    if z < 0.0 {
+        // Pfaff: (1-z)^-a 2F1(a, c-b; c; z/(z-1)); use the b-form when it terminates.
+        let w = z / (z - 1.0);
+        let ln1mz = (-z).ln_1p();
+        let (p, q, lead) = if is_non_positive_integer(c - a) && !is_non_positive_integer(c - b) {
+            (c - a, b, b)
+        } else {
+            (a, c - b, a)
+        };
+        let inner = hyp2f1_unit(p, q, c, w)?;
+        return Ok(inner.scale(-lead * ln1mz, 1.0));
+    }
+    hyp2f1_unit(a, b, c, z)
+}
+
+/// 2F1 for `0 < z < 1`.
+fn hyp2f1_unit(a: f64, b: f64, c: f64, z: f64) -> Result<LogValue, HypError> {
+    if z <= 0.9 || is_non_positive_integer(a) || is_non_positive_integer(b) {
+        return series(a, b, c, z, SERIES_TERMS).or_else(|_| series(a, b, c, z, SLOW_SERIES_TERMS));
+    }
+    let d = c - a - b;
+    if (d - d.round()).abs() < 1e-9 {
+        return series(a, b, c, z, SLOW_SERIES_TERMS);
+    }
+    // A&S 15.3.6 with w = 1 - z:
+    // F = Γ(c)Γ(d)/(Γ(c-a)Γ(c-b)) F(a,b;1-d;w) + w^d Γ(c)Γ(-d)/(Γ(a)Γ(b)) F(c-a,c-b;1+d;w)
+    let w = 1.0 - z;
+    let (lg_c, sg_c) = ln_gamma_signed(c);
+    let term1 = {
+        let (lg_d, sg_d) = ln_gamma_signed(d);
+        let (lg_ca, sg_ca) = ln_gamma_signed(c - a);
+        let (lg_cb, sg_cb) = ln_gamma_signed(c - b);
+        if sg_ca == 0.0 || sg_cb == 0.0 {
+            LogValue::zero()
+        } else {
+            series(a, b, 1.0 - d, w, SERIES_TERMS)?
+                .scale(lg_c + lg_d - lg_ca - lg_cb, sg_c * sg_d * sg_ca * sg_cb)
+        }
+    };
+    let term2 = {
+        let (lg_md, sg_md) = ln_gamma_signed(-d);
+        let (lg_a, sg_a) = ln_gamma_signed(a);
+        let (lg_b, sg_b) = ln_gamma_signed(b);
+        if sg_a == 0.0 || sg_b == 0.0 {
+            LogValue::zero()
+        } else {
+            series(c - a, c - b, 1.0 + d, w, SERIES_TERMS)?.scale(
+                d * w.ln() + lg_c + lg_md - lg_a - lg_b,
+                sg_c * sg_md * sg_a * sg_b,
+            )
+        }
+    };
+    let total = term1.add(term2);
+    // Guard against catastrophic cancellation between the two terms: if the result lost
+    // most of its digits, sum the direct series instead.
+    let lost = term1.ln_abs.max(term2.ln_abs) - total.ln_abs;
+    if lost.is_nan() || lost >= 10.0 * std::f64::consts::LN_10 {
+        return series(a, b, c, z, SLOW_SERIES_TERMS);
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn elementary_closed_forms() {
+        for &z in &[
+            -50.0, -3.0, -0.7, -0.1, 0.1, 0.5, 0.9, 0.95, 0.999, 0.999_999,
+        ] {
+            // 2F1(1,1;2;z) = -ln(1-z)/z
+            let v = hyp2f1(1.0, 1.0, 2.0, z).unwrap().value();
+            let exact = -(-z).ln_1p() / z;
+            assert!((v / exact - 1.0).abs() < 1e-12, "z={z}: {v} vs {exact}");
+            // 2F1(a,b;b;z) = (1-z)^-a
+            let v = hyp2f1(2.5, 1.3, 1.3, z).unwrap();
+            let exact = -2.5 * (-z).ln_1p();
+            assert!(
+                (v.ln_abs - exact).abs() < 1e-10 * exact.abs().max(1.0),
+                "z={z}"
+            );
+        }
+    }
+
+    #[test]
+    fn pole_in_c_is_an_error() {
+        assert_eq!(
+            hyp2f1(1.0, 1.0, -2.0, 0.3),
+            Err(HypError::NonPositiveIntegerC(-2.0))
+        );
+        assert_eq!(hyp2f1(1.0, 1.0, 2.0, 1.0), Err(HypError::OutOfDomain));
+    }
+
+    #[test]
+    fn signed_log_gamma() {
+        // Γ(-0.5) = -2 sqrt(pi)
+        let (l, s) = ln_gamma_signed(-0.5);
+        assert_eq!(s, -1.0);
+        assert!((l - (2.0 * std::f64::consts::PI.sqrt()).ln()).abs() < 1e-13);
+        assert_eq!(ln_gamma_signed(-3.0).1, 0.0);
+    }
+}

@@ -5,7 +5,18 @@
 //! customer drops out with probability p ~ Beta(a, b) (the first purchase never ends a
 //! customer, as in the model's likelihood). Spend follows the Gamma-Gamma model (Fader,
 //! Hardie & Lee 2005b): each customer has ν ~ Gamma(q, γ) and each transaction value is
-//! Gamma(p_gg, ν), so the mean spend is p_gg / ν. Times are in weeks.
+//! Gamma(p_gg, ν), so the mean spend is p_gg / ν. Times are in weeks. With
+//! [`PurchaseProcess::ParetoNbd`] the dropout is an exponential lifetime with rate
+//! μ ~ Gamma(s, β) instead (Schmittlein, Morrison & Colombo 1987).
+//!
+//! Each purchase has one to three lines with a quantity, a line `cost` and `unit_cost`
+//! at a 20-40% margin, a channel (a customer's preferred one 80% of the time), and a
+//! `return_rate` chance of being returned 3-27 days later (a negative line flagged
+//! `is_return`). The customer table holds the truth (rates, dropout, death) and a count of
+//! service contacts for cost-to-serve.
+//!
+//! [`simulate_repeat_data`] draws `(frequency, recency, T)` directly, in continuous
+//! time, for testing estimators.
 //!
 //! Each block of 4,096 customers draws from its own ChaCha8 stream of the seed, so the
 //! output depends only on the spec and the seed, never on the thread count.
@@ -13,7 +24,7 @@
 use polars::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rand_distr::{Beta, Distribution, Exp, Gamma};
+use rand_distr::{Beta, Distribution, Exp, Gamma, Poisson};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -58,6 +69,27 @@ pub struct SimulationSpec {
     pub gamma: f64,
     /// Probability that a purchase line is later (partly) returned.
     pub return_rate: f64,
+    /// Purchase process: BG/NBD (dropout after repeat purchases, `a`, `b`) or Pareto/NBD
+    /// (exponential lifetimes, `s`, `beta`).
+    pub process: PurchaseProcess,
+    /// Pareto/NBD: shape of the dropout-rate distribution.
+    pub s: f64,
+    /// Pareto/NBD: scale of the dropout-rate distribution (weeks).
+    pub beta: f64,
+    /// Mean service contacts per purchase (each customer's contacts are Poisson with mean
+    /// `0.3 + service_rate * purchases`), reported in the customer table.
+    pub service_rate: f64,
+}
+
+/// The purchase process of [`simulate`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PurchaseProcess {
+    /// BG/NBD: after each repeat purchase the customer drops out with probability p.
+    #[default]
+    BgNbd,
+    /// Pareto/NBD: an exponential lifetime with rate mu ~ Gamma(s, beta).
+    ParetoNbd,
 }
 
 impl Default for SimulationSpec {
@@ -78,6 +110,10 @@ impl Default for SimulationSpec {
             q: 3.74,
             gamma: 15.44,
             return_rate: 0.03,
+            process: PurchaseProcess::BgNbd,
+            s: 0.606,
+            beta: 11.669,
+            service_rate: 0.2,
         }
     }
 }
@@ -109,6 +145,7 @@ struct Block {
     nu: Vec<f64>,
     death: Vec<Option<f64>>,
     purchases: Vec<u32>,
+    contacts: Vec<u32>,
 }
 
 const CHANNELS: [&str; 3] = ["web", "store", "phone"];
@@ -124,6 +161,8 @@ fn check(spec: &SimulationSpec) -> Result<i32> {
         ("q", spec.q),
         ("gamma", spec.gamma),
         ("weeks", spec.weeks),
+        ("s", spec.s),
+        ("beta", spec.beta),
     ] {
         if !(v.is_finite() && v > 0.0) {
             return Err(Error::invalid(
@@ -135,6 +174,9 @@ fn check(spec: &SimulationSpec) -> Result<i32> {
     if !(spec.acquisition_weeks.is_finite() && (0.0..=spec.weeks).contains(&spec.acquisition_weeks))
     {
         return Err(Error::invalid("acquisition_weeks", "must be in 0..=weeks"));
+    }
+    if !(spec.service_rate.is_finite() && spec.service_rate >= 0.0) {
+        return Err(Error::invalid("service_rate", "must be finite and >= 0"));
     }
     if !(0.0..=1.0).contains(&spec.return_rate) {
         return Err(Error::invalid("return_rate", "must be in 0..=1"));
@@ -170,6 +212,17 @@ fn block(spec: &SimulationSpec, index: usize, start_day: i32) -> Result<Block> {
         let mut t = birth;
         let mut death = None;
         let mut n = 0u32;
+        // Pareto/NBD: the customer's end of life, drawn up front.
+        let life_end = match spec.process {
+            PurchaseProcess::BgNbd => f64::INFINITY,
+            PurchaseProcess::ParetoNbd => {
+                let mu: f64 = Gamma::new(spec.s, 1.0 / spec.beta)
+                    .map_err(dist_err)?
+                    .sample(&mut rng)
+                    .max(1e-300);
+                birth + Exp::new(mu).map_err(dist_err)?.sample(&mut rng)
+            }
+        };
         loop {
             n += 1;
             order += 1;
@@ -213,11 +266,15 @@ fn block(spec: &SimulationSpec, index: usize, start_day: i32) -> Result<Block> {
                 }
             }
             // BG/NBD: dropout may follow a repeat purchase, never the first one.
-            if n > 1 && rng.random::<f64>() < p {
+            if spec.process == PurchaseProcess::BgNbd && n > 1 && rng.random::<f64>() < p {
                 death = Some(t);
                 break;
             }
             t += gap.sample(&mut rng);
+            if t >= life_end && life_end < spec.weeks {
+                death = Some(life_end);
+                break;
+            }
             if t >= spec.weeks {
                 break;
             }
@@ -228,6 +285,10 @@ fn block(spec: &SimulationSpec, index: usize, start_day: i32) -> Result<Block> {
         out.nu.push(nu);
         out.death.push(death);
         out.purchases.push(n);
+        let contacts: f64 = Poisson::new(0.3 + spec.service_rate * f64::from(n))
+            .map_err(dist_err)?
+            .sample(&mut rng);
+        out.contacts.push(contacts as u32);
     }
     Ok(out)
 }
@@ -264,6 +325,15 @@ pub fn simulate(spec: &SimulationSpec) -> Result<Simulated> {
                 .collect::<Vec<_>>()
         };
     }
+    let unit_cost: Vec<f64> = blocks
+        .iter()
+        .flat_map(|b| {
+            b.cost
+                .iter()
+                .zip(&b.qty)
+                .map(|(c, q)| (c / f64::from(*q) * 10_000.0).round() / 10_000.0)
+        })
+        .collect();
     let transactions = DataFrame::new_infer_height(vec![
         Column::new("order_id".into(), gather!(order)),
         Column::new("customer_id".into(), ids),
@@ -272,6 +342,7 @@ pub fn simulate(spec: &SimulationSpec) -> Result<Simulated> {
         Column::new("quantity".into(), gather!(qty)),
         Column::new("amount".into(), gather!(amount)),
         Column::new("cost".into(), gather!(cost)),
+        Column::new("unit_cost".into(), unit_cost),
         Column::new("is_return".into(), gather!(ret)),
     ])?
     .sort(
@@ -291,6 +362,7 @@ pub fn simulate(spec: &SimulationSpec) -> Result<Simulated> {
         Column::new("nu".into(), gather!(nu)),
         Column::new("death_week".into(), gather!(death)),
         Column::new("purchases".into(), gather!(purchases)),
+        Column::new("service_contacts".into(), gather!(contacts)),
     ])?;
     Ok(Simulated {
         transactions,

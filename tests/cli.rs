@@ -168,3 +168,168 @@ fn price_times_quantity_and_unit_cost_from_the_command_line() {
     assert_eq!(col("gross_profit"), "2.0");
     assert_eq!(col("n_purchases"), "1");
 }
+
+const SAMPLE_CAL: [&str; 4] = [
+    "--calibration-end",
+    "1997-09-30",
+    "--observation-end",
+    "1998-06-30",
+];
+
+#[test]
+fn fit_json_reproduces_the_published_bgnbd_fit_with_a_holdout_check() {
+    let mut args = vec![
+        "fit",
+        "bg-nbd",
+        "datasets/cdnow/CDNOW_sample.txt",
+        "--json",
+        "--no-header",
+    ];
+    args.extend([
+        "--customer-col",
+        "column_2",
+        "--date-col",
+        "column_3",
+        "--amount-col",
+        "column_5",
+    ]);
+    args.extend(SAMPLE_CAL);
+    let (code, out, err) = patronage(&args);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["model"], "bg-nbd");
+    assert!((v["log_likelihood"].as_f64().unwrap() + 9582.429).abs() < 5e-4);
+    assert!((v["params"]["r"].as_f64().unwrap() - 0.2426).abs() < 1e-4);
+    assert!(v["standard_errors"]["alpha"].as_f64().unwrap() > 0.0);
+    assert_eq!(v["n_customers"], 2357.0);
+    assert_eq!(v["converged"], true);
+    assert!(v["iterations"].as_u64().unwrap() > 0);
+    // The holdout check: 1,882 actual repeat purchases (see cdnow_summary.rs), by bin.
+    assert_eq!(v["holdout"]["actual_total"], 1882.0);
+    let expected = v["holdout"]["expected_total"].as_f64().unwrap();
+    assert!(expected > 1500.0 && expected < 1900.0, "{expected}");
+    assert_eq!(v["holdout"]["bins"].as_array().unwrap().len(), 8);
+}
+
+#[test]
+fn fit_summary_tables_and_the_gamma_gamma_exclusions() {
+    let (code, out, err) = patronage(&[
+        "fit",
+        "bg-bb",
+        "datasets/cdnow/donations.csv",
+        "--summary",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!((v["log_likelihood"].as_f64().unwrap() + 33225.58).abs() < 5e-3);
+    assert_eq!(v["n_customers"], 11104.0);
+
+    let (code, out, err) = patronage(&[
+        "fit",
+        "gamma-gamma",
+        "datasets/cdnow/cdnow_customers_summary_with_transactions.csv",
+        "--summary",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["n_customers"], 946.0);
+    assert_eq!(v["excluded"]["no_repeat_purchase"], 1411.0);
+
+    // On the master log: one customer's mean repeat spend is 0 (zero-value orders).
+    let (code, out, err) = patronage(&["fit", "gamma-gamma", MASTER, "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["excluded"]["non_positive_spend"], 1.0);
+
+    // Human-readable output has the coefficient table.
+    let (code, out, _) = patronage(&[
+        "fit",
+        "pareto-nbd",
+        "datasets/cdnow/cdnow_customers_summary.csv",
+        "--summary",
+    ]);
+    assert_eq!(code, 0);
+    assert!(out.contains("std error") && out.contains("beta"), "{out}");
+}
+
+#[test]
+fn fit_errors_are_usage_or_data_errors() {
+    let (code, _, err) = patronage(&["fit", "bg-nbx", MASTER]);
+    assert_eq!(code, 2);
+    assert!(err.contains("bg-nbx") && err.lines().count() == 1, "{err}");
+    // A per-customer table without the needed columns names them.
+    let (code, _, err) = patronage(&["fit", "bg-nbd", "datasets/cdnow/donations.csv", "--summary"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("column `T or T_cal` not found"), "{err}");
+    // bg-bb on fractional periods says what to do.
+    let (code, _, err) = patronage(&["fit", "bg-bb", MASTER]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--purchase-unit"), "{err}");
+}
+
+#[test]
+fn clv_writes_the_contract_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("clv.csv");
+    let (code, _, err) = patronage(&[
+        "clv",
+        MASTER,
+        "--margin",
+        "0.3",
+        "--discount-rate",
+        "0.002",
+        "-o",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("customer equity"), "{err}");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "customer_id,frequency,recency,T,monetary_value,p_alive,expected_purchases,expected_spend,clv"
+    );
+    assert_eq!(lines.count(), 23_570);
+    let (code, _, err) = patronage(&["clv", MASTER, "--model", "gamma-gamma"]);
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = patronage(&["clv", MASTER, "--margin", "cost"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("cost column"), "{err}");
+}
+
+#[test]
+fn simulate_writes_a_log_the_models_can_fit() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("sim.parquet");
+    let truth = dir.path().join("truth.csv");
+    let (code, _, err) = patronage(&[
+        "simulate",
+        "--customers",
+        "3000",
+        "--seed",
+        "9",
+        "--model",
+        "pareto-nbd",
+        "--truth",
+        truth.to_str().unwrap(),
+        "-o",
+        log.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let header = std::fs::read_to_string(&truth).unwrap();
+    assert!(
+        header.starts_with(
+            "customer_id,birth_week,lambda,p_dropout,nu,death_week,purchases,service_contacts"
+        ),
+        "{header}"
+    );
+    let (code, out, err) = patronage(&["fit", "pareto-nbd", log.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["n_customers"], 3000.0);
+    let (code, out, err) = patronage(&["clv", log.to_str().unwrap(), "--margin", "cost"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), 3001);
+}

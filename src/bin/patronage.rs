@@ -6,13 +6,18 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use patronage::clv::FitOptions;
+use patronage::clv::workflow::{
+    ClvSettings, FitOutcome, MarginSource, ModelKind, SpendSource, clv_table, fit_summary,
+    fit_table,
+};
 use patronage::prelude::*;
 
 #[derive(Parser)]
 #[command(
     name = "patronage",
     version,
-    about = "Customer analytics on transaction tables: per-customer summaries, RFM scores and segments",
+    about = "Customer analytics on transaction tables: per-customer summaries, RFM scores and segments, lifetime-value models",
     long_about = None
 )]
 struct Cli {
@@ -59,6 +64,118 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Fit a model (bg-nbd, mbg-nbd, pareto-nbd, bg-bb, gamma-gamma) by maximum
+    /// likelihood and print its coefficients; with --calibration-end, fit on the
+    /// calibration period and check against the holdout.
+    Fit {
+        /// bg-nbd | mbg-nbd | pareto-nbd | bg-bb | gamma-gamma
+        #[arg(value_name = "MODEL")]
+        model: String,
+        #[command(flatten)]
+        input: InputArgs,
+        #[command(flatten)]
+        time: TimeArgs,
+        /// INPUT is a per-customer table (frequency, recency, T or x, t_x, T; optional
+        /// monetary_value/zbar and weights; for bg-bb frequency, recency, periods, weights)
+        /// rather than transactions.
+        #[arg(long)]
+        summary: bool,
+        #[command(flatten)]
+        fit: FitArgs,
+        /// Print one JSON object (params, standard_errors, log_likelihood, n_customers,
+        /// converged, iterations; holdout check with --calibration-end).
+        #[arg(long)]
+        json: bool,
+        /// Save the fitted model as JSON (load with `Fitted::from_json`).
+        #[arg(long, value_name = "FILE")]
+        save_model: Option<PathBuf>,
+    },
+    /// Per-customer P(alive), expected purchases, expected spend and CLV from a purchase
+    /// model and Gamma-Gamma spend.
+    Clv {
+        #[command(flatten)]
+        input: InputArgs,
+        #[command(flatten)]
+        time: TimeArgs,
+        /// Purchase model.
+        #[arg(
+            long,
+            default_value = "bg-nbd",
+            value_name = "bg-nbd|mbg-nbd|pareto-nbd"
+        )]
+        model: String,
+        /// Horizon in time units (--time-unit).
+        #[arg(long, default_value_t = 52.0)]
+        horizon: f64,
+        /// Discount rate per time unit (e.g. 0.0019 a week is about 10% a year).
+        #[arg(long, default_value_t = 0.0)]
+        discount_rate: f64,
+        /// Discount every STEP time units (e.g. 4.345 weeks: monthly, as lifetimes).
+        #[arg(long, default_value_t = 1.0)]
+        step: f64,
+        /// Profit margin on spend: a number (0.3 = 30%), or `cost` for each customer's
+        /// gross profit / revenue from the cost column.
+        #[arg(long, default_value = "1", value_name = "M|cost")]
+        margin: String,
+        /// Expected spend from a Gamma-Gamma fit, or each customer's historic mean.
+        #[arg(
+            long,
+            default_value = "gamma-gamma",
+            value_name = "gamma-gamma|historic"
+        )]
+        spend: String,
+        #[command(flatten)]
+        fit: FitArgs,
+        /// Write the table here (.csv, .parquet, .json by extension); default: CSV on
+        /// standard output.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Write a seeded synthetic transaction log drawn from known BG/NBD (or Pareto/NBD)
+    /// and Gamma-Gamma parameters, with quantity, cost, channel and returns.
+    Simulate {
+        /// Number of customers.
+        #[arg(long)]
+        customers: usize,
+        /// Random seed (same seed, same file, whatever the thread count).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// First day of the log.
+        #[arg(long, default_value = "2024-01-01", value_name = "DATE")]
+        start: String,
+        /// Length of the log in weeks.
+        #[arg(long, default_value_t = 78.0)]
+        weeks: f64,
+        /// Purchase process.
+        #[arg(long, default_value = "bg-nbd", value_name = "bg-nbd|pareto-nbd")]
+        model: String,
+        /// Also write the per-customer truth (rates, dropout, service contacts) here.
+        #[arg(long, value_name = "FILE")]
+        truth: Option<PathBuf>,
+        /// Output file (.csv or .parquet, ...).
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: PathBuf,
+    },
+}
+
+#[derive(Args)]
+struct FitArgs {
+    /// L2 penalty on the parameters (0 = maximum likelihood).
+    #[arg(long, default_value_t = 0.0, help_heading = "Fitting")]
+    penalizer: f64,
+    /// Optimiser iteration budget.
+    #[arg(long, default_value_t = 1000, help_heading = "Fitting")]
+    max_iterations: u64,
+}
+
+impl FitArgs {
+    fn options(&self) -> FitOptions {
+        FitOptions {
+            penalizer: self.penalizer,
+            max_iterations: self.max_iterations,
+            ..FitOptions::default()
+        }
+    }
 }
 
 #[derive(Args)]
@@ -295,7 +412,265 @@ fn run(cli: Cli) -> patronage::Result<()> {
                 emit(table.into_frame(), output.as_ref())
             }
         }
+        Command::Fit {
+            model,
+            input,
+            time,
+            summary,
+            fit,
+            json,
+            save_model,
+        } => run_fit(
+            &model,
+            &input,
+            &time,
+            summary,
+            &fit,
+            json,
+            save_model.as_ref(),
+        ),
+        Command::Clv {
+            input,
+            time,
+            model,
+            horizon,
+            discount_rate,
+            step,
+            margin,
+            spend,
+            fit,
+            output,
+        } => run_clv(
+            &input,
+            &time,
+            &model,
+            horizon,
+            discount_rate,
+            step,
+            &margin,
+            &spend,
+            &fit,
+            output.as_ref(),
+        ),
+        Command::Simulate {
+            customers,
+            seed,
+            start,
+            weeks,
+            model,
+            truth,
+            output,
+        } => run_simulate(
+            customers,
+            seed,
+            start,
+            weeks,
+            &model,
+            truth.as_ref(),
+            &output,
+        ),
     }
+}
+
+fn to_json_text(value: &impl serde::Serialize) -> patronage::Result<String> {
+    serde_json::to_string_pretty(value).map_err(|e| patronage::Error::Parse {
+        what: "JSON output".into(),
+        reason: e.to_string(),
+    })
+}
+
+fn print_fit(out: &FitOutcome) {
+    let m = &out.model;
+    println!("{}", m.name());
+    println!(
+        "{:<8} {:>14} {:>14} {:>14} {:>14}",
+        "param", "estimate", "std error", "lower 95%", "upper 95%"
+    );
+    for c in m.summary() {
+        println!(
+            "{:<8} {:>14.7} {:>14.7} {:>14.7} {:>14.7}",
+            c.name, c.estimate, c.standard_error, c.lower_95, c.upper_95
+        );
+    }
+    if let Some(r) = m.report() {
+        println!(
+            "log-likelihood {:.4}; {} customers ({} distinct rows); {} in {} iterations (gradient norm {:.2e}, {})",
+            r.log_likelihood,
+            r.n_customers,
+            r.n_distinct,
+            if r.converged {
+                "converged"
+            } else {
+                "NOT converged"
+            },
+            r.iterations,
+            r.gradient_norm,
+            r.method
+        );
+    }
+    if let Some((none, non_positive)) = out.excluded {
+        println!(
+            "left out: {none} customers without repeat purchases, {non_positive} with mean repeat spend <= 0"
+        );
+    }
+    if let Some(h) = &out.holdout {
+        println!(
+            "holdout: actual {:.1} vs expected {:.1} repeat purchases (MAE by customer {:.4}, chi-square {:.2})",
+            h.actual_total, h.expected_total, h.mae, h.chi_square
+        );
+        println!(
+            "{:>10} {:>10} {:>10} {:>10}",
+            "frequency", "customers", "actual", "expected"
+        );
+        for b in &h.bins {
+            println!(
+                "{:>10} {:>10} {:>10.4} {:>10.4}",
+                format!("{}{}", b.frequency, if b.open_ended { "+" } else { "" }),
+                b.customers,
+                b.actual,
+                b.expected
+            );
+        }
+    }
+}
+
+fn run_fit(
+    model: &str,
+    input: &InputArgs,
+    time: &TimeArgs,
+    summary: bool,
+    fit: &FitArgs,
+    json: bool,
+    save_model: Option<&PathBuf>,
+) -> patronage::Result<()> {
+    let kind: ModelKind = model.parse()?;
+    let opts = fit.options();
+    let out = if summary {
+        fit_table(kind, &patronage::io::read_table(&input.input)?, &opts)?
+    } else {
+        fit_summary(kind, &summarise(input, time)?, &opts)?
+    };
+    if let Some(path) = save_model {
+        std::fs::write(path, out.model.to_json()?).map_err(|source| patronage::Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+    }
+    if json {
+        println!("{}", to_json_text(&out.to_json())?);
+    } else {
+        print_fit(&out);
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)] // one per command-line option
+fn run_clv(
+    input: &InputArgs,
+    time: &TimeArgs,
+    model: &str,
+    horizon: f64,
+    discount_rate: f64,
+    step: f64,
+    margin: &str,
+    spend: &str,
+    fit: &FitArgs,
+    output: Option<&PathBuf>,
+) -> patronage::Result<()> {
+    let margin = match margin {
+        "cost" => MarginSource::Cost,
+        m => MarginSource::Rate(m.parse().map_err(|_| patronage::Error::InvalidOption {
+            option: "--margin".into(),
+            reason: format!("`{m}` is neither a number nor `cost`"),
+        })?),
+    };
+    let spend = match spend {
+        "gamma-gamma" => SpendSource::GammaGamma,
+        "historic" => SpendSource::Historic,
+        s => {
+            return Err(patronage::Error::InvalidOption {
+                option: "--spend".into(),
+                reason: format!("`{s}` is not gamma-gamma or historic"),
+            });
+        }
+    };
+    let settings = ClvSettings {
+        model: model.parse()?,
+        fit: fit.options(),
+        spend,
+        margin,
+        horizon,
+        discount_rate,
+        step,
+    };
+    let out = clv_table(&summarise(input, time)?, &settings)?;
+    let params = |m: &patronage::clv::workflow::AnyFitted| {
+        m.params()
+            .iter()
+            .map(|(n, v)| format!("{n} {v:.4}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    eprintln!(
+        "patronage: {}: {}",
+        out.purchase.name(),
+        params(&out.purchase)
+    );
+    if let Some(gg) = &out.spend {
+        let (none, bad) = gg.excluded.unwrap_or_default();
+        eprintln!(
+            "patronage: gamma-gamma: {} (left out {none} without repeats, {bad} with spend <= 0)",
+            params(&gg.model)
+        );
+    }
+    eprintln!(
+        "patronage: customer equity {:.2} over {horizon} time units",
+        out.customer_equity
+    );
+    emit(out.frame, output)
+}
+
+fn run_simulate(
+    customers: usize,
+    seed: u64,
+    start: String,
+    weeks: f64,
+    model: &str,
+    truth: Option<&PathBuf>,
+    output: &PathBuf,
+) -> patronage::Result<()> {
+    use patronage::simulate::{PurchaseProcess, SimulationSpec, simulate};
+    let process = match model {
+        "bg-nbd" => PurchaseProcess::BgNbd,
+        "pareto-nbd" => PurchaseProcess::ParetoNbd,
+        m => {
+            return Err(patronage::Error::InvalidOption {
+                option: "--model".into(),
+                reason: format!("`{m}` is not bg-nbd or pareto-nbd"),
+            });
+        }
+    };
+    let spec = SimulationSpec {
+        customers,
+        seed,
+        start,
+        weeks,
+        acquisition_weeks: weeks.min(SimulationSpec::default().acquisition_weeks),
+        process,
+        ..SimulationSpec::default()
+    };
+    let mut sim = simulate(&spec)?;
+    patronage::io::write_frame(&mut sim.transactions, output)?;
+    if let Some(path) = truth {
+        patronage::io::write_frame(&mut sim.customers, path)?;
+    }
+    eprintln!(
+        "patronage: {} transactions of {} customers written to {}",
+        sim.transactions.height(),
+        customers,
+        output.display()
+    );
+    Ok(())
 }
 
 fn main() -> ExitCode {

@@ -33,7 +33,8 @@ pub struct FitOptions {
     /// Convergence tolerance on the gradient norm of the mean negative log-likelihood
     /// with respect to the log-parameters.
     pub tolerance: f64,
-    /// Iteration budget of each optimiser run.
+    /// Iteration budget of each L-BFGS run (the Nelder-Mead fallback gets five times
+    /// as many: its iterations are cheaper and it needs more of them).
     pub max_iterations: u64,
 }
 
@@ -354,7 +355,7 @@ fn nelder_mead<M: Model>(
     }
     let solver = NelderMead::new(simplex).with_sd_tolerance(1e-12).ok()?;
     let res = Executor::new(NmProblem(obj), solver)
-        .configure(|s| s.max_iters(opts.max_iterations.max(2000)))
+        .configure(|s| s.max_iters(opts.max_iterations.saturating_mul(5)))
         .run()
         .ok()?;
     let state = res.state();

@@ -25,7 +25,7 @@
 pub mod bgbb;
 pub mod bgnbd;
 pub mod check;
-mod data;
+pub(crate) mod data;
 pub mod fit;
 pub mod gammagamma;
 pub mod mbgnbd;
@@ -33,6 +33,7 @@ mod model;
 pub mod paretonbd;
 pub mod special;
 pub mod value;
+pub mod workflow;
 
 pub use bgbb::BgBb;
 pub use bgnbd::BgNbd;

@@ -4,6 +4,6 @@ pub mod read;
 pub mod schema;
 pub mod write;
 
-pub use read::{CsvOptions, InputFormat};
+pub use read::{CsvOptions, InputFormat, read_table};
 pub use schema::{AmountSource, CostSource, ResolvedSchema, TransactionSchema};
 pub use write::{write_csv_to, write_frame};

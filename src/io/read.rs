@@ -283,3 +283,51 @@ pub(crate) fn from_lazy(mut lf: LazyFrame) -> Result<Scan> {
         columns,
     })
 }
+
+/// Reads a whole table (a per-customer summary, say) from CSV (header row; delimiter by
+/// extension and sniffing as in [`InputFormat::detect`]), Parquet or Arrow IPC, with
+/// polars' type inference.
+///
+/// # Errors
+///
+/// [`Error::Io`] when the file cannot be opened; [`Error::Polars`] when it cannot be
+/// parsed; [`Error::EmptyTable`] when it has no rows.
+///
+/// # Example
+///
+/// ```
+/// let df = patronage::io::read_table("datasets/cdnow/donations.csv").unwrap();
+/// assert_eq!(df.height(), 22);
+/// ```
+pub fn read_table(path: impl AsRef<Path>) -> Result<DataFrame> {
+    let path = path.as_ref();
+    let io_err = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(io_err)?;
+    let df = match InputFormat::detect(path, true)? {
+        InputFormat::Parquet => ParquetReader::new(file).finish()?,
+        InputFormat::Ipc => IpcReader::new(file).finish()?,
+        InputFormat::Csv(opts) => CsvReadOptions::default()
+            .with_has_header(true)
+            .with_parse_options(CsvParseOptions::default().with_separator(opts.delimiter))
+            .into_reader_with_file_handle(file)
+            .finish()?,
+        InputFormat::Whitespace { .. } => {
+            return Err(Error::invalid(
+                "input",
+                format!(
+                    "{}: a per-customer table must be CSV, Parquet or Arrow IPC",
+                    path.display()
+                ),
+            ));
+        }
+    };
+    if df.height() == 0 {
+        return Err(Error::EmptyTable {
+            what: format!("{} has no rows", path.display()),
+        });
+    }
+    Ok(df)
+}

@@ -130,11 +130,15 @@ pub(crate) fn expected_alive<const M: u8>(
     let z = horizon / (alpha + t + horizon);
     let c = a + b + x + m - 1.0;
     let f = hyp2f1(a + b + m - 1.0 - r, a - 1.0, c, z).map_err(|e| model_error(name, e))?;
-    if f.sign <= 0.0 {
-        return Err(model_error(name, "2F1 is not positive in the expectation"));
-    }
-    // 1 - (1-z)^(a-1) F, accurately when the product is close to 1.
-    let bracket = -((a - 1.0) * (-z).ln_1p() + f.ln_abs).exp_m1();
+    // 1 - (1-z)^(a-1) F, accurately when the product is close to 1. F is negative only
+    // when c = a+b+x+M-1 is in (-1, 0) (x = 0 with a + b < 1, lifetimes #442); then c F
+    // stays finite and the bracket is 1 + |.|.
+    let ln_prod = (a - 1.0) * (-z).ln_1p() + f.ln_abs;
+    let bracket = if f.sign > 0.0 {
+        -ln_prod.exp_m1()
+    } else {
+        1.0 + ln_prod.exp()
+    };
     Ok(c / (a - 1.0) * bracket)
 }
 

@@ -19,7 +19,8 @@ fn check_gradient<M: Model>(params: &[f64], data: &M::Data) {
     let (_, analytic) = M::neg_ll(params, data, Some(&mut g));
     assert!(analytic);
     for j in 0..k {
-        let h = 1e-6 * params[j];
+        // h = 1e-4 relative: truncation error ~1e-8, well above ln_gamma's rounding noise.
+        let h = 1e-4 * params[j];
         let mut up = params.to_vec();
         let mut down = params.to_vec();
         up[j] += h;
@@ -46,7 +47,12 @@ fn small_repeat_data() -> RepeatData {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    // A fixed seed: the same 64 cases on every run and machine.
+    #![proptest_config(ProptestConfig {
+        cases: 64,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(20261123),
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn gradients_match_finite_differences(lr in -2.0f64..2.0, la in -2.0f64..3.0, lc in -2.0f64..2.0, ld in -2.0f64..2.0) {

@@ -6,6 +6,7 @@
 //! deterministic.
 
 use polars::prelude::*;
+use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::transactions::summary::Summary;
@@ -24,6 +25,11 @@ pub struct RepeatData {
     x_runs: Vec<(f64, usize, usize)>,
     /// Index into `x_runs` per row.
     x_group: Vec<u32>,
+    /// Distinct values of `t_x` and `T`, ascending.
+    times: Vec<f64>,
+    /// Index into `times` of each row's `t_x` and `T`.
+    tx_idx: Vec<u32>,
+    t_idx: Vec<u32>,
     n_customers: f64,
 }
 
@@ -72,10 +78,51 @@ fn check_weights(weights: Option<&[f64]>) -> Result<()> {
     Ok(())
 }
 
-/// Sorts row indices by the given keys and merges equal rows, summing weights.
+/// Type of the compressed `(x, t_x, T, weight)` columns.
+type Triples = (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>);
+
+/// Sorts `(x, t_x, T)` (non-negative, so bit patterns sort as numbers) and merges equal
+/// rows, summing weights in input order.
+fn compress_triples(x: &[f64], t_x: &[f64], t: &[f64], weights: Option<&[f64]>) -> Triples {
+    // +0.0 turns a -0.0 into 0.0 so that equal values have equal bits.
+    let mut keys: Vec<(u64, u64, u64, u32)> = (0..x.len())
+        .into_par_iter()
+        .map(|i| {
+            (
+                (x[i] + 0.0).to_bits(),
+                (t_x[i] + 0.0).to_bits(),
+                (t[i] + 0.0).to_bits(),
+                i as u32,
+            )
+        })
+        .collect();
+    // Keys are unique (the row index is last), so the unstable sort is deterministic.
+    keys.par_sort_unstable();
+    let mut out: Triples = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut last: Option<(u64, u64, u64)> = None;
+    for &(a, b, c, i) in &keys {
+        let wi = weights.map_or(1.0, |w| w[i as usize]);
+        if last == Some((a, b, c)) {
+            if let Some(lw) = out.3.last_mut() {
+                *lw += wi;
+            }
+            continue;
+        }
+        last = Some((a, b, c));
+        out.0.push(f64::from_bits(a));
+        out.1.push(f64::from_bits(b));
+        out.2.push(f64::from_bits(c));
+        out.3.push(wi);
+    }
+    out
+}
+
+/// Sorts row indices by the given keys (non-negative or any finite values: compared by
+/// `total_cmp`) and merges equal rows, summing weights in input order.
 fn compress(keys: &[&[f64]], weights: Option<&[f64]>, n: usize) -> (Vec<usize>, Vec<f64>) {
     let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&i, &j| {
+    // Ties broken by index, so the unstable parallel sort is deterministic.
+    order.par_sort_unstable_by(|&i, &j| {
         for k in keys {
             let o = k[i].total_cmp(&k[j]);
             if o != std::cmp::Ordering::Equal {
@@ -84,11 +131,11 @@ fn compress(keys: &[&[f64]], weights: Option<&[f64]>, n: usize) -> (Vec<usize>, 
         }
         i.cmp(&j)
     });
-    let mut reps = Vec::new();
+    let mut reps: Vec<usize> = Vec::new();
     let mut w = Vec::new();
     for &i in &order {
         let wi = weights.map_or(1.0, |w| w[i]);
-        if let Some(&last) = reps.last() as Option<&usize> {
+        if let Some(&last) = reps.last() {
             if keys.iter().all(|k| k[last].to_bits() == k[i].to_bits()) {
                 if let Some(lw) = w.last_mut() {
                     *lw += wi;
@@ -159,6 +206,12 @@ impl RepeatData {
         }
         check_lengths(n, &lens)?;
         check_weights(weights)?;
+        if n > u32::MAX as usize {
+            return Err(Error::invalid(
+                "frequency",
+                "more than 4,294,967,295 rows: fit on a weighted table",
+            ));
+        }
         for i in 0..n {
             let (x, tx, tt) = (frequency[i], recency[i], t[i]);
             if !(x.is_finite() && x >= 0.0 && x == x.floor()) {
@@ -192,10 +245,7 @@ impl RepeatData {
                 ));
             }
         }
-        let (reps, w) = compress(&[frequency, recency, t], weights, n);
-        let x: Vec<f64> = reps.iter().map(|&i| frequency[i]).collect();
-        let t_x: Vec<f64> = reps.iter().map(|&i| recency[i]).collect();
-        let tt: Vec<f64> = reps.iter().map(|&i| t[i]).collect();
+        let (x, t_x, tt, w) = compress_triples(frequency, recency, t, weights);
         let mut x_runs = Vec::new();
         let mut x_group = vec![0u32; x.len()];
         let mut start = 0;
@@ -206,6 +256,14 @@ impl RepeatData {
                 start = i;
             }
         }
+        // Distinct ages (t_x and T together): logs a day-grained log has a few hundred,
+        // so the likelihood looks ln(alpha + age) up instead of computing it per row.
+        let mut times: Vec<f64> = t_x.iter().chain(&tt).copied().collect();
+        times.par_sort_unstable_by_key(|v| v.to_bits());
+        times.dedup_by_key(|v| v.to_bits());
+        let index = |v: &f64| times.partition_point(|u| u.to_bits() < v.to_bits()) as u32;
+        let tx_idx: Vec<u32> = t_x.par_iter().map(index).collect();
+        let t_idx: Vec<u32> = tt.par_iter().map(index).collect();
         // Sequential sum in row order: the same total whatever the thread count.
         let n_customers = w.iter().sum();
         Ok(RepeatData {
@@ -215,6 +273,9 @@ impl RepeatData {
             w,
             x_runs,
             x_group,
+            times,
+            tx_idx,
+            t_idx,
             n_customers,
         })
     }
@@ -311,6 +372,11 @@ impl RepeatData {
         &self.x_group
     }
 
+    /// Distinct ages and each row's index into them for `t_x` and `T`.
+    pub(crate) fn time_index(&self) -> (&[f64], &[u32], &[u32]) {
+        (&self.times, &self.tx_idx, &self.t_idx)
+    }
+
     /// The largest `T` (used to rescale time while fitting).
     pub(crate) fn max_t(&self) -> f64 {
         self.t.iter().copied().fold(0.0, f64::max)
@@ -321,6 +387,7 @@ impl RepeatData {
         let mut d = self.clone();
         d.t_x.iter_mut().for_each(|v| *v /= scale);
         d.t.iter_mut().for_each(|v| *v /= scale);
+        d.times.iter_mut().for_each(|v| *v /= scale);
         d
     }
 }
@@ -420,6 +487,9 @@ pub struct SpendData {
     x: Vec<f64>,
     m: Vec<f64>,
     w: Vec<f64>,
+    /// Distinct `x` values and each row's index into them.
+    x_values: Vec<f64>,
+    x_group: Vec<u32>,
     excluded_no_repeat: f64,
     excluded_non_positive: f64,
     n_customers: f64,
@@ -505,10 +575,23 @@ impl SpendData {
         let ws: Option<Vec<f64>> = weights.map(|w| keep.iter().map(|&i| w[i]).collect());
         let (reps, w) = compress(&[&xs, &ms], ws.as_deref(), xs.len());
         let n_customers = w.iter().sum();
+        let x: Vec<f64> = reps.iter().map(|&i| xs[i]).collect();
+        let mut x_values: Vec<f64> = Vec::new();
+        let x_group: Vec<u32> = x
+            .iter()
+            .map(|&v| {
+                if x_values.last() != Some(&v) {
+                    x_values.push(v);
+                }
+                (x_values.len() - 1) as u32
+            })
+            .collect();
         Ok(SpendData {
-            x: reps.iter().map(|&i| xs[i]).collect(),
+            x,
             m: reps.iter().map(|&i| ms[i]).collect(),
             w,
+            x_values,
+            x_group,
             excluded_no_repeat: no_repeat,
             excluded_non_positive: non_positive,
             n_customers,
@@ -580,6 +663,11 @@ impl SpendData {
     /// Mean repeat spend per distinct row.
     pub fn m(&self) -> &[f64] {
         &self.m
+    }
+
+    /// Distinct `x` values and each row's index into them.
+    pub(crate) fn x_index(&self) -> (&[f64], &[u32]) {
+        (&self.x_values, &self.x_group)
     }
 
     /// Weight per distinct row.

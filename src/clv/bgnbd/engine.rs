@@ -57,36 +57,40 @@ pub(crate) fn neg_ll<const M: u8>(
             }
         })
         .collect();
-    let (xs, txs, ts, ws, group) = (
-        data.x(),
-        data.t_x(),
-        data.t(),
-        data.weights(),
-        data.x_group(),
-    );
+    let (xs, ws, group) = (data.x(), data.weights(), data.x_group());
+    let (times, tx_idx, t_idx) = data.time_index();
+    // ln(alpha + age) and 1/(alpha + age) once per distinct age.
+    let ln_at: Vec<f64> = times.iter().map(|v| (alpha + v).ln()).collect();
     let want_grad = grad.is_some();
+    let inv_at: Vec<f64> = if want_grad {
+        times.iter().map(|v| 1.0 / (alpha + v)).collect()
+    } else {
+        Vec::new()
+    };
     let total = chunked_sum::<5>(data.len(), |i| {
         let xt = &terms[group[i] as usize];
         let rx = r + xs[i];
-        let (l_t, l_tx) = ((alpha + ts[i]).ln(), (alpha + txs[i]).ln());
+        let (ti, txi) = (t_idx[i] as usize, tx_idx[i] as usize);
+        let (l_t, l_tx) = (ln_at[ti], ln_at[txi]);
         let a3 = -rx * l_t;
-        let (ll, w4, a4) = match xt.ln_c4 {
+        // ln(e^a3 + e^a4) = max + ln(1 + e^-|a3 - a4|); w4 = e^a4 / (e^a3 + e^a4).
+        let (ll, w4) = match xt.ln_c4 {
             Some(c4) => {
                 let a4 = c4 - rx * l_tx;
-                let mx = a3.max(a4);
-                let (e3, e4) = ((a3 - mx).exp(), (a4 - mx).exp());
-                (xt.base + mx + (e3 + e4).ln(), e4 / (e3 + e4), a4)
+                let e = (-(a3 - a4).abs()).exp();
+                let w_big = 1.0 / (1.0 + e);
+                let w4 = if a4 >= a3 { w_big } else { e * w_big };
+                (xt.base + a3.max(a4) + e.ln_1p(), w4)
             }
-            None => (xt.base + a3, 0.0, 0.0),
+            None => (xt.base + a3, 0.0),
         };
-        let _ = a4;
         let w = ws[i];
         if !want_grad {
             return [-w * ll, 0.0, 0.0, 0.0, 0.0];
         }
         let w3 = 1.0 - w4;
-        let g_r = xt.d_r + w3 * (-l_t) + w4 * (-l_tx);
-        let g_alpha = xt.d_alpha + w3 * (-rx / (alpha + ts[i])) + w4 * (-rx / (alpha + txs[i]));
+        let g_r = xt.d_r - w3 * l_t - w4 * l_tx;
+        let g_alpha = xt.d_alpha - rx * (w3 * inv_at[ti] + w4 * inv_at[txi]);
         let g_a = xt.d_a + w4 / a;
         let g_b = xt.d_b + w4 * xt.c4_db;
         [-w * ll, -w * g_r, -w * g_alpha, -w * g_a, -w * g_b]

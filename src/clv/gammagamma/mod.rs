@@ -51,23 +51,36 @@ impl Model for GammaGamma {
 
     fn neg_ll(params: &[f64], data: &SpendData, grad: Option<&mut [f64]>) -> (f64, bool) {
         let (p, q, g) = (params[0], params[1], params[2]);
-        let (xs, ms, ws) = (data.x(), data.m(), data.weights());
+        let (ms, ws) = (data.m(), data.weights());
+        let (x_values, x_group) = data.x_index();
         let (lg_q, psi_q, ln_g) = (ln_gamma(q), digamma(q), g.ln());
         let want = grad.is_some();
+        // Everything that depends on x alone, once per distinct x:
+        // (x, ln Γ(px+q) - ln Γ(px) + px ln x, ψ(px+q) - ψ(px) + ln x, ψ(px+q)).
+        let per_x: Vec<[f64; 4]> = x_values
+            .iter()
+            .map(|&x| {
+                let px = p * x;
+                let (a, b) = if want {
+                    let psi = digamma(px + q);
+                    (psi - digamma(px) + x.ln(), psi)
+                } else {
+                    (0.0, 0.0)
+                };
+                [x, ln_gamma(px + q) - ln_gamma(px) + px * x.ln(), a, b]
+            })
+            .collect();
         let total = chunked_sum::<4>(data.len(), |i| {
-            let (x, m, w) = (xs[i], ms[i], ws[i]);
+            let [x, lg, dpx, psi_pxq] = per_x[x_group[i] as usize];
+            let (m, w) = (ms[i], ws[i]);
             let px = p * x;
+            let ln_m = m.ln();
             let lden = (g + m * x).ln();
-            let ll = ln_gamma(px + q) - ln_gamma(px) - lg_q
-                + q * ln_g
-                + (px - 1.0) * m.ln()
-                + px * x.ln()
-                - (px + q) * lden;
+            let ll = lg - lg_q + q * ln_g + (px - 1.0) * ln_m - (px + q) * lden;
             if !want {
                 return [-w * ll, 0.0, 0.0, 0.0];
             }
-            let psi_pxq = digamma(px + q);
-            let dp = x * (psi_pxq - digamma(px) + m.ln() + x.ln() - lden);
+            let dp = x * (dpx + ln_m - lden);
             let dq = psi_pxq - psi_q + ln_g - lden;
             let dg = q / g - (px + q) / (g + m * x);
             [-w * ll, -w * dp, -w * dq, -w * dg]

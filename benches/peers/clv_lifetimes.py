@@ -1,7 +1,8 @@
-"""Task 3b: lifetimes 0.11.3 timings on the synthetic summaries.
+"""lifetimes 0.11.3 timings (BG/NBD + Gamma-Gamma fit and scoring) on the synthetic summaries.
 
 usage: timings.py TAG REPEATS        e.g. timings.py 1e6 3
-Writes /tmp/ref/timings_<TAG>.json (merged into lifetimes_timings.json by merge_timings.py).
+Writes $OUT/timings_<TAG>.json (OUT defaults to the current directory); the medians of
+all sizes are in benches/peers/results/lifetimes_clv_timings.json.
 
 Timed steps (time.perf_counter wall-clock, each repeated REPEATS times, median reported, all runs listed):
   load            pd.read_parquet(path)
@@ -41,7 +42,7 @@ def rec(name, secs, extra=None):
     if extra:
         st.update(extra)
     print(f"{tag} {name}: {secs:.3f}s  (load {os.getloadavg()[0]:.2f})", flush=True)
-    json.dump(res, open(f"/tmp/ref/timings_{tag}.json", "w"), indent=1)
+    json.dump(res, open(os.path.join(os.environ.get("OUT", "."), f"timings_{tag}.json"), "w"), indent=1)
 
 
 def timed(name, fn):
@@ -108,4 +109,4 @@ res["score_checks"] = {"mean_palive": float(np.mean(pa)), "mean_condexp52": floa
                        "sum_clv": float(np.sum(clv)), "nan_count_clv": int(np.isnan(clv).sum()),
                        "nan_count_condexp": int(np.isnan(ce).sum())}
 print(json.dumps(res["params"]), json.dumps(res["score_checks"]))
-json.dump(res, open(f"/tmp/ref/timings_{tag}.json", "w"), indent=1)
+json.dump(res, open(os.path.join(os.environ.get("OUT", "."), f"timings_{tag}.json"), "w"), indent=1)

@@ -1,4 +1,4 @@
-"""Task 3a: synthetic BG/NBD customer summaries (+ Gamma-Gamma monetary values).
+"""Synthetic BG/NBD customer summaries (+ Gamma-Gamma monetary values).
 
 usage: gen_synth.py N [N ...]      writes ~/peerdata/bgnbd_summary_<1eK>.parquet
 
@@ -73,7 +73,7 @@ if __name__ == "__main__":
         print(json.dumps(s))
         stats[tag(n)] = s
         del df
-    p = "/tmp/ref/synth_stats.json"
+    p = os.path.join(os.environ.get("OUT", "."), "synth_stats.json")
     old = json.load(open(p)) if os.path.exists(p) else {}
     old.update(stats)
     json.dump(old, open(p, "w"), indent=1)

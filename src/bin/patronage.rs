@@ -513,6 +513,30 @@ fn print_fit(out: &FitOutcome) {
             "left out: {none} customers without repeat purchases, {non_positive} with mean repeat spend <= 0"
         );
     }
+    if let Some(h) = &out.histogram {
+        let row = |f: &dyn Fn(&patronage::clv::check::HistogramBin) -> String| {
+            h.bins.iter().map(f).collect::<Vec<_>>().join(" ")
+        };
+        println!("repeat purchases (chi-square {:.2}):", h.chi_square);
+        println!(
+            "  {:>9} {}",
+            "frequency",
+            row(&|b| format!(
+                "{:>8}",
+                format!("{}{}", b.frequency, if b.open_ended { "+" } else { "" })
+            ))
+        );
+        println!(
+            "  {:>9} {}",
+            "actual",
+            row(&|b| format!("{:>8.0}", b.actual))
+        );
+        println!(
+            "  {:>9} {}",
+            "model",
+            row(&|b| format!("{:>8.1}", b.expected))
+        );
+    }
     if let Some(h) = &out.holdout {
         println!(
             "holdout: actual {:.1} vs expected {:.1} repeat purchases (MAE by customer {:.4}, chi-square {:.2})",

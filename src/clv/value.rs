@@ -173,6 +173,12 @@ pub fn score(
 ) -> Result<Scores> {
     validate(&input, opts)?;
     let n = input.x.len();
+    if n > u32::MAX as usize {
+        return Err(Error::invalid(
+            "frequency",
+            "more than 4,294,967,295 customers in one call: score in batches",
+        ));
+    }
     if let Some(gg) = spend {
         gg.mean_spend()?;
     }
@@ -186,27 +192,29 @@ pub fn score(
         .map(|t| (1.0 + opts.discount_rate).powf(-t))
         .collect();
 
-    // Distinct (x, T) pairs, in sorted order.
-    let mut order: Vec<u32> = (0..n as u32).collect();
-    order.par_sort_unstable_by(|&i, &j| {
-        let (i, j) = (i as usize, j as usize);
-        input.x[i]
-            .total_cmp(&input.x[j])
-            .then(input.t[i].total_cmp(&input.t[j]))
-            .then(i.cmp(&j))
-    });
+    // Distinct (x, T) pairs, in sorted order. Values are validated non-negative, so
+    // their bit patterns sort as numbers; the index makes every key unique, so the
+    // unstable parallel sort is deterministic.
+    let mut keys: Vec<(u64, u64, u32)> = (0..n)
+        .into_par_iter()
+        .map(|i| {
+            (
+                (input.x[i] + 0.0).to_bits(),
+                (input.t[i] + 0.0).to_bits(),
+                i as u32,
+            )
+        })
+        .collect();
+    keys.par_sort_unstable();
     let mut pair_of = vec![0u32; n];
     let mut pairs: Vec<(f64, f64)> = Vec::new();
-    for &i in &order {
-        let i = i as usize;
-        let key = (input.x[i], input.t[i]);
-        if pairs
-            .last()
-            .is_none_or(|p| p.0.to_bits() != key.0.to_bits() || p.1.to_bits() != key.1.to_bits())
-        {
-            pairs.push(key);
+    let mut last = None;
+    for &(xb, tb, i) in &keys {
+        if last != Some((xb, tb)) {
+            pairs.push((f64::from_bits(xb), f64::from_bits(tb)));
+            last = Some((xb, tb));
         }
-        pair_of[i] = (pairs.len() - 1) as u32;
+        pair_of[i as usize] = (pairs.len() - 1) as u32;
     }
     // Per pair: (g(H), discounted sum of increments).
     let per_pair: Vec<(f64, f64)> = pairs

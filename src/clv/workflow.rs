@@ -7,7 +7,9 @@ use std::str::FromStr;
 use polars::prelude::*;
 use serde_json::{Value, json};
 
-use crate::clv::check::{HoldoutCheck, HoldoutInputs, holdout_check};
+use crate::clv::check::{
+    HistogramCheck, HoldoutCheck, HoldoutInputs, histogram_check, holdout_check,
+};
 use crate::clv::data::nullable_f64;
 use crate::clv::value::{CustomerInputs, score};
 use crate::clv::{
@@ -145,6 +147,9 @@ pub struct FitOutcome {
     pub excluded: Option<(f64, f64)>,
     /// With a calibration period: holdout purchases against the model.
     pub holdout: Option<HoldoutCheck>,
+    /// Purchase models fitted on a summary: the fitted period's repeat-purchase
+    /// histogram against the model.
+    pub histogram: Option<HistogramCheck>,
 }
 
 impl FitOutcome {
@@ -199,6 +204,9 @@ impl FitOutcome {
         }
         if let Some(h) = &self.holdout {
             out["holdout"] = serde_json::to_value(h).unwrap_or(Value::Null);
+        }
+        if let Some(h) = &self.histogram {
+            out["period_transactions"] = serde_json::to_value(h).unwrap_or(Value::Null);
         }
         out
     }
@@ -259,6 +267,7 @@ pub fn fit_table(kind: ModelKind, df: &DataFrame, opts: &FitOptions) -> Result<F
         model,
         excluded,
         holdout: None,
+        histogram: None,
     })
 }
 
@@ -316,6 +325,7 @@ pub fn fit_summary(kind: ModelKind, summary: &Summary, opts: &FitOptions) -> Res
                 model,
                 excluded: Some(spend.excluded()),
                 holdout: None,
+                histogram: None,
             })
         }
         ModelKind::BgBb => {
@@ -334,11 +344,17 @@ pub fn fit_summary(kind: ModelKind, summary: &Summary, opts: &FitOptions) -> Res
                 model: AnyFitted::BgBb(fit_with(opts, &data)?),
                 excluded: None,
                 holdout: None,
+                histogram: None,
             })
         }
         _ => {
-            let data = RepeatData::from_summary(summary)?;
+            let (x, t_x, t) = crate::clv::data::summary_columns(summary)?;
+            let data = RepeatData::new(&x, &t_x, &t)?;
             let model = fit_repeat(kind, &data, opts)?;
+            let histogram = match model.purchase_model() {
+                Some(pm) => Some(histogram_check(pm, &x, &t, 7)?),
+                None => None,
+            };
             let holdout = match (summary.calibration_end(), model.purchase_model()) {
                 (Some(_), Some(pm)) => {
                     let [x, tx, t, xh, d] = holdout_inputs(summary)?;
@@ -357,6 +373,7 @@ pub fn fit_summary(kind: ModelKind, summary: &Summary, opts: &FitOptions) -> Res
                 model,
                 excluded: None,
                 holdout,
+                histogram,
             })
         }
     }
@@ -573,6 +590,7 @@ pub fn clv_table(summary: &Summary, settings: &ClvSettings) -> Result<ClvOutcome
             model: AnyFitted::GammaGamma(gg),
             excluded: Some(excluded),
             holdout: None,
+            histogram: None,
         }),
         customer_equity,
     })

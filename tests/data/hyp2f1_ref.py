@@ -1,6 +1,7 @@
 """High-precision reference values of Gauss 2F1(a,b;c;z) with mpmath (mp.dps=50).
 
-Output: /tmp/ref/hyp2f1.json  -- list of {a,b,c,z,value,log_abs_value,group,note,scipy_value}
+Output: hyp2f1.json in the current directory (tests/data/hyp2f1_mpmath.json keeps the
+a, b, c, z, value, log_abs_value, group fields) -- list of {a,b,c,z,value,log_abs_value,group,note,scipy_value}
   value          : mpmath value, string with 17 significant digits
   log_abs_value  : float(log|value|) (python float repr)
   scipy_value    : scipy.special.hyp2f1 (float64) for comparison only (repr, may be inf/nan)
@@ -109,7 +110,7 @@ for (x, t) in [(0, 0.0), (2, 30.43), (26, 31.0), (300, 39.0)]:
     rr = mp.hyp2f1(rsx, r + x, rsx + 1, (mp.mpf(beta) - alpha) / (beta + t)) / mp.power(beta + t, rsx)
     print(f"pareto form identity x={x} t={t}: rel diff {mp.nstr(abs(l/rr-1), 3)}")
 
-with open("/tmp/ref/hyp2f1.json", "w") as f:
+with open("hyp2f1.json", "w") as f:
     json.dump(out, f, indent=1)
 
 print(f"{len(out)} cases")

@@ -7,6 +7,7 @@ pub mod error;
 pub mod io;
 pub mod prelude;
 pub mod rfm;
+pub mod segmentation;
 pub mod simulate;
 pub mod transactions;
 

@@ -1,0 +1,273 @@
+//! Segmentation: recovery of known behaviour groups, determinism, reuse of a fitted
+//! model, and the edge cases.
+
+use patronage::prelude::*;
+use patronage::segmentation::{
+    FeatureSpec, KChoice, Method, SegmentModel, SegmentationSpec, adjusted_rand_index, segment,
+};
+use patronage::simulate::{SimulationSpec, simulate_groups};
+use polars::prelude::*;
+
+/// Four clearly different groups of 1,000 customers each (rates and spend with little
+/// heterogeneity inside a group; dropout rare except in the lapsed group): champions
+/// (about 1 purchase a week, $100), occasional low spenders (0.3 a week, $15), lapsed
+/// (0.5 a week, half drop out after each repeat purchase, $40) and big-ticket buyers
+/// (0.15 a week, $500).
+fn four_groups() -> (Summary, Vec<usize>) {
+    let base = SimulationSpec {
+        customers: 1000,
+        r: 20.0,
+        a: 1.0,
+        b: 999.0,
+        p: 20.0,
+        q: 50.0,
+        return_rate: 0.0,
+        ..SimulationSpec::default()
+    };
+    let groups = vec![
+        (
+            "champions".to_string(),
+            SimulationSpec {
+                seed: 1,
+                alpha: 20.0,
+                gamma: 245.0,
+                ..base.clone()
+            },
+        ),
+        (
+            "occasional".to_string(),
+            SimulationSpec {
+                seed: 2,
+                alpha: 67.0,
+                gamma: 37.0,
+                ..base.clone()
+            },
+        ),
+        (
+            "lapsed".to_string(),
+            SimulationSpec {
+                seed: 3,
+                alpha: 40.0,
+                a: 50.0,
+                b: 50.0,
+                gamma: 98.0,
+                ..base.clone()
+            },
+        ),
+        (
+            "big-ticket".to_string(),
+            SimulationSpec {
+                seed: 4,
+                alpha: 133.0,
+                gamma: 1225.0,
+                ..base
+            },
+        ),
+    ];
+    let sim = simulate_groups(&groups).unwrap();
+    let summary = Transactions::from_frame(sim.transactions.clone(), TransactionSchema::default())
+        .unwrap()
+        .summary(&SummaryOptions::weekly())
+        .unwrap();
+    // Truth in the summary's (customer id) order.
+    let truth: std::collections::HashMap<String, u32> = sim
+        .customers
+        .column("customer_id")
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .zip(sim.customers.column("group").unwrap().u32().unwrap().iter())
+        .map(|(id, g)| (id.unwrap().to_string(), g.unwrap()))
+        .collect();
+    let labels = summary
+        .frame()
+        .column("customer_id")
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .map(|id| truth[id.unwrap()] as usize)
+        .collect();
+    (summary, labels)
+}
+
+#[test]
+fn recovers_four_behaviour_groups() {
+    let (summary, truth) = four_groups();
+    let df = summary.frame();
+    let seg = segment(df, &SegmentationSpec::default()).unwrap();
+    let ari = adjusted_rand_index(&seg.assignments, &truth);
+    assert_eq!(seg.chosen_k, 4, "{:#?}", seg.k_table);
+    assert!(ari >= 0.9, "ARI {ari}");
+    assert_eq!(seg.k_table.len(), 7);
+    assert_eq!(seg.silhouette_sample_size, 4000);
+    // Profiles: numbered by revenue, shares add up, the champions come first.
+    assert_eq!(seg.profiles.len(), 4);
+    let total: f64 = seg.profiles.iter().map(|p| p.share).sum();
+    assert!((total - 1.0).abs() < 1e-12);
+    assert!(
+        seg.profiles[0].label.contains("frequent"),
+        "{}",
+        seg.profiles[0].label
+    );
+    let labels: std::collections::HashSet<&str> =
+        seg.profiles.iter().map(|p| p.label.as_str()).collect();
+    assert_eq!(labels.len(), 4, "labels are distinct");
+    // The Gaussian mixture finds them too.
+    let gmm = segment(
+        df,
+        &SegmentationSpec {
+            k: KChoice::Fixed(4),
+            method: Method::GaussianMixture,
+            ..SegmentationSpec::default()
+        },
+    )
+    .unwrap();
+    let ari = adjusted_rand_index(&gmm.assignments, &truth);
+    assert!(ari >= 0.9, "GMM ARI {ari}");
+    assert_eq!(gmm.model.predict(df).unwrap(), gmm.assignments);
+}
+
+fn in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap()
+        .install(f)
+}
+
+#[test]
+fn same_seed_same_labels_on_one_and_two_threads_and_predict_reproduces_them() {
+    let (summary, _) = four_groups();
+    let df = summary.frame();
+    let spec = SegmentationSpec {
+        k: KChoice::Range(2, 5),
+        seed: 7,
+        ..SegmentationSpec::default()
+    };
+    let one = in_pool(1, || segment(df, &spec).unwrap());
+    let two = in_pool(2, || segment(df, &spec).unwrap());
+    assert_eq!(one, two);
+    assert_eq!(one.model.predict(df).unwrap(), one.assignments);
+    let back = SegmentModel::from_json(&one.model.to_json().unwrap()).unwrap();
+    assert_eq!(back, one.model);
+    assert_eq!(back.predict(df).unwrap(), one.assignments);
+    let out = one.frame(df).unwrap();
+    let names: Vec<&str> = out.get_column_names().iter().map(|s| s.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "customer_id",
+            "segment",
+            "segment_label",
+            "recency_days",
+            "n_purchases",
+            "total_spend"
+        ]
+    );
+}
+
+fn tiny() -> DataFrame {
+    df!(
+        "customer_id" => ["a", "b", "c"],
+        "recency_days" => [1.0, 50.0, 300.0],
+        "n_purchases" => [5.0, 2.0, 1.0],
+        "total_spend" => [500.0, 80.0, 10.0],
+        "flat" => [3.0, 3.0, 3.0],
+    )
+    .unwrap()
+}
+
+#[test]
+fn edge_cases() {
+    use patronage::Error;
+    let df = tiny();
+    // More segments than customers.
+    let e = segment(
+        &df,
+        &SegmentationSpec {
+            k: KChoice::Fixed(5),
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&e, Error::InvalidOption { .. }) && e.to_string().contains("only 3 customers"),
+        "{e}"
+    );
+    // A range is cut to k < n; 2..8 on 3 customers tries k = 2 only.
+    let seg = segment(&df, &SegmentationSpec::default()).unwrap();
+    assert_eq!(seg.k_table.len(), 1);
+    // k = 1: everyone in segment 0, no silhouette.
+    let seg = segment(
+        &df,
+        &SegmentationSpec {
+            k: KChoice::Fixed(1),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(seg.assignments, [0, 0, 0]);
+    assert_eq!(seg.k_table[0].silhouette, None);
+    // A constant feature is reported and does not break anything.
+    let mut spec = SegmentationSpec {
+        k: KChoice::Fixed(2),
+        ..Default::default()
+    };
+    spec.features.push(FeatureSpec::default_for("flat"));
+    let seg = segment(&df, &spec).unwrap();
+    assert_eq!(seg.constant_features, ["flat"]);
+    // A single customer: k = 1 works, a range cannot.
+    let one = df.slice(0, 1);
+    assert_eq!(
+        segment(
+            &one,
+            &SegmentationSpec {
+                k: KChoice::Fixed(1),
+                ..Default::default()
+            }
+        )
+        .unwrap()
+        .assignments,
+        [0]
+    );
+    assert!(matches!(
+        segment(&one, &SegmentationSpec::default()),
+        Err(Error::InvalidOption { .. })
+    ));
+    // NaN and null in a feature name the row and column.
+    let bad = df!("recency_days" => [1.0, f64::NAN], "n_purchases" => [1.0, 2.0], "total_spend" => [1.0, 2.0]).unwrap();
+    let e = segment(
+        &bad,
+        &SegmentationSpec {
+            k: KChoice::Fixed(1),
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&e, Error::BadRow { row: 2, column, .. } if column == "recency_days"),
+        "{e}"
+    );
+    // Missing column, empty table, bad options.
+    let e = segment(
+        &df.drop("total_spend").unwrap(),
+        &SegmentationSpec::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(&e, Error::MissingColumn { .. }), "{e}");
+    assert!(matches!(
+        segment(&df.clear(), &SegmentationSpec::default()),
+        Err(Error::EmptyTable { .. })
+    ));
+    assert!(FeatureSpec::parse("total_spend:cube").is_err());
+    let dup = SegmentationSpec {
+        features: vec![FeatureSpec::default_for("n_purchases"); 2],
+        ..Default::default()
+    };
+    assert!(matches!(
+        segment(&df, &dup),
+        Err(Error::InvalidOption { .. })
+    ));
+}

@@ -333,3 +333,59 @@ fn simulate_writes_a_log_the_models_can_fit() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(out.lines().count(), 3001);
 }
+
+#[test]
+fn segment_chooses_k_writes_labels_and_saves_a_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("seg.csv");
+    let model = dir.path().join("seg.json");
+    let (code, json, err) = patronage(&[
+        "segment",
+        MASTER,
+        "--k-range",
+        "2..4",
+        "--json",
+        "-o",
+        out.to_str().unwrap(),
+        "--save-model",
+        model.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let k = v["chosen_k"].as_u64().unwrap();
+    assert!((2..=4).contains(&k));
+    assert_eq!(v["k_table"].as_array().unwrap().len(), 3);
+    assert_eq!(v["silhouette_sample_size"], 10_000);
+    assert_eq!(v["profiles"].as_array().unwrap().len() as u64, k);
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        text.starts_with(
+            "customer_id,segment,segment_label,recency_days,n_purchases,total_spend\n"
+        )
+    );
+    assert_eq!(text.lines().count(), 23_571);
+    let saved =
+        patronage::segmentation::SegmentModel::from_json(&std::fs::read_to_string(&model).unwrap())
+            .unwrap();
+    assert_eq!(saved.k() as u64, k);
+    // CLV features trigger a model fit; a fixed k; the Gaussian mixture.
+    let (code, _, err) = patronage(&[
+        "segment",
+        MASTER,
+        "--k",
+        "3",
+        "--features",
+        "p_alive,clv,n_purchases",
+        "--method",
+        "gmm",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("3 segments"), "{err}");
+    // Usage errors.
+    let (code, _, err) = patronage(&["segment", MASTER, "--k-range", "5"]);
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = patronage(&["segment", MASTER, "--features", "total_spend:cube"]);
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = patronage(&["segment", MASTER, "--features", "no_such_column"]);
+    assert_eq!(code, 1, "{err}");
+}

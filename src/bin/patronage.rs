@@ -17,7 +17,7 @@ use patronage::prelude::*;
 #[command(
     name = "patronage",
     version,
-    about = "Customer analytics on transaction tables: per-customer summaries, RFM scores and segments, lifetime-value models",
+    about = "Customer analytics on transaction tables: per-customer summaries, RFM scores and segments, lifetime-value models, behavioural segmentation",
     long_about = None
 )]
 struct Cli {
@@ -130,6 +130,46 @@ enum Command {
         /// standard output.
         #[arg(short = 'o', long = "output", value_name = "FILE")]
         output: Option<PathBuf>,
+    },
+    /// Cluster customers into behavioural segments (k-means or a Gaussian mixture), choose
+    /// k by silhouette over a range, and describe each segment.
+    Segment {
+        #[command(flatten)]
+        input: InputArgs,
+        #[command(flatten)]
+        time: TimeArgs,
+        /// Exactly N segments.
+        #[arg(long, conflicts_with = "k_range")]
+        k: Option<usize>,
+        /// Choose k in A..B (inclusive) by the highest silhouette.
+        #[arg(long, default_value = "2..8", value_name = "A..B")]
+        k_range: String,
+        /// Comma-separated features, each `column[:transform]` (transform: log1p,
+        /// standardize, robust, minmax, none, log1p-robust, log1p-minmax, log1p-none).
+        /// Columns of the summary (recency_days, n_purchases, total_spend,
+        /// monetary_value, tenure, gross_profit, ...) or of the CLV scores (p_alive,
+        /// expected_purchases, clv: a BG/NBD + Gamma-Gamma fit is run for them).
+        #[arg(
+            long,
+            default_value = "recency_days,n_purchases,total_spend",
+            value_name = "LIST"
+        )]
+        features: String,
+        /// kmeans or gmm (Gaussian mixture).
+        #[arg(long, default_value = "kmeans", value_name = "kmeans|gmm")]
+        method: String,
+        /// Seed of the initialisations and the silhouette sample.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Write customer_id, segment, segment_label and the features here.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Print the chosen k, the k-selection table and the profiles as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Save the fitted segmentation (JSON) to assign new customers later.
+        #[arg(long, value_name = "FILE")]
+        save_model: Option<PathBuf>,
     },
     /// Write a seeded synthetic transaction log drawn from known BG/NBD (or Pareto/NBD)
     /// and Gamma-Gamma parameters, with quantity, cost, channel and returns.
@@ -452,6 +492,29 @@ fn run(cli: Cli) -> patronage::Result<()> {
             &fit,
             output.as_ref(),
         ),
+        Command::Segment {
+            input,
+            time,
+            k,
+            k_range,
+            features,
+            method,
+            seed,
+            output,
+            json,
+            save_model,
+        } => run_segment(
+            &input,
+            &time,
+            k,
+            &k_range,
+            &features,
+            &method,
+            seed,
+            output.as_ref(),
+            json,
+            save_model.as_ref(),
+        ),
         Command::Simulate {
             customers,
             seed,
@@ -695,6 +758,98 @@ fn run_simulate(
         output.display()
     );
     Ok(())
+}
+
+#[allow(clippy::too_many_arguments)] // one per command-line option
+fn run_segment(
+    input: &InputArgs,
+    time: &TimeArgs,
+    k: Option<usize>,
+    k_range: &str,
+    features: &str,
+    method: &str,
+    seed: u64,
+    output: Option<&PathBuf>,
+    json: bool,
+    save_model: Option<&PathBuf>,
+) -> patronage::Result<()> {
+    use patronage::segmentation::{FeatureSpec, KChoice, Method, SegmentationSpec, segment};
+    let usage = |option: &str, reason: String| patronage::Error::InvalidOption {
+        option: option.into(),
+        reason,
+    };
+    let k = match k {
+        Some(k) => KChoice::Fixed(k),
+        None => {
+            let (a, b) = k_range
+                .split_once("..")
+                .ok_or_else(|| usage("--k-range", format!("`{k_range}` is not A..B")))?;
+            let parse = |v: &str| {
+                v.trim()
+                    .trim_start_matches('=')
+                    .parse::<usize>()
+                    .map_err(|_| usage("--k-range", format!("`{k_range}` is not A..B")))
+            };
+            KChoice::Range(parse(a)?, parse(b)?)
+        }
+    };
+    let method = match method {
+        "kmeans" | "k-means" => Method::KMeans,
+        "gmm" | "gaussian-mixture" => Method::GaussianMixture,
+        m => return Err(usage("--method", format!("`{m}` is not kmeans or gmm"))),
+    };
+    let features: Vec<FeatureSpec> = features
+        .split(',')
+        .filter(|f| !f.trim().is_empty())
+        .map(FeatureSpec::parse)
+        .collect::<patronage::Result<_>>()?;
+    let spec = SegmentationSpec {
+        features,
+        k,
+        method,
+        seed,
+        ..SegmentationSpec::default()
+    };
+    let summary = summarise(input, time)?;
+    let needs_clv = spec.features.iter().any(|f| {
+        ["p_alive", "expected_purchases", "expected_spend", "clv"].contains(&f.column.as_str())
+    });
+    let table = if needs_clv {
+        let clv = clv_table(&summary, &ClvSettings::default())?;
+        let mut df = summary.frame().clone();
+        for name in ["p_alive", "expected_purchases", "expected_spend", "clv"] {
+            df.with_column(clv.frame.column(name)?.clone())?;
+        }
+        df
+    } else {
+        summary.frame().clone()
+    };
+    let seg = segment(&table, &spec)?;
+    eprintln!(
+        "patronage: {} segments (silhouette on {} customers): {}",
+        seg.chosen_k,
+        seg.silhouette_sample_size,
+        seg.profiles
+            .iter()
+            .map(|p| format!("{} {} ({:.0}%)", p.segment, p.label, 100.0 * p.share))
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+    if let Some(path) = save_model {
+        std::fs::write(path, seg.model.to_json()?).map_err(|source| patronage::Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+    }
+    if json {
+        println!("{}", to_json_text(&seg.summary_json())?);
+        if output.is_some() {
+            emit(seg.frame(&table)?, output)?;
+        }
+        Ok(())
+    } else {
+        emit(seg.frame(&table)?, output)
+    }
 }
 
 fn main() -> ExitCode {

@@ -420,7 +420,7 @@ fn fit_k(x: &[f64], d: usize, k: usize, spec: &SegmentationSpec, sample: &[usize
                 let model = KMeans::params_with_rng(k, rng)
                     .n_runs(spec.n_runs)
                     .max_n_iterations(spec.max_iterations)
-                    .tolerance(1e-6)
+                    .tolerance(1e-4)
                     .init_method(KMeansInit::KMeansPlusPlus)
                     .fit(&data)
                     .map_err(|e| Error::Model {

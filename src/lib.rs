@@ -6,6 +6,7 @@ pub mod clv;
 pub mod error;
 pub mod io;
 pub mod prelude;
+pub mod profitability;
 pub mod rfm;
 pub mod segmentation;
 pub mod simulate;

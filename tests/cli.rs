@@ -389,3 +389,85 @@ fn segment_chooses_k_writes_labels_and_saves_a_model() {
     let (code, _, err) = patronage(&["segment", MASTER, "--features", "no_such_column"]);
     assert_eq!(code, 1, "{err}");
 }
+
+#[test]
+fn profitability_writes_the_contract_columns_and_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log.csv");
+    let truth = dir.path().join("truth.csv");
+    let out = dir.path().join("prof.csv");
+    let costs = dir.path().join("costs.toml");
+    std::fs::write(
+        &costs,
+        "per_order = 3.0\n[per_channel_order]\nphone = 4.0\n",
+    )
+    .unwrap();
+    let (code, _, err) = patronage(&[
+        "simulate",
+        "--customers",
+        "2000",
+        "--seed",
+        "4",
+        "--truth",
+        truth.to_str().unwrap(),
+        "-o",
+        log.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, json, err) = patronage(&[
+        "profitability",
+        log.to_str().unwrap(),
+        "--costs",
+        costs.to_str().unwrap(),
+        "--activity",
+        truth.to_str().unwrap(),
+        "--split",
+        "q75",
+        "--json",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["quadrants"].as_array().unwrap().len(), 4);
+    // With 3.00 an order and the service contacts this base loses money overall: the
+    // whale figures are null and say why.
+    assert!(v["total_net_contribution"].as_f64().unwrap() < 0.0);
+    assert!(v["peak_share"].is_null());
+    assert!(
+        v["whale_note"].as_str().unwrap().contains("non-positive"),
+        "{json}"
+    );
+    // With the default costs it earns money, and every figure is there.
+    let (code, json, err) = patronage(&["profitability", log.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    for key in [
+        "thresholds",
+        "quadrants",
+        "peak_share",
+        "peak_customer_share",
+        "top20_share",
+        "gini",
+    ] {
+        assert!(!v[key].is_null(), "{key} missing in {json}");
+    }
+    assert!(v["peak_share"].as_f64().unwrap() >= 1.0);
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.starts_with("customer_id,revenue,cogs,returns,gross_profit,cost_to_serve,net_contribution,margin_pct,quadrant,"), "{}", &text[..200]);
+    assert_eq!(text.lines().count(), 2001);
+    // Usage errors: a bad split, a bad cost file, no cost column and no margin rate.
+    let (code, _, _) = patronage(&["profitability", log.to_str().unwrap(), "--split", "half"]);
+    assert_eq!(code, 2);
+    std::fs::write(&costs, "per_order = -3.0\n").unwrap();
+    let (code, _, err) = patronage(&[
+        "profitability",
+        log.to_str().unwrap(),
+        "--costs",
+        costs.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = patronage(&["profitability", MASTER]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("margin_rate"), "{err}");
+}

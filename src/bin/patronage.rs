@@ -171,6 +171,29 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         save_model: Option<PathBuf>,
     },
+    /// Per-customer cost-to-serve and net contribution, the profit vs cost-to-serve
+    /// matrix, the whale curve and the customer pyramid.
+    Profitability {
+        #[command(flatten)]
+        input: InputArgs,
+        #[command(flatten)]
+        time: TimeArgs,
+        /// Cost model (TOML or JSON; every rate has a documented default).
+        #[arg(long, value_name = "FILE")]
+        costs: Option<PathBuf>,
+        /// Per-customer activity table with customer_id and service_contacts.
+        #[arg(long, value_name = "FILE")]
+        activity: Option<PathBuf>,
+        /// Where to split the matrix axes (margin %, cost-to-serve): median, mean, qN, or x,y.
+        #[arg(long, default_value = "median", value_name = "median|mean|qN|x,y")]
+        split: String,
+        /// Write the per-customer table here; default: CSV on standard output unless --json.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Print thresholds, quadrant summary and whale-curve figures as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Write a seeded synthetic transaction log drawn from known BG/NBD (or Pareto/NBD)
     /// and Gamma-Gamma parameters, with quantity, cost, channel and returns.
     Simulate {
@@ -515,6 +538,23 @@ fn run(cli: Cli) -> patronage::Result<()> {
             json,
             save_model.as_ref(),
         ),
+        Command::Profitability {
+            input,
+            time,
+            costs,
+            activity,
+            split,
+            output,
+            json,
+        } => run_profitability(
+            &input,
+            &time,
+            costs.as_ref(),
+            activity.as_ref(),
+            &split,
+            output.as_ref(),
+            json,
+        ),
         Command::Simulate {
             customers,
             seed,
@@ -849,6 +889,86 @@ fn run_segment(
         Ok(())
     } else {
         emit(seg.frame(&table)?, output)
+    }
+}
+
+fn run_profitability(
+    input: &InputArgs,
+    time: &TimeArgs,
+    costs: Option<&PathBuf>,
+    activity: Option<&PathBuf>,
+    split: &str,
+    output: Option<&PathBuf>,
+    json: bool,
+) -> patronage::Result<()> {
+    use patronage::profitability::{CostModel, Split, analyse};
+    let split: Split = split.parse()?;
+    let model = match costs {
+        Some(path) => CostModel::from_path(path)?,
+        None => CostModel::default(),
+    };
+    let activity = activity.map(patronage::io::read_table).transpose()?;
+    let options = summary_options(input, time)?;
+    let tx = load(input)?;
+    let p = analyse(&tx, &options, &model, activity.as_ref(), split)?;
+    let mut columns: Vec<String> = [
+        "customer_id",
+        "revenue",
+        "cogs",
+        "returns",
+        "gross_profit",
+        "cost_to_serve",
+        "net_contribution",
+        "margin_pct",
+        "quadrant",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    columns.extend(
+        [
+            "tier",
+            "cts_share",
+            "orders",
+            "lines",
+            "units",
+            "deliveries",
+            "return_count",
+            "service_contacts",
+        ]
+        .iter()
+        .map(|s| s.to_string()),
+    );
+    columns.extend(
+        patronage::profitability::CTS_COMPONENTS
+            .iter()
+            .map(|s| s.to_string()),
+    );
+    let table = p.table.select(columns)?;
+    match &p.whale {
+        Some(w) => eprintln!(
+            "patronage: {} customers; net contribution {:.2}; whale curve peaks at {:.1}% after {} customers; top 20% bring {:.1}%",
+            table.height(),
+            w.total,
+            100.0 * w.peak_share,
+            w.peak_customers,
+            100.0 * w.top20_share
+        ),
+        None => eprintln!(
+            "patronage: {} customers; net contribution {:.2}; no whale curve: {}",
+            table.height(),
+            p.total_net_contribution,
+            p.whale_note.as_deref().unwrap_or("")
+        ),
+    }
+    if json {
+        println!("{}", to_json_text(&p.figures())?);
+        if output.is_some() {
+            emit(table, output)?;
+        }
+        Ok(())
+    } else {
+        emit(table, output)
     }
 }
 

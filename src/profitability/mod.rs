@@ -1,8 +1,168 @@
-//! Profitability: the whale curve, profit concentration and the customer pyramid.
+//! Profitability: cost-to-serve by activity, net contribution, the profit-contribution vs
+//! cost-to-serve matrix, the whale curve, profit concentration and the customer pyramid.
 //!
-//! Cost-to-serve, the profit-contribution vs cost-to-serve matrix, targeting and cohorts
-//! (issue #5) build on these; they are not here yet.
+//! ```
+//! use patronage::prelude::*;
+//! use patronage::profitability::{analyse, CostModel, Split};
+//! let tx = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?;
+//! let report = analyse(&tx, &SummaryOptions::weekly(), &CostModel::default(), None, Split::Median)?;
+//! if let Some(w) = &report.whale {
+//!     println!("{} customers; top 20% bring {:.1}% of net contribution", report.table.height(), 100.0 * w.top20_share);
+//! }
+//! # Ok::<(), patronage::Error>(())
+//! ```
+//!
+//! Targeting and cohorts (issue #5) are not here yet.
 
+mod cost;
+mod customers;
+mod matrix;
 mod whale;
 
+pub use cost::CostModel;
+pub use customers::{CTS_COMPONENTS, CustomerCosts, costs_frame, customer_costs, service_contacts};
+pub use matrix::{Quadrant, QuadrantSummary, Split, quadrants, summarise, thresholds};
 pub use whale::{Tier, WhaleCurve, pyramid, whale_curve};
+
+use polars::prelude::*;
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::transactions::Transactions;
+use crate::transactions::options::SummaryOptions;
+
+/// Everything `patronage profitability` reports.
+#[derive(Debug, Clone)]
+pub struct Profitability {
+    /// Per customer (sorted by id): revenue, cogs, returns, gross_profit, cost_to_serve,
+    /// net_contribution, margin_pct, cts_share, activity counts, cts components,
+    /// quadrant, tier.
+    pub table: DataFrame,
+    /// Margin (%) and cost-to-serve thresholds of the matrix.
+    pub thresholds: (f64, f64),
+    /// Per quadrant.
+    pub quadrants: Vec<QuadrantSummary>,
+    /// The whale curve of net contribution; None when the total net contribution is not
+    /// positive (the business loses money on this base: shares of a negative total are
+    /// not defined), with the reason in `whale_note`.
+    pub whale: Option<WhaleCurve>,
+    /// Why there is no whale curve.
+    pub whale_note: Option<String>,
+    /// Loss-making customers.
+    pub loss_making: usize,
+    /// Their total net contribution.
+    pub loss_total: f64,
+    /// Total net contribution.
+    pub total_net_contribution: f64,
+}
+
+/// The JSON figures of a [`Profitability`] (everything but the per-customer table).
+#[derive(Debug, Clone, Serialize)]
+pub struct ProfitabilityFigures<'a> {
+    /// `{"margin_pct": x, "cost_to_serve": y}`.
+    pub thresholds: serde_json::Value,
+    /// Per quadrant.
+    pub quadrants: &'a [QuadrantSummary],
+    /// Peak of the whale curve (share of total net contribution).
+    pub peak_share: Option<f64>,
+    /// Share of customers up to the peak.
+    pub peak_customer_share: Option<f64>,
+    /// Customers up to the peak.
+    pub peak_customers: Option<usize>,
+    /// Share of the top 20% of customers.
+    pub top20_share: Option<f64>,
+    /// Gini of net contribution.
+    pub gini: Option<f64>,
+    /// Loss-making customers.
+    pub loss_making: usize,
+    /// Total net contribution of the loss-makers.
+    pub loss_total: f64,
+    /// Total net contribution.
+    pub total_net_contribution: f64,
+    /// Why the whale figures are missing, when they are.
+    pub whale_note: Option<String>,
+}
+
+impl Profitability {
+    /// The figures for `--json`.
+    pub fn figures(&self) -> ProfitabilityFigures<'_> {
+        let w = self.whale.as_ref();
+        ProfitabilityFigures {
+            thresholds: serde_json::json!({ "margin_pct": self.thresholds.0, "cost_to_serve": self.thresholds.1 }),
+            quadrants: &self.quadrants,
+            peak_share: w.map(|w| w.peak_share),
+            peak_customer_share: w.map(|w| w.peak_customer_share),
+            peak_customers: w.map(|w| w.peak_customers),
+            top20_share: w.map(|w| w.top20_share),
+            gini: w.and_then(|w| w.gini),
+            loss_making: self.loss_making,
+            loss_total: self.loss_total,
+            total_net_contribution: self.total_net_contribution,
+            whale_note: self.whale_note.clone(),
+        }
+    }
+}
+
+/// Cleans the transactions, computes every customer's costs and contribution, places
+/// them in the matrix (gross margin % against cost-to-serve; customers without net
+/// revenue have margin 0 there) and ranks them on the whale curve and the pyramid
+/// (tiers at 5% / 20% / 50%).
+///
+/// # Errors
+///
+/// Cleaning errors; [`crate::Error::InvalidOption`] for an invalid cost model or a
+/// missing cost column without `margin_rate`. A non-positive total leaves the whale curve out
+/// (`whale_note` says why) rather than failing the run.
+pub fn analyse(
+    tx: &Transactions,
+    options: &SummaryOptions,
+    model: &CostModel,
+    activity: Option<&DataFrame>,
+    split: Split,
+) -> Result<Profitability> {
+    let clean = tx.clean(options)?;
+    let contacts = activity.map(service_contacts).transpose()?;
+    let costs = customer_costs(&clean, model, contacts.as_ref())?;
+    let mut table = costs_frame(&clean, &costs)?;
+    let get = |name: &str| -> Result<Vec<f64>> {
+        Ok(crate::clv::data::nullable_f64(&table, name)?
+            .into_iter()
+            .map(|v| v.unwrap_or(0.0))
+            .collect())
+    };
+    let (margin, cts, revenue, gross, net) = (
+        get("margin_pct")?,
+        get("cost_to_serve")?,
+        get("revenue")?,
+        get("gross_profit")?,
+        get("net_contribution")?,
+    );
+    let t = thresholds(&margin, &cts, split)?;
+    let quads = quadrants(&margin, &cts, t);
+    let summary = summarise(&quads, &revenue, &gross, &cts);
+    let (whale, whale_note) = match whale_curve(&net) {
+        Ok(w) => (Some(w), None),
+        Err(crate::Error::Model { reason, .. }) => (None, Some(reason)),
+        Err(e) => return Err(e),
+    };
+    let loss: Vec<f64> = net.iter().copied().filter(|v| *v < 0.0).collect();
+    let tiers = pyramid(&net, [0.05, 0.20, 0.50])?;
+    table.with_column(Column::new(
+        "quadrant".into(),
+        quads.iter().map(|q| q.name()).collect::<Vec<_>>(),
+    ))?;
+    table.with_column(Column::new(
+        "tier".into(),
+        tiers.iter().map(|t| t.name()).collect::<Vec<_>>(),
+    ))?;
+    Ok(Profitability {
+        table,
+        thresholds: t,
+        quadrants: summary,
+        whale,
+        whale_note,
+        loss_making: loss.len(),
+        loss_total: loss.iter().sum(),
+        total_net_contribution: net.iter().sum(),
+    })
+}

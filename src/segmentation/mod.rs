@@ -21,6 +21,7 @@
 mod features;
 mod metrics;
 
+pub(crate) use features::quantile_of;
 pub use features::{FeatureSpec, Scale, Scaler};
 pub use metrics::adjusted_rand_index;
 
@@ -35,7 +36,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use features::{fit_scaler, matrix, median, quantile_of, raw_columns, transform};
+use features::{fit_scaler, matrix, median, raw_columns, transform};
 
 /// Version of the JSON layout of [`SegmentModel`].
 pub const FORMAT_VERSION: u32 = 1;

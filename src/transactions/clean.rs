@@ -149,9 +149,27 @@ pub struct CleanTransactions {
     pub(crate) ids: polars::prelude::Series,
     pub(crate) observation_end: i32,
     pub(crate) report: CleaningReport,
+    /// A hash of the order id per used row, when an order id is mapped.
+    pub(crate) order: Option<Vec<u64>>,
+    /// Channel index per used row and the channel names, when a channel is mapped.
+    pub(crate) channel: Option<(Vec<u32>, Vec<String>)>,
 }
 
 impl CleanTransactions {
+    /// Per used row, a hash of its order id (rows of one order share it), when the
+    /// schema maps an order id.
+    pub fn order_keys(&self) -> Option<&[u64]> {
+        self.order.as_deref()
+    }
+
+    /// Per used row, the index of its channel in the returned names (null channels are
+    /// `"(none)"`), when the schema maps a channel.
+    pub fn channels(&self) -> Option<(&[u32], &[String])> {
+        self.channel
+            .as_ref()
+            .map(|(i, n)| (i.as_slice(), n.as_slice()))
+    }
+
     /// Row numbers of the used rows, in customer then (day, row) order.
     pub fn used_rows(&self) -> &[u64] {
         &self.row
@@ -211,6 +229,10 @@ pub(crate) struct RoleColumns {
     pub cost_factor: Option<(String, Column)>,
     pub return_flag: Option<(String, Column)>,
     pub extra_keys: Vec<Column>,
+    /// The order id column, when mapped (carried to the used rows for cost-to-serve).
+    pub order_id: Option<Column>,
+    /// The channel column, when mapped.
+    pub channel: Option<Column>,
     pub date_format: DateFormat,
 }
 
@@ -814,7 +836,63 @@ pub(crate) fn clean(cols: &RoleColumns, opts: &SummaryOptions) -> Result<CleanTr
         duplicates_kept,
         observation_end: date_of(observation_end).to_string(),
     };
+    let order = match &cols.order_id {
+        Some(c) => {
+            let key = KeyCol::new(c)?;
+            Some(
+                used.par_iter()
+                    .map(|&i| {
+                        let mut h = FixedState::default().build_hasher();
+                        key.hash_row(i as usize, &mut h);
+                        h.finish()
+                    })
+                    .collect(),
+            )
+        }
+        None => None,
+    };
+    let channel = match &cols.channel {
+        Some(c) => {
+            let text = c.cast(&DataType::String)?;
+            let text = text.str()?;
+            // Channels are few: a linear search over the names seen so far, with a hash
+            // map once there are more than 32 of them.
+            let mut names: Vec<String> = Vec::new();
+            let mut index: std::collections::HashMap<String, u32> =
+                std::collections::HashMap::new();
+            let idx: Vec<u32> = used
+                .iter()
+                .map(|&i| {
+                    let name = text.get(i as usize).unwrap_or("(none)");
+                    let found = if names.len() <= 32 {
+                        names.iter().position(|n| n == name).map(|k| k as u32)
+                    } else {
+                        index.get(name).copied()
+                    };
+                    if let Some(k) = found {
+                        return k;
+                    }
+                    let k = names.len() as u32;
+                    names.push(name.to_string());
+                    if names.len() == 33 {
+                        index = names
+                            .iter()
+                            .enumerate()
+                            .map(|(j, n)| (n.clone(), j as u32))
+                            .collect();
+                    } else if names.len() > 33 {
+                        index.insert(name.to_string(), k);
+                    }
+                    k
+                })
+                .collect();
+            Some((idx, names))
+        }
+        None => None,
+    };
     Ok(CleanTransactions {
+        order,
+        channel,
         day: gather(&used, &day),
         amount: pick_f(&amount),
         cost: cost.as_ref().map(pick_f),

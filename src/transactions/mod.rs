@@ -209,6 +209,16 @@ impl Transactions {
             cost_factor,
             return_flag: opt(&s.return_flag)?,
             extra_keys,
+            order_id: s
+                .order_id
+                .as_deref()
+                .map(|c| df.column(c).cloned())
+                .transpose()?,
+            channel: s
+                .channel
+                .as_deref()
+                .map(|c| df.column(c).cloned())
+                .transpose()?,
             date_format: s.date_format.clone(),
         })
     }

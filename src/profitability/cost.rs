@@ -1,0 +1,170 @@
+//! Activity-based cost-to-serve: what each activity a customer causes costs.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Rates per activity (activity-based costing). Every field has a default, so a TOML or
+/// JSON file only lists what differs:
+///
+/// ```toml
+/// per_order = 3.0
+/// per_return = 9.5
+/// [per_channel_order]
+/// phone = 4.0
+/// store = 0.5
+/// ```
+///
+/// The defaults are illustrative, not anyone's real costs: an order costs 2.50 to
+/// process, a line 0.50 to pick, a delivery (a customer's purchase day) 4.00 to ship,
+/// a return 7.50 to handle, a service contact 5.00; no per-unit, channel, account or
+/// discount cost; cost of goods from the cost column.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CostModel {
+    /// Per order (distinct order id; a purchase day when there is no order id).
+    pub per_order: f64,
+    /// Per order line (a transaction row).
+    pub per_line: f64,
+    /// Per unit (summed quantity).
+    pub per_unit: f64,
+    /// Per delivery (a day with purchases).
+    pub per_delivery: f64,
+    /// Per returned line.
+    pub per_return: f64,
+    /// Per service contact (from the activity table).
+    pub per_service_contact: f64,
+    /// Extra handling per order by channel (e.g. phone orders cost more than web).
+    pub per_channel_order: BTreeMap<String, f64>,
+    /// Fixed account cost per customer per calendar month from first purchase to the
+    /// observation end.
+    pub account_per_month: f64,
+    /// Discounts given, as a share of revenue (a cost to serve).
+    pub discount_rate: f64,
+    /// Gross margin on revenue used for the cost of goods when the data have no cost
+    /// column (`cogs = (1 - margin_rate) revenue`). None: a cost column is required.
+    pub margin_rate: Option<f64>,
+}
+
+impl Default for CostModel {
+    fn default() -> Self {
+        CostModel {
+            per_order: 2.5,
+            per_line: 0.5,
+            per_unit: 0.0,
+            per_delivery: 4.0,
+            per_return: 7.5,
+            per_service_contact: 5.0,
+            per_channel_order: BTreeMap::new(),
+            account_per_month: 0.0,
+            discount_rate: 0.0,
+            margin_rate: None,
+        }
+    }
+}
+
+impl CostModel {
+    /// Parses TOML.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Parse`] for malformed TOML or an unknown key; [`Error::InvalidOption`]
+    /// for a negative or non-finite rate.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use patronage::profitability::CostModel;
+    /// let m = CostModel::from_toml("per_order = 3.0\n[per_channel_order]\nphone = 4.0\n").unwrap();
+    /// assert_eq!(m.per_order, 3.0);
+    /// assert_eq!(m.per_line, 0.5); // default
+    /// ```
+    pub fn from_toml(text: &str) -> Result<Self> {
+        let m: CostModel = toml::from_str(text).map_err(|e| Error::Parse {
+            what: "cost model (TOML)".into(),
+            reason: e.to_string(),
+        })?;
+        m.validate()?;
+        Ok(m)
+    }
+
+    /// Parses JSON.
+    ///
+    /// # Errors
+    ///
+    /// As [`CostModel::from_toml`].
+    pub fn from_json(text: &str) -> Result<Self> {
+        let m: CostModel = serde_json::from_str(text).map_err(|e| Error::Parse {
+            what: "cost model (JSON)".into(),
+            reason: e.to_string(),
+        })?;
+        m.validate()?;
+        Ok(m)
+    }
+
+    /// Reads a `.toml` or `.json` file.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] when unreadable, else as [`CostModel::from_toml`].
+    pub fn from_path(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        if path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+        {
+            Self::from_json(&text)
+        } else {
+            Self::from_toml(&text)
+        }
+    }
+
+    /// Checks every rate is finite and non-negative and the shares are in 0..=1.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidOption`] naming the field.
+    pub fn validate(&self) -> Result<()> {
+        let rates = [
+            ("per_order", self.per_order),
+            ("per_line", self.per_line),
+            ("per_unit", self.per_unit),
+            ("per_delivery", self.per_delivery),
+            ("per_return", self.per_return),
+            ("per_service_contact", self.per_service_contact),
+            ("account_per_month", self.account_per_month),
+        ];
+        for (name, v) in rates {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(Error::invalid(
+                    name,
+                    format!("{v} must be a finite number >= 0"),
+                ));
+            }
+        }
+        for (ch, v) in &self.per_channel_order {
+            if !(v.is_finite() && *v >= 0.0) {
+                return Err(Error::invalid(
+                    format!("per_channel_order.{ch}"),
+                    format!("{v} must be >= 0"),
+                ));
+            }
+        }
+        if !(0.0..=1.0).contains(&self.discount_rate) {
+            return Err(Error::invalid("discount_rate", "must be in 0..=1"));
+        }
+        if let Some(m) = self.margin_rate {
+            if !(0.0..=1.0).contains(&m) {
+                return Err(Error::invalid("margin_rate", "must be in 0..=1"));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,269 @@
+//! Per-customer revenue, cost of goods, returns, gross profit, cost-to-serve by activity
+//! and net contribution, from the cleaned transactions and a cost model.
+
+use std::collections::HashMap;
+
+use polars::prelude::*;
+use rayon::prelude::*;
+
+use super::cost::CostModel;
+use crate::error::{Error, Result};
+use crate::transactions::clean::CleanTransactions;
+use crate::transactions::units::{TimeScale, elapsed};
+
+/// Activity counts and money of one customer.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct CustomerCosts {
+    /// Sales before returns.
+    pub revenue: f64,
+    /// Value of returned goods.
+    pub returns: f64,
+    /// Cost of the goods kept.
+    pub cogs: f64,
+    /// `revenue - returns - cogs`.
+    pub gross_profit: f64,
+    /// Orders (distinct order ids; purchase days without an order id).
+    pub orders: f64,
+    /// Order lines (purchase rows).
+    pub lines: f64,
+    /// Units (summed quantity; lines without a quantity column).
+    pub units: f64,
+    /// Deliveries (days with purchases).
+    pub deliveries: f64,
+    /// Returned lines.
+    pub return_count: f64,
+    /// Service contacts (activity table).
+    pub service_contacts: f64,
+    /// Cost-to-serve by activity: orders, lines, units, deliveries, returns, service,
+    /// channel handling, account, discounts.
+    pub cts: [f64; 9],
+}
+
+/// Names of the cost-to-serve components, in [`CustomerCosts::cts`] order.
+pub const CTS_COMPONENTS: [&str; 9] = [
+    "cts_orders",
+    "cts_lines",
+    "cts_units",
+    "cts_deliveries",
+    "cts_returns",
+    "cts_service",
+    "cts_channel",
+    "cts_account",
+    "cts_discounts",
+];
+
+impl CustomerCosts {
+    /// Total cost-to-serve.
+    pub fn cost_to_serve(&self) -> f64 {
+        self.cts.iter().sum()
+    }
+
+    /// Gross profit minus cost-to-serve.
+    pub fn net_contribution(&self) -> f64 {
+        self.gross_profit - self.cost_to_serve()
+    }
+}
+
+/// Service contacts per customer id (text), from an activity table with `customer_id`
+/// and `service_contacts` columns.
+///
+/// # Errors
+///
+/// Missing columns or a non-numeric `service_contacts`; [`Error::BadRow`] for a
+/// negative or non-finite count.
+pub fn service_contacts(activity: &DataFrame) -> Result<HashMap<String, f64>> {
+    let ids = activity
+        .column("customer_id")
+        .map_err(|_| Error::MissingColumn {
+            column: "customer_id".into(),
+            available: activity
+                .get_column_names()
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })?
+        .cast(&DataType::String)?;
+    let counts = crate::clv::data::nullable_f64(activity, "service_contacts")?;
+    let mut out = HashMap::with_capacity(counts.len());
+    for (i, (id, c)) in ids.str()?.iter().zip(counts).enumerate() {
+        let c = c.unwrap_or(0.0);
+        if !(c.is_finite() && c >= 0.0) {
+            return Err(Error::BadRow {
+                row: i as u64 + 1,
+                column: "service_contacts".into(),
+                reason: "must be a non-negative number".into(),
+                value: c.to_string(),
+            });
+        }
+        if let Some(id) = id {
+            *out.entry(id.to_string()).or_insert(0.0) += c;
+        }
+    }
+    Ok(out)
+}
+
+/// Computes every customer's costs.
+///
+/// # Errors
+///
+/// [`Error::InvalidOption`] when the data have no cost column and the model no
+/// `margin_rate`, or the model is invalid.
+pub fn customer_costs(
+    clean: &CleanTransactions,
+    model: &CostModel,
+    contacts: Option<&HashMap<String, f64>>,
+) -> Result<Vec<CustomerCosts>> {
+    model.validate()?;
+    if clean.costs().is_none() && model.margin_rate.is_none() {
+        return Err(Error::invalid(
+            "margin_rate",
+            "the transactions have no cost column: map one (--cost-col / --unit-cost-col) or set margin_rate in the cost model",
+        ));
+    }
+    let ids = clean.ids().cast(&DataType::String)?;
+    let ids = ids.str()?;
+    let (days, amounts, costs, qty, ret, offsets) = (
+        clean.days(),
+        clean.amounts(),
+        clean.costs(),
+        clean.quantities(),
+        clean.returns(),
+        clean.offsets(),
+    );
+    let orders = clean.order_keys();
+    let channels = clean.channels();
+    let channel_rate: Vec<f64> = channels.map_or(Vec::new(), |(_, names)| {
+        names
+            .iter()
+            .map(|n| model.per_channel_order.get(n).copied().unwrap_or(0.0))
+            .collect()
+    });
+    let obs = crate::transactions::units::day_number(clean.observation_end());
+    let out: Vec<CustomerCosts> = (0..clean.n_customers())
+        .into_par_iter()
+        .map(|c| {
+            let (lo, hi) = (offsets[c], offsets[c + 1]);
+            let mut k = CustomerCosts::default();
+            let mut cogs = 0.0;
+            // (order key, first row) of each order, and purchase days.
+            let mut order_first: Vec<(u64, usize)> = Vec::new();
+            let mut last_day = None;
+            for j in lo..hi {
+                if ret[j] {
+                    k.returns += amounts[j].abs();
+                    k.return_count += 1.0;
+                    if let Some(cs) = costs {
+                        cogs -= cs[j].abs();
+                    }
+                    continue;
+                }
+                k.revenue += amounts[j];
+                k.lines += 1.0;
+                k.units += qty.map_or(1.0, |q| q[j]);
+                if let Some(cs) = costs {
+                    cogs += cs[j];
+                }
+                if last_day != Some(days[j]) {
+                    k.deliveries += 1.0;
+                    last_day = Some(days[j]);
+                }
+                let key = orders.map_or(days[j] as u64, |o| o[j]);
+                order_first.push((key, j));
+            }
+            order_first.sort_unstable();
+            order_first.dedup_by_key(|e| e.0);
+            k.orders = order_first.len() as f64;
+            k.cogs = match (costs, model.margin_rate) {
+                (Some(_), _) => cogs,
+                (None, Some(m)) => (1.0 - m) * (k.revenue - k.returns),
+                (None, None) => 0.0,
+            };
+            k.gross_profit = k.revenue - k.returns - k.cogs;
+            k.service_contacts = contacts
+                .and_then(|m| ids.get(c).and_then(|id| m.get(id)))
+                .copied()
+                .unwrap_or(0.0);
+            let channel_cost: f64 = match channels {
+                Some((idx, _)) => order_first
+                    .iter()
+                    .map(|&(_, j)| channel_rate[idx[j] as usize])
+                    .sum(),
+                None => 0.0,
+            };
+            let months = if hi > lo {
+                elapsed(days[lo], obs, TimeScale::Month).max(0.0)
+            } else {
+                0.0
+            };
+            k.cts = [
+                model.per_order * k.orders,
+                model.per_line * k.lines,
+                model.per_unit * k.units,
+                model.per_delivery * k.deliveries,
+                model.per_return * k.return_count,
+                model.per_service_contact * k.service_contacts,
+                channel_cost,
+                model.account_per_month * months,
+                model.discount_rate * k.revenue,
+            ];
+            k
+        })
+        .collect();
+    Ok(out)
+}
+
+/// The per-customer profitability table, sorted by `customer_id`: `customer_id,
+/// revenue, cogs, returns, gross_profit, cost_to_serve, net_contribution, margin_pct`
+/// (gross profit over net revenue, null without net revenue), `cts_share` (cost-to-serve
+/// over net revenue), the activity counts and the `cts_*` components.
+///
+/// # Errors
+///
+/// Polars errors building the frame.
+pub fn costs_frame(clean: &CleanTransactions, costs: &[CustomerCosts]) -> Result<DataFrame> {
+    let col = |name: &str, f: &dyn Fn(&CustomerCosts) -> f64| {
+        Column::new(name.into(), costs.iter().map(f).collect::<Vec<f64>>())
+    };
+    let ratio = |num: f64, k: &CustomerCosts| {
+        let net = k.revenue - k.returns;
+        if net > 0.0 { Some(num / net) } else { None }
+    };
+    let mut cols = vec![
+        clean
+            .ids()
+            .clone()
+            .with_name("customer_id".into())
+            .into_column(),
+        col("revenue", &|k| k.revenue),
+        col("cogs", &|k| k.cogs),
+        col("returns", &|k| k.returns),
+        col("gross_profit", &|k| k.gross_profit),
+        col("cost_to_serve", &|k| k.cost_to_serve()),
+        col("net_contribution", &|k| k.net_contribution()),
+        Column::new(
+            "margin_pct".into(),
+            costs
+                .iter()
+                .map(|k| ratio(100.0 * k.gross_profit, k))
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "cts_share".into(),
+            costs
+                .iter()
+                .map(|k| ratio(k.cost_to_serve(), k))
+                .collect::<Vec<_>>(),
+        ),
+        col("orders", &|k| k.orders),
+        col("lines", &|k| k.lines),
+        col("units", &|k| k.units),
+        col("deliveries", &|k| k.deliveries),
+        col("return_count", &|k| k.return_count),
+        col("service_contacts", &|k| k.service_contacts),
+    ];
+    for (i, name) in CTS_COMPONENTS.iter().enumerate() {
+        cols.push(col(name, &|k| k.cts[i]));
+    }
+    Ok(DataFrame::new_infer_height(cols)?.sort(["customer_id"], SortMultipleOptions::default())?)
+}

@@ -1,0 +1,223 @@
+//! The profit-contribution vs cost-to-serve matrix (Shapiro, Rangan, Moriarty & Ross,
+//! "Manage customers for profits (not just sales)", HBR 1987).
+
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Where the axes are split.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum Split {
+    /// At each axis's median.
+    Median,
+    /// At each axis's mean.
+    Mean,
+    /// At the same quantile of each axis (0.5 = median).
+    Quantile(f64),
+    /// At given values: (margin or contribution, cost-to-serve).
+    Values(f64, f64),
+}
+
+impl FromStr for Split {
+    type Err = Error;
+    /// `median`, `mean`, `qN` (N a percentage, e.g. `q75`), or `x,y` values (margin,
+    /// cost-to-serve).
+    fn from_str(s: &str) -> Result<Self> {
+        let bad = || {
+            Error::invalid(
+                "split",
+                format!("`{s}` is not median, mean, qN (e.g. q75) or x,y"),
+            )
+        };
+        Ok(match s {
+            "median" => Split::Median,
+            "mean" => Split::Mean,
+            q if q.starts_with('q') => {
+                let p: f64 = q[1..].parse().map_err(|_| bad())?;
+                if !(p > 0.0 && p < 100.0) {
+                    return Err(bad());
+                }
+                Split::Quantile(p / 100.0)
+            }
+            xy => {
+                let (x, y) = xy.split_once(',').ok_or_else(bad)?;
+                Split::Values(
+                    x.trim().parse().map_err(|_| bad())?,
+                    y.trim().parse().map_err(|_| bad())?,
+                )
+            }
+        })
+    }
+}
+
+/// The four quadrants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Quadrant {
+    /// High margin, low cost-to-serve.
+    Passive,
+    /// High margin, high cost-to-serve.
+    CarriageTrade,
+    /// Low margin, low cost-to-serve.
+    BargainBasement,
+    /// Low margin, high cost-to-serve.
+    Aggressive,
+}
+
+impl Quadrant {
+    /// All four, in display order.
+    pub const ALL: [Quadrant; 4] = [
+        Quadrant::Passive,
+        Quadrant::CarriageTrade,
+        Quadrant::BargainBasement,
+        Quadrant::Aggressive,
+    ];
+
+    /// Shapiro et al.'s name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Quadrant::Passive => "Passive",
+            Quadrant::CarriageTrade => "Carriage trade",
+            Quadrant::BargainBasement => "Bargain basement",
+            Quadrant::Aggressive => "Aggressive",
+        }
+    }
+
+    /// A one-line recommended action.
+    pub fn action(self) -> &'static str {
+        match self {
+            Quadrant::Passive => {
+                "Protect and grow: profitable and cheap to serve; keep service levels, cross-sell."
+            }
+            Quadrant::CarriageTrade => {
+                "Keep, but charge for the extra service or make it cheaper to deliver."
+            }
+            Quadrant::BargainBasement => {
+                "Serve efficiently: low-touch channels, standard terms, no costly extras."
+            }
+            Quadrant::Aggressive => {
+                "Fix or reprice: renegotiate terms, move to cheaper channels, or let go."
+            }
+        }
+    }
+}
+
+fn quantile(values: &[f64], q: f64) -> f64 {
+    crate::segmentation::quantile_of(values, q)
+}
+
+fn mean(values: &[f64]) -> f64 {
+    values.iter().sum::<f64>() / values.len() as f64
+}
+
+/// Thresholds for the two axes: (margin or contribution, cost-to-serve).
+///
+/// # Errors
+///
+/// [`Error::EmptyTable`] with no customers; [`Error::InvalidOption`] for a quantile
+/// outside (0, 1) or non-finite values.
+pub fn thresholds(margin: &[f64], cost: &[f64], split: Split) -> Result<(f64, f64)> {
+    if margin.is_empty() || cost.is_empty() {
+        return Err(Error::EmptyTable {
+            what: "no customers for the matrix".into(),
+        });
+    }
+    let t = match split {
+        Split::Median => (quantile(margin, 0.5), quantile(cost, 0.5)),
+        Split::Mean => (mean(margin), mean(cost)),
+        Split::Quantile(q) if q > 0.0 && q < 1.0 => (quantile(margin, q), quantile(cost, q)),
+        Split::Quantile(q) => {
+            return Err(Error::invalid(
+                "split",
+                format!("quantile {q} is not in (0, 1)"),
+            ));
+        }
+        Split::Values(x, y) => (x, y),
+    };
+    if !(t.0.is_finite() && t.1.is_finite()) {
+        return Err(Error::invalid("split", "thresholds must be finite"));
+    }
+    Ok(t)
+}
+
+/// Places each customer: high margin means strictly above the margin threshold, high
+/// cost strictly above the cost threshold (customers on a threshold count as low).
+///
+/// # Example
+///
+/// ```
+/// use patronage::profitability::{quadrants, Quadrant};
+/// let q = quadrants(&[40.0, 40.0, 5.0, 5.0], &[1.0, 9.0, 1.0, 9.0], (20.0, 5.0));
+/// assert_eq!(q, [Quadrant::Passive, Quadrant::CarriageTrade, Quadrant::BargainBasement, Quadrant::Aggressive]);
+/// ```
+pub fn quadrants(margin: &[f64], cost: &[f64], t: (f64, f64)) -> Vec<Quadrant> {
+    margin
+        .iter()
+        .zip(cost)
+        .map(|(&m, &c)| match (m > t.0, c > t.1) {
+            (true, false) => Quadrant::Passive,
+            (true, true) => Quadrant::CarriageTrade,
+            (false, false) => Quadrant::BargainBasement,
+            (false, true) => Quadrant::Aggressive,
+        })
+        .collect()
+}
+
+/// One row of the quadrant summary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QuadrantSummary {
+    /// Quadrant name.
+    pub quadrant: String,
+    /// Recommended action.
+    pub action: String,
+    /// Customers.
+    pub customers: usize,
+    /// Revenue (before returns).
+    pub revenue: f64,
+    /// Gross profit.
+    pub gross_profit: f64,
+    /// Cost-to-serve.
+    pub cost_to_serve: f64,
+    /// Net contribution.
+    pub net_contribution: f64,
+    /// Share of customers.
+    pub customer_share: f64,
+    /// Share of revenue.
+    pub revenue_share: f64,
+    /// Share of total net contribution (can be negative, or above 1).
+    pub net_contribution_share: f64,
+}
+
+/// Sums per quadrant, in [`Quadrant::ALL`] order.
+pub fn summarise(
+    q: &[Quadrant],
+    revenue: &[f64],
+    gross: &[f64],
+    cost: &[f64],
+) -> Vec<QuadrantSummary> {
+    let n = q.len() as f64;
+    let total_rev: f64 = revenue.iter().sum();
+    let total_net: f64 = gross.iter().zip(cost).map(|(g, c)| g - c).sum();
+    Quadrant::ALL
+        .iter()
+        .map(|&quad| {
+            let idx: Vec<usize> = (0..q.len()).filter(|&i| q[i] == quad).collect();
+            let sum = |v: &[f64]| idx.iter().map(|&i| v[i]).sum::<f64>();
+            let (rev, gp, cts) = (sum(revenue), sum(gross), sum(cost));
+            let share = |x: f64, total: f64| if total != 0.0 { x / total } else { 0.0 };
+            QuadrantSummary {
+                quadrant: quad.name().into(),
+                action: quad.action().into(),
+                customers: idx.len(),
+                revenue: rev,
+                gross_profit: gp,
+                cost_to_serve: cts,
+                net_contribution: gp - cts,
+                customer_share: share(idx.len() as f64, n),
+                revenue_share: share(rev, total_rev),
+                net_contribution_share: share(gp - cts, total_net),
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,139 @@
+//! Cost-to-serve and net contribution on a hand-computed example; the matrix; cost-model
+//! files and errors.
+
+use patronage::prelude::*;
+use patronage::profitability::{CostModel, Quadrant, Split, analyse, quadrants, thresholds};
+use patronage::transactions::units::{TimeScale, day_number, elapsed};
+use polars::prelude::*;
+
+fn log() -> DataFrame {
+    df!(
+        "customer_id" => ["A", "A", "A", "A", "B"],
+        "date" => ["2024-01-02", "2024-01-02", "2024-02-10", "2024-02-15", "2024-03-01"],
+        "amount" => [100.0, 50.0, 200.0, -50.0, 40.0],
+        "quantity" => [2.0, 1.0, 1.0, -1.0, 4.0],
+        "cost" => [60.0, 30.0, 150.0, -30.0, 10.0],
+        "order_id" => ["o1", "o1", "o2", "o3", "o4"],
+        "channel" => ["web", "web", "phone", "web", "store"],
+    )
+    .unwrap()
+}
+
+fn model() -> CostModel {
+    CostModel::from_toml(
+        "per_order = 2.0\nper_line = 0.5\nper_unit = 0.1\nper_delivery = 3.0\nper_return = 5.0\n\
+         per_service_contact = 4.0\naccount_per_month = 1.0\ndiscount_rate = 0.02\n\
+         [per_channel_order]\nphone = 6.0\nweb = 1.0\n",
+    )
+    .unwrap()
+}
+
+fn months(from: &str, to: &str) -> f64 {
+    let d = |s: &str| day_number(chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap());
+    elapsed(d(from), d(to), TimeScale::Month)
+}
+
+#[test]
+fn hand_computed_costs_and_contribution() {
+    let tx = Transactions::from_frame(log(), TransactionSchema::default()).unwrap();
+    let activity = df!("customer_id" => ["A", "Z"], "service_contacts" => [2.0, 9.0]).unwrap();
+    let opts = SummaryOptions::weekly().observation_end("2024-03-31");
+    let p = analyse(&tx, &opts, &model(), Some(&activity), Split::Median).unwrap();
+    let t = &p.table;
+    let get = |name: &str, row: usize| t.column(name).unwrap().f64().unwrap().get(row).unwrap();
+    // A: revenue 350, returns 50, cogs 60 + 30 + 150 - 30 = 210, gross 90.
+    assert_eq!(
+        (
+            get("revenue", 0),
+            get("returns", 0),
+            get("cogs", 0),
+            get("gross_profit", 0)
+        ),
+        (350.0, 50.0, 210.0, 90.0)
+    );
+    // Orders o1, o2 (the return is not an order); 3 lines; 4 units; 2 delivery days.
+    assert_eq!(
+        (
+            get("orders", 0),
+            get("lines", 0),
+            get("units", 0),
+            get("deliveries", 0)
+        ),
+        (2.0, 3.0, 4.0, 2.0)
+    );
+    assert_eq!(
+        (get("return_count", 0), get("service_contacts", 0)),
+        (1.0, 2.0)
+    );
+    // Cost-to-serve: 2x2 + 3x0.5 + 4x0.1 + 2x3 + 1x5 + 2x4 + (web 1 + phone 6) + months + 2% of 350.
+    let acct_a = months("2024-01-02", "2024-03-31");
+    let cts_a = 4.0 + 1.5 + 0.4 + 6.0 + 5.0 + 8.0 + 7.0 + acct_a + 7.0;
+    assert!((get("cost_to_serve", 0) - cts_a).abs() < 1e-9);
+    assert!((get("cts_channel", 0) - 7.0).abs() < 1e-12);
+    assert!((get("net_contribution", 0) - (90.0 - cts_a)).abs() < 1e-9);
+    assert!((get("margin_pct", 0) - 100.0 * 90.0 / 300.0).abs() < 1e-9);
+    // B: 40 revenue, 10 cogs; one order of 4 units in the store (no channel rate).
+    let acct_b = months("2024-03-01", "2024-03-31");
+    let cts_b = 2.0 + 0.5 + 0.4 + 3.0 + acct_b + 0.8;
+    assert!((get("cost_to_serve", 1) - cts_b).abs() < 1e-9);
+    assert_eq!(get("gross_profit", 1), 30.0);
+    // Quadrants at the medians (of two customers: the midpoints): A has the higher
+    // cost-to-serve and the lower margin.
+    let q = t.column("quadrant").unwrap().str().unwrap();
+    assert_eq!(q.get(0), Some("Aggressive"));
+    assert_eq!(q.get(1), Some("Passive"));
+    let total: usize = p.quadrants.iter().map(|s| s.customers).sum();
+    assert_eq!(total, 2);
+}
+
+#[test]
+fn margin_rate_replaces_a_missing_cost_column() {
+    let df = log().drop("cost").unwrap();
+    let tx = Transactions::from_frame(df, TransactionSchema::default()).unwrap();
+    let opts = SummaryOptions::weekly().observation_end("2024-03-31");
+    let e = analyse(&tx, &opts, &model(), None, Split::Median).unwrap_err();
+    assert!(e.to_string().contains("margin_rate"), "{e}");
+    let m = CostModel {
+        margin_rate: Some(0.4),
+        ..model()
+    };
+    let p = analyse(&tx, &opts, &m, None, Split::Median).unwrap();
+    let cogs = p
+        .table
+        .column("cogs")
+        .unwrap()
+        .f64()
+        .unwrap()
+        .get(0)
+        .unwrap();
+    assert!((cogs - 0.6 * 300.0).abs() < 1e-9);
+}
+
+#[test]
+fn cost_model_files_and_splits() {
+    assert!(CostModel::from_toml("per_order = -1").is_err());
+    assert!(
+        CostModel::from_toml("per_orders = 1")
+            .unwrap_err()
+            .to_string()
+            .contains("per_orders")
+    );
+    assert!(CostModel::from_json("{\"discount_rate\": 2}").is_err());
+    assert_eq!(CostModel::from_json("{}").unwrap(), CostModel::default());
+    assert_eq!("q75".parse::<Split>().unwrap(), Split::Quantile(0.75));
+    assert_eq!("20,5".parse::<Split>().unwrap(), Split::Values(20.0, 5.0));
+    assert!("q0".parse::<Split>().is_err() && "half".parse::<Split>().is_err());
+    let m = [10.0, 20.0, 30.0, 40.0];
+    let c = [4.0, 3.0, 2.0, 1.0];
+    assert_eq!(thresholds(&m, &c, Split::Mean).unwrap(), (25.0, 2.5));
+    let q = quadrants(&m, &c, thresholds(&m, &c, Split::Median).unwrap());
+    assert_eq!(
+        q,
+        [
+            Quadrant::Aggressive,
+            Quadrant::Aggressive,
+            Quadrant::Passive,
+            Quadrant::Passive
+        ]
+    );
+}

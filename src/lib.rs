@@ -3,6 +3,7 @@
 #![warn(missing_docs)]
 
 pub mod clv;
+pub mod cohort;
 pub mod error;
 pub mod io;
 pub mod prelude;
@@ -10,6 +11,7 @@ pub mod profitability;
 pub mod rfm;
 pub mod segmentation;
 pub mod simulate;
+pub mod targeting;
 pub mod transactions;
 
 pub use error::{Error, Result};

@@ -471,3 +471,35 @@ fn profitability_writes_the_contract_columns_and_figures() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("margin_rate"), "{err}");
 }
+
+#[test]
+fn target_and_cohorts_commands() {
+    let (code, json, err) = patronage(&[
+        "target",
+        MASTER,
+        "--calibration-end",
+        "1997-09-30",
+        "--top",
+        "500",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["selected"], 500);
+    assert_eq!(v["holdout"]["deciles"].as_array().unwrap().len(), 10);
+    let (code, out, err) = patronage(&["target", MASTER, "--by", "expected-purchases"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("customer_id,rank,score,clv,p_alive,expected_purchases,selected\n"));
+    let (code, _, _) = patronage(&["target", MASTER, "--by", "vibes"]);
+    assert_eq!(code, 2);
+    let (code, out, err) = patronage(&["cohorts", MASTER, "--cohort", "month"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with(
+            "cohort,period,customers,active,retention,revenue\n1997-01,0,7846,7846,1.0,"
+        ),
+        "{out}"
+    );
+    let (code, _, _) = patronage(&["cohorts", MASTER, "--cohort", "year"]);
+    assert_eq!(code, 2);
+}

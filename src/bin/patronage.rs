@@ -194,6 +194,53 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// A ranked target list by CLV, expected purchases or P(alive) x value, cut by a count
+    /// or by contact cost; with --calibration-end, gain and lift on the holdout.
+    Target {
+        #[command(flatten)]
+        input: InputArgs,
+        #[command(flatten)]
+        time: TimeArgs,
+        /// Ranking score.
+        #[arg(
+            long,
+            default_value = "clv",
+            value_name = "clv|expected-purchases|p-alive-value"
+        )]
+        by: String,
+        /// Select the best N customers.
+        #[arg(long, conflicts_with = "contact_cost")]
+        top: Option<usize>,
+        /// Select customers whose CLV exceeds the cost of contacting them.
+        #[arg(long, value_name = "C")]
+        contact_cost: Option<f64>,
+        /// Horizon in time units for the CLV and expected purchases.
+        #[arg(long, default_value_t = 52.0)]
+        horizon: f64,
+        /// Profit margin on spend.
+        #[arg(long, default_value_t = 1.0)]
+        margin: f64,
+        /// Write the ranked list here; default: CSV on standard output unless --json.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Print the selection count and the holdout gain table as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Acquisition cohorts: retention and revenue by period since acquisition.
+    Cohorts {
+        #[command(flatten)]
+        input: InputArgs,
+        #[command(flatten)]
+        time: TimeArgs,
+        /// Cohort period.
+        #[arg(long, default_value = "month", value_name = "month|week")]
+        cohort: String,
+        /// Write `cohort, period, customers, active, retention, revenue` here; default:
+        /// CSV on standard output.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
     /// Write a seeded synthetic transaction log drawn from known BG/NBD (or Pareto/NBD)
     /// and Gamma-Gamma parameters, with quantity, cost, channel and returns.
     Simulate {
@@ -555,6 +602,33 @@ fn run(cli: Cli) -> patronage::Result<()> {
             output.as_ref(),
             json,
         ),
+        Command::Target {
+            input,
+            time,
+            by,
+            top,
+            contact_cost,
+            horizon,
+            margin,
+            output,
+            json,
+        } => run_target(
+            &input,
+            &time,
+            &by,
+            top,
+            contact_cost,
+            horizon,
+            margin,
+            output.as_ref(),
+            json,
+        ),
+        Command::Cohorts {
+            input,
+            time,
+            cohort,
+            output,
+        } => run_cohorts(&input, &time, &cohort, output.as_ref()),
         Command::Simulate {
             customers,
             seed,
@@ -970,6 +1044,71 @@ fn run_profitability(
     } else {
         emit(table, output)
     }
+}
+
+#[allow(clippy::too_many_arguments)] // one per command-line option
+fn run_target(
+    input: &InputArgs,
+    time: &TimeArgs,
+    by: &str,
+    top: Option<usize>,
+    contact_cost: Option<f64>,
+    horizon: f64,
+    margin: f64,
+    output: Option<&PathBuf>,
+    json: bool,
+) -> patronage::Result<()> {
+    use patronage::targeting::{Cut, TargetBy, target};
+    let by: TargetBy = by.parse()?;
+    let cut = match (top, contact_cost) {
+        (Some(n), _) => Cut::Top(n),
+        (None, Some(c)) => Cut::ContactCost(c),
+        (None, None) => Cut::All,
+    };
+    let settings = ClvSettings {
+        horizon,
+        margin: MarginSource::Rate(margin),
+        ..ClvSettings::default()
+    };
+    let t = target(&summarise(input, time)?, &settings, by, cut)?;
+    eprintln!(
+        "patronage: {} of {} scored customers selected",
+        t.selected,
+        t.list.height()
+    );
+    if json {
+        let value = serde_json::json!({
+            "scored": t.list.height(),
+            "selected": t.selected,
+            "holdout": t.evaluation,
+        });
+        println!("{}", to_json_text(&value)?);
+        if output.is_some() {
+            emit(t.list, output)?;
+        }
+        Ok(())
+    } else {
+        emit(t.list, output)
+    }
+}
+
+fn run_cohorts(
+    input: &InputArgs,
+    time: &TimeArgs,
+    cohort: &str,
+    output: Option<&PathBuf>,
+) -> patronage::Result<()> {
+    use patronage::cohort::{CohortPeriod, cohorts};
+    let period: CohortPeriod = cohort.parse()?;
+    let options = summary_options(input, time)?;
+    let clean = load(input)?.clean(&options)?;
+    let c = cohorts(&clean, period)?;
+    eprintln!(
+        "patronage: {} cohorts of {} customers",
+        c.labels.len(),
+        c.sizes.iter().sum::<usize>()
+    );
+    emit(c.frame()?, output)
 }
 
 fn main() -> ExitCode {

@@ -1,0 +1,232 @@
+//! Ranked target lists from the CLV scores, cut by a count or by campaign economics, and
+//! evaluated on a holdout period (gain and lift by decile).
+
+use polars::prelude::*;
+use serde::Serialize;
+
+use crate::clv::data::nullable_f64;
+use crate::clv::workflow::{ClvOutcome, ClvSettings, clv_table};
+use crate::error::{Error, Result};
+use crate::transactions::summary::Summary;
+
+/// What to rank customers by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum TargetBy {
+    /// CLV over the horizon.
+    Clv,
+    /// Expected purchases over the horizon.
+    ExpectedPurchases,
+    /// P(alive) x expected spend per purchase x margin: the value of the next purchase
+    /// if the customer is still there.
+    PAliveValue,
+}
+
+impl std::str::FromStr for TargetBy {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "clv" => Ok(TargetBy::Clv),
+            "expected-purchases" => Ok(TargetBy::ExpectedPurchases),
+            "p-alive-value" => Ok(TargetBy::PAliveValue),
+            _ => Err(Error::invalid(
+                "by",
+                format!("`{s}` is not clv, expected-purchases or p-alive-value"),
+            )),
+        }
+    }
+}
+
+/// Where to cut the list.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub enum Cut {
+    /// The best `n` customers.
+    Top(usize),
+    /// Everyone whose expected margin over the horizon (their CLV) exceeds the cost of
+    /// contacting them.
+    ContactCost(f64),
+    /// Everyone (ranked, nobody cut).
+    All,
+}
+
+/// One decile of the holdout evaluation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GainRow {
+    /// 1 = the best-ranked tenth.
+    pub decile: u32,
+    /// Customers in the decile.
+    pub customers: usize,
+    /// Customers who bought in the holdout period.
+    pub responders: usize,
+    /// `responders / customers`.
+    pub response_rate: f64,
+    /// Share of all holdout buyers found in deciles 1..=this one.
+    pub cumulative_gain: f64,
+    /// `response_rate / base rate`.
+    pub lift: f64,
+}
+
+/// The holdout evaluation: deciles, the base rate, and the top decile's hit rate.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Evaluation {
+    /// Share of all scored customers who bought in the holdout.
+    pub base_rate: f64,
+    /// Response rate of the top decile.
+    pub top_decile_hit_rate: f64,
+    /// Per decile.
+    pub deciles: Vec<GainRow>,
+}
+
+/// A ranked list and, with a calibration period, its evaluation.
+#[derive(Debug, Clone)]
+pub struct Targeting {
+    /// `customer_id, rank, score, clv, p_alive, expected_purchases, selected`, ranked.
+    pub list: DataFrame,
+    /// Customers selected by the cut.
+    pub selected: usize,
+    /// Holdout evaluation (summaries with a calibration end).
+    pub evaluation: Option<Evaluation>,
+    /// The models behind the scores.
+    pub clv: ClvOutcome,
+}
+
+/// Ranks customers and cuts the list. With a calibration end in the summary, the models
+/// are fitted and customers scored on the calibration period, and the ranking is
+/// evaluated against who bought in the holdout period.
+///
+/// # Errors
+///
+/// As [`clv_table`]; [`Error::InvalidOption`] for a negative contact cost.
+pub fn target(
+    summary: &Summary,
+    settings: &ClvSettings,
+    by: TargetBy,
+    cut: Cut,
+) -> Result<Targeting> {
+    if let Cut::ContactCost(c) = cut {
+        if !(c.is_finite() && c >= 0.0) {
+            return Err(Error::invalid(
+                "contact-cost",
+                "must be a finite number >= 0",
+            ));
+        }
+    }
+    let clv = clv_table(summary, settings)?;
+    let f = &clv.frame;
+    let col = |n: &str| nullable_f64(f, n);
+    let (p_alive, expected, spend, value) = (
+        col("p_alive")?,
+        col("expected_purchases")?,
+        col("expected_spend")?,
+        col("clv")?,
+    );
+    let margin = match settings.margin {
+        crate::clv::workflow::MarginSource::Rate(r) => r,
+        crate::clv::workflow::MarginSource::Cost => 1.0,
+    };
+    let score: Vec<Option<f64>> = (0..f.height())
+        .map(|i| match by {
+            TargetBy::Clv => value[i],
+            TargetBy::ExpectedPurchases => expected[i],
+            TargetBy::PAliveValue => p_alive[i].zip(spend[i]).map(|(p, s)| p * s * margin),
+        })
+        .collect();
+    // Scored customers, best first (ties by input order).
+    let mut order: Vec<usize> = (0..score.len()).filter(|&i| score[i].is_some()).collect();
+    order.sort_by(|&a, &b| {
+        score[b]
+            .unwrap_or(f64::NEG_INFINITY)
+            .total_cmp(&score[a].unwrap_or(f64::NEG_INFINITY))
+            .then(a.cmp(&b))
+    });
+    let selected_flags: Vec<bool> = order
+        .iter()
+        .enumerate()
+        .map(|(rank, &i)| match cut {
+            Cut::Top(n) => rank < n,
+            Cut::ContactCost(c) => value[i].unwrap_or(0.0) > c,
+            Cut::All => true,
+        })
+        .collect();
+    let idx = IdxCa::from_vec("".into(), order.iter().map(|&i| i as IdxSize).collect());
+    let pick = |v: &[Option<f64>]| order.iter().map(|&i| v[i]).collect::<Vec<_>>();
+    let list = DataFrame::new_infer_height(vec![
+        f.column("customer_id")?.take(&idx)?,
+        Column::new("rank".into(), (1..=order.len() as u32).collect::<Vec<_>>()),
+        Column::new("score".into(), pick(&score)),
+        Column::new("clv".into(), pick(&value)),
+        Column::new("p_alive".into(), pick(&p_alive)),
+        Column::new("expected_purchases".into(), pick(&expected)),
+        Column::new("selected".into(), selected_flags.clone()),
+    ])?;
+    let evaluation = if summary.calibration_end().is_some() {
+        let holdout = nullable_f64(summary.frame(), "frequency_holdout")?;
+        let bought: Vec<bool> = order
+            .iter()
+            .map(|&i| holdout[i].unwrap_or(0.0) > 0.0)
+            .collect();
+        Some(evaluate(&bought))
+    } else {
+        None
+    };
+    Ok(Targeting {
+        selected: selected_flags.iter().filter(|s| **s).count(),
+        list,
+        evaluation,
+        clv,
+    })
+}
+
+/// Gain and lift by decile of a ranked list (`bought[i]`: the i-th best-ranked customer
+/// bought in the holdout). Deciles split `n` customers as evenly as possible (the first
+/// `n % 10` get one more).
+///
+/// # Example
+///
+/// ```
+/// use patronage::targeting::evaluate;
+/// let bought: Vec<bool> = (0..100).map(|i| i < 20).collect(); // a perfect ranking
+/// let e = evaluate(&bought);
+/// assert_eq!(e.top_decile_hit_rate, 1.0);
+/// assert!((e.deciles[1].cumulative_gain - 1.0).abs() < 1e-12);
+/// assert!((e.deciles[0].lift - 5.0).abs() < 1e-12);
+/// ```
+pub fn evaluate(bought: &[bool]) -> Evaluation {
+    let n = bought.len();
+    let total: usize = bought.iter().filter(|b| **b).count();
+    let base_rate = if n > 0 { total as f64 / n as f64 } else { 0.0 };
+    let mut deciles = Vec::with_capacity(10);
+    let mut start = 0;
+    let mut cum = 0;
+    for d in 0..10 {
+        let size = n / 10 + usize::from(d < n % 10);
+        let hits = bought[start..start + size].iter().filter(|b| **b).count();
+        cum += hits;
+        let rate = if size > 0 {
+            hits as f64 / size as f64
+        } else {
+            0.0
+        };
+        deciles.push(GainRow {
+            decile: d as u32 + 1,
+            customers: size,
+            responders: hits,
+            response_rate: rate,
+            cumulative_gain: if total > 0 {
+                cum as f64 / total as f64
+            } else {
+                0.0
+            },
+            lift: if base_rate > 0.0 {
+                rate / base_rate
+            } else {
+                0.0
+            },
+        });
+        start += size;
+    }
+    Evaluation {
+        base_rate,
+        top_decile_hit_rate: deciles[0].response_rate,
+        deciles,
+    }
+}

@@ -453,6 +453,8 @@ fn profitability_writes_the_contract_columns_and_figures() {
         assert!(!v[key].is_null(), "{key} missing in {json}");
     }
     assert!(v["peak_share"].as_f64().unwrap() >= 1.0);
+    assert_eq!(v["grid"].as_array().unwrap().len(), 9);
+    assert!(!v["by_rfm_segment"].as_array().unwrap().is_empty());
     let text = std::fs::read_to_string(&out).unwrap();
     assert!(text.starts_with("customer_id,revenue,cogs,returns,gross_profit,cost_to_serve,net_contribution,margin_pct,quadrant,"), "{}", &text[..200]);
     assert_eq!(text.lines().count(), 2001);

@@ -137,3 +137,43 @@ fn cost_model_files_and_splits() {
         ]
     );
 }
+
+#[test]
+fn grid_and_rfm_crosstab_cover_every_customer() {
+    use patronage::simulate::{SimulationSpec, simulate};
+    let sim = simulate(&SimulationSpec {
+        customers: 1500,
+        seed: 8,
+        ..SimulationSpec::default()
+    })
+    .unwrap();
+    let tx = Transactions::from_frame(sim.transactions, TransactionSchema::default()).unwrap();
+    let p = analyse(
+        &tx,
+        &SummaryOptions::weekly(),
+        &CostModel::default(),
+        None,
+        Split::Median,
+    )
+    .unwrap();
+    let n = p.table.height();
+    assert_eq!(p.grid.len(), 9);
+    assert_eq!(p.grid.iter().map(|c| c.customers).sum::<usize>(), n);
+    assert_eq!(
+        p.by_rfm_segment.iter().map(|c| c.customers).sum::<usize>(),
+        n
+    );
+    let total: f64 = p.by_rfm_segment.iter().map(|c| c.net_contribution).sum();
+    assert!(
+        (total - p.total_net_contribution).abs() < 1e-6 * p.total_net_contribution.abs().max(1.0)
+    );
+    assert!(p.by_rfm_segment.iter().all(|c| c.group != "(none)"));
+    // Quantile bands hold about a third of customers each way.
+    let band1: usize = p
+        .grid
+        .iter()
+        .filter(|c| c.margin_band == 1)
+        .map(|c| c.customers)
+        .sum();
+    assert!(band1 * 3 >= n - 3 && band1 * 3 <= n + 3, "{band1} of {n}");
+}

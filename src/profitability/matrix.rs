@@ -221,3 +221,120 @@ pub fn summarise(
         })
         .collect()
 }
+
+/// One cell of an n x m grid.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GridCell {
+    /// Margin band, 1 = lowest.
+    pub margin_band: usize,
+    /// Cost-to-serve band, 1 = lowest.
+    pub cost_band: usize,
+    /// Customers.
+    pub customers: usize,
+    /// Their net contribution.
+    pub net_contribution: f64,
+}
+
+/// Band (1..=bands) of each value by the value's quantiles (equal-count bands; ties go to
+/// the lower band).
+fn bands(values: &[f64], bands: usize) -> Vec<usize> {
+    let cuts: Vec<f64> = (1..bands)
+        .map(|b| quantile(values, b as f64 / bands as f64))
+        .collect();
+    values
+        .iter()
+        .map(|v| 1 + cuts.iter().filter(|c| v > c).count())
+        .collect()
+}
+
+/// The n x m grid: margin in `n` quantile bands against cost-to-serve in `m`, with
+/// customers and net contribution per cell (all `n * m` cells, margin band first).
+///
+/// # Errors
+///
+/// [`Error::InvalidOption`] unless `1 <= n, m <= 20`; [`Error::EmptyTable`] without
+/// customers.
+///
+/// # Example
+///
+/// ```
+/// use patronage::profitability::grid;
+/// let g = grid(&[10.0, 20.0, 30.0, 40.0], &[1.0, 2.0, 3.0, 4.0], &[1.0, 1.0, 1.0, 1.0], 2, 2).unwrap();
+/// assert_eq!(g.iter().map(|c| c.customers).collect::<Vec<_>>(), [2, 0, 0, 2]);
+/// ```
+pub fn grid(
+    margin: &[f64],
+    cost: &[f64],
+    net: &[f64],
+    n: usize,
+    m: usize,
+) -> Result<Vec<GridCell>> {
+    if !(1..=20).contains(&n) || !(1..=20).contains(&m) {
+        return Err(Error::invalid("grid", "bands must be between 1 and 20"));
+    }
+    if margin.is_empty() {
+        return Err(Error::EmptyTable {
+            what: "no customers for the grid".into(),
+        });
+    }
+    let (mb, cb) = (bands(margin, n), bands(cost, m));
+    let mut cells: Vec<GridCell> = (1..=n)
+        .flat_map(|a| {
+            (1..=m).map(move |b| GridCell {
+                margin_band: a,
+                cost_band: b,
+                customers: 0,
+                net_contribution: 0.0,
+            })
+        })
+        .collect();
+    for i in 0..margin.len() {
+        let cell = &mut cells[(mb[i] - 1) * m + (cb[i] - 1)];
+        cell.customers += 1;
+        cell.net_contribution += net[i];
+    }
+    Ok(cells)
+}
+
+/// One row of a cross-tab.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CrossTabRow {
+    /// Quadrant name.
+    pub quadrant: String,
+    /// The other grouping (an RFM segment, a cluster label).
+    pub group: String,
+    /// Customers in both.
+    pub customers: usize,
+    /// Their net contribution.
+    pub net_contribution: f64,
+}
+
+/// Customers and net contribution by quadrant and another grouping (non-empty cells,
+/// sorted by quadrant order then group name).
+///
+/// # Example
+///
+/// ```
+/// use patronage::profitability::{crosstab, Quadrant};
+/// let t = crosstab(&[Quadrant::Passive, Quadrant::Passive], &["Champions".into(), "Lost".into()], &[5.0, -1.0]);
+/// assert_eq!(t.len(), 2);
+/// ```
+pub fn crosstab(q: &[Quadrant], groups: &[String], net: &[f64]) -> Vec<CrossTabRow> {
+    let mut cells: std::collections::BTreeMap<(usize, String), (usize, f64)> =
+        std::collections::BTreeMap::new();
+    for i in 0..q.len().min(groups.len()).min(net.len()) {
+        let k = Quadrant::ALL.iter().position(|x| *x == q[i]).unwrap_or(0);
+        let e = cells.entry((k, groups[i].clone())).or_insert((0, 0.0));
+        e.0 += 1;
+        e.1 += net[i];
+    }
+    cells
+        .into_iter()
+        .map(|((k, group), (customers, net_contribution))| CrossTabRow {
+            quadrant: Quadrant::ALL[k].name().into(),
+            group,
+            customers,
+            net_contribution,
+        })
+        .collect()
+}

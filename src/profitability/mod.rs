@@ -21,7 +21,10 @@ mod whale;
 
 pub use cost::CostModel;
 pub use customers::{CTS_COMPONENTS, CustomerCosts, costs_frame, customer_costs, service_contacts};
-pub use matrix::{Quadrant, QuadrantSummary, Split, quadrants, summarise, thresholds};
+pub use matrix::{
+    CrossTabRow, GridCell, Quadrant, QuadrantSummary, Split, crosstab, grid, quadrants, summarise,
+    thresholds,
+};
 pub use whale::{Tier, WhaleCurve, pyramid, whale_curve};
 
 use polars::prelude::*;
@@ -48,6 +51,10 @@ pub struct Profitability {
     pub whale: Option<WhaleCurve>,
     /// Why there is no whale curve.
     pub whale_note: Option<String>,
+    /// Margin x cost-to-serve in 3 x 3 quantile bands.
+    pub grid: Vec<GridCell>,
+    /// Quadrant by RFM segment (the R `rfm` package's table, quintiles).
+    pub by_rfm_segment: Vec<CrossTabRow>,
     /// Loss-making customers.
     pub loss_making: usize,
     /// Their total net contribution.
@@ -81,6 +88,10 @@ pub struct ProfitabilityFigures<'a> {
     pub total_net_contribution: f64,
     /// Why the whale figures are missing, when they are.
     pub whale_note: Option<String>,
+    /// The 3 x 3 grid.
+    pub grid: &'a [GridCell],
+    /// Quadrant by RFM segment.
+    pub by_rfm_segment: &'a [CrossTabRow],
 }
 
 impl Profitability {
@@ -99,6 +110,8 @@ impl Profitability {
             loss_total: self.loss_total,
             total_net_contribution: self.total_net_contribution,
             whale_note: self.whale_note.clone(),
+            grid: &self.grid,
+            by_rfm_segment: &self.by_rfm_segment,
         }
     }
 }
@@ -146,6 +159,33 @@ pub fn analyse(
         Err(e) => return Err(e),
     };
     let loss: Vec<f64> = net.iter().copied().filter(|v| *v < 0.0).collect();
+    let grid = grid(&margin, &cts, &net, 3, 3)?;
+    // RFM segments of the same customers, matched by id.
+    let rfm = tx
+        .summary(options)?
+        .rfm(&crate::rfm::RfmOptions::default())?;
+    let text_ids = |df: &DataFrame| -> Result<Vec<Option<String>>> {
+        Ok(df
+            .column("customer_id")?
+            .cast(&DataType::String)?
+            .str()?
+            .iter()
+            .map(|v| v.map(str::to_string))
+            .collect())
+    };
+    let segment_of: std::collections::HashMap<String, String> = text_ids(rfm.frame())?
+        .into_iter()
+        .zip(rfm.frame().column("segment")?.str()?.iter())
+        .filter_map(|(id, s)| Some((id?, s?.to_string())))
+        .collect();
+    let groups: Vec<String> = text_ids(&table)?
+        .into_iter()
+        .map(|id| {
+            id.and_then(|id| segment_of.get(&id).cloned())
+                .unwrap_or_else(|| "(none)".into())
+        })
+        .collect();
+    let by_rfm_segment = crosstab(&quads, &groups, &net);
     let tiers = pyramid(&net, [0.05, 0.20, 0.50])?;
     table.with_column(Column::new(
         "quadrant".into(),
@@ -161,6 +201,8 @@ pub fn analyse(
         quadrants: summary,
         whale,
         whale_note,
+        grid,
+        by_rfm_segment,
         loss_making: loss.len(),
         loss_total: loss.iter().sum(),
         total_net_contribution: net.iter().sum(),

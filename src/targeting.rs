@@ -63,6 +63,12 @@ pub struct GainRow {
     pub cumulative_gain: f64,
     /// `response_rate / base rate`.
     pub lift: f64,
+    /// Holdout purchases of the decile's customers.
+    pub purchases: f64,
+    /// Their share of all holdout purchases (0.1 for a random ranking).
+    pub purchase_share: f64,
+    /// Share of all holdout purchases made by deciles 1..=this one.
+    pub cumulative_purchase_share: f64,
 }
 
 /// The holdout evaluation: deciles, the base rate, and the top decile's hit rate.
@@ -160,11 +166,8 @@ pub fn target(
     ])?;
     let evaluation = if summary.calibration_end().is_some() {
         let holdout = nullable_f64(summary.frame(), "frequency_holdout")?;
-        let bought: Vec<bool> = order
-            .iter()
-            .map(|&i| holdout[i].unwrap_or(0.0) > 0.0)
-            .collect();
-        Some(evaluate(&bought))
+        let purchases: Vec<f64> = order.iter().map(|&i| holdout[i].unwrap_or(0.0)).collect();
+        Some(evaluate(&purchases))
     } else {
         None
     };
@@ -176,23 +179,26 @@ pub fn target(
     })
 }
 
-/// Gain and lift by decile of a ranked list (`bought[i]`: the i-th best-ranked customer
-/// bought in the holdout). Deciles split `n` customers as evenly as possible (the first
-/// `n % 10` get one more).
+/// Gain and lift by decile of a ranked list (`purchases[i]`: holdout purchases of the
+/// i-th best-ranked customer; a responder is a customer with at least one). Deciles split
+/// `n` customers as evenly as possible (the first `n % 10` get one more).
 ///
 /// # Example
 ///
 /// ```
 /// use patronage::targeting::evaluate;
-/// let bought: Vec<bool> = (0..100).map(|i| i < 20).collect(); // a perfect ranking
-/// let e = evaluate(&bought);
+/// let purchases: Vec<f64> = (0..100).map(|i| if i < 20 { 2.0 } else { 0.0 }).collect(); // a perfect ranking
+/// let e = evaluate(&purchases);
 /// assert_eq!(e.top_decile_hit_rate, 1.0);
 /// assert!((e.deciles[1].cumulative_gain - 1.0).abs() < 1e-12);
 /// assert!((e.deciles[0].lift - 5.0).abs() < 1e-12);
 /// ```
-pub fn evaluate(bought: &[bool]) -> Evaluation {
+pub fn evaluate(purchases: &[f64]) -> Evaluation {
+    let bought: Vec<bool> = purchases.iter().map(|p| *p > 0.0).collect();
     let n = bought.len();
     let total: usize = bought.iter().filter(|b| **b).count();
+    let total_purchases: f64 = purchases.iter().sum();
+    let mut cum_purchases = 0.0;
     let base_rate = if n > 0 { total as f64 / n as f64 } else { 0.0 };
     let mut deciles = Vec::with_capacity(10);
     let mut start = 0;
@@ -200,7 +206,16 @@ pub fn evaluate(bought: &[bool]) -> Evaluation {
     for d in 0..10 {
         let size = n / 10 + usize::from(d < n % 10);
         let hits = bought[start..start + size].iter().filter(|b| **b).count();
+        let bought_here: f64 = purchases[start..start + size].iter().sum();
         cum += hits;
+        cum_purchases += bought_here;
+        let share = |x: f64| {
+            if total_purchases > 0.0 {
+                x / total_purchases
+            } else {
+                0.0
+            }
+        };
         let rate = if size > 0 {
             hits as f64 / size as f64
         } else {
@@ -221,6 +236,9 @@ pub fn evaluate(bought: &[bool]) -> Evaluation {
             } else {
                 0.0
             },
+            purchases: bought_here,
+            purchase_share: share(bought_here),
+            cumulative_purchase_share: share(cum_purchases),
         });
         start += size;
     }

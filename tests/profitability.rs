@@ -177,3 +177,156 @@ fn grid_and_rfm_crosstab_cover_every_customer() {
         .sum();
     assert!(band1 * 3 >= n - 3 && band1 * 3 <= n + 3, "{band1} of {n}");
 }
+
+/// Acceptance (issue #5): on a simulated log with a known cost structure (service
+/// contacts, channel mix, returns), every customer's cost-to-serve and net contribution
+/// equal a direct recomputation from the simulated rows.
+#[test]
+fn simulated_costs_match_a_direct_recomputation() {
+    use patronage::simulate::{SimulationSpec, simulate};
+    use std::collections::{BTreeMap, BTreeSet, HashMap};
+    let sim = simulate(&SimulationSpec {
+        customers: 800,
+        seed: 11,
+        return_rate: 0.08,
+        ..SimulationSpec::default()
+    })
+    .unwrap();
+    let model = CostModel::from_toml(
+        "per_order = 2.0\nper_line = 0.3\nper_unit = 0.05\nper_delivery = 4.0\nper_return = 6.0\n\
+         per_service_contact = 3.5\ndiscount_rate = 0.01\n[per_channel_order]\nphone = 2.5\nstore = 0.75\n",
+    )
+    .unwrap();
+    let tx =
+        Transactions::from_frame(sim.transactions.clone(), TransactionSchema::default()).unwrap();
+    let p = analyse(
+        &tx,
+        &SummaryOptions::weekly(),
+        &model,
+        Some(&sim.customers),
+        Split::Median,
+    )
+    .unwrap();
+    assert!(p.table.height() == 800);
+
+    // Direct recomputation from the simulated rows.
+    let t = &sim.transactions;
+    let s = |c: &str| {
+        t.column(c)
+            .unwrap()
+            .cast(&DataType::String)
+            .unwrap()
+            .str()
+            .unwrap()
+            .clone()
+    };
+    let f = |c: &str| {
+        t.column(c)
+            .unwrap()
+            .cast(&DataType::Float64)
+            .unwrap()
+            .f64()
+            .unwrap()
+            .clone()
+    };
+    let (ids, orders, dates, channels) = (s("customer_id"), s("order_id"), s("date"), s("channel"));
+    let (amount, qty, cost) = (f("amount"), f("quantity"), f("cost"));
+    let ret = t.column("is_return").unwrap().bool().unwrap().clone();
+    #[derive(Default)]
+    struct Acc {
+        revenue: f64,
+        returns: f64,
+        cogs: f64,
+        lines: f64,
+        units: f64,
+        return_lines: f64,
+        orders: BTreeMap<String, (String, String)>, // order -> (date, channel) of its first row
+        days: BTreeSet<String>,
+    }
+    let mut acc: HashMap<String, Acc> = HashMap::new();
+    // Rows in (date, order) order, as simulated.
+    for i in 0..t.height() {
+        let a = acc.entry(ids.get(i).unwrap().to_string()).or_default();
+        if ret.get(i).unwrap() {
+            a.returns += amount.get(i).unwrap().abs();
+            a.cogs -= cost.get(i).unwrap().abs();
+            a.return_lines += 1.0;
+        } else {
+            a.revenue += amount.get(i).unwrap();
+            a.cogs += cost.get(i).unwrap();
+            a.lines += 1.0;
+            a.units += qty.get(i).unwrap();
+            a.days.insert(dates.get(i).unwrap().to_string());
+            a.orders
+                .entry(orders.get(i).unwrap().to_string())
+                .or_insert((
+                    dates.get(i).unwrap().to_string(),
+                    channels.get(i).unwrap().to_string(),
+                ));
+        }
+    }
+    let contacts: HashMap<String, f64> = {
+        let c = &sim.customers;
+        let ids = c.column("customer_id").unwrap().str().unwrap().clone();
+        let n = c
+            .column("service_contacts")
+            .unwrap()
+            .cast(&DataType::Float64)
+            .unwrap()
+            .f64()
+            .unwrap()
+            .clone();
+        (0..c.height())
+            .map(|i| (ids.get(i).unwrap().to_string(), n.get(i).unwrap()))
+            .collect()
+    };
+    let out_ids = p
+        .table
+        .column("customer_id")
+        .unwrap()
+        .str()
+        .unwrap()
+        .clone();
+    let col = |c: &str| p.table.column(c).unwrap().f64().unwrap().clone();
+    let (cts, net, gross) = (
+        col("cost_to_serve"),
+        col("net_contribution"),
+        col("gross_profit"),
+    );
+    for i in 0..p.table.height() {
+        let id = out_ids.get(i).unwrap();
+        let a = &acc[id];
+        let channel: f64 = a
+            .orders
+            .values()
+            .map(|(_, ch)| match ch.as_str() {
+                "phone" => 2.5,
+                "store" => 0.75,
+                _ => 0.0,
+            })
+            .sum();
+        let expected_cts = 2.0 * a.orders.len() as f64
+            + 0.3 * a.lines
+            + 0.05 * a.units
+            + 4.0 * a.days.len() as f64
+            + 6.0 * a.return_lines
+            + 3.5 * contacts[id]
+            + channel
+            + 0.01 * a.revenue;
+        let expected_gross = a.revenue - a.returns - a.cogs;
+        let tol = 1e-9 * (1.0 + a.revenue.abs());
+        assert!(
+            (cts.get(i).unwrap() - expected_cts).abs() < tol,
+            "{id}: cost-to-serve {} vs {expected_cts}",
+            cts.get(i).unwrap()
+        );
+        assert!(
+            (gross.get(i).unwrap() - expected_gross).abs() < tol,
+            "{id}: gross"
+        );
+        assert!(
+            (net.get(i).unwrap() - (expected_gross - expected_cts)).abs() < tol,
+            "{id}: net"
+        );
+    }
+}

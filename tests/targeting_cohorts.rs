@@ -58,6 +58,31 @@ fn ranking_by_clv_finds_the_holdout_buyers() {
     );
 }
 
+/// Acceptance (issue #5): ranked by expected purchases on the calibration period, the top
+/// decile of CDNOW customers makes far more than 10% of the holdout purchases.
+#[test]
+fn top_decile_by_expected_purchases_captures_the_holdout_purchases() {
+    let s = master_with_holdout();
+    let t = target(
+        &s,
+        &ClvSettings::default(),
+        TargetBy::ExpectedPurchases,
+        Cut::All,
+    )
+    .unwrap();
+    let e = t.evaluation.unwrap();
+    let top = &e.deciles[0];
+    eprintln!(
+        "top decile: {:.1}% of holdout purchases, lift {:.2}",
+        100.0 * top.purchase_share,
+        top.lift
+    );
+    assert!(top.purchase_share > 0.4, "{top:?}");
+    assert!(top.lift > 2.0);
+    let shares: f64 = e.deciles.iter().map(|d| d.purchase_share).sum();
+    assert!((shares - 1.0).abs() < 1e-9);
+}
+
 #[test]
 fn cohort_retention_and_revenue_by_hand() {
     let df = df!(

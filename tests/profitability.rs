@@ -330,3 +330,31 @@ fn simulated_costs_match_a_direct_recomputation() {
         );
     }
 }
+
+#[test]
+fn visits_from_the_activity_table_are_priced() {
+    let tx = Transactions::from_frame(log(), TransactionSchema::default()).unwrap();
+    let opts = SummaryOptions::weekly().observation_end("2024-03-31");
+    let m = CostModel {
+        per_visit: 1.25,
+        ..model()
+    };
+    // Two rows for A add up; B has visits only through a second row type.
+    let activity = df!("customer_id" => ["A", "A", "B"], "visits" => [2.0, 1.0, 4.0]).unwrap();
+    let p = analyse(&tx, &opts, &m, Some(&activity), Split::Median).unwrap();
+    let v = p.table.column("cts_visits").unwrap().f64().unwrap().clone();
+    assert_eq!((v.get(0), v.get(1)), (Some(3.0 * 1.25), Some(4.0 * 1.25)));
+    let s = p
+        .table
+        .column("cts_service")
+        .unwrap()
+        .f64()
+        .unwrap()
+        .clone();
+    assert_eq!(s.get(0), Some(0.0)); // no service_contacts column: none counted
+    let bad = df!("customer_id" => ["A"], "calls" => [1.0]).unwrap();
+    let e = analyse(&tx, &opts, &m, Some(&bad), Split::Median).unwrap_err();
+    assert!(e.to_string().contains("service_contacts or visits"), "{e}");
+    let neg = df!("customer_id" => ["A"], "visits" => [-1.0]).unwrap();
+    assert!(analyse(&tx, &opts, &m, Some(&neg), Split::Median).is_err());
+}

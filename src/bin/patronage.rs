@@ -181,7 +181,7 @@ enum Command {
         /// Cost model (TOML or JSON; every rate has a documented default).
         #[arg(long, value_name = "FILE")]
         costs: Option<PathBuf>,
-        /// Per-customer activity table with customer_id and service_contacts.
+        /// Per-customer activity table: customer_id with service_contacts and/or visits.
         #[arg(long, value_name = "FILE")]
         activity: Option<PathBuf>,
         /// Where to split the matrix axes (margin %, cost-to-serve): median, mean, qN, or x,y.
@@ -1009,6 +1009,7 @@ fn run_profitability(
             "deliveries",
             "return_count",
             "service_contacts",
+            "visits",
         ]
         .iter()
         .map(|s| s.to_string()),

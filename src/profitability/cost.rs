@@ -20,8 +20,8 @@ use crate::error::{Error, Result};
 ///
 /// The defaults are illustrative, not anyone's real costs: an order costs 2.50 to
 /// process, a line 0.50 to pick, a delivery (a customer's purchase day) 4.00 to ship,
-/// a return 7.50 to handle, a service contact 5.00; no per-unit, channel, account or
-/// discount cost; cost of goods from the cost column.
+/// a return 7.50 to handle, a service contact 5.00; no per-unit, visit, channel, account
+/// or discount cost; cost of goods from the cost column.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CostModel {
@@ -35,8 +35,10 @@ pub struct CostModel {
     pub per_delivery: f64,
     /// Per returned line.
     pub per_return: f64,
-    /// Per service contact (from the activity table).
+    /// Per service contact (`service_contacts` in the activity table).
     pub per_service_contact: f64,
+    /// Per visit (`visits` in the activity table: store or sales visits).
+    pub per_visit: f64,
     /// Extra handling per order by channel (e.g. phone orders cost more than web).
     pub per_channel_order: BTreeMap<String, f64>,
     /// Fixed account cost per customer per calendar month from first purchase to the
@@ -58,6 +60,7 @@ impl Default for CostModel {
             per_delivery: 4.0,
             per_return: 7.5,
             per_service_contact: 5.0,
+            per_visit: 0.0,
             per_channel_order: BTreeMap::new(),
             account_per_month: 0.0,
             discount_rate: 0.0,
@@ -139,6 +142,7 @@ impl CostModel {
             ("per_delivery", self.per_delivery),
             ("per_return", self.per_return),
             ("per_service_contact", self.per_service_contact),
+            ("per_visit", self.per_visit),
             ("account_per_month", self.account_per_month),
         ];
         for (name, v) in rates {

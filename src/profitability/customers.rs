@@ -34,19 +34,22 @@ pub struct CustomerCosts {
     pub return_count: f64,
     /// Service contacts (activity table).
     pub service_contacts: f64,
+    /// Visits (activity table).
+    pub visits: f64,
     /// Cost-to-serve by activity: orders, lines, units, deliveries, returns, service,
-    /// channel handling, account, discounts.
-    pub cts: [f64; 9],
+    /// visits, channel handling, account, discounts.
+    pub cts: [f64; 10],
 }
 
 /// Names of the cost-to-serve components, in [`CustomerCosts::cts`] order.
-pub const CTS_COMPONENTS: [&str; 9] = [
+pub const CTS_COMPONENTS: [&str; 10] = [
     "cts_orders",
     "cts_lines",
     "cts_units",
     "cts_deliveries",
     "cts_returns",
     "cts_service",
+    "cts_visits",
     "cts_channel",
     "cts_account",
     "cts_discounts",
@@ -64,40 +67,66 @@ impl CustomerCosts {
     }
 }
 
-/// Service contacts per customer id (text), from an activity table with `customer_id`
-/// and `service_contacts` columns.
+/// Activity per customer id (text): `(service contacts, visits)` from an activity table
+/// with `customer_id` and at least one of `service_contacts` and `visits` (an absent
+/// column counts 0; rows of one customer add up).
 ///
 /// # Errors
 ///
-/// Missing columns or a non-numeric `service_contacts`; [`Error::BadRow`] for a
-/// negative or non-finite count.
-pub fn service_contacts(activity: &DataFrame) -> Result<HashMap<String, f64>> {
+/// A missing `customer_id`, neither count column, a non-numeric count column;
+/// [`Error::BadRow`] for a negative or non-finite count.
+pub fn activity_counts(activity: &DataFrame) -> Result<HashMap<String, (f64, f64)>> {
+    let names = || {
+        activity
+            .get_column_names()
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let ids = activity
         .column("customer_id")
         .map_err(|_| Error::MissingColumn {
             column: "customer_id".into(),
-            available: activity
-                .get_column_names()
-                .iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
+            available: names(),
         })?
         .cast(&DataType::String)?;
-    let counts = crate::clv::data::nullable_f64(activity, "service_contacts")?;
-    let mut out = HashMap::with_capacity(counts.len());
-    for (i, (id, c)) in ids.str()?.iter().zip(counts).enumerate() {
-        let c = c.unwrap_or(0.0);
-        if !(c.is_finite() && c >= 0.0) {
-            return Err(Error::BadRow {
-                row: i as u64 + 1,
-                column: "service_contacts".into(),
-                reason: "must be a non-negative number".into(),
-                value: c.to_string(),
-            });
+    let has = |c: &str| activity.column(c).is_ok();
+    if !has("service_contacts") && !has("visits") {
+        return Err(Error::MissingColumn {
+            column: "service_contacts or visits".into(),
+            available: names(),
+        });
+    }
+    let counts = |c: &str| -> Result<Vec<f64>> {
+        if !has(c) {
+            return Ok(vec![0.0; activity.height()]);
         }
+        let v = crate::clv::data::nullable_f64(activity, c)?;
+        v.into_iter()
+            .enumerate()
+            .map(|(i, x)| {
+                let x = x.unwrap_or(0.0);
+                if x.is_finite() && x >= 0.0 {
+                    Ok(x)
+                } else {
+                    Err(Error::BadRow {
+                        row: i as u64 + 1,
+                        column: c.into(),
+                        reason: "must be a non-negative number".into(),
+                        value: x.to_string(),
+                    })
+                }
+            })
+            .collect()
+    };
+    let (contacts, visits) = (counts("service_contacts")?, counts("visits")?);
+    let mut out: HashMap<String, (f64, f64)> = HashMap::with_capacity(activity.height());
+    for (i, id) in ids.str()?.iter().enumerate() {
         if let Some(id) = id {
-            *out.entry(id.to_string()).or_insert(0.0) += c;
+            let e = out.entry(id.to_string()).or_insert((0.0, 0.0));
+            e.0 += contacts[i];
+            e.1 += visits[i];
         }
     }
     Ok(out)
@@ -112,7 +141,7 @@ pub fn service_contacts(activity: &DataFrame) -> Result<HashMap<String, f64>> {
 pub fn customer_costs(
     clean: &CleanTransactions,
     model: &CostModel,
-    contacts: Option<&HashMap<String, f64>>,
+    activity: Option<&HashMap<String, (f64, f64)>>,
 ) -> Result<Vec<CustomerCosts>> {
     model.validate()?;
     if clean.costs().is_none() && model.margin_rate.is_none() {
@@ -180,10 +209,12 @@ pub fn customer_costs(
                 (None, None) => 0.0,
             };
             k.gross_profit = k.revenue - k.returns - k.cogs;
-            k.service_contacts = contacts
+            let (contacts, visits) = activity
                 .and_then(|m| ids.get(c).and_then(|id| m.get(id)))
                 .copied()
-                .unwrap_or(0.0);
+                .unwrap_or((0.0, 0.0));
+            k.service_contacts = contacts;
+            k.visits = visits;
             let channel_cost: f64 = match channels {
                 Some((idx, _)) => order_first
                     .iter()
@@ -203,6 +234,7 @@ pub fn customer_costs(
                 model.per_delivery * k.deliveries,
                 model.per_return * k.return_count,
                 model.per_service_contact * k.service_contacts,
+                model.per_visit * k.visits,
                 channel_cost,
                 model.account_per_month * months,
                 model.discount_rate * k.revenue,
@@ -261,6 +293,7 @@ pub fn costs_frame(clean: &CleanTransactions, costs: &[CustomerCosts]) -> Result
         col("deliveries", &|k| k.deliveries),
         col("return_count", &|k| k.return_count),
         col("service_contacts", &|k| k.service_contacts),
+        col("visits", &|k| k.visits),
     ];
     for (i, name) in CTS_COMPONENTS.iter().enumerate() {
         cols.push(col(name, &|k| k.cts[i]));

@@ -20,7 +20,7 @@ mod matrix;
 mod whale;
 
 pub use cost::CostModel;
-pub use customers::{CTS_COMPONENTS, CustomerCosts, costs_frame, customer_costs, service_contacts};
+pub use customers::{CTS_COMPONENTS, CustomerCosts, activity_counts, costs_frame, customer_costs};
 pub use matrix::{
     CrossTabRow, GridCell, Quadrant, QuadrantSummary, Split, crosstab, grid, quadrants, summarise,
     thresholds,
@@ -134,8 +134,8 @@ pub fn analyse(
     split: Split,
 ) -> Result<Profitability> {
     let clean = tx.clean(options)?;
-    let contacts = activity.map(service_contacts).transpose()?;
-    let costs = customer_costs(&clean, model, contacts.as_ref())?;
+    let counts = activity.map(activity_counts).transpose()?;
+    let costs = customer_costs(&clean, model, counts.as_ref())?;
     let mut table = costs_frame(&clean, &costs)?;
     let get = |name: &str| -> Result<Vec<f64>> {
         Ok(crate::clv::data::nullable_f64(&table, name)?

@@ -137,6 +137,8 @@ pub fn analyse(
     let counts = activity.map(activity_counts).transpose()?;
     let costs = customer_costs(&clean, model, counts.as_ref())?;
     let mut table = costs_frame(&clean, &costs)?;
+    // The same cleaned rows feed the summary behind the RFM cross-tab: one cleaning pass.
+    let customer_summary = crate::transactions::summary::summarise(clean, options)?;
     let get = |name: &str| -> Result<Vec<f64>> {
         Ok(crate::clv::data::nullable_f64(&table, name)?
             .into_iter()
@@ -161,9 +163,7 @@ pub fn analyse(
     let loss: Vec<f64> = net.iter().copied().filter(|v| *v < 0.0).collect();
     let grid = grid(&margin, &cts, &net, 3, 3)?;
     // RFM segments of the same customers, matched by id.
-    let rfm = tx
-        .summary(options)?
-        .rfm(&crate::rfm::RfmOptions::default())?;
+    let rfm = customer_summary.rfm(&crate::rfm::RfmOptions::default())?;
     let text_ids = |df: &DataFrame| -> Result<Vec<Option<String>>> {
         Ok(df
             .column("customer_id")?

@@ -381,6 +381,20 @@ fn segment_chooses_k_writes_labels_and_saves_a_model() {
     ]);
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("3 segments"), "{err}");
+    // Channel mix from the channel column.
+    let (code, out, err) = patronage(&[
+        "segment",
+        "datasets/retail_sample.csv",
+        "--k",
+        "3",
+        "--features",
+        "recency_days,total_spend,channel_mix",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("customer_id,segment,segment_label,recency_days,total_spend,channel_share_phone,channel_share_store,channel_share_web\n"), "{}", &out[..120]);
+    assert!(err.contains("-first"), "{err}");
+    let (code, _, err) = patronage(&["segment", MASTER, "--features", "total_spend,channel_mix"]);
+    assert_eq!(code, 1, "{err}");
     // Usage errors.
     let (code, _, err) = patronage(&["segment", MASTER, "--k-range", "5"]);
     assert_eq!(code, 2, "{err}");

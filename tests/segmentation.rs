@@ -271,3 +271,36 @@ fn edge_cases() {
         Err(Error::InvalidOption { .. })
     ));
 }
+
+#[test]
+fn channel_mix_features() {
+    use patronage::segmentation::channel_shares;
+    let df = df!(
+        "customer_id" => ["A", "A", "A", "A", "B"],
+        "date" => ["2024-01-02", "2024-01-02", "2024-02-10", "2024-02-15", "2024-03-01"],
+        "amount" => [100.0, 50.0, 200.0, -50.0, 40.0],
+        "channel" => ["web", "web", "phone", "web", "store"],
+    )
+    .unwrap();
+    let tx = Transactions::from_frame(df, TransactionSchema::default()).unwrap();
+    let mix = channel_shares(&tx.clean(&SummaryOptions::weekly()).unwrap()).unwrap();
+    let names: Vec<&str> = mix.get_column_names().iter().map(|s| s.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "customer_id",
+            "channel_share_phone",
+            "channel_share_store",
+            "channel_share_web"
+        ]
+    );
+    // A: two web lines and one phone line (the web return is left out); B: the store.
+    let get = |c: &str, i: usize| mix.column(c).unwrap().f64().unwrap().get(i).unwrap();
+    assert!((get("channel_share_web", 0) - 2.0 / 3.0).abs() < 1e-12);
+    assert!((get("channel_share_phone", 0) - 1.0 / 3.0).abs() < 1e-12);
+    assert_eq!(get("channel_share_store", 1), 1.0);
+    // Without a channel column: a clear error.
+    let plain = df!("customer_id" => ["A"], "date" => ["2024-01-02"], "amount" => [1.0]).unwrap();
+    let tx = Transactions::from_frame(plain, TransactionSchema::default()).unwrap();
+    assert!(channel_shares(&tx.clean(&SummaryOptions::weekly()).unwrap()).is_err());
+}

@@ -887,7 +887,7 @@ fn run_segment(
     json: bool,
     save_model: Option<&PathBuf>,
 ) -> patronage::Result<()> {
-    use patronage::segmentation::{FeatureSpec, KChoice, Method, SegmentationSpec, segment};
+    use patronage::segmentation::{FeatureSpec, KChoice, Method, SegmentationSpec};
     let usage = |option: &str, reason: String| patronage::Error::InvalidOption {
         option: option.into(),
         reason,
@@ -912,9 +912,10 @@ fn run_segment(
         "gmm" | "gaussian-mixture" => Method::GaussianMixture,
         m => return Err(usage("--method", format!("`{m}` is not kmeans or gmm"))),
     };
+    let wants_mix = features.split(',').any(|f| f.trim() == "channel_mix");
     let features: Vec<FeatureSpec> = features
         .split(',')
-        .filter(|f| !f.trim().is_empty())
+        .filter(|f| !f.trim().is_empty() && f.trim() != "channel_mix")
         .map(FeatureSpec::parse)
         .collect::<patronage::Result<_>>()?;
     let spec = SegmentationSpec {
@@ -938,7 +939,44 @@ fn run_segment(
     } else {
         summary.frame().clone()
     };
-    let seg = segment(&table, &spec)?;
+    let mut table = table;
+    if wants_mix {
+        // Channel shares from the cleaned rows, joined in customer_id order.
+        let mix = patronage::segmentation::channel_shares(
+            &load(input)?.clean(&summary_options(input, time)?)?,
+        )?;
+        if !mix
+            .column("customer_id")?
+            .equals_missing(table.column("customer_id")?)
+        {
+            return Err(patronage::Error::InvalidOption {
+                option: "features".into(),
+                reason: "channel shares and summary disagree on the customers".into(),
+            });
+        }
+        let mut spec = spec;
+        for c in mix.columns().iter().skip(1) {
+            table.with_column(c.clone())?;
+            spec.features.push(FeatureSpec {
+                column: c.name().to_string(),
+                log1p: false,
+                scale: patronage::segmentation::Scale::Standardize,
+            });
+        }
+        return finish_segment(&table, &spec, output, json, save_model);
+    }
+    finish_segment(&table, &spec, output, json, save_model)
+}
+
+fn finish_segment(
+    table: &polars::prelude::DataFrame,
+    spec: &patronage::segmentation::SegmentationSpec,
+    output: Option<&PathBuf>,
+    json: bool,
+    save_model: Option<&PathBuf>,
+) -> patronage::Result<()> {
+    let table = table.clone();
+    let seg = patronage::segmentation::segment(&table, spec)?;
     eprintln!(
         "patronage: {} segments (silhouette on {} customers): {}",
         seg.chosen_k,

@@ -749,7 +749,7 @@ fn profiles(
                 }
             })
             .collect();
-        let words: Vec<String> = dims
+        let mut words: Vec<String> = dims
             .iter()
             .map(|&j| {
                 let med = summaries[j].median;
@@ -772,6 +772,17 @@ fn profiles(
                 word(&features[j].column, level, med)
             })
             .collect();
+        // With channel-share features, name the segment's main channel.
+        if let Some(top) = summaries
+            .iter()
+            .filter(|f| f.feature.starts_with("channel_share_"))
+            .max_by(|a, b| a.mean.total_cmp(&b.mean))
+        {
+            words.push(format!(
+                "{}-first",
+                top.feature.trim_start_matches("channel_share_")
+            ));
+        }
         out.push(SegmentProfile {
             segment: s,
             label: words.join(", "),
@@ -791,4 +802,66 @@ fn profiles(
         }
     }
     Ok(out)
+}
+
+/// Channel mix per customer: `customer_id` and one `channel_share_<channel>` column per
+/// channel with the share of the customer's purchase rows (returns left out) in that
+/// channel, sorted by `customer_id` like the summary. Use the columns as segmentation
+/// features (the CLI's `--features channel_mix` adds them all).
+///
+/// # Errors
+///
+/// [`Error::MissingColumn`] when the transactions have no channel column mapped.
+///
+/// # Example
+///
+/// ```
+/// use patronage::prelude::*;
+/// use patronage::segmentation::channel_shares;
+/// let tx = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?;
+/// let mix = channel_shares(&tx.clean(&SummaryOptions::weekly())?)?;
+/// assert!(mix.column("channel_share_web").is_ok());
+/// # Ok::<(), patronage::Error>(())
+/// ```
+pub fn channel_shares(clean: &crate::transactions::clean::CleanTransactions) -> Result<DataFrame> {
+    let Some((idx, names)) = clean.channels() else {
+        return Err(Error::MissingColumn {
+            column: "channel".into(),
+            available: "the transactions have no channel column mapped (--channel-col)".into(),
+        });
+    };
+    let (ret, offsets) = (clean.returns(), clean.offsets());
+    let n = clean.n_customers();
+    let k = names.len();
+    let mut shares = vec![vec![0.0; n]; k];
+    for c in 0..n {
+        let mut total = 0.0;
+        for j in offsets[c]..offsets[c + 1] {
+            if !ret[j] {
+                shares[idx[j] as usize][c] += 1.0;
+                total += 1.0;
+            }
+        }
+        if total > 0.0 {
+            for s in shares.iter_mut() {
+                s[c] /= total;
+            }
+        }
+    }
+    let mut order: Vec<usize> = (0..k).collect();
+    order.sort_by(|&a, &b| names[a].cmp(&names[b]));
+    let mut cols = vec![
+        clean
+            .ids()
+            .clone()
+            .with_name("customer_id".into())
+            .into_column(),
+    ];
+    for o in order {
+        cols.push(Column::new(
+            format!("channel_share_{}", names[o]).into(),
+            std::mem::take(&mut shares[o]),
+        ));
+    }
+    Ok(DataFrame::new_infer_height(cols)?.sort(["customer_id"], SortMultipleOptions::default())?)
 }

@@ -442,9 +442,19 @@ fn summary_options(input: &InputArgs, time: &TimeArgs) -> patronage::Result<Summ
 }
 
 fn summarise(input: &InputArgs, time: &TimeArgs) -> patronage::Result<Summary> {
+    summarise_with(input, time, |_| Ok(())).map(|(summary, ())| summary)
+}
+
+/// Cleans once, lets `also` use the cleaned rows, then summarises them.
+fn summarise_with<T>(
+    input: &InputArgs,
+    time: &TimeArgs,
+    also: impl FnOnce(&CleanTransactions) -> patronage::Result<T>,
+) -> patronage::Result<(Summary, T)> {
     let options = summary_options(input, time)?;
-    let tx = load(input)?;
-    let summary = tx.summary(&options)?;
+    let clean = load(input)?.clean(&options)?;
+    let extra = also(&clean)?;
+    let summary = Transactions::summary_of(clean, &options)?;
     let r = summary.report();
     eprintln!(
         "patronage: {} rows read, {} used ({} returns netted), {} rejected, {} duplicates kept; {} customers; observation end {}",
@@ -459,7 +469,7 @@ fn summarise(input: &InputArgs, time: &TimeArgs) -> patronage::Result<Summary> {
     if let Some(path) = &input.rejects {
         patronage::io::write_frame(&mut r.rejects_frame()?, path)?;
     }
-    Ok(summary)
+    Ok((summary, extra))
 }
 
 fn emit(mut df: polars::prelude::DataFrame, output: Option<&PathBuf>) -> patronage::Result<()> {
@@ -925,7 +935,14 @@ fn run_segment(
         seed,
         ..SegmentationSpec::default()
     };
-    let summary = summarise(input, time)?;
+    // One cleaning pass feeds both the summary and, when asked for, the channel shares.
+    let (summary, mix) = summarise_with(input, time, |clean| {
+        if wants_mix {
+            patronage::segmentation::channel_shares(clean).map(Some)
+        } else {
+            Ok(None)
+        }
+    })?;
     let needs_clv = spec.features.iter().any(|f| {
         ["p_alive", "expected_purchases", "expected_spend", "clv"].contains(&f.column.as_str())
     });
@@ -940,11 +957,8 @@ fn run_segment(
         summary.frame().clone()
     };
     let mut table = table;
-    if wants_mix {
-        // Channel shares from the cleaned rows, joined in customer_id order.
-        let mix = patronage::segmentation::channel_shares(
-            &load(input)?.clean(&summary_options(input, time)?)?,
-        )?;
+    if let Some(mix) = mix {
+        // Channel shares of the same cleaned rows, in customer_id order like the summary.
         if !mix
             .column("customer_id")?
             .equals_missing(table.column("customer_id")?)

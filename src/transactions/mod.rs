@@ -246,4 +246,16 @@ impl Transactions {
         }
         summary::summarise(self.clean(options)?, options)
     }
+
+    /// Summarises rows already cleaned with the same `options` (so a caller that also
+    /// needs the cleaned rows, e.g. for channel shares, reads and cleans the table once).
+    ///
+    /// # Errors
+    /// As [`Transactions::summary`].
+    pub fn summary_of(clean: CleanTransactions, options: &SummaryOptions) -> Result<Summary> {
+        if let Some(end) = options.parsed_observation_end()? {
+            options.parsed_calibration_end(end)?;
+        }
+        summary::summarise(clean, options)
+    }
 }

@@ -3,16 +3,18 @@
 //! and the revenue.
 
 use polars::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::transactions::clean::CleanTransactions;
 use crate::transactions::units::{PurchaseUnit, date_of, day_number, unit_start};
 
 /// The cohort period.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum CohortPeriod {
     /// Calendar months.
+    #[default]
     Month,
     /// ISO weeks (Monday start).
     Week,

@@ -519,3 +519,113 @@ fn target_and_cohorts_commands() {
     let (code, _, _) = patronage(&["cohorts", MASTER, "--cohort", "year"]);
     assert_eq!(code, 2);
 }
+
+#[test]
+fn report_on_cdnow_writes_every_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("report");
+    let (code, _, err) = patronage(&[
+        "report",
+        MASTER,
+        "--config",
+        "datasets/cdnow/report.toml",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("23570 customers"), "{err}");
+    // Not a terminal: no progress display, just the summary line.
+    assert_eq!(err.lines().count(), 1, "{err}");
+    for name in [
+        "customers.parquet",
+        "customers.csv",
+        "segments.csv",
+        "rfm_segments.csv",
+        "matrix.csv",
+        "whale.csv",
+        "cohorts.csv",
+        "models.json",
+        "report.json",
+        "report.html",
+        "matrix.svg",
+        "whale.svg",
+        "segments.svg",
+        "rfm_heatmap.svg",
+        "holdout.svg",
+        "p_alive.svg",
+        "period_transactions.svg",
+        "cohort_retention.svg",
+    ] {
+        let len = std::fs::metadata(out_dir.join(name))
+            .unwrap_or_else(|_| panic!("{name} missing"))
+            .len();
+        assert!(len > 0, "{name} is empty");
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("report.json")).unwrap())
+            .unwrap();
+    // The model checks: the BG/NBD fitted on the 39 calibration weeks, with the holdout.
+    assert_eq!(json["checks"]["converged"], true);
+    assert!(json["checks"]["holdout"]["bins"].as_array().unwrap().len() >= 7);
+    assert_eq!(json["charts"].as_array().unwrap().len(), 8);
+    assert_eq!(json["data"]["rows_used"], 69659);
+    assert_eq!(json["configuration"]["clv"]["model"], "bg-nbd");
+
+    // --quiet: nothing on stderr.
+    let (code, _, err) = patronage(&[
+        "report",
+        MASTER,
+        "--config",
+        "datasets/cdnow/report.toml",
+        "--out",
+        out_dir.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(code, 0);
+    assert!(err.is_empty(), "{err}");
+}
+
+#[test]
+fn report_errors_name_the_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("bad.toml");
+    std::fs::write(&config, "[clv]\nhorizon = 0\n").unwrap();
+    let out = dir.path().join("r");
+    let (code, _, err) = patronage(&[
+        "report",
+        MASTER,
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("clv.horizon"), "{err}");
+    std::fs::write(&config, "[clv]\nhorizn = 3\n").unwrap();
+    let (code, _, err) = patronage(&[
+        "report",
+        MASTER,
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("horizn"), "{err}");
+    // No cost column and no margin rate: an option error that says what to set.
+    let (code, _, err) = patronage(&["report", MASTER, "--out", out.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("margin_rate"), "{err}");
+    // --margin-rate is enough for data without costs.
+    let (code, _, err) = patronage(&[
+        "report",
+        MASTER,
+        "--margin-rate",
+        "0.3",
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.join("report.html").exists());
+}

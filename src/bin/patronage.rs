@@ -227,6 +227,32 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run every stage (summary, RFM, CLV, segmentation, profitability, cohorts) in one
+    /// pass over the transactions and write the report: customers.parquet/.csv,
+    /// segments.csv, rfm_segments.csv, matrix.csv, whale.csv, cohorts.csv, models.json,
+    /// report.json, SVG charts and a self-contained report.html.
+    ///
+    /// Settings come from --config (TOML; see docs/guide/report.md); input and time
+    /// options given on the command line override it.
+    Report {
+        #[command(flatten)]
+        input: InputArgs,
+        #[command(flatten)]
+        time: TimeArgs,
+        /// Pipeline configuration (TOML): [input], [schema], [time], [rfm], [clv],
+        /// [segmentation], [costs], [profitability], [cohorts].
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Gross margin rate for data without a cost column (sets [costs] margin_rate).
+        #[arg(long, value_name = "RATE")]
+        margin_rate: Option<f64>,
+        /// Directory to write into (created when missing).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// No progress display and no summary line.
+        #[arg(short, long)]
+        quiet: bool,
+    },
     /// Acquisition cohorts: retention and revenue by period since acquisition.
     Cohorts {
         #[command(flatten)]
@@ -342,21 +368,11 @@ struct InputArgs {
     #[arg(long, help_heading = "Input")]
     no_header: bool,
     /// Returns: `net` (subtract from the latest purchase; default) or `exclude`.
-    #[arg(
-        long,
-        default_value = "net",
-        value_name = "net|exclude",
-        help_heading = "Input"
-    )]
-    returns: String,
+    #[arg(long, value_name = "net|exclude", help_heading = "Input")]
+    returns: Option<String>,
     /// Exact duplicate rows: `keep` (default; reported) or `drop` (rejected).
-    #[arg(
-        long,
-        default_value = "keep",
-        value_name = "keep|drop",
-        help_heading = "Input"
-    )]
-    duplicates: String,
+    #[arg(long, value_name = "keep|drop", help_heading = "Input")]
+    duplicates: Option<String>,
     /// Write the rejected rows (row, column, reason, value) to this file.
     #[arg(long, value_name = "FILE", help_heading = "Input")]
     rejects: Option<PathBuf>,
@@ -367,22 +383,12 @@ struct InputArgs {
 
 #[derive(Args)]
 struct TimeArgs {
-    /// Transactions of one customer within one unit are one purchase.
-    #[arg(
-        long,
-        default_value = "day",
-        value_name = "day|week|month",
-        help_heading = "Time"
-    )]
-    purchase_unit: String,
-    /// Unit of recency, T and durations.
-    #[arg(
-        long,
-        default_value = "week",
-        value_name = "day|week|month|year",
-        help_heading = "Time"
-    )]
-    time_unit: String,
+    /// Transactions of one customer within one unit are one purchase (default: day).
+    #[arg(long, value_name = "day|week|month", help_heading = "Time")]
+    purchase_unit: Option<String>,
+    /// Unit of recency, T and durations (default: week).
+    #[arg(long, value_name = "day|week|month|year", help_heading = "Time")]
+    time_unit: Option<String>,
     /// Last observed day (default: the last date in the data, not after today).
     #[arg(long, value_name = "DATE", help_heading = "Time")]
     observation_end: Option<String>,
@@ -430,15 +436,35 @@ fn load(input: &InputArgs) -> patronage::Result<Transactions> {
 }
 
 fn summary_options(input: &InputArgs, time: &TimeArgs) -> patronage::Result<SummaryOptions> {
-    Ok(SummaryOptions {
-        purchase_unit: time.purchase_unit.parse()?,
-        time_unit: time.time_unit.parse()?,
-        observation_end: time.observation_end.clone(),
-        calibration_end: time.calibration_end.clone(),
-        returns: input.returns.parse()?,
-        duplicates: input.duplicates.parse()?,
-        strict: input.strict,
-    })
+    apply_time_options(SummaryOptions::weekly(), input, time)
+}
+
+/// `base` with every time and cleaning option given on the command line applied.
+fn apply_time_options(
+    mut base: SummaryOptions,
+    input: &InputArgs,
+    time: &TimeArgs,
+) -> patronage::Result<SummaryOptions> {
+    if let Some(u) = &time.purchase_unit {
+        base.purchase_unit = u.parse()?;
+    }
+    if let Some(u) = &time.time_unit {
+        base.time_unit = u.parse()?;
+    }
+    if time.observation_end.is_some() {
+        base.observation_end = time.observation_end.clone();
+    }
+    if time.calibration_end.is_some() {
+        base.calibration_end = time.calibration_end.clone();
+    }
+    if let Some(r) = &input.returns {
+        base.returns = r.parse()?;
+    }
+    if let Some(d) = &input.duplicates {
+        base.duplicates = d.parse()?;
+    }
+    base.strict |= input.strict;
+    Ok(base)
 }
 
 fn summarise(input: &InputArgs, time: &TimeArgs) -> patronage::Result<Summary> {
@@ -633,6 +659,14 @@ fn run(cli: Cli) -> patronage::Result<()> {
             output.as_ref(),
             json,
         ),
+        Command::Report {
+            input,
+            time,
+            config,
+            margin_rate,
+            out,
+            quiet,
+        } => run_report(&input, &time, config.as_ref(), margin_rate, &out, quiet),
         Command::Cohorts {
             input,
             time,
@@ -1143,6 +1177,88 @@ fn run_target(
     } else {
         emit(t.list, output)
     }
+}
+
+fn run_report(
+    input: &InputArgs,
+    time: &TimeArgs,
+    config: Option<&PathBuf>,
+    margin_rate: Option<f64>,
+    out: &std::path::Path,
+    quiet: bool,
+) -> patronage::Result<()> {
+    use patronage::pipeline::{Pipeline, PipelineConfig};
+    let mut c = match config {
+        Some(path) => PipelineConfig::from_path(path)?,
+        None => PipelineConfig::default(),
+    };
+    // Command-line options override the file.
+    let s = &mut c.schema;
+    for (slot, given) in [
+        (&mut s.customer_id, &input.customer_col),
+        (&mut s.date, &input.date_col),
+        (&mut s.amount, &input.amount_col),
+        (&mut s.price, &input.price_col),
+        (&mut s.quantity, &input.quantity_col),
+        (&mut s.cost, &input.cost_col),
+        (&mut s.unit_cost, &input.unit_cost_col),
+        (&mut s.order_id, &input.order_col),
+        (&mut s.channel, &input.channel_col),
+        (&mut s.return_flag, &input.return_col),
+        (&mut s.date_format, &input.date_format),
+    ] {
+        if given.is_some() {
+            slot.clone_from(given);
+        }
+    }
+    if input.whitespace {
+        c.input.format = Some("whitespace".into());
+        c.input.delimiter = None;
+    }
+    if let Some(d) = &input.delimiter {
+        c.input.format = Some("csv".into());
+        c.input.delimiter = Some(d.clone());
+    }
+    if input.no_header {
+        c.input.header = false;
+    }
+    c.time = apply_time_options(c.time.clone(), input, time)?;
+    if let Some(rate) = margin_rate {
+        c.costs.margin_rate = Some(rate);
+    }
+    let pipeline = Pipeline::builder().config(c).build()?;
+    let bar = if quiet {
+        indicatif::ProgressBar::hidden()
+    } else {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        bar
+    };
+    bar.set_message("reading transactions");
+    let tx = pipeline.scan(&input.input)?;
+    let result = pipeline.run_with(&tx, &mut |stage| bar.set_message(stage.describe()));
+    bar.finish_and_clear();
+    let output = result?;
+    let r = output.summary.report();
+    if let Some(path) = &input.rejects {
+        patronage::io::write_frame(&mut r.rejects_frame()?, path)?;
+    }
+    let files = patronage::report::write_report(&output, pipeline.config(), out)?;
+    if !quiet {
+        eprintln!(
+            "patronage: {} rows read, {} used, {} rejected; {} customers; {} files written to {}",
+            r.rows_read,
+            r.rows_used,
+            r.rejects.len(),
+            r.customers,
+            files.len(),
+            out.display()
+        );
+        for note in &output.notes {
+            eprintln!("patronage: note: {note}");
+        }
+    }
+    Ok(())
 }
 
 fn run_cohorts(

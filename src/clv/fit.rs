@@ -23,6 +23,7 @@ use crate::error::{Error, Result};
 
 /// Settings for a fit. Build with a model's `params()` and the setters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct FitOptions {
     /// L2 penalty on the parameters, added to the mean negative log-likelihood as
     /// `penalizer * sum(theta^2)` (the lifetimes convention). 0 = plain maximum likelihood.

@@ -5,6 +5,7 @@
 use std::str::FromStr;
 
 use polars::prelude::*;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::clv::check::{
@@ -351,24 +352,7 @@ pub fn fit_summary(kind: ModelKind, summary: &Summary, opts: &FitOptions) -> Res
             let (x, t_x, t) = crate::clv::data::summary_columns(summary)?;
             let data = RepeatData::new(&x, &t_x, &t)?;
             let model = fit_repeat(kind, &data, opts)?;
-            let histogram = match model.purchase_model() {
-                Some(pm) => Some(histogram_check(pm, &x, &t, 7)?),
-                None => None,
-            };
-            let holdout = match (summary.calibration_end(), model.purchase_model()) {
-                (Some(_), Some(pm)) => {
-                    let [x, tx, t, xh, d] = holdout_inputs(summary)?;
-                    let input = HoldoutInputs {
-                        x: &x,
-                        t_x: &tx,
-                        t: &t,
-                        x_holdout: &xh,
-                        duration: &d,
-                    };
-                    Some(holdout_check(pm, input, 7)?)
-                }
-                _ => None,
-            };
+            let (histogram, holdout) = purchase_checks(&model, summary)?;
             Ok(FitOutcome {
                 model,
                 excluded: None,
@@ -377,6 +361,54 @@ pub fn fit_summary(kind: ModelKind, summary: &Summary, opts: &FitOptions) -> Res
             })
         }
     }
+}
+
+/// The model checks of a purchase model fitted on `summary`'s fitted period (the
+/// calibration period when the summary has one): the repeat-purchase histogram against
+/// the model, and with a calibration end the holdout purchases by calibration frequency
+/// (both with 7 as the open last bin). `(None, None)` for models that do not predict
+/// purchases (Gamma-Gamma, BG/BB).
+///
+/// # Errors
+///
+/// Missing summary columns; a model that cannot evaluate the histogram.
+///
+/// # Example
+///
+/// ```
+/// use patronage::prelude::*;
+/// use patronage::clv::workflow::{fit_summary, purchase_checks, ModelKind};
+/// let s = Transactions::scan_whitespace("datasets/cdnow/CDNOW_master.txt", true, TransactionSchema::default())?
+///     .summary(&SummaryOptions::weekly().calibration_end("1997-09-30"))?;
+/// let out = fit_summary(ModelKind::BgNbd, &s, &Default::default())?;
+/// let (histogram, holdout) = purchase_checks(&out.model, &s)?;
+/// assert!(histogram.is_some() && holdout.is_some());
+/// # Ok::<(), patronage::Error>(())
+/// ```
+pub fn purchase_checks(
+    model: &AnyFitted,
+    summary: &Summary,
+) -> Result<(Option<HistogramCheck>, Option<HoldoutCheck>)> {
+    let Some(pm) = model.purchase_model() else {
+        return Ok((None, None));
+    };
+    let (x, _, t) = crate::clv::data::summary_columns(summary)?;
+    let histogram = Some(histogram_check(pm, &x, &t, 7)?);
+    let holdout = match summary.calibration_end() {
+        Some(_) => {
+            let [x, tx, t, xh, d] = holdout_inputs(summary)?;
+            let input = HoldoutInputs {
+                x: &x,
+                t_x: &tx,
+                t: &t,
+                x_holdout: &xh,
+                duration: &d,
+            };
+            Some(holdout_check(pm, input, 7)?)
+        }
+        None => None,
+    };
+    Ok((histogram, holdout))
 }
 
 /// Where expected spend per purchase comes from.
@@ -466,6 +498,44 @@ pub struct ClvOutcome {
 /// # Ok::<(), patronage::Error>(())
 /// ```
 pub fn clv_table(summary: &Summary, settings: &ClvSettings) -> Result<ClvOutcome> {
+    clv_table_on(summary, settings, ScoringPeriod::Fitted)
+}
+
+/// Which columns of a summary [`clv_table_on`] fits and scores on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScoringPeriod {
+    /// The calibration columns when the summary has a calibration end, else the full
+    /// period (what [`clv_table`] does: scores that a holdout can check).
+    #[default]
+    Fitted,
+    /// Always the full observation period (`frequency, recency, T, monetary_value`):
+    /// scores for acting on today, using every purchase.
+    Full,
+}
+
+/// [`clv_table`] with the scoring period chosen explicitly.
+///
+/// # Errors
+///
+/// As [`clv_table`].
+///
+/// # Example
+///
+/// ```
+/// use patronage::prelude::*;
+/// use patronage::clv::workflow::{clv_table_on, ClvSettings, ScoringPeriod};
+/// let s = Transactions::scan_whitespace("datasets/cdnow/CDNOW_master.txt", true, TransactionSchema::default())?
+///     .summary(&SummaryOptions::weekly().calibration_end("1997-09-30"))?;
+/// let today = clv_table_on(&s, &ClvSettings::default(), ScoringPeriod::Full)?;
+/// assert_eq!(today.frame.height(), s.frame().height());
+/// # Ok::<(), patronage::Error>(())
+/// ```
+pub fn clv_table_on(
+    summary: &Summary,
+    settings: &ClvSettings,
+    period: ScoringPeriod,
+) -> Result<ClvOutcome> {
     if !matches!(
         settings.model,
         ModelKind::BgNbd | ModelKind::MbgNbd | ModelKind::ParetoNbd
@@ -479,7 +549,7 @@ pub fn clv_table(summary: &Summary, settings: &ClvSettings) -> Result<ClvOutcome
         ));
     }
     let df = summary.frame();
-    let cal = summary.calibration_end().is_some();
+    let cal = summary.calibration_end().is_some() && period == ScoringPeriod::Fitted;
     let names: [&str; 4] = if cal {
         [
             "frequency_cal",

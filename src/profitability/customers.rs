@@ -277,7 +277,9 @@ pub fn costs_frame(clean: &CleanTransactions, costs: &[CustomerCosts]) -> Result
             "margin_pct".into(),
             costs
                 .iter()
-                .map(|k| ratio(100.0 * k.gross_profit, k))
+                // Rounded to 9 decimals: equal margins (a margin_rate without a cost
+                // column) compare equal at the matrix split instead of by rounding noise.
+                .map(|k| ratio(100.0 * k.gross_profit, k).map(|m| (m * 1e9).round() / 1e9))
                 .collect::<Vec<_>>(),
         ),
         Column::new(

@@ -52,6 +52,42 @@ impl FromStr for Split {
     }
 }
 
+/// What the first axis of the matrix measures (the second is cost-to-serve).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MatrixAxis {
+    /// Gross margin as a % of net revenue (Shapiro et al.'s net price realised).
+    #[default]
+    Margin,
+    /// Gross profit in money (profit contribution before cost-to-serve).
+    Contribution,
+}
+
+impl MatrixAxis {
+    /// The per-customer column it reads: `margin_pct` or `gross_profit`.
+    pub fn column(self) -> &'static str {
+        match self {
+            MatrixAxis::Margin => "margin_pct",
+            MatrixAxis::Contribution => "gross_profit",
+        }
+    }
+}
+
+impl FromStr for MatrixAxis {
+    type Err = Error;
+    /// `margin` or `contribution`.
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "margin" => Ok(MatrixAxis::Margin),
+            "contribution" => Ok(MatrixAxis::Contribution),
+            _ => Err(Error::invalid(
+                "axis",
+                format!("`{s}` is not margin or contribution"),
+            )),
+        }
+    }
+}
+
 /// The four quadrants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Quadrant {

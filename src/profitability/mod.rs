@@ -12,7 +12,7 @@
 //! # Ok::<(), patronage::Error>(())
 //! ```
 //!
-//! Targeting and cohorts (issue #5) are not here yet.
+//! Targeting and cohorts are in [`crate::targeting`] and [`crate::cohort`].
 
 mod cost;
 mod customers;
@@ -22,8 +22,8 @@ mod whale;
 pub use cost::CostModel;
 pub use customers::{CTS_COMPONENTS, CustomerCosts, activity_counts, costs_frame, customer_costs};
 pub use matrix::{
-    CrossTabRow, GridCell, Quadrant, QuadrantSummary, Split, crosstab, grid, quadrants, summarise,
-    thresholds,
+    CrossTabRow, GridCell, MatrixAxis, Quadrant, QuadrantSummary, Split, crosstab, grid, quadrants,
+    summarise, thresholds,
 };
 pub use whale::{Tier, WhaleCurve, pyramid, whale_curve};
 
@@ -32,6 +32,7 @@ use serde::Serialize;
 
 use crate::error::Result;
 use crate::transactions::Transactions;
+use crate::transactions::clean::CleanTransactions;
 use crate::transactions::options::SummaryOptions;
 
 /// Everything `patronage profitability` reports.
@@ -41,7 +42,9 @@ pub struct Profitability {
     /// net_contribution, margin_pct, cts_share, activity counts, cts components,
     /// quadrant, tier.
     pub table: DataFrame,
-    /// Margin (%) and cost-to-serve thresholds of the matrix.
+    /// What the matrix's first axis measures.
+    pub axis: MatrixAxis,
+    /// Thresholds of the matrix: (margin % or gross profit, per `axis`; cost-to-serve).
     pub thresholds: (f64, f64),
     /// Per quadrant.
     pub quadrants: Vec<QuadrantSummary>,
@@ -99,7 +102,7 @@ impl Profitability {
     pub fn figures(&self) -> ProfitabilityFigures<'_> {
         let w = self.whale.as_ref();
         ProfitabilityFigures {
-            thresholds: serde_json::json!({ "margin_pct": self.thresholds.0, "cost_to_serve": self.thresholds.1 }),
+            thresholds: serde_json::json!({ self.axis.column(): self.thresholds.0, "cost_to_serve": self.thresholds.1 }),
             quadrants: &self.quadrants,
             peak_share: w.map(|w| w.peak_share),
             peak_customer_share: w.map(|w| w.peak_customer_share),
@@ -134,11 +137,74 @@ pub fn analyse(
     split: Split,
 ) -> Result<Profitability> {
     let clean = tx.clean(options)?;
-    let counts = activity.map(activity_counts).transpose()?;
-    let costs = customer_costs(&clean, model, counts.as_ref())?;
-    let mut table = costs_frame(&clean, &costs)?;
+    let table = cost_table(&clean, model, activity)?;
     // The same cleaned rows feed the summary behind the RFM cross-tab: one cleaning pass.
     let customer_summary = crate::transactions::summary::summarise(clean, options)?;
+    let rfm = customer_summary.rfm(&crate::rfm::RfmOptions::default())?;
+    analyse_table(table, rfm.frame(), split, MatrixAxis::Margin)
+}
+
+/// The per-customer cost table of cleaned transactions: revenue, cogs, returns,
+/// gross_profit, cost_to_serve, net_contribution, margin_pct, cts_share, activity counts
+/// and cost-to-serve components, sorted by customer id (the first half of [`analyse`]).
+///
+/// # Errors
+///
+/// An invalid cost model; a missing cost column without `margin_rate`; a malformed
+/// activity table.
+///
+/// # Example
+///
+/// ```
+/// use patronage::prelude::*;
+/// use patronage::profitability::{cost_table, CostModel};
+/// let tx = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?;
+/// let clean = tx.clean(&SummaryOptions::weekly())?;
+/// let table = cost_table(&clean, &CostModel::default(), None)?;
+/// assert!(table.column("net_contribution").is_ok());
+/// # Ok::<(), patronage::Error>(())
+/// ```
+pub fn cost_table(
+    clean: &CleanTransactions,
+    model: &CostModel,
+    activity: Option<&DataFrame>,
+) -> Result<DataFrame> {
+    let counts = activity.map(activity_counts).transpose()?;
+    let costs = customer_costs(clean, model, counts.as_ref())?;
+    costs_frame(clean, &costs)
+}
+
+/// The matrix, whale curve, pyramid, grid and RFM cross-tab of a [`cost_table`] (the
+/// second half of [`analyse`], which uses [`MatrixAxis::Margin`]). With
+/// [`MatrixAxis::Contribution`] the matrix's first axis is gross profit in money instead
+/// of margin %: the useful choice when every customer has the same margin (a
+/// `margin_rate` without a cost column), where the margin axis cannot separate anyone. `rfm` is a table with `customer_id` and `segment` (an
+/// [`crate::rfm::RfmTable`]'s frame); customers missing from it count as "(none)".
+///
+/// # Errors
+///
+/// Missing columns; [`crate::Error::InvalidOption`] for a split that cannot be applied.
+///
+/// # Example
+///
+/// ```
+/// use patronage::prelude::*;
+/// use patronage::profitability::{analyse_table, cost_table, CostModel, MatrixAxis, Split};
+/// let tx = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?;
+/// let options = SummaryOptions::weekly();
+/// let clean = tx.clean(&options)?;
+/// let table = cost_table(&clean, &CostModel::default(), None)?;
+/// let rfm = Transactions::summary_of(clean, &options)?.rfm(&RfmOptions::default())?;
+/// let p = analyse_table(table, rfm.frame(), Split::Median, MatrixAxis::Margin)?;
+/// assert!(!p.quadrants.is_empty());
+/// # Ok::<(), patronage::Error>(())
+/// ```
+pub fn analyse_table(
+    mut table: DataFrame,
+    rfm: &DataFrame,
+    split: Split,
+    axis: MatrixAxis,
+) -> Result<Profitability> {
     let get = |name: &str| -> Result<Vec<f64>> {
         Ok(crate::clv::data::nullable_f64(&table, name)?
             .into_iter()
@@ -146,7 +212,7 @@ pub fn analyse(
             .collect())
     };
     let (margin, cts, revenue, gross, net) = (
-        get("margin_pct")?,
+        get(axis.column())?,
         get("cost_to_serve")?,
         get("revenue")?,
         get("gross_profit")?,
@@ -163,7 +229,6 @@ pub fn analyse(
     let loss: Vec<f64> = net.iter().copied().filter(|v| *v < 0.0).collect();
     let grid = grid(&margin, &cts, &net, 3, 3)?;
     // RFM segments of the same customers, matched by id.
-    let rfm = customer_summary.rfm(&crate::rfm::RfmOptions::default())?;
     let text_ids = |df: &DataFrame| -> Result<Vec<Option<String>>> {
         Ok(df
             .column("customer_id")?
@@ -173,9 +238,9 @@ pub fn analyse(
             .map(|v| v.map(str::to_string))
             .collect())
     };
-    let segment_of: std::collections::HashMap<String, String> = text_ids(rfm.frame())?
+    let segment_of: std::collections::HashMap<String, String> = text_ids(rfm)?
         .into_iter()
-        .zip(rfm.frame().column("segment")?.str()?.iter())
+        .zip(rfm.column("segment")?.str()?.iter())
         .filter_map(|(id, s)| Some((id?, s?.to_string())))
         .collect();
     let groups: Vec<String> = text_ids(&table)?
@@ -197,6 +262,7 @@ pub fn analyse(
     ))?;
     Ok(Profitability {
         table,
+        axis,
         thresholds: t,
         quadrants: summary,
         whale,

@@ -63,6 +63,7 @@ pub enum Method {
 
 /// What to cluster and how.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct SegmentationSpec {
     /// Features (columns of the per-customer table) with their transforms.
     pub features: Vec<FeatureSpec>,
@@ -330,6 +331,11 @@ fn resolve(df: &DataFrame, features: &[FeatureSpec]) -> Vec<FeatureSpec> {
             f
         })
         .collect()
+}
+
+/// Checks a spec before there is data (the k range against any number of customers).
+pub(crate) fn check_spec(spec: &SegmentationSpec) -> Result<()> {
+    validate(spec, usize::MAX).map(|_| ())
 }
 
 fn validate(spec: &SegmentationSpec, n: usize) -> Result<Vec<usize>> {

@@ -156,6 +156,14 @@ impl SummaryOptions {
         self
     }
 
+    /// Checks the dates without data: both parse, and the calibration end is before an
+    /// explicit observation end.
+    pub(crate) fn check(&self) -> Result<()> {
+        let end = self.parsed_observation_end()?;
+        self.parsed_calibration_end(end.unwrap_or(i32::MAX))?;
+        Ok(())
+    }
+
     pub(crate) fn parsed_observation_end(&self) -> Result<Option<i32>> {
         self.observation_end
             .as_deref()

@@ -1,0 +1,242 @@
+//! `report.html`: one self-contained page (charts inline, no external resources).
+//!
+//! A short script at the end checks that every chart the page lists holds a drawn SVG
+//! and marks `<body data-check="ok">`; any script error marks `data-check="error"`
+//! instead. CI renders the page in headless Chromium and reads that mark.
+
+use std::fmt::Write as _;
+
+use serde_json::Value;
+
+use super::charts::Chart;
+use crate::pipeline::PipelineOutput;
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn num(v: &Value) -> Option<f64> {
+    v.as_f64()
+}
+
+fn fmt_money(v: f64) -> String {
+    if v.abs() >= 1e6 {
+        format!("{:.2} M", v / 1e6)
+    } else if v.abs() >= 1e3 {
+        format!("{:.1} k", v / 1e3)
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+fn fmt_pct(v: f64) -> String {
+    format!("{:.1}%", 100.0 * v)
+}
+
+/// The page.
+pub(super) fn page(out: &PipelineOutput, figures: &Value, charts: &[Chart]) -> String {
+    let mut h = String::new();
+    let d = &figures["data"];
+    let mut tiles: Vec<(String, String)> = vec![
+        (
+            "customers".into(),
+            d["customers"].as_u64().unwrap_or(0).to_string(),
+        ),
+        (
+            "transactions used".into(),
+            format!(
+                "{} of {}",
+                d["rows_used"].as_u64().unwrap_or(0),
+                d["rows_read"].as_u64().unwrap_or(0)
+            ),
+        ),
+        (
+            "rows rejected".into(),
+            d["rows_rejected"].as_u64().unwrap_or(0).to_string(),
+        ),
+        (
+            "total spend".into(),
+            fmt_money(num(&d["total_spend"]).unwrap_or(0.0)),
+        ),
+    ];
+    if let Some(v) = num(&figures["clv"]["customer_equity"]) {
+        tiles.push(("customer equity (CLV)".into(), fmt_money(v)));
+    }
+    if let Some(v) = num(&figures["clv"]["mean_p_alive"]) {
+        tiles.push(("mean P(alive)".into(), fmt_pct(v)));
+    }
+    if let Some(seg) = &out.segmentation {
+        tiles.push(("segments".into(), seg.chosen_k.to_string()));
+    }
+    if let Some(v) = num(&figures["profitability"]["top20_share"]) {
+        tiles.push(("net contribution of top 20%".into(), fmt_pct(v)));
+    }
+    if let Some(v) = num(&figures["profitability"]["peak_share"]) {
+        tiles.push(("whale curve peak".into(), fmt_pct(v)));
+    }
+
+    let _ = write!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>patronage report</title>\n<style>\n{}\n</style>\n</head>\n<body data-check=\"pending\">\n",
+        STYLE
+    );
+    let _ = writeln!(
+        h,
+        "<header><h1>Customer report</h1><p>Observation end {}{}. Made by patronage {}.</p></header>",
+        esc(d["observation_end"].as_str().unwrap_or("")),
+        match d["calibration_end"].as_str() {
+            Some(c) => format!("; calibration period up to {}", esc(c)),
+            None => String::new(),
+        },
+        env!("CARGO_PKG_VERSION")
+    );
+    h.push_str("<section class=\"tiles\">\n");
+    for (label, value) in &tiles {
+        let _ = writeln!(
+            h,
+            "<div class=\"tile\"><div class=\"value\">{}</div><div class=\"label\">{}</div></div>",
+            esc(value),
+            esc(label)
+        );
+    }
+    h.push_str("</section>\n");
+    if !out.notes.is_empty() {
+        h.push_str("<section class=\"notes\"><h2>Notes</h2><ul>\n");
+        for n in &out.notes {
+            let _ = writeln!(h, "<li>{}</li>", esc(n));
+        }
+        h.push_str("</ul></section>\n");
+    }
+    h.push_str("<nav><ul>\n");
+    for c in charts {
+        let _ = writeln!(h, "<li><a href=\"#{}\">{}</a></li>", c.id, esc(&c.title));
+    }
+    h.push_str("<li><a href=\"#tables\">Tables</a></li></ul></nav>\n");
+    for c in charts {
+        let _ = write!(
+            h,
+            "<figure class=\"chart\" id=\"{}\" data-chart=\"{}\">\n<h2>{}</h2>\n{}\n<figcaption>{}</figcaption>\n</figure>\n",
+            c.id,
+            c.id,
+            esc(&c.title),
+            strip_xml_declaration(&c.svg),
+            esc(&c.reading)
+        );
+    }
+    h.push_str("<section id=\"tables\">\n");
+    if let Some(seg) = &out.segmentation {
+        h.push_str("<h2>Segments</h2>\n<table>\n<thead><tr><th>segment</th><th>label</th><th>customers</th><th>share</th><th>revenue share</th>");
+        let features: Vec<&str> = seg
+            .profiles
+            .first()
+            .map(|p| p.features.iter().map(|f| f.feature.as_str()).collect())
+            .unwrap_or_default();
+        for f in &features {
+            let _ = write!(h, "<th>{} (median)</th>", esc(f));
+        }
+        h.push_str("</tr></thead>\n<tbody>\n");
+        for p in &seg.profiles {
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
+                p.segment,
+                esc(&p.label),
+                p.customers,
+                fmt_pct(p.share),
+                p.revenue_share.map_or("n/a".into(), fmt_pct)
+            );
+            for f in &p.features {
+                let _ = write!(h, "<td>{:.2}</td>", f.median);
+            }
+            h.push_str("</tr>\n");
+        }
+        h.push_str("</tbody>\n</table>\n");
+    }
+    if let Some(p) = &out.profitability {
+        let _ = write!(
+            h,
+            "<h2>Profitability quadrants</h2>\n<p>Split at {:.1}% gross margin and {} cost-to-serve.</p>\n<table>\n<thead><tr><th>quadrant</th><th>customers</th><th>share</th><th>revenue share</th><th>net contribution</th><th>share of net contribution</th><th>action</th></tr></thead>\n<tbody>\n",
+            p.thresholds.0,
+            fmt_money(p.thresholds.1)
+        );
+        for q in &p.quadrants {
+            let _ = writeln!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&q.quadrant),
+                q.customers,
+                fmt_pct(q.customer_share),
+                fmt_pct(q.revenue_share),
+                fmt_money(q.net_contribution),
+                fmt_pct(q.net_contribution_share),
+                esc(&q.action)
+            );
+        }
+        h.push_str("</tbody>\n</table>\n");
+    }
+    h.push_str("<h2>RFM segments</h2>\n<table>\n<thead><tr><th>segment</th><th>customers</th><th>share</th><th>revenue share</th><th>mean days since last purchase</th><th>mean purchases</th><th>mean spend</th></tr></thead>\n<tbody>\n");
+    for s in out.rfm.segment_summary() {
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.0}</td><td>{:.2}</td><td>{}</td></tr>",
+            esc(&s.segment),
+            s.customers,
+            fmt_pct(s.share),
+            fmt_pct(s.revenue_share),
+            s.mean_recency_days,
+            s.mean_n_purchases,
+            fmt_money(s.mean_total_spend)
+        );
+    }
+    h.push_str("</tbody>\n</table>\n</section>\n");
+    let ids: Vec<String> = charts.iter().map(|c| format!("\"{}\"", c.id)).collect();
+    let _ = write!(
+        h,
+        "<footer>Every figure on this page is in report.json; the per-customer table is customers.csv / customers.parquet.</footer>\n<script>\n{}\n</script>\n</body>\n</html>\n",
+        CHECK_SCRIPT.replace("__CHARTS__", &ids.join(","))
+    );
+    h
+}
+
+fn strip_xml_declaration(svg: &str) -> &str {
+    match svg.find("<svg") {
+        Some(i) => &svg[i..],
+        None => svg,
+    }
+}
+
+const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
+h1{margin-bottom:.2em}header p{color:#555;margin-top:0}
+.tiles{display:flex;flex-wrap:wrap;gap:.8em;margin:1.2em 0}
+.tile{border:1px solid #ddd;border-radius:6px;padding:.6em .9em;min-width:150px}
+.tile .value{font-size:1.4em;font-weight:600}.tile .label{color:#555;font-size:.9em}
+nav ul{display:flex;flex-wrap:wrap;gap:.4em 1.2em;padding:0;list-style:none}
+figure.chart{margin:2em 0;border-top:1px solid #eee;padding-top:.5em}
+figure.chart svg{max-width:100%;height:auto}
+figcaption{color:#333;max-width:760px}
+table{border-collapse:collapse;margin:1em 0;font-size:.92em}
+th,td{border-bottom:1px solid #ddd;padding:.3em .6em;text-align:right}
+th:first-child,td:first-child,td:nth-child(2){text-align:left}
+.notes{background:#fff8e1;padding:.4em 1em;border-radius:6px}
+footer{color:#666;margin:3em 0 1em;font-size:.9em}";
+
+const CHECK_SCRIPT: &str = "(function () {
+  var body = document.body;
+  window.addEventListener('error', function () { body.setAttribute('data-check', 'error'); });
+  var expected = [__CHARTS__];
+  var missing = expected.filter(function (id) {
+    var fig = document.getElementById(id);
+    var svg = fig && fig.querySelector('svg');
+    if (!svg) { return true; }
+    var box = svg.getBoundingClientRect();
+    return svg.childElementCount < 3 || box.width < 10 || box.height < 10;
+  });
+  body.setAttribute('data-charts', String(expected.length - missing.length));
+  body.setAttribute('data-missing', missing.join(' '));
+  if (body.getAttribute('data-check') !== 'error') {
+    body.setAttribute('data-check', missing.length === 0 ? 'ok' : 'missing');
+  }
+})();";

@@ -1,0 +1,280 @@
+//! The report of a pipeline run: tables (CSV/Parquet), every figure as JSON, and with the
+//! feature "plots" SVG charts and one self-contained HTML page.
+//!
+//! | file | content |
+//! |---|---|
+//! | `customers.parquet`, `customers.csv` | [`PipelineOutput::customers`] |
+//! | `segments.csv` | one row per cluster: size, shares, label, mean/median per feature |
+//! | `rfm_segments.csv` | one row per RFM segment: customers, shares, means |
+//! | `matrix.csv` | one row per profitability quadrant, with the action |
+//! | `whale.csv` | customer rank, share of customers, cumulative share of net contribution |
+//! | `cohorts.csv` | retention and revenue by acquisition cohort and period |
+//! | `models.json` | the fitted models (reloadable JSON) |
+//! | `report.json` | every figure of the page |
+//! | `*.svg`, `report.html` | charts and the page (feature "plots") |
+//!
+//! ```no_run
+//! use patronage::pipeline::Pipeline;
+//! use patronage::report::write_report;
+//! let p = Pipeline::from_config_path("datasets/cdnow/report.toml")?;
+//! let out = p.run(&p.scan("datasets/cdnow/CDNOW_master.txt")?)?;
+//! let files = write_report(&out, p.config(), "report".as_ref())?;
+//! println!("{} files", files.len());
+//! # Ok::<(), patronage::Error>(())
+//! ```
+
+#[cfg(feature = "plots")]
+pub mod charts;
+#[cfg(feature = "plots")]
+mod html;
+mod tables;
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+
+use crate::error::{Error, Result};
+use crate::pipeline::{PipelineConfig, PipelineOutput};
+
+pub use tables::{cluster_profiles_frame, matrix_frame, whale_frame};
+
+/// Writes every report file into `dir` (created when missing) and returns their paths.
+///
+/// Stages that did not run (switched off in the configuration) leave their files out;
+/// `report.json` lists what was written and what was skipped, and why.
+///
+/// # Errors
+///
+/// [`Error::Io`] when `dir` cannot be created or a file cannot be written; polars
+/// errors building a table.
+///
+/// # Example
+///
+/// ```
+/// use patronage::pipeline::Pipeline;
+/// use patronage::report::write_report;
+/// let p = Pipeline::builder().build()?;
+/// let out = p.run(&p.scan("datasets/retail_sample.csv")?)?;
+/// let dir = std::env::temp_dir().join("patronage-doc-report");
+/// let files = write_report(&out, p.config(), &dir)?;
+/// assert!(files.iter().any(|f| f.ends_with("report.json")));
+/// # Ok::<(), patronage::Error>(())
+/// ```
+pub fn write_report(
+    out: &PipelineOutput,
+    config: &PipelineConfig,
+    dir: &Path,
+) -> Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut written = Vec::new();
+    let mut skipped: Vec<(String, String)> = Vec::new();
+    let mut frame = |name: &str, df: Option<polars::prelude::DataFrame>, why: &str| -> Result<()> {
+        match df {
+            Some(mut df) => {
+                let path = dir.join(name);
+                crate::io::write_frame(&mut df, &path)?;
+                written.push(path);
+            }
+            None => skipped.push((name.to_string(), why.to_string())),
+        }
+        Ok(())
+    };
+    frame("customers.parquet", Some(out.customers.clone()), "")?;
+    frame("customers.csv", Some(out.customers.clone()), "")?;
+    frame(
+        "segments.csv",
+        out.segmentation
+            .as_ref()
+            .map(cluster_profiles_frame)
+            .transpose()?,
+        "segmentation is switched off",
+    )?;
+    frame(
+        "rfm_segments.csv",
+        Some(out.rfm.segment_summary_frame()?),
+        "",
+    )?;
+    frame(
+        "matrix.csv",
+        out.profitability.as_ref().map(matrix_frame).transpose()?,
+        "profitability is switched off",
+    )?;
+    let whale_why = out
+        .profitability
+        .as_ref()
+        .and_then(|p| p.whale_note.clone())
+        .unwrap_or_else(|| "profitability is switched off".into());
+    frame(
+        "whale.csv",
+        out.profitability
+            .as_ref()
+            .and_then(|p| p.whale.as_ref())
+            .map(whale_frame)
+            .transpose()?,
+        &whale_why,
+    )?;
+    frame("cohorts.csv", Some(out.cohorts.frame()?), "")?;
+
+    let models = models_json(out)?;
+    written.push(write_text(dir, "models.json", &pretty(&models)?)?);
+
+    #[cfg(feature = "plots")]
+    let charts = {
+        let charts = charts::all(out)?;
+        for c in &charts {
+            written.push(write_text(dir, &format!("{}.svg", c.id), &c.svg)?);
+        }
+        for (id, why) in charts::skipped(out) {
+            skipped.push((format!("{id}.svg"), why));
+        }
+        charts
+    };
+
+    let mut figures = figures(out);
+    figures["configuration"] = serde_json::to_value(config).unwrap_or(Value::Null);
+    #[cfg(feature = "plots")]
+    {
+        figures["charts"] = json!(charts.iter().map(|c| c.id).collect::<Vec<_>>());
+        let page = html::page(out, &figures, &charts);
+        written.push(write_text(dir, "report.html", &page)?);
+    }
+    let mut files: Vec<String> = written
+        .iter()
+        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .collect();
+    files.push("report.json".into());
+    figures["files"] = json!(files);
+    figures["skipped"] = json!(
+        skipped
+            .iter()
+            .map(|(f, why)| json!({ "file": f, "reason": why }))
+            .collect::<Vec<_>>()
+    );
+    written.push(write_text(dir, "report.json", &pretty(&figures)?)?);
+    Ok(written)
+}
+
+fn pretty(v: &Value) -> Result<String> {
+    serde_json::to_string_pretty(v).map_err(|e| Error::Parse {
+        what: "report JSON".into(),
+        reason: e.to_string(),
+    })
+}
+
+fn write_text(dir: &Path, name: &str, text: &str) -> Result<PathBuf> {
+    let path = dir.join(name);
+    std::fs::write(&path, text).map_err(|source| Error::Io {
+        path: path.clone(),
+        source,
+    })?;
+    Ok(path)
+}
+
+fn parse_json(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or(Value::Null)
+}
+
+/// The fitted models as one JSON object: `purchase` and `spend` (the models behind the
+/// CLV scores), `calibration` (the purchase model of the model checks), `segmentation`.
+/// Each is the reloadable JSON of its type (`Fitted::from_json`,
+/// `SegmentModel::from_json`).
+///
+/// # Errors
+///
+/// Serialisation errors.
+///
+/// # Example
+///
+/// ```
+/// use patronage::pipeline::Pipeline;
+/// let p = Pipeline::builder().build()?;
+/// let out = p.run(&p.scan("datasets/retail_sample.csv")?)?;
+/// let models = patronage::report::models_json(&out)?;
+/// assert_eq!(models["purchase"]["model"], "bg-nbd");
+/// # Ok::<(), patronage::Error>(())
+/// ```
+pub fn models_json(out: &PipelineOutput) -> Result<Value> {
+    let mut models = json!({});
+    if let Some(clv) = &out.clv {
+        models["purchase"] = parse_json(&clv.purchase.to_json()?);
+        if let Some(spend) = &clv.spend {
+            models["spend"] = parse_json(&spend.model.to_json()?);
+        }
+    }
+    if let Some(checks) = &out.checks {
+        models["calibration"] = parse_json(&checks.model.to_json()?);
+    }
+    if let Some(seg) = &out.segmentation {
+        models["segmentation"] = parse_json(&seg.model.to_json()?);
+    }
+    Ok(models)
+}
+
+/// Every figure of a run as JSON (what `report.json` holds, without the configuration
+/// and the file list): `data` (rows read, used, rejected, customers, dates), `rfm`,
+/// `clv` (fit, customer equity, mean P(alive)), `checks`, `segmentation`,
+/// `profitability`, `cohorts`, `notes`.
+///
+/// # Example
+///
+/// ```
+/// use patronage::pipeline::Pipeline;
+/// let p = Pipeline::builder().build()?;
+/// let out = p.run(&p.scan("datasets/retail_sample.csv")?)?;
+/// let f = patronage::report::figures(&out);
+/// assert_eq!(f["data"]["customers"], out.summary.n_customers());
+/// # Ok::<(), patronage::Error>(())
+/// ```
+pub fn figures(out: &PipelineOutput) -> Value {
+    let r = out.summary.report();
+    let revenue: f64 = out
+        .customers
+        .column("total_spend")
+        .ok()
+        .and_then(|c| c.f64().ok().map(|c| c.iter().flatten().sum()))
+        .unwrap_or(0.0);
+    let mut f = json!({
+        "data": {
+            "rows_read": r.rows_read,
+            "rows_used": r.rows_used,
+            "returns_netted": r.returns_used,
+            "rows_rejected": r.rejects.len(),
+            "duplicates_kept": r.duplicates_kept.len(),
+            "customers": out.summary.n_customers(),
+            "observation_end": out.summary.observation_end().to_string(),
+            "calibration_end": out.summary.calibration_end().map(|d| d.to_string()),
+            "total_spend": revenue,
+        },
+        "rfm": out.rfm.segment_summary(),
+        "notes": out.notes,
+    });
+    if let Some(clv) = &out.clv {
+        let mean = |name: &str| -> Option<f64> {
+            let c = clv.frame.column(name).ok()?;
+            let v: Vec<f64> = c.f64().ok()?.iter().flatten().collect();
+            (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+        };
+        f["clv"] = json!({
+            "purchase_model": tables::fit_json(&clv.purchase),
+            "spend_model": clv.spend.as_ref().map(|s| s.to_json()),
+            "customer_equity": clv.customer_equity,
+            "mean_p_alive": mean("p_alive"),
+            "mean_expected_purchases": mean("expected_purchases"),
+            "mean_clv": mean("clv"),
+        });
+    }
+    if let Some(c) = &out.checks {
+        f["checks"] = c.to_json();
+    }
+    if let Some(seg) = &out.segmentation {
+        f["segmentation"] = seg.summary_json();
+    }
+    if let Some(p) = &out.profitability {
+        f["profitability"] = serde_json::to_value(p.figures()).unwrap_or(Value::Null);
+    }
+    f["cohorts"] = serde_json::to_value(&out.cohorts).unwrap_or(Value::Null);
+    f
+}

@@ -1,0 +1,169 @@
+//! The report's small tables as frames.
+
+use polars::prelude::*;
+use serde_json::Value;
+
+use crate::clv::workflow::{AnyFitted, FitOutcome};
+use crate::error::Result;
+use crate::profitability::{Profitability, WhaleCurve};
+use crate::segmentation::Segmentation;
+
+/// One row per cluster: `segment, label, customers, share, revenue_share, profit_share`
+/// and `<feature>_mean`, `<feature>_median` per feature (original units).
+///
+/// # Errors
+///
+/// Polars errors building the frame.
+///
+/// # Example
+///
+/// ```
+/// use patronage::prelude::*;
+/// use patronage::segmentation::{segment, SegmentationSpec, KChoice};
+/// let s = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?
+///     .summary(&SummaryOptions::weekly())?;
+/// let seg = segment(s.frame(), &SegmentationSpec { k: KChoice::Fixed(3), ..Default::default() })?;
+/// let t = patronage::report::cluster_profiles_frame(&seg)?;
+/// assert_eq!(t.height(), 3);
+/// # Ok::<(), patronage::Error>(())
+/// ```
+pub fn cluster_profiles_frame(seg: &Segmentation) -> Result<DataFrame> {
+    let p = &seg.profiles;
+    let mut cols = vec![
+        Column::new(
+            "segment".into(),
+            p.iter().map(|p| p.segment as u32).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "label".into(),
+            p.iter().map(|p| p.label.clone()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "customers".into(),
+            p.iter().map(|p| p.customers as u64).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "share".into(),
+            p.iter().map(|p| p.share).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "revenue_share".into(),
+            p.iter().map(|p| p.revenue_share).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "profit_share".into(),
+            p.iter().map(|p| p.profit_share).collect::<Vec<_>>(),
+        ),
+    ];
+    if let Some(first) = p.first() {
+        for (j, f) in first.features.iter().enumerate() {
+            let get = |pick: fn(&crate::segmentation::FeatureSummary) -> f64| -> Vec<Option<f64>> {
+                p.iter().map(|p| p.features.get(j).map(pick)).collect()
+            };
+            cols.push(Column::new(
+                format!("{}_mean", f.feature).into(),
+                get(|s| s.mean),
+            ));
+            cols.push(Column::new(
+                format!("{}_median", f.feature).into(),
+                get(|s| s.median),
+            ));
+        }
+    }
+    Ok(DataFrame::new_infer_height(cols)?)
+}
+
+/// One row per quadrant: `quadrant, action, customers, customer_share, revenue,
+/// revenue_share, gross_profit, cost_to_serve, net_contribution,
+/// net_contribution_share`, then the thresholds `margin_pct_split, cost_to_serve_split`.
+///
+/// # Errors
+///
+/// Polars errors building the frame.
+///
+/// # Example
+///
+/// ```
+/// use patronage::prelude::*;
+/// use patronage::profitability::{analyse, CostModel, Split};
+/// let tx = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?;
+/// let p = analyse(&tx, &SummaryOptions::weekly(), &CostModel::default(), None, Split::Median)?;
+/// assert_eq!(patronage::report::matrix_frame(&p)?.height(), p.quadrants.len());
+/// # Ok::<(), patronage::Error>(())
+/// ```
+pub fn matrix_frame(p: &Profitability) -> Result<DataFrame> {
+    let q = &p.quadrants;
+    let f = |pick: fn(&crate::profitability::QuadrantSummary) -> f64| -> Vec<f64> {
+        q.iter().map(pick).collect()
+    };
+    let cols = vec![
+        Column::new(
+            "quadrant".into(),
+            q.iter().map(|q| q.quadrant.clone()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "action".into(),
+            q.iter().map(|q| q.action.clone()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "customers".into(),
+            q.iter().map(|q| q.customers as u64).collect::<Vec<_>>(),
+        ),
+        Column::new("customer_share".into(), f(|q| q.customer_share)),
+        Column::new("revenue".into(), f(|q| q.revenue)),
+        Column::new("revenue_share".into(), f(|q| q.revenue_share)),
+        Column::new("gross_profit".into(), f(|q| q.gross_profit)),
+        Column::new("cost_to_serve".into(), f(|q| q.cost_to_serve)),
+        Column::new("net_contribution".into(), f(|q| q.net_contribution)),
+        Column::new(
+            "net_contribution_share".into(),
+            f(|q| q.net_contribution_share),
+        ),
+        Column::new(
+            format!("{}_split", p.axis.column()).into(),
+            vec![p.thresholds.0; q.len()],
+        ),
+        Column::new("cost_to_serve_split".into(), vec![p.thresholds.1; q.len()]),
+    ];
+    Ok(DataFrame::new_infer_height(cols)?)
+}
+
+/// The whale curve, one row per customer ranked by net contribution:
+/// `rank, customer_share, cumulative_share`.
+///
+/// # Errors
+///
+/// Polars errors building the frame.
+///
+/// # Example
+///
+/// ```
+/// use patronage::profitability::whale_curve;
+/// let w = whale_curve(&[5.0, -1.0, 2.0])?;
+/// let t = patronage::report::whale_frame(&w)?;
+/// assert_eq!(t.height(), 3);
+/// # Ok::<(), patronage::Error>(())
+/// ```
+pub fn whale_frame(w: &WhaleCurve) -> Result<DataFrame> {
+    let n = w.points.len();
+    let cols = vec![
+        Column::new("rank".into(), (1..=n as u64).collect::<Vec<_>>()),
+        Column::new(
+            "customer_share".into(),
+            (1..=n).map(|i| i as f64 / n as f64).collect::<Vec<_>>(),
+        ),
+        Column::new("cumulative_share".into(), w.points.clone()),
+    ];
+    Ok(DataFrame::new_infer_height(cols)?)
+}
+
+/// A fitted model's JSON figures (parameters, standard errors, log-likelihood).
+pub(crate) fn fit_json(model: &AnyFitted) -> Value {
+    FitOutcome {
+        model: model.clone(),
+        excluded: None,
+        holdout: None,
+        histogram: None,
+    }
+    .to_json()
+}

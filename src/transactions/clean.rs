@@ -457,56 +457,6 @@ fn flags(name: &str, c: &Column) -> Result<Vec<std::result::Result<bool, Bad>>> 
     }
 }
 
-/// Interns customer ids; `u32::MAX` marks a null id.
-fn intern(name: &str, c: &Column) -> Result<(Vec<u32>, Vec<usize>)> {
-    let mut first: Vec<usize> = Vec::new();
-    let dt = c.dtype().clone();
-    let codes = if matches!(dt, DataType::String) {
-        let ca = c.str()?;
-        let mut map: std::collections::HashMap<&str, u32, FixedState> =
-            std::collections::HashMap::with_hasher(FixedState::default());
-        ca.iter()
-            .enumerate()
-            .map(|(i, v)| match v {
-                None => u32::MAX,
-                Some(s) if s.trim().is_empty() => u32::MAX,
-                Some(s) => *map.entry(s).or_insert_with(|| {
-                    first.push(i);
-                    (first.len() - 1) as u32
-                }),
-            })
-            .collect()
-    } else if dt.is_integer() {
-        let i = c.cast(&DataType::Int64)?;
-        let mut map: std::collections::HashMap<i64, u32, FixedState> =
-            std::collections::HashMap::with_hasher(FixedState::default());
-        i.i64()?
-            .iter()
-            .enumerate()
-            .map(|(i, v)| match v {
-                None => u32::MAX,
-                Some(x) => *map.entry(x).or_insert_with(|| {
-                    first.push(i);
-                    (first.len() - 1) as u32
-                }),
-            })
-            .collect()
-    } else {
-        return Err(Error::WrongType {
-            column: name.to_string(),
-            found: dt.to_string(),
-            expected: "text or integer customer ids".into(),
-        });
-    };
-    if first.len() >= u32::MAX as usize {
-        return Err(Error::invalid(
-            "customer_id",
-            "more than 4,294,967,294 customers",
-        ));
-    }
-    Ok((codes, first))
-}
-
 fn today() -> i32 {
     day_number(chrono::Utc::now().date_naive())
 }
@@ -537,7 +487,7 @@ pub(crate) fn clean(cols: &RoleColumns, opts: &SummaryOptions) -> Result<CleanTr
         .collect();
     let mut check = RowCheck::new(n);
 
-    let (codes, first_pos) = intern(&cols.id.0, &cols.id.1)?;
+    let (codes, first_pos) = super::ids::intern(&cols.id.0, &cols.id.1)?;
     for (i, &c) in codes.iter().enumerate() {
         if c == u32::MAX {
             check.mark(i, R_ID, RejectReason::Null);
@@ -890,15 +840,18 @@ pub(crate) fn clean(cols: &RoleColumns, opts: &SummaryOptions) -> Result<CleanTr
         }
         None => None,
     };
+    let (day, amount) = (gather(&used, &day), pick_f(&amount));
+    let (cost, quantity) = (cost.as_ref().map(pick_f), quantity.as_ref().map(pick_f));
+    let (is_return, row) = (gather(&used, &is_return), gather(&used, &rows));
     Ok(CleanTransactions {
         order,
         channel,
-        day: gather(&used, &day),
-        amount: pick_f(&amount),
-        cost: cost.as_ref().map(pick_f),
-        quantity: quantity.as_ref().map(pick_f),
-        is_return: gather(&used, &is_return),
-        row: gather(&used, &rows),
+        day,
+        amount,
+        cost,
+        quantity,
+        is_return,
+        row,
         offsets: out_offsets,
         ids,
         observation_end,

@@ -712,12 +712,6 @@ pub(crate) fn clean(cols: &RoleColumns, opts: &SummaryOptions) -> Result<CleanTr
         }
         v
     };
-    // Gathers of the used rows in customer order: random access, so spread over threads
-    // (each output element depends on its index only: the result is thread-count free).
-    fn gather<T: Copy + Send + Sync>(used: &[u32], x: &[T]) -> Vec<T> {
-        used.par_iter().map(|&i| x[i as usize]).collect()
-    }
-    let pick_f = |x: &Vec<f64>| gather(&used, x);
     let idx = polars::prelude::IdxCa::from_vec("".into(), kept_first);
     let ids = cols.id.1.as_materialized_series().take(&idx)?;
 
@@ -777,72 +771,81 @@ pub(crate) fn clean(cols: &RoleColumns, opts: &SummaryOptions) -> Result<CleanTr
             ),
         });
     }
+    // Per input row: the order key hash and the channel (numbered in order of first
+    // appearance in the input; renumbered below in order of first use).
+    let order_hash: Option<Vec<u64>> = cols
+        .order_id
+        .as_ref()
+        .map(|c| KeyCol::new(c).map(|k| k.hash_all()))
+        .transpose()?;
+    let channel_raw: Option<(Vec<u32>, Vec<String>)> = match &cols.channel {
+        Some(c) => {
+            let text = c.cast(&DataType::String)?;
+            Some(super::ids::intern_few(text.str()?, "(none)"))
+        }
+        None => None,
+    };
+    // The used rows in customer order. The gathers read the input at random, so every
+    // value a used row needs is first packed into one record per input row: one random
+    // read per used row instead of one per column.
+    let packed: Vec<Packed> = (0..n)
+        .into_par_iter()
+        .map(|i| Packed {
+            amount: amount[i],
+            cost: cost.as_ref().map_or(0.0, |c| c[i]),
+            quantity: quantity.as_ref().map_or(0.0, |q| q[i]),
+            order: order_hash.as_ref().map_or(0, |o| o[i]),
+            day: day[i],
+            tag: (channel_raw.as_ref().map_or(0, |c| c.0[i]) << 1) | u32::from(is_return[i]),
+        })
+        .collect();
+    let (has_cost, has_quantity) = (cost.is_some(), quantity.is_some());
+    drop((amount, cost, quantity, order_hash, day, is_return));
+    let picked: Vec<Packed> = used.par_iter().map(|&i| packed[i as usize]).collect();
+    drop(packed);
+    // Row numbers are usually the row index plus one (a fresh scan): then no gather.
+    let row: Vec<u64> = if rows.par_iter().enumerate().all(|(i, &r)| r == i as u64 + 1) {
+        used.par_iter().map(|&i| u64::from(i) + 1).collect()
+    } else {
+        used.par_iter().map(|&i| rows[i as usize]).collect()
+    };
+    let day: Vec<i32> = picked.par_iter().map(|p| p.day).collect();
+    let amount: Vec<f64> = picked.par_iter().map(|p| p.amount).collect();
+    let cost = has_cost.then(|| picked.par_iter().map(|p| p.cost).collect());
+    let quantity = has_quantity.then(|| picked.par_iter().map(|p| p.quantity).collect());
+    let is_return: Vec<bool> = picked.par_iter().map(|p| p.tag & 1 == 1).collect();
+    let order = cols
+        .order_id
+        .is_some()
+        .then(|| picked.par_iter().map(|p| p.order).collect());
+    // Channels renumbered in order of first use (customer order), as the names are listed.
+    let channel = channel_raw.map(|(_, raw_names)| {
+        let mut renumber = vec![u32::MAX; raw_names.len()];
+        let mut names: Vec<String> = Vec::new();
+        let idx: Vec<u32> = picked
+            .iter()
+            .map(|p| {
+                let raw = (p.tag >> 1) as usize;
+                if renumber[raw] == u32::MAX {
+                    renumber[raw] = names.len() as u32;
+                    names.push(raw_names[raw].clone());
+                }
+                renumber[raw]
+            })
+            .collect();
+        (idx, names)
+    });
+    drop(picked);
+    let returns_used = is_return.iter().filter(|&&r| r).count() as u64;
     let report = CleaningReport {
         rows_read: n as u64,
         rows_used: used.len() as u64,
-        returns_used: used.iter().filter(|&&i| is_return[i as usize]).count() as u64,
+        returns_used,
         customers: (out_offsets.len() - 1) as u64,
         rejects,
         duplicates_kept,
         observation_end: date_of(observation_end).to_string(),
     };
-    let order = match &cols.order_id {
-        Some(c) => {
-            let key = KeyCol::new(c)?;
-            Some(
-                used.par_iter()
-                    .map(|&i| {
-                        let mut h = FixedState::default().build_hasher();
-                        key.hash_row(i as usize, &mut h);
-                        h.finish()
-                    })
-                    .collect(),
-            )
-        }
-        None => None,
-    };
-    let channel = match &cols.channel {
-        Some(c) => {
-            let text = c.cast(&DataType::String)?;
-            let text = text.str()?;
-            // Channels are few: a linear search over the names seen so far, with a hash
-            // map once there are more than 32 of them.
-            let mut names: Vec<String> = Vec::new();
-            let mut index: std::collections::HashMap<String, u32> =
-                std::collections::HashMap::new();
-            let idx: Vec<u32> = used
-                .iter()
-                .map(|&i| {
-                    let name = text.get(i as usize).unwrap_or("(none)");
-                    let found = if names.len() <= 32 {
-                        names.iter().position(|n| n == name).map(|k| k as u32)
-                    } else {
-                        index.get(name).copied()
-                    };
-                    if let Some(k) = found {
-                        return k;
-                    }
-                    let k = names.len() as u32;
-                    names.push(name.to_string());
-                    if names.len() == 33 {
-                        index = names
-                            .iter()
-                            .enumerate()
-                            .map(|(j, n)| (n.clone(), j as u32))
-                            .collect();
-                    } else if names.len() > 33 {
-                        index.insert(name.to_string(), k);
-                    }
-                    k
-                })
-                .collect();
-            Some((idx, names))
-        }
-        None => None,
-    };
-    let (day, amount) = (gather(&used, &day), pick_f(&amount));
-    let (cost, quantity) = (cost.as_ref().map(pick_f), quantity.as_ref().map(pick_f));
-    let (is_return, row) = (gather(&used, &is_return), gather(&used, &rows));
     Ok(CleanTransactions {
         order,
         channel,
@@ -857,6 +860,18 @@ pub(crate) fn clean(cols: &RoleColumns, opts: &SummaryOptions) -> Result<CleanTr
         observation_end,
         report,
     })
+}
+
+/// The values of one input row a used row carries (gathered in one read).
+#[derive(Debug, Clone, Copy)]
+struct Packed {
+    amount: f64,
+    cost: f64,
+    quantity: f64,
+    order: u64,
+    day: i32,
+    /// Channel (raw number) shifted left once, and the return flag in the low bit.
+    tag: u32,
 }
 
 /// One key column of the duplicate check, in a form that hashes without formatting.
@@ -881,6 +896,36 @@ impl KeyCol {
         } else {
             KeyCol::Text(c.cast(&DataType::String)?.str()?.clone())
         })
+    }
+
+    /// The hash of every row, in row order (as [`KeyCol::hash_row`] with a fresh hasher).
+    fn hash_all(&self) -> Vec<u64> {
+        fn one<T: Hash>(v: T) -> u64 {
+            let mut h = FixedState::default().build_hasher();
+            v.hash(&mut h);
+            h.finish()
+        }
+        use polars::prelude::StaticArray;
+        match self {
+            KeyCol::Text(ca) => {
+                let c: Vec<_> = ca.downcast_iter().collect();
+                super::ids::map_rows(&c, &ca.chunk_lengths().collect::<Vec<_>>(), |a, j| {
+                    one(a.get(j))
+                })
+            }
+            KeyCol::Int(ca) => {
+                let c: Vec<_> = ca.downcast_iter().collect();
+                super::ids::map_rows(&c, &ca.chunk_lengths().collect::<Vec<_>>(), |a, j| {
+                    one(a.get(j))
+                })
+            }
+            KeyCol::Float(ca) => {
+                let c: Vec<_> = ca.downcast_iter().collect();
+                super::ids::map_rows(&c, &ca.chunk_lengths().collect::<Vec<_>>(), |a, j| {
+                    one(a.get(j).map(f64::to_bits))
+                })
+            }
+        }
     }
 
     fn hash_row(&self, i: usize, h: &mut impl Hasher) {

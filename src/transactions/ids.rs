@@ -227,6 +227,86 @@ where
     (codes, first)
 }
 
+/// `f` of every row of a chunked column (given as its arrays and their lengths), in row
+/// order, computed in blocks on every core.
+pub(crate) fn map_rows<A, T, F>(chunks: &[A], chunk_lens: &[usize], f: F) -> Vec<T>
+where
+    A: Sync,
+    T: Send,
+    F: Fn(&A, usize) -> T + Sync,
+{
+    blocks(chunk_lens)
+        .par_iter()
+        .flat_map_iter(|b| {
+            let a = &chunks[b.chunk];
+            (b.lo..b.lo + b.len).map(|j| f(a, j))
+        })
+        .collect()
+}
+
+/// Interns a text column with few distinct values (channels): the index of each row's
+/// value among the names, numbered in order of first appearance; nulls are `null_name`.
+pub(crate) fn intern_few(ca: &StringChunked, null_name: &str) -> (Vec<u32>, Vec<String>) {
+    let chunks: Vec<_> = ca.downcast_iter().collect();
+    let lens: Vec<usize> = chunks.iter().map(|a| a.len()).collect();
+    // Per block: local codes and names (a linear search while the names are few).
+    let parts: Vec<(Vec<u32>, Vec<&str>)> = blocks(&lens)
+        .par_iter()
+        .map(|b| {
+            let a = &chunks[b.chunk];
+            let mut names: Vec<&str> = Vec::new();
+            let mut index: HashMap<&str, u32, FixedState> =
+                HashMap::with_hasher(FixedState::default());
+            let codes = (b.lo..b.lo + b.len)
+                .map(|j| {
+                    let name = a.get(j).unwrap_or(null_name);
+                    let found = if names.len() <= 32 {
+                        names.iter().position(|n| *n == name).map(|k| k as u32)
+                    } else {
+                        index.get(name).copied()
+                    };
+                    found.unwrap_or_else(|| {
+                        let k = names.len() as u32;
+                        names.push(name);
+                        if names.len() > 32 {
+                            if index.is_empty() {
+                                index.extend(names.iter().enumerate().map(|(k, n)| (*n, k as u32)));
+                            } else {
+                                index.insert(name, k);
+                            }
+                        }
+                        k
+                    })
+                })
+                .collect();
+            (codes, names)
+        })
+        .collect();
+    // Merge the names in block order, then renumber each block's codes.
+    let mut names: Vec<String> = Vec::new();
+    let mut index: HashMap<&str, u32, FixedState> = HashMap::with_hasher(FixedState::default());
+    let maps: Vec<Vec<u32>> = parts
+        .iter()
+        .map(|(_, local)| {
+            local
+                .iter()
+                .map(|&n| {
+                    *index.entry(n).or_insert_with(|| {
+                        names.push(n.to_string());
+                        (names.len() - 1) as u32
+                    })
+                })
+                .collect()
+        })
+        .collect();
+    let codes = parts
+        .into_par_iter()
+        .zip(maps)
+        .flat_map_iter(|((codes, _), map)| codes.into_iter().map(move |c| map[c as usize]))
+        .collect();
+    (codes, names)
+}
+
 /// Interns customer ids; `u32::MAX` marks a null or blank id. Returns the code of each
 /// row (customers numbered in order of first appearance) and each customer's first row.
 pub(crate) fn intern(name: &str, c: &Column) -> Result<(Vec<u32>, Vec<usize>)> {

@@ -297,32 +297,70 @@ fn text_of(c: &Column, i: usize) -> String {
     }
 }
 
-/// Numbers of a numeric or text column; `None` marks a bad row with its reason.
-fn numbers(name: &str, c: &Column) -> Result<Vec<std::result::Result<f64, Bad>>> {
+/// Values of one column: the value per row (a default where the row is bad) and the bad
+/// rows with their reasons, ascending.
+type Values<T> = (Vec<T>, Vec<(usize, Bad)>);
+
+fn split_bad<T: Default>(v: Vec<std::result::Result<T, Bad>>) -> Values<T> {
+    let mut bad = Vec::new();
+    let vals = v
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            r.unwrap_or_else(|b| {
+                bad.push((i, b));
+                T::default()
+            })
+        })
+        .collect();
+    (vals, bad)
+}
+
+/// The rows of a chunked array that are null, ascending.
+fn null_rows<T: polars::prelude::PolarsDataType>(
+    ca: &polars::prelude::ChunkedArray<T>,
+) -> Vec<usize> {
+    if ca.null_count() == 0 {
+        return Vec::new();
+    }
+    ca.is_null()
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| *v == Some(true))
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// Numbers of a numeric or text column, with the bad rows and their reasons.
+fn numbers(name: &str, c: &Column) -> Result<Values<f64>> {
     let dt = c.dtype();
     if dt.is_primitive_numeric() {
         let f = c.cast(&DataType::Float64)?;
         let ca = f.f64()?;
-        if ca.null_count() == 0 {
-            return Ok(ca
-                .into_no_null_iter()
-                .map(|x| {
-                    if x.is_finite() {
-                        Ok(x)
-                    } else {
-                        Err(Bad::NotFinite)
-                    }
-                })
-                .collect());
+        let mut vals: Vec<f64> = Vec::with_capacity(ca.len());
+        for arr in ca.downcast_iter() {
+            vals.extend_from_slice(arr.values().as_slice());
         }
-        return Ok(ca
-            .iter()
-            .map(|v| match v {
-                None => Err(Bad::Null),
-                Some(x) if !x.is_finite() => Err(Bad::NotFinite),
-                Some(x) => Ok(x),
-            })
-            .collect());
+        let nulls = null_rows(ca);
+        let mut bad: Vec<(usize, Bad)> = vals
+            .par_iter()
+            .enumerate()
+            .filter(|(_, x)| !x.is_finite())
+            .map(|(i, _)| (i, Bad::NotFinite))
+            .collect();
+        if !nulls.is_empty() {
+            let null: std::collections::HashSet<usize> = nulls.iter().copied().collect();
+            bad.retain(|(i, _)| !null.contains(i));
+            bad.extend(nulls.iter().map(|&i| (i, Bad::Null)));
+            bad.sort_by_key(|b| b.0);
+            for &i in &nulls {
+                vals[i] = 0.0;
+            }
+        }
+        for &(i, _) in &bad {
+            vals[i] = 0.0;
+        }
+        return Ok((vals, bad));
     }
     if matches!(dt, DataType::String) {
         let ca = c.str()?;
@@ -349,7 +387,7 @@ fn numbers(name: &str, c: &Column) -> Result<Vec<std::result::Result<f64, Bad>>>
                 expected: "numbers".into(),
             });
         }
-        return Ok(out);
+        return Ok(split_bad(out));
     }
     Err(Error::WrongType {
         column: name.to_string(),
@@ -358,34 +396,47 @@ fn numbers(name: &str, c: &Column) -> Result<Vec<std::result::Result<f64, Bad>>>
     })
 }
 
-fn days(name: &str, c: &Column, format: &DateFormat) -> Result<Vec<std::result::Result<i32, Bad>>> {
-    let nul = |v: Option<i32>| v.ok_or(Bad::Null);
+fn days(name: &str, c: &Column, format: &DateFormat) -> Result<Values<i32>> {
+    let with_nulls = |mut vals: Vec<i32>, nulls: Vec<usize>| {
+        for &i in &nulls {
+            vals[i] = 0;
+        }
+        (vals, nulls.into_iter().map(|i| (i, Bad::Null)).collect())
+    };
     match c.dtype() {
-        DataType::Date => Ok(c.date()?.physical().iter().map(nul).collect()),
+        DataType::Date => {
+            let ca = c.date()?.physical();
+            let mut vals: Vec<i32> = Vec::with_capacity(ca.len());
+            for arr in ca.downcast_iter() {
+                vals.extend_from_slice(arr.values().as_slice());
+            }
+            Ok(with_nulls(vals, null_rows(ca)))
+        }
         DataType::Datetime(tu, _) => {
             let per_day: i64 = match tu {
                 PlTimeUnit::Nanoseconds => 86_400_000_000_000,
                 PlTimeUnit::Microseconds => 86_400_000_000,
                 PlTimeUnit::Milliseconds => 86_400_000,
             };
-            Ok(c.datetime()?
-                .physical()
-                .iter()
-                .map(|v| {
-                    v.map(|x| i32::try_from(x.div_euclid(per_day)).unwrap_or(i32::MAX))
-                        .ok_or(Bad::Null)
-                })
-                .collect())
+            let ca = c.datetime()?.physical();
+            let chunks: Vec<&[i64]> = ca.downcast_iter().map(|a| a.values().as_slice()).collect();
+            let lens: Vec<usize> = chunks.iter().map(|a| a.len()).collect();
+            let vals = super::ids::map_rows(&chunks, &lens, |a, j| {
+                i32::try_from(a[j].div_euclid(per_day)).unwrap_or(i32::MAX)
+            });
+            Ok(with_nulls(vals, null_rows(ca)))
         }
         dt if dt.is_integer() => {
             let i = c.cast(&DataType::Int64)?;
-            Ok(i.i64()?
-                .iter()
-                .map(|v| match v {
-                    None => Err(Bad::Null),
-                    Some(x) => parse_yyyymmdd(x).ok_or(Bad::UnparseableDate),
-                })
-                .collect())
+            Ok(split_bad(
+                i.i64()?
+                    .iter()
+                    .map(|v| match v {
+                        None => Err(Bad::Null),
+                        Some(x) => parse_yyyymmdd(x).ok_or(Bad::UnparseableDate),
+                    })
+                    .collect(),
+            ))
         }
         DataType::String => {
             let v: Vec<Option<&str>> = c.str()?.iter().collect();
@@ -417,7 +468,7 @@ fn days(name: &str, c: &Column, format: &DateFormat) -> Result<Vec<std::result::
                     expected: hint,
                 });
             }
-            Ok(out)
+            Ok(split_bad(out))
         }
         _ => Err(Error::WrongType {
             column: name.to_string(),
@@ -493,25 +544,17 @@ pub(crate) fn clean(cols: &RoleColumns, opts: &SummaryOptions) -> Result<CleanTr
             check.mark(i, R_ID, RejectReason::Null);
         }
     }
-    let date_vals = days(&cols.date.0, &cols.date.1, &cols.date_format)?;
-    let mut day = vec![0i32; n];
-    for (i, d) in date_vals.into_iter().enumerate() {
-        match d {
-            Ok(v) => day[i] = v,
-            Err(r) => check.mark(i, R_DATE, r),
-        }
+    let (day, bad) = days(&cols.date.0, &cols.date.1, &cols.date_format)?;
+    for (i, r) in bad {
+        check.mark(i, R_DATE, r);
     }
     let mut take_numbers = |role: u8, col: &Option<(String, Column)>| -> Result<Option<Vec<f64>>> {
         let Some((name, c)) = col else {
             return Ok(None);
         };
-        let vals = numbers(name, c)?;
-        let mut out = vec![0.0; n];
-        for (i, v) in vals.into_iter().enumerate() {
-            match v {
-                Ok(x) => out[i] = x,
-                Err(r) => check.mark(i, role, r),
-            }
+        let (out, bad) = numbers(name, c)?;
+        for (i, r) in bad {
+            check.mark(i, role, r);
         }
         Ok(Some(out))
     };

@@ -944,9 +944,7 @@ impl KeyCol {
     /// The hash of every row, in row order (as [`KeyCol::hash_row`] with a fresh hasher).
     fn hash_all(&self) -> Vec<u64> {
         fn one<T: Hash>(v: T) -> u64 {
-            let mut h = FixedState::default().build_hasher();
-            v.hash(&mut h);
-            h.finish()
+            FixedState::default().hash_one(v)
         }
         use polars::prelude::StaticArray;
         match self {

@@ -13,6 +13,12 @@ use patronage::clv::workflow::{
 };
 use patronage::prelude::*;
 
+/// jemalloc keeps freed pages for reuse (see Cargo.toml): a 10M-row summary allocates and
+/// frees many large buffers.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[derive(Parser)]
 #[command(
     name = "patronage",

@@ -297,32 +297,70 @@ fn text_of(c: &Column, i: usize) -> String {
     }
 }
 
-/// Numbers of a numeric or text column; `None` marks a bad row with its reason.
-fn numbers(name: &str, c: &Column) -> Result<Vec<std::result::Result<f64, Bad>>> {
+/// Values of one column: the value per row (a default where the row is bad) and the bad
+/// rows with their reasons, ascending.
+type Values<T> = (Vec<T>, Vec<(usize, Bad)>);
+
+fn split_bad<T: Default>(v: Vec<std::result::Result<T, Bad>>) -> Values<T> {
+    let mut bad = Vec::new();
+    let vals = v
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            r.unwrap_or_else(|b| {
+                bad.push((i, b));
+                T::default()
+            })
+        })
+        .collect();
+    (vals, bad)
+}
+
+/// The rows of a chunked array that are null, ascending.
+fn null_rows<T: polars::prelude::PolarsDataType>(
+    ca: &polars::prelude::ChunkedArray<T>,
+) -> Vec<usize> {
+    if ca.null_count() == 0 {
+        return Vec::new();
+    }
+    ca.is_null()
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| *v == Some(true))
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// Numbers of a numeric or text column, with the bad rows and their reasons.
+fn numbers(name: &str, c: &Column) -> Result<Values<f64>> {
     let dt = c.dtype();
     if dt.is_primitive_numeric() {
         let f = c.cast(&DataType::Float64)?;
         let ca = f.f64()?;
-        if ca.null_count() == 0 {
-            return Ok(ca
-                .into_no_null_iter()
-                .map(|x| {
-                    if x.is_finite() {
-                        Ok(x)
-                    } else {
-                        Err(Bad::NotFinite)
-                    }
-                })
-                .collect());
+        let mut vals: Vec<f64> = Vec::with_capacity(ca.len());
+        for arr in ca.downcast_iter() {
+            vals.extend_from_slice(arr.values().as_slice());
         }
-        return Ok(ca
-            .iter()
-            .map(|v| match v {
-                None => Err(Bad::Null),
-                Some(x) if !x.is_finite() => Err(Bad::NotFinite),
-                Some(x) => Ok(x),
-            })
-            .collect());
+        let nulls = null_rows(ca);
+        let mut bad: Vec<(usize, Bad)> = vals
+            .par_iter()
+            .enumerate()
+            .filter(|(_, x)| !x.is_finite())
+            .map(|(i, _)| (i, Bad::NotFinite))
+            .collect();
+        if !nulls.is_empty() {
+            let null: std::collections::HashSet<usize> = nulls.iter().copied().collect();
+            bad.retain(|(i, _)| !null.contains(i));
+            bad.extend(nulls.iter().map(|&i| (i, Bad::Null)));
+            bad.sort_by_key(|b| b.0);
+            for &i in &nulls {
+                vals[i] = 0.0;
+            }
+        }
+        for &(i, _) in &bad {
+            vals[i] = 0.0;
+        }
+        return Ok((vals, bad));
     }
     if matches!(dt, DataType::String) {
         let ca = c.str()?;
@@ -349,7 +387,7 @@ fn numbers(name: &str, c: &Column) -> Result<Vec<std::result::Result<f64, Bad>>>
                 expected: "numbers".into(),
             });
         }
-        return Ok(out);
+        return Ok(split_bad(out));
     }
     Err(Error::WrongType {
         column: name.to_string(),
@@ -358,34 +396,47 @@ fn numbers(name: &str, c: &Column) -> Result<Vec<std::result::Result<f64, Bad>>>
     })
 }
 
-fn days(name: &str, c: &Column, format: &DateFormat) -> Result<Vec<std::result::Result<i32, Bad>>> {
-    let nul = |v: Option<i32>| v.ok_or(Bad::Null);
+fn days(name: &str, c: &Column, format: &DateFormat) -> Result<Values<i32>> {
+    let with_nulls = |mut vals: Vec<i32>, nulls: Vec<usize>| {
+        for &i in &nulls {
+            vals[i] = 0;
+        }
+        (vals, nulls.into_iter().map(|i| (i, Bad::Null)).collect())
+    };
     match c.dtype() {
-        DataType::Date => Ok(c.date()?.physical().iter().map(nul).collect()),
+        DataType::Date => {
+            let ca = c.date()?.physical();
+            let mut vals: Vec<i32> = Vec::with_capacity(ca.len());
+            for arr in ca.downcast_iter() {
+                vals.extend_from_slice(arr.values().as_slice());
+            }
+            Ok(with_nulls(vals, null_rows(ca)))
+        }
         DataType::Datetime(tu, _) => {
             let per_day: i64 = match tu {
                 PlTimeUnit::Nanoseconds => 86_400_000_000_000,
                 PlTimeUnit::Microseconds => 86_400_000_000,
                 PlTimeUnit::Milliseconds => 86_400_000,
             };
-            Ok(c.datetime()?
-                .physical()
-                .iter()
-                .map(|v| {
-                    v.map(|x| i32::try_from(x.div_euclid(per_day)).unwrap_or(i32::MAX))
-                        .ok_or(Bad::Null)
-                })
-                .collect())
+            let ca = c.datetime()?.physical();
+            let chunks: Vec<&[i64]> = ca.downcast_iter().map(|a| a.values().as_slice()).collect();
+            let lens: Vec<usize> = chunks.iter().map(|a| a.len()).collect();
+            let vals = super::ids::map_rows(&chunks, &lens, |a, j| {
+                i32::try_from(a[j].div_euclid(per_day)).unwrap_or(i32::MAX)
+            });
+            Ok(with_nulls(vals, null_rows(ca)))
         }
         dt if dt.is_integer() => {
             let i = c.cast(&DataType::Int64)?;
-            Ok(i.i64()?
-                .iter()
-                .map(|v| match v {
-                    None => Err(Bad::Null),
-                    Some(x) => parse_yyyymmdd(x).ok_or(Bad::UnparseableDate),
-                })
-                .collect())
+            Ok(split_bad(
+                i.i64()?
+                    .iter()
+                    .map(|v| match v {
+                        None => Err(Bad::Null),
+                        Some(x) => parse_yyyymmdd(x).ok_or(Bad::UnparseableDate),
+                    })
+                    .collect(),
+            ))
         }
         DataType::String => {
             let v: Vec<Option<&str>> = c.str()?.iter().collect();
@@ -417,7 +468,7 @@ fn days(name: &str, c: &Column, format: &DateFormat) -> Result<Vec<std::result::
                     expected: hint,
                 });
             }
-            Ok(out)
+            Ok(split_bad(out))
         }
         _ => Err(Error::WrongType {
             column: name.to_string(),
@@ -457,56 +508,6 @@ fn flags(name: &str, c: &Column) -> Result<Vec<std::result::Result<bool, Bad>>> 
     }
 }
 
-/// Interns customer ids; `u32::MAX` marks a null id.
-fn intern(name: &str, c: &Column) -> Result<(Vec<u32>, Vec<usize>)> {
-    let mut first: Vec<usize> = Vec::new();
-    let dt = c.dtype().clone();
-    let codes = if matches!(dt, DataType::String) {
-        let ca = c.str()?;
-        let mut map: std::collections::HashMap<&str, u32, FixedState> =
-            std::collections::HashMap::with_hasher(FixedState::default());
-        ca.iter()
-            .enumerate()
-            .map(|(i, v)| match v {
-                None => u32::MAX,
-                Some(s) if s.trim().is_empty() => u32::MAX,
-                Some(s) => *map.entry(s).or_insert_with(|| {
-                    first.push(i);
-                    (first.len() - 1) as u32
-                }),
-            })
-            .collect()
-    } else if dt.is_integer() {
-        let i = c.cast(&DataType::Int64)?;
-        let mut map: std::collections::HashMap<i64, u32, FixedState> =
-            std::collections::HashMap::with_hasher(FixedState::default());
-        i.i64()?
-            .iter()
-            .enumerate()
-            .map(|(i, v)| match v {
-                None => u32::MAX,
-                Some(x) => *map.entry(x).or_insert_with(|| {
-                    first.push(i);
-                    (first.len() - 1) as u32
-                }),
-            })
-            .collect()
-    } else {
-        return Err(Error::WrongType {
-            column: name.to_string(),
-            found: dt.to_string(),
-            expected: "text or integer customer ids".into(),
-        });
-    };
-    if first.len() >= u32::MAX as usize {
-        return Err(Error::invalid(
-            "customer_id",
-            "more than 4,294,967,294 customers",
-        ));
-    }
-    Ok((codes, first))
-}
-
 fn today() -> i32 {
     day_number(chrono::Utc::now().date_naive())
 }
@@ -537,31 +538,23 @@ pub(crate) fn clean(cols: &RoleColumns, opts: &SummaryOptions) -> Result<CleanTr
         .collect();
     let mut check = RowCheck::new(n);
 
-    let (codes, first_pos) = intern(&cols.id.0, &cols.id.1)?;
+    let (codes, first_pos) = super::ids::intern(&cols.id.0, &cols.id.1)?;
     for (i, &c) in codes.iter().enumerate() {
         if c == u32::MAX {
             check.mark(i, R_ID, RejectReason::Null);
         }
     }
-    let date_vals = days(&cols.date.0, &cols.date.1, &cols.date_format)?;
-    let mut day = vec![0i32; n];
-    for (i, d) in date_vals.into_iter().enumerate() {
-        match d {
-            Ok(v) => day[i] = v,
-            Err(r) => check.mark(i, R_DATE, r),
-        }
+    let (day, bad) = days(&cols.date.0, &cols.date.1, &cols.date_format)?;
+    for (i, r) in bad {
+        check.mark(i, R_DATE, r);
     }
     let mut take_numbers = |role: u8, col: &Option<(String, Column)>| -> Result<Option<Vec<f64>>> {
         let Some((name, c)) = col else {
             return Ok(None);
         };
-        let vals = numbers(name, c)?;
-        let mut out = vec![0.0; n];
-        for (i, v) in vals.into_iter().enumerate() {
-            match v {
-                Ok(x) => out[i] = x,
-                Err(r) => check.mark(i, role, r),
-            }
+        let (out, bad) = numbers(name, c)?;
+        for (i, r) in bad {
+            check.mark(i, role, r);
         }
         Ok(Some(out))
     };
@@ -762,12 +755,6 @@ pub(crate) fn clean(cols: &RoleColumns, opts: &SummaryOptions) -> Result<CleanTr
         }
         v
     };
-    // Gathers of the used rows in customer order: random access, so spread over threads
-    // (each output element depends on its index only: the result is thread-count free).
-    fn gather<T: Copy + Send + Sync>(used: &[u32], x: &[T]) -> Vec<T> {
-        used.par_iter().map(|&i| x[i as usize]).collect()
-    }
-    let pick_f = |x: &Vec<f64>| gather(&used, x);
     let idx = polars::prelude::IdxCa::from_vec("".into(), kept_first);
     let ids = cols.id.1.as_materialized_series().take(&idx)?;
 
@@ -827,83 +814,107 @@ pub(crate) fn clean(cols: &RoleColumns, opts: &SummaryOptions) -> Result<CleanTr
             ),
         });
     }
+    // Per input row: the order key hash and the channel (numbered in order of first
+    // appearance in the input; renumbered below in order of first use).
+    let order_hash: Option<Vec<u64>> = cols
+        .order_id
+        .as_ref()
+        .map(|c| KeyCol::new(c).map(|k| k.hash_all()))
+        .transpose()?;
+    let channel_raw: Option<(Vec<u32>, Vec<String>)> = match &cols.channel {
+        Some(c) => {
+            let text = c.cast(&DataType::String)?;
+            Some(super::ids::intern_few(text.str()?, "(none)"))
+        }
+        None => None,
+    };
+    // The used rows in customer order. The gathers read the input at random, so every
+    // value a used row needs is first packed into one record per input row: one random
+    // read per used row instead of one per column.
+    let packed: Vec<Packed> = (0..n)
+        .into_par_iter()
+        .map(|i| Packed {
+            amount: amount[i],
+            cost: cost.as_ref().map_or(0.0, |c| c[i]),
+            quantity: quantity.as_ref().map_or(0.0, |q| q[i]),
+            order: order_hash.as_ref().map_or(0, |o| o[i]),
+            day: day[i],
+            tag: (channel_raw.as_ref().map_or(0, |c| c.0[i]) << 1) | u32::from(is_return[i]),
+        })
+        .collect();
+    let (has_cost, has_quantity) = (cost.is_some(), quantity.is_some());
+    drop((amount, cost, quantity, order_hash, day, is_return));
+    let picked: Vec<Packed> = used.par_iter().map(|&i| packed[i as usize]).collect();
+    drop(packed);
+    // Row numbers are usually the row index plus one (a fresh scan): then no gather.
+    let row: Vec<u64> = if rows.par_iter().enumerate().all(|(i, &r)| r == i as u64 + 1) {
+        used.par_iter().map(|&i| u64::from(i) + 1).collect()
+    } else {
+        used.par_iter().map(|&i| rows[i as usize]).collect()
+    };
+    let day: Vec<i32> = picked.par_iter().map(|p| p.day).collect();
+    let amount: Vec<f64> = picked.par_iter().map(|p| p.amount).collect();
+    let cost = has_cost.then(|| picked.par_iter().map(|p| p.cost).collect());
+    let quantity = has_quantity.then(|| picked.par_iter().map(|p| p.quantity).collect());
+    let is_return: Vec<bool> = picked.par_iter().map(|p| p.tag & 1 == 1).collect();
+    let order = cols
+        .order_id
+        .is_some()
+        .then(|| picked.par_iter().map(|p| p.order).collect());
+    // Channels renumbered in order of first use (customer order), as the names are listed.
+    let channel = channel_raw.map(|(_, raw_names)| {
+        let mut renumber = vec![u32::MAX; raw_names.len()];
+        let mut names: Vec<String> = Vec::new();
+        let idx: Vec<u32> = picked
+            .iter()
+            .map(|p| {
+                let raw = (p.tag >> 1) as usize;
+                if renumber[raw] == u32::MAX {
+                    renumber[raw] = names.len() as u32;
+                    names.push(raw_names[raw].clone());
+                }
+                renumber[raw]
+            })
+            .collect();
+        (idx, names)
+    });
+    drop(picked);
+    let returns_used = is_return.iter().filter(|&&r| r).count() as u64;
     let report = CleaningReport {
         rows_read: n as u64,
         rows_used: used.len() as u64,
-        returns_used: used.iter().filter(|&&i| is_return[i as usize]).count() as u64,
+        returns_used,
         customers: (out_offsets.len() - 1) as u64,
         rejects,
         duplicates_kept,
         observation_end: date_of(observation_end).to_string(),
     };
-    let order = match &cols.order_id {
-        Some(c) => {
-            let key = KeyCol::new(c)?;
-            Some(
-                used.par_iter()
-                    .map(|&i| {
-                        let mut h = FixedState::default().build_hasher();
-                        key.hash_row(i as usize, &mut h);
-                        h.finish()
-                    })
-                    .collect(),
-            )
-        }
-        None => None,
-    };
-    let channel = match &cols.channel {
-        Some(c) => {
-            let text = c.cast(&DataType::String)?;
-            let text = text.str()?;
-            // Channels are few: a linear search over the names seen so far, with a hash
-            // map once there are more than 32 of them.
-            let mut names: Vec<String> = Vec::new();
-            let mut index: std::collections::HashMap<String, u32> =
-                std::collections::HashMap::new();
-            let idx: Vec<u32> = used
-                .iter()
-                .map(|&i| {
-                    let name = text.get(i as usize).unwrap_or("(none)");
-                    let found = if names.len() <= 32 {
-                        names.iter().position(|n| n == name).map(|k| k as u32)
-                    } else {
-                        index.get(name).copied()
-                    };
-                    if let Some(k) = found {
-                        return k;
-                    }
-                    let k = names.len() as u32;
-                    names.push(name.to_string());
-                    if names.len() == 33 {
-                        index = names
-                            .iter()
-                            .enumerate()
-                            .map(|(j, n)| (n.clone(), j as u32))
-                            .collect();
-                    } else if names.len() > 33 {
-                        index.insert(name.to_string(), k);
-                    }
-                    k
-                })
-                .collect();
-            Some((idx, names))
-        }
-        None => None,
-    };
     Ok(CleanTransactions {
         order,
         channel,
-        day: gather(&used, &day),
-        amount: pick_f(&amount),
-        cost: cost.as_ref().map(pick_f),
-        quantity: quantity.as_ref().map(pick_f),
-        is_return: gather(&used, &is_return),
-        row: gather(&used, &rows),
+        day,
+        amount,
+        cost,
+        quantity,
+        is_return,
+        row,
         offsets: out_offsets,
         ids,
         observation_end,
         report,
     })
+}
+
+/// The values of one input row a used row carries (gathered in one read).
+#[derive(Debug, Clone, Copy)]
+struct Packed {
+    amount: f64,
+    cost: f64,
+    quantity: f64,
+    order: u64,
+    day: i32,
+    /// Channel (raw number) shifted left once, and the return flag in the low bit.
+    tag: u32,
 }
 
 /// One key column of the duplicate check, in a form that hashes without formatting.
@@ -928,6 +939,34 @@ impl KeyCol {
         } else {
             KeyCol::Text(c.cast(&DataType::String)?.str()?.clone())
         })
+    }
+
+    /// The hash of every row, in row order (as [`KeyCol::hash_row`] with a fresh hasher).
+    fn hash_all(&self) -> Vec<u64> {
+        fn one<T: Hash>(v: T) -> u64 {
+            FixedState::default().hash_one(v)
+        }
+        use polars::prelude::StaticArray;
+        match self {
+            KeyCol::Text(ca) => {
+                let c: Vec<_> = ca.downcast_iter().collect();
+                super::ids::map_rows(&c, &ca.chunk_lengths().collect::<Vec<_>>(), |a, j| {
+                    one(a.get(j))
+                })
+            }
+            KeyCol::Int(ca) => {
+                let c: Vec<_> = ca.downcast_iter().collect();
+                super::ids::map_rows(&c, &ca.chunk_lengths().collect::<Vec<_>>(), |a, j| {
+                    one(a.get(j))
+                })
+            }
+            KeyCol::Float(ca) => {
+                let c: Vec<_> = ca.downcast_iter().collect();
+                super::ids::map_rows(&c, &ca.chunk_lengths().collect::<Vec<_>>(), |a, j| {
+                    one(a.get(j).map(f64::to_bits))
+                })
+            }
+        }
     }
 
     fn hash_row(&self, i: usize, h: &mut impl Hasher) {

@@ -5,6 +5,7 @@
 //! mapped columns are read.
 
 pub mod clean;
+mod ids;
 pub mod options;
 pub mod summary;
 pub mod units;

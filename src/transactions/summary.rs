@@ -249,8 +249,8 @@ pub(crate) fn summarise(clean: CleanTransactions, options: &SummaryOptions) -> R
         let duration = elapsed(unit_start(cal, pu), obs_unit, tu);
         col!("duration_holdout", |r| r.cal.map(|_| duration));
     }
-    let frame = DataFrame::new_infer_height(columns)?
-        .sort(["customer_id"], SortMultipleOptions::default())?;
+    let frame = DataFrame::new_infer_height(columns)?;
+    let frame = super::ids::sort_by_customer_id(frame)?;
     Ok(Summary {
         frame,
         report: clean.report,

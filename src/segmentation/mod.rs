@@ -699,9 +699,10 @@ fn profiles(
     k: usize,
 ) -> Result<Vec<SegmentProfile>> {
     let n = assignments.len();
-    let members: Vec<Vec<usize>> = (0..k)
-        .map(|s| (0..n).filter(|&i| assignments[i] == s).collect())
-        .collect();
+    let mut members: Vec<Vec<usize>> = vec![Vec::new(); k];
+    for (i, &s) in assignments.iter().enumerate() {
+        members[s].push(i);
+    }
     let share_of = |col: &str| -> Option<Vec<f64>> {
         let v = crate::clv::data::nullable_f64(df, col).ok()?;
         let total: f64 = v.iter().map(|x| x.unwrap_or(0.0)).sum();
@@ -728,13 +729,19 @@ fn profiles(
         dims = (0..features.len().min(3)).collect();
     }
     let terciles: Vec<(f64, f64)> = raw
-        .iter()
-        .map(|v| (quantile_of(v, 1.0 / 3.0), quantile_of(v, 2.0 / 3.0)))
+        .par_iter()
+        .map(|v| {
+            let sorted = features::sorted(v);
+            (
+                features::quantile(&sorted, 1.0 / 3.0),
+                features::quantile(&sorted, 2.0 / 3.0),
+            )
+        })
         .collect();
     let mut out = Vec::with_capacity(k);
     for (s, m) in members.iter().enumerate() {
         let summaries: Vec<FeatureSummary> = features
-            .iter()
+            .par_iter()
             .zip(raw)
             .map(|(f, v)| {
                 let vals: Vec<f64> = m.iter().map(|&i| v[i]).collect();

@@ -304,3 +304,107 @@ fn channel_mix_features() {
     let tx = Transactions::from_frame(plain, TransactionSchema::default()).unwrap();
     assert!(channel_shares(&tx.clean(&SummaryOptions::weekly()).unwrap()).is_err());
 }
+
+/// Both k-means engines reach the same optimum on the four behaviour groups: inertia
+/// equal to 1e-6 relative, the same partition.
+#[test]
+fn native_and_linfa_kmeans_agree() {
+    use patronage::segmentation::KMeansEngine;
+    let (summary, _) = four_groups();
+    let df = summary.frame();
+    for k in [2, 4, 6] {
+        let spec = |engine| SegmentationSpec {
+            k: KChoice::Fixed(k),
+            kmeans_engine: engine,
+            ..SegmentationSpec::default()
+        };
+        let native = segment(df, &spec(KMeansEngine::Native)).unwrap();
+        let linfa = segment(df, &spec(KMeansEngine::Linfa)).unwrap();
+        let (a, b) = (native.k_table[0].inertia, linfa.k_table[0].inertia);
+        assert!(
+            (a - b).abs() <= 1e-6 * b,
+            "k = {k}: native {a} vs linfa {b}"
+        );
+        let ari = adjusted_rand_index(&native.assignments, &linfa.assignments);
+        assert!(ari > 0.99, "k = {k}: ARI {ari}");
+    }
+}
+
+/// 30,000 rows (several of the native engine's 4,096-row chunks) from 5 seeded blobs in
+/// 3 dimensions.
+fn blobs() -> DataFrame {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+    let centres = [
+        [0.0, 0.0, 0.0],
+        [6.0, 0.0, 1.0],
+        [0.0, 7.0, -2.0],
+        [5.0, 5.0, 5.0],
+        [-4.0, 3.0, 6.0],
+    ];
+    let mut cols = [Vec::new(), Vec::new(), Vec::new()];
+    for _ in 0..30_000 {
+        let c = centres[rng.random_range(0..centres.len())];
+        for j in 0..3 {
+            // A sum of uniforms: roughly normal, spread 1.
+            let noise: f64 = (0..4).map(|_| rng.random::<f64>() - 0.5).sum::<f64>() * 1.7;
+            cols[j].push(c[j] + noise);
+        }
+    }
+    df!("a" => &cols[0], "b" => &cols[1], "c" => &cols[2]).unwrap()
+}
+
+#[test]
+fn native_kmeans_is_bit_identical_on_one_and_two_threads() {
+    let df = blobs();
+    let spec = SegmentationSpec {
+        features: ["a", "b", "c"]
+            .iter()
+            .map(|c| FeatureSpec {
+                column: c.to_string(),
+                log1p: false,
+                scale: patronage::segmentation::Scale::Standardize,
+            })
+            .collect(),
+        k: KChoice::Range(2, 7),
+        seed: 3,
+        ..SegmentationSpec::default()
+    };
+    let one = in_pool(1, || segment(&df, &spec).unwrap());
+    let two = in_pool(2, || segment(&df, &spec).unwrap());
+    assert_eq!(one, two);
+    // Bits, not just equality of floats that compare equal.
+    let bits = |s: &patronage::segmentation::Segmentation| {
+        s.k_table
+            .iter()
+            .map(|r| r.inertia.to_bits())
+            .chain(s.model.centroids.iter().flatten().map(|v| v.to_bits()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(bits(&one), bits(&two));
+    assert_eq!(one.chosen_k, 5, "{:#?}", one.k_table);
+    // The same optimum as linfa's engine on this data.
+    let linfa = segment(
+        &df,
+        &SegmentationSpec {
+            k: KChoice::Fixed(5),
+            kmeans_engine: patronage::segmentation::KMeansEngine::Linfa,
+            ..spec.clone()
+        },
+    )
+    .unwrap();
+    let five = &one.k_table[3];
+    assert_eq!(five.k, 5);
+    let rel = (five.inertia - linfa.k_table[0].inertia).abs() / linfa.k_table[0].inertia;
+    assert!(rel <= 1e-6, "relative inertia difference {rel}");
+    assert!(adjusted_rand_index(&one.assignments, &linfa.assignments) > 0.99);
+}
+
+#[test]
+fn specs_without_an_engine_still_load() {
+    use patronage::segmentation::KMeansEngine;
+    let mut json = serde_json::to_value(SegmentationSpec::default()).unwrap();
+    json.as_object_mut().unwrap().remove("kmeans_engine");
+    let spec: SegmentationSpec = serde_json::from_value(json).unwrap();
+    assert_eq!(spec.kmeans_engine, KMeansEngine::Native);
+}

@@ -8,7 +8,9 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
-fn dist2(a: &[f64], b: &[f64]) -> f64 {
+/// Squared Euclidean distance (summed in feature order).
+#[inline]
+pub(crate) fn dist2(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
 }
 
@@ -129,6 +131,10 @@ pub(crate) fn silhouette_sample(n: usize, sample: usize, seed: u64) -> Vec<usize
 /// Mean silhouette over the sampled customers (distances among the sample only, as
 /// scikit-learn's `silhouette_score(sample_size=...)`). None for k < 2 or fewer than 2
 /// clusters present in the sample. A customer alone in its cluster scores 0.
+///
+/// The sample is gathered once, grouped by cluster, feature by feature (so each
+/// customer's distance sum to a cluster is one contiguous, vectorisable loop); each sum
+/// is taken in a fixed order, so the result does not depend on the thread count.
 pub(crate) fn silhouette(
     x: &[f64],
     d: usize,
@@ -139,35 +145,83 @@ pub(crate) fn silhouette(
     if k < 2 {
         return None;
     }
+    let s = sample.len();
     let mut counts = vec![0usize; k];
     sample.iter().for_each(|&i| counts[labels[i]] += 1);
     if counts.iter().filter(|&&c| c > 0).count() < 2 {
         return None;
     }
+    // Sample positions grouped by cluster (in sample order within a cluster).
+    let mut starts = vec![0usize; k + 1];
+    for c in 0..k {
+        starts[c + 1] = starts[c] + counts[c];
+    }
+    let mut next = starts.clone();
+    let mut grouped = vec![0usize; s];
+    for &i in sample {
+        let c = labels[i];
+        grouped[next[c]] = i;
+        next[c] += 1;
+    }
+    // Feature-major copy of the grouped sample: cols[f * s + t].
+    let mut cols = vec![0.0; d * s];
+    for (t, &i) in grouped.iter().enumerate() {
+        for f in 0..d {
+            cols[f * s + t] = x[i * d + f];
+        }
+    }
     let scores: Vec<f64> = sample
         .par_iter()
         .map(|&i| {
             let p = &x[i * d..(i + 1) * d];
-            let mut sums = vec![0.0; k];
-            for &j in sample {
-                if j != i {
-                    sums[labels[j]] += dist2(p, &x[j * d..(j + 1) * d]).sqrt();
-                }
-            }
             let own = labels[i];
             if counts[own] <= 1 {
                 return 0.0;
             }
-            let a = sums[own] / (counts[own] - 1) as f64;
+            // The customer's own distance (0) is part of its cluster's sum.
+            let sum = |c: usize| distance_sum(&cols, s, p, starts[c], starts[c + 1]);
+            let a = sum(own) / (counts[own] - 1) as f64;
             let b = (0..k)
                 .filter(|&c| c != own && counts[c] > 0)
-                .map(|c| sums[c] / counts[c] as f64)
+                .map(|c| sum(c) / counts[c] as f64)
                 .fold(f64::INFINITY, f64::min);
             let m = a.max(b);
             if m > 0.0 { (b - a) / m } else { 0.0 }
         })
         .collect();
     Some(scores.iter().sum::<f64>() / scores.len() as f64)
+}
+
+/// Sum of the Euclidean distances from `p` to the gathered points `lo..hi` of the
+/// feature-major `cols` (stride `s`), in four interleaved partial sums.
+fn distance_sum(cols: &[f64], s: usize, p: &[f64], lo: usize, hi: usize) -> f64 {
+    const L: usize = 4;
+    let mut acc = [0.0f64; L];
+    let mut j = lo;
+    while j + L <= hi {
+        let mut t = [0.0f64; L];
+        for (f, &pf) in p.iter().enumerate() {
+            let c = &cols[f * s + j..f * s + j + L];
+            for l in 0..L {
+                let v = c[l] - pf;
+                t[l] += v * v;
+            }
+        }
+        for l in 0..L {
+            acc[l] += t[l].sqrt();
+        }
+        j += L;
+    }
+    let mut tail = 0.0;
+    for j in j..hi {
+        let mut t = 0.0;
+        for (f, &pf) in p.iter().enumerate() {
+            let v = cols[f * s + j] - pf;
+            t += v * v;
+        }
+        tail += t.sqrt();
+    }
+    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
 }
 
 /// Adjusted Rand index of two labelings of the same customers (1 = identical up to

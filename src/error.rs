@@ -33,6 +33,19 @@ pub enum Error {
         /// What was empty.
         what: String,
     },
+    /// Record batches given together do not share one schema (feature `arrow`): the batch
+    /// (0-based) whose column names or types differ from the first batch's.
+    #[error("record batch {batch} does not match the first batch: {reason}")]
+    SchemaMismatch {
+        /// 0-based index of the first batch that differs.
+        batch: usize,
+        /// Which columns or types differ.
+        reason: String,
+    },
+    /// arrow-rs failed to encode or decode record batches (feature `arrow`).
+    #[cfg(feature = "arrow")]
+    #[error("arrow: {0}")]
+    Arrow(#[from] arrow_schema::ArrowError),
     /// A row failed a check and the run is strict.
     #[error("row {row}, column `{column}`: {reason} (value: {value})")]
     BadRow {

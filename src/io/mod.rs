@@ -1,5 +1,8 @@
-//! Input and output: the column mapping, readers to lazy frames, and writers.
+//! Input and output: the column mapping, readers to lazy frames, writers, and (feature
+//! `arrow`) arrow-rs record batches in and out.
 
+#[cfg(feature = "arrow")]
+pub mod arrow;
 pub mod read;
 pub mod schema;
 pub mod write;

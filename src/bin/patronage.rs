@@ -258,6 +258,9 @@ enum Command {
         /// No progress display and no summary line.
         #[arg(short, long)]
         quiet: bool,
+        /// Print the wall time of each stage (and of writing the files) on stderr.
+        #[arg(long)]
+        timings: bool,
     },
     /// Acquisition cohorts: retention and revenue by period since acquisition.
     Cohorts {
@@ -672,7 +675,16 @@ fn run(cli: Cli) -> patronage::Result<()> {
             margin_rate,
             out,
             quiet,
-        } => run_report(&input, &time, config.as_ref(), margin_rate, &out, quiet),
+            timings,
+        } => run_report(
+            &input,
+            &time,
+            config.as_ref(),
+            margin_rate,
+            &out,
+            quiet,
+            timings,
+        ),
         Command::Cohorts {
             input,
             time,
@@ -1185,6 +1197,7 @@ fn run_target(
     }
 }
 
+#[allow(clippy::too_many_arguments)] // one per command-line option
 fn run_report(
     input: &InputArgs,
     time: &TimeArgs,
@@ -1192,6 +1205,7 @@ fn run_report(
     margin_rate: Option<f64>,
     out: &std::path::Path,
     quiet: bool,
+    timings: bool,
 ) -> patronage::Result<()> {
     use patronage::pipeline::{Pipeline, PipelineConfig};
     let mut c = match config {
@@ -1242,14 +1256,29 @@ fn run_report(
     };
     bar.set_message("reading transactions");
     let tx = pipeline.scan(&input.input)?;
-    let result = pipeline.run_with(&tx, &mut |stage| bar.set_message(stage.describe()));
+    let mut marks: Vec<(&'static str, std::time::Instant)> = Vec::new();
+    let result = pipeline.run_with(&tx, &mut |stage| {
+        marks.push((stage.describe(), std::time::Instant::now()));
+        bar.set_message(stage.describe());
+    });
     bar.finish_and_clear();
     let output = result?;
     let r = output.summary.report();
     if let Some(path) = &input.rejects {
         patronage::io::write_frame(&mut r.rejects_frame()?, path)?;
     }
+    marks.push(("writing the report", std::time::Instant::now()));
     let files = patronage::report::write_report(&output, pipeline.config(), out)?;
+    if timings {
+        marks.push(("done", std::time::Instant::now()));
+        for w in marks.windows(2) {
+            eprintln!(
+                "patronage: {:>7.2} s  {}",
+                (w[1].1 - w[0].1).as_secs_f64(),
+                w[0].0
+            );
+        }
+    }
     if !quiet {
         eprintln!(
             "patronage: {} rows read, {} used, {} rejected; {} customers; {} files written to {}",

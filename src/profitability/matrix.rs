@@ -356,11 +356,11 @@ pub struct CrossTabRow {
 /// assert_eq!(t.len(), 2);
 /// ```
 pub fn crosstab(q: &[Quadrant], groups: &[String], net: &[f64]) -> Vec<CrossTabRow> {
-    let mut cells: std::collections::BTreeMap<(usize, String), (usize, f64)> =
+    let mut cells: std::collections::BTreeMap<(usize, &str), (usize, f64)> =
         std::collections::BTreeMap::new();
     for i in 0..q.len().min(groups.len()).min(net.len()) {
         let k = Quadrant::ALL.iter().position(|x| *x == q[i]).unwrap_or(0);
-        let e = cells.entry((k, groups[i].clone())).or_insert((0, 0.0));
+        let e = cells.entry((k, groups[i].as_str())).or_insert((0, 0.0));
         e.0 += 1;
         e.1 += net[i];
     }
@@ -368,7 +368,7 @@ pub fn crosstab(q: &[Quadrant], groups: &[String], net: &[f64]) -> Vec<CrossTabR
         .into_iter()
         .map(|((k, group), (customers, net_contribution))| CrossTabRow {
             quadrant: Quadrant::ALL[k].name().into(),
-            group,
+            group: group.to_string(),
             customers,
             net_contribution,
         })

@@ -228,28 +228,41 @@ pub fn analyse_table(
     };
     let loss: Vec<f64> = net.iter().copied().filter(|v| *v < 0.0).collect();
     let grid = grid(&margin, &cts, &net, 3, 3)?;
-    // RFM segments of the same customers, matched by id.
-    let text_ids = |df: &DataFrame| -> Result<Vec<Option<String>>> {
-        Ok(df
-            .column("customer_id")?
-            .cast(&DataType::String)?
+    // RFM segments of the same customers: row for row when both tables list the same
+    // customers in the same order (the usual case: one summary behind both), else
+    // matched by id.
+    let same_rows = table
+        .column("customer_id")?
+        .equals_missing(rfm.column("customer_id")?);
+    let groups: Vec<String> = if same_rows {
+        rfm.column("segment")?
             .str()?
             .iter()
-            .map(|v| v.map(str::to_string))
-            .collect())
+            .map(|s| s.unwrap_or("(none)").to_string())
+            .collect()
+    } else {
+        let text_ids = |df: &DataFrame| -> Result<Vec<Option<String>>> {
+            Ok(df
+                .column("customer_id")?
+                .cast(&DataType::String)?
+                .str()?
+                .iter()
+                .map(|v| v.map(str::to_string))
+                .collect())
+        };
+        let segment_of: std::collections::HashMap<String, String> = text_ids(rfm)?
+            .into_iter()
+            .zip(rfm.column("segment")?.str()?.iter())
+            .filter_map(|(id, s)| Some((id?, s?.to_string())))
+            .collect();
+        text_ids(&table)?
+            .into_iter()
+            .map(|id| {
+                id.and_then(|id| segment_of.get(&id).cloned())
+                    .unwrap_or_else(|| "(none)".into())
+            })
+            .collect()
     };
-    let segment_of: std::collections::HashMap<String, String> = text_ids(rfm)?
-        .into_iter()
-        .zip(rfm.column("segment")?.str()?.iter())
-        .filter_map(|(id, s)| Some((id?, s?.to_string())))
-        .collect();
-    let groups: Vec<String> = text_ids(&table)?
-        .into_iter()
-        .map(|id| {
-            id.and_then(|id| segment_of.get(&id).cloned())
-                .unwrap_or_else(|| "(none)".into())
-        })
-        .collect();
     let by_rfm_segment = crosstab(&quads, &groups, &net);
     let tiers = pyramid(&net, [0.05, 0.20, 0.50])?;
     table.with_column(Column::new(

@@ -752,3 +752,25 @@ fn extension_and_polars_metadata_are_not_passed_on() {
     assert_eq!(df.column("object").unwrap().dtype(), &DataType::Binary);
     assert_eq!(df.column("cat").unwrap().dtype(), &DataType::String);
 }
+
+#[test]
+fn pipeline_customer_table_round_trips_through_record_batches() {
+    let p = patronage::pipeline::Pipeline::builder().build().unwrap();
+    let out = p
+        .run(&p.scan("datasets/retail_sample.csv").unwrap())
+        .unwrap();
+    let batches = out.customers_record_batches().unwrap();
+    let back = patronage::io::arrow::frame_from_record_batches(&batches).unwrap();
+    assert_eq!(back.height(), out.customers.height());
+    assert_eq!(back.get_column_names(), out.customers.get_column_names());
+    for name in ["clv", "p_alive", "net_contribution", "rfm_score"] {
+        let a = back.column(name).unwrap().cast(&DataType::Float64).unwrap();
+        let b = out
+            .customers
+            .column(name)
+            .unwrap()
+            .cast(&DataType::Float64)
+            .unwrap();
+        assert!(a.equals_missing(&b), "{name}");
+    }
+}

@@ -266,6 +266,32 @@ impl Summary {
     }
 }
 
+impl crate::pipeline::PipelineOutput {
+    /// The pipeline's per-customer table ([`PipelineOutput::customers`]: summary, RFM,
+    /// CLV, profitability and cluster columns) as arrow-rs record batches (feature
+    /// `arrow`), through [`record_batches_from_frame`].
+    ///
+    /// [`PipelineOutput::customers`]: crate::pipeline::PipelineOutput::customers
+    ///
+    /// # Errors
+    /// As [`record_batches_from_frame`].
+    ///
+    /// # Example
+    /// ```
+    /// use patronage::pipeline::Pipeline;
+    /// let p = Pipeline::builder().build()?;
+    /// let out = p.run(&p.scan("datasets/retail_sample.csv")?)?;
+    /// let batches = out.customers_record_batches()?;
+    /// let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+    /// assert_eq!(rows, out.customers.height());
+    /// assert!(batches[0].schema().field_with_name("clv").is_ok());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn customers_record_batches(&self) -> Result<Vec<RecordBatch>> {
+        record_batches_from_frame(&self.customers)
+    }
+}
+
 /// Why `other` does not match `first` (names, order and types; nullability and metadata
 /// may differ), or `None`.
 fn mismatch(first: &Schema, other: &Schema) -> Option<String> {

@@ -966,15 +966,7 @@ fn align(base: &DataFrame, other: &DataFrame, columns: &[&str]) -> Result<Vec<Co
     {
         return pick(other);
     }
-    let text = |df: &DataFrame| -> Result<Vec<Option<String>>> {
-        Ok(df
-            .column("customer_id")?
-            .cast(&DataType::String)?
-            .str()?
-            .iter()
-            .map(|v| v.map(str::to_string))
-            .collect())
-    };
+    let text = crate::profitability::customer_ids_as_text;
     let index: HashMap<String, IdxSize> = text(other)?
         .into_iter()
         .enumerate()

@@ -144,6 +144,18 @@ pub fn analyse(
     analyse_table(table, rfm.frame(), split, MatrixAxis::Margin)
 }
 
+/// A frame's `customer_id` column as text (integer ids formatted), for matching tables
+/// by id.
+pub(crate) fn customer_ids_as_text(df: &DataFrame) -> Result<Vec<Option<String>>> {
+    Ok(df
+        .column("customer_id")?
+        .cast(&DataType::String)?
+        .str()?
+        .iter()
+        .map(|v| v.map(str::to_string))
+        .collect())
+}
+
 /// The per-customer cost table of cleaned transactions: revenue, cogs, returns,
 /// gross_profit, cost_to_serve, net_contribution, margin_pct, cts_share, activity counts
 /// and cost-to-serve components, sorted by customer id (the first half of [`analyse`]).
@@ -241,15 +253,7 @@ pub fn analyse_table(
             .map(|s| s.unwrap_or("(none)").to_string())
             .collect()
     } else {
-        let text_ids = |df: &DataFrame| -> Result<Vec<Option<String>>> {
-            Ok(df
-                .column("customer_id")?
-                .cast(&DataType::String)?
-                .str()?
-                .iter()
-                .map(|v| v.map(str::to_string))
-                .collect())
-        };
+        let text_ids = customer_ids_as_text;
         let segment_of: std::collections::HashMap<String, String> = text_ids(rfm)?
             .into_iter()
             .zip(rfm.column("segment")?.str()?.iter())

@@ -159,6 +159,26 @@ fn f64_column(df: &DataFrame, name: &str) -> Result<Vec<Option<f64>>> {
     crate::clv::data::nullable_f64(df, name)
 }
 
+/// The label of the category at integer position `x` of a continuous axis ("" between
+/// categories and outside them).
+fn category(labels: &[String], x: f64) -> String {
+    let i = x.round();
+    if (x - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < labels.len() {
+        labels[i as usize].clone()
+    } else {
+        String::new()
+    }
+}
+
+/// A frequency bin's label: `3`, or `7+` for the open last bin.
+fn bin_label(frequency: u32, open_ended: bool) -> String {
+    if open_ended {
+        format!("{frequency}+")
+    } else {
+        frequency.to_string()
+    }
+}
+
 fn quantile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -419,7 +439,7 @@ fn segments(out: &PipelineOutput) -> Result<Option<Chart>> {
         .fold(0.0, f64::max)
         * 100.0
         * 1.15;
-    let labels: Vec<String> = p.iter().map(|p| p.segment.to_string()).collect();
+    let labels: Vec<String> = p.iter().map(|p| format!("segment {}", p.segment)).collect();
     let svg = render(SIZE, |root| {
         let mut chart = ChartBuilder::on(root)
             .caption("Segments: size and value", ("sans-serif", 20))
@@ -427,14 +447,7 @@ fn segments(out: &PipelineOutput) -> Result<Option<Chart>> {
             .x_label_area_size(42)
             .y_label_area_size(56)
             .build_cartesian_2d(-0.5..(k as f64 - 0.5), 0.0..top.max(1.0))?;
-        let fmt = |x: &f64| {
-            let i = x.round();
-            if (x - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < labels.len() {
-                format!("segment {}", labels[i as usize])
-            } else {
-                String::new()
-            }
-        };
+        let fmt = |v: &f64| category(&labels, *v);
         chart
             .configure_mesh()
             .disable_x_mesh()
@@ -625,13 +638,7 @@ fn holdout(out: &PipelineOutput) -> Result<Option<Chart>> {
     let last = bins.len() as f64 - 1.0;
     let labels: Vec<String> = bins
         .iter()
-        .map(|b| {
-            if b.open_ended {
-                format!("{}+", b.frequency)
-            } else {
-                b.frequency.to_string()
-            }
-        })
+        .map(|b| bin_label(b.frequency, b.open_ended))
         .collect();
     let svg = render(SIZE, |root| {
         let mut chart = ChartBuilder::on(root)
@@ -640,14 +647,7 @@ fn holdout(out: &PipelineOutput) -> Result<Option<Chart>> {
             .x_label_area_size(42)
             .y_label_area_size(56)
             .build_cartesian_2d(-0.3..(last + 0.3), 0.0..top.max(1e-9))?;
-        let fmt = |x: &f64| {
-            let i = x.round();
-            if (x - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < labels.len() {
-                labels[i as usize].clone()
-            } else {
-                String::new()
-            }
-        };
+        let fmt = |v: &f64| category(&labels, *v);
         chart
             .configure_mesh()
             .x_labels(labels.len() + 1)
@@ -807,13 +807,7 @@ fn period_transactions(out: &PipelineOutput) -> Result<Option<Chart>> {
         * 1.15;
     let labels: Vec<String> = bins
         .iter()
-        .map(|b| {
-            if b.open_ended {
-                format!("{}+", b.frequency)
-            } else {
-                b.frequency.to_string()
-            }
-        })
+        .map(|b| bin_label(b.frequency, b.open_ended))
         .collect();
     let k = bins.len();
     let svg = render(SIZE, |root| {
@@ -823,14 +817,7 @@ fn period_transactions(out: &PipelineOutput) -> Result<Option<Chart>> {
             .x_label_area_size(42)
             .y_label_area_size(64)
             .build_cartesian_2d(-0.5..(k as f64 - 0.5), 0.0..top.max(1.0))?;
-        let fmt = |x: &f64| {
-            let i = x.round();
-            if (x - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < labels.len() {
-                labels[i as usize].clone()
-            } else {
-                String::new()
-            }
-        };
+        let fmt = |v: &f64| category(&labels, *v);
         chart
             .configure_mesh()
             .disable_x_mesh()
@@ -905,14 +892,7 @@ fn cohort_retention(out: &PipelineOutput) -> Result<Chart> {
                 -0.5..(periods as f64 - 0.5),
                 -0.5..(rows.len().max(1) as f64 - 0.5),
             )?;
-        let ylab = |y: &f64| {
-            let i = y.round();
-            if (y - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < labels.len() {
-                labels[i as usize].clone()
-            } else {
-                String::new()
-            }
-        };
+        let ylab = |v: &f64| category(&labels, *v);
         chart
             .configure_mesh()
             .disable_mesh()

@@ -7,6 +7,7 @@
 pub mod clean;
 mod ids;
 pub mod options;
+pub mod partition;
 pub mod summary;
 pub mod units;
 
@@ -174,8 +175,9 @@ impl Transactions {
         self.lf.clone().select(cols)
     }
 
-    fn collect_roles(&self) -> Result<RoleColumns> {
-        let df = self.lazy().collect()?;
+    /// Collects `lf` (this table's [`Transactions::lazy`], maybe filtered) as role columns.
+    fn collect_roles(&self, lf: LazyFrame) -> Result<RoleColumns> {
+        let df = lf.collect()?;
         let get = |name: &str| -> Result<(String, Column)> {
             Ok((name.to_string(), df.column(name)?.clone()))
         };
@@ -232,7 +234,7 @@ impl Transactions {
     /// [`Error::BadRow`](crate::Error::BadRow) for the first bad row of a strict run,
     /// [`Error::InvalidOption`](crate::Error::InvalidOption) for a bad observation end.
     pub fn clean(&self, options: &SummaryOptions) -> Result<CleanTransactions> {
-        clean::clean(&self.collect_roles()?, options)
+        clean::clean(&self.collect_roles(self.lazy())?, options)
     }
 
     /// Cleans the table and summarises it per customer.

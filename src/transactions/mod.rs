@@ -42,6 +42,9 @@ use summary::Summary;
 pub struct Transactions {
     lf: LazyFrame,
     schema: ResolvedSchema,
+    /// The file, when the input is a Parquet file (the partitioned summary reads it a
+    /// slice at a time with the Parquet reader itself).
+    parquet: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for Transactions {
@@ -58,6 +61,7 @@ impl Transactions {
         Ok(Transactions {
             lf: scan.lf,
             schema: resolved,
+            parquet: None,
         })
     }
 
@@ -93,6 +97,10 @@ impl Transactions {
                 let scan = read::scan_csv(path, opts, Some(&text))?;
                 Self::from_scan(scan, &schema)
             }
+            InputFormat::Parquet => Ok(Transactions {
+                parquet: Some(path.to_path_buf()),
+                ..Self::from_scan(scan, &schema)?
+            }),
             _ => Self::from_scan(scan, &schema),
         }
     }
@@ -175,9 +183,13 @@ impl Transactions {
         self.lf.clone().select(cols)
     }
 
-    /// Collects `lf` (this table's [`Transactions::lazy`], maybe filtered) as role columns.
+    /// Collects `lf` (this table's [`Transactions::lazy`]) as role columns.
     fn collect_roles(&self, lf: LazyFrame) -> Result<RoleColumns> {
-        let df = lf.collect()?;
+        self.roles_of(lf.collect()?)
+    }
+
+    /// The role columns of a frame with the columns of [`Transactions::lazy`].
+    fn roles_of(&self, df: DataFrame) -> Result<RoleColumns> {
         let get = |name: &str| -> Result<(String, Column)> {
             Ok((name.to_string(), df.column(name)?.clone()))
         };

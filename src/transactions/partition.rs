@@ -212,13 +212,19 @@ impl Transactions {
         if let Some(end) = options.parsed_observation_end()? {
             options.parsed_calibration_end(end)?;
         }
-        let n = self.count_rows()?;
         let p = match partitions {
             Some(0) => {
                 return Err(Error::invalid("partitions", "must be at least 1"));
             }
+            Some(1) => return self.summary(options),
             Some(p) => p,
-            None => partitions_for(n, DEFAULT_ROWS_PER_PARTITION),
+            None => 0,
+        };
+        let n = self.count_rows()?;
+        let p = if p == 0 {
+            partitions_for(n, DEFAULT_ROWS_PER_PARTITION)
+        } else {
+            p
         };
         self.summary_split(options, n, p, SLICE)
     }
@@ -249,7 +255,7 @@ impl Transactions {
         for path in files.iter().flatten() {
             let file = std::fs::File::open(path).map_err(|e| io_err(path, e))?;
             let cols = self.roles_of(ParquetReader::new(file).finish()?)?;
-            if cols.row.len() == 0 {
+            if cols.row.is_empty() {
                 continue;
             }
             let (clean, facts) = clean::clean_rows(&cols, options, Some(today))?;

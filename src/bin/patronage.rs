@@ -45,6 +45,11 @@ enum Command {
         /// default: CSV on standard output.
         #[arg(short = 'o', long = "output", value_name = "FILE")]
         output: Option<PathBuf>,
+        /// Summarise P customer partitions one at a time (each reads the input once more)
+        /// to bound memory; 1 reads everything at once. Default: one partition per 10M
+        /// input rows. Same output either way.
+        #[arg(long, value_name = "P")]
+        partitions: Option<usize>,
     },
     /// RFM scores (quantile bins, recency reversed) and named segments.
     Rfm {
@@ -480,16 +485,20 @@ fn summarise(input: &InputArgs, time: &TimeArgs) -> patronage::Result<Summary> {
     summarise_with(input, time, |_| Ok(())).map(|(summary, ())| summary)
 }
 
-/// Cleans once, lets `also` use the cleaned rows, then summarises them.
-fn summarise_with<T>(
+/// The summary one customer partition at a time (see `Transactions::summary_partitioned`).
+fn summarise_partitioned(
     input: &InputArgs,
     time: &TimeArgs,
-    also: impl FnOnce(&CleanTransactions) -> patronage::Result<T>,
-) -> patronage::Result<(Summary, T)> {
+    partitions: Option<usize>,
+) -> patronage::Result<Summary> {
     let options = summary_options(input, time)?;
-    let clean = load(input)?.clean(&options)?;
-    let extra = also(&clean)?;
-    let summary = Transactions::summary_of(clean, &options)?;
+    let summary = load(input)?.summary_partitioned(&options, partitions)?;
+    report_cleaning(input, &summary)?;
+    Ok(summary)
+}
+
+/// Prints what cleaning did and writes the rejects when asked.
+fn report_cleaning(input: &InputArgs, summary: &Summary) -> patronage::Result<()> {
     let r = summary.report();
     eprintln!(
         "patronage: {} rows read, {} used ({} returns netted), {} rejected, {} duplicates kept; {} customers; observation end {}",
@@ -504,6 +513,20 @@ fn summarise_with<T>(
     if let Some(path) = &input.rejects {
         patronage::io::write_frame(&mut r.rejects_frame()?, path)?;
     }
+    Ok(())
+}
+
+/// Cleans once, lets `also` use the cleaned rows, then summarises them.
+fn summarise_with<T>(
+    input: &InputArgs,
+    time: &TimeArgs,
+    also: impl FnOnce(&CleanTransactions) -> patronage::Result<T>,
+) -> patronage::Result<(Summary, T)> {
+    let options = summary_options(input, time)?;
+    let clean = load(input)?.clean(&options)?;
+    let extra = also(&clean)?;
+    let summary = Transactions::summary_of(clean, &options)?;
+    report_cleaning(input, &summary)?;
     Ok((summary, extra))
 }
 
@@ -520,8 +543,9 @@ fn run(cli: Cli) -> patronage::Result<()> {
             input,
             time,
             output,
+            partitions,
         } => {
-            let summary = summarise(&input, &time)?;
+            let summary = summarise_partitioned(&input, &time, partitions)?;
             emit(summary.into_frame(), output.as_ref())
         }
         Command::Rfm {

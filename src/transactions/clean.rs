@@ -332,7 +332,7 @@ fn null_rows<T: polars::prelude::PolarsDataType>(
 }
 
 /// Numbers of a numeric or text column, with the bad rows and their reasons.
-fn numbers(name: &str, c: &Column) -> Result<Values<f64>> {
+fn numbers(name: &str, c: &Column, lenient: bool) -> Result<Values<f64>> {
     let dt = c.dtype();
     if dt.is_primitive_numeric() {
         let f = c.cast(&DataType::Float64)?;
@@ -380,12 +380,8 @@ fn numbers(name: &str, c: &Column) -> Result<Values<f64>> {
             .collect();
         let any_ok = out.iter().any(Result::is_ok);
         let any_value = out.iter().any(|r| !matches!(r, Err(Bad::Null)));
-        if any_value && !any_ok {
-            return Err(Error::WrongType {
-                column: name.to_string(),
-                found: "text with no number in it".into(),
-                expected: "numbers".into(),
-            });
+        if any_value && !any_ok && !lenient {
+            return Err(no_number_error(name));
         }
         return Ok(split_bad(out));
     }
@@ -396,7 +392,7 @@ fn numbers(name: &str, c: &Column) -> Result<Values<f64>> {
     })
 }
 
-fn days(name: &str, c: &Column, format: &DateFormat) -> Result<Values<i32>> {
+fn days(name: &str, c: &Column, format: &DateFormat, lenient: bool) -> Result<Values<i32>> {
     let with_nulls = |mut vals: Vec<i32>, nulls: Vec<usize>| {
         for &i in &nulls {
             vals[i] = 0;
@@ -450,23 +446,11 @@ fn days(name: &str, c: &Column, format: &DateFormat) -> Result<Values<i32>> {
                     })
                 })
                 .collect();
-            if !out.iter().any(Result::is_ok)
+            if !lenient
+                && !out.iter().any(Result::is_ok)
                 && out.iter().any(|r| matches!(r, Err(Bad::UnparseableDate)))
             {
-                let hint = match format {
-                    DateFormat::Auto => {
-                        "ISO dates or datetimes, or YYYYMMDD; give a format".to_string()
-                    }
-                    DateFormat::Strftime(f) => format!("dates in the format `{f}`"),
-                };
-                return Err(Error::WrongType {
-                    column: name.to_string(),
-                    found: format!(
-                        "text with no parseable date (first value: {})",
-                        text_of(c, 0)
-                    ),
-                    expected: hint,
-                });
+                return Err(no_date_error(name, &text_of(c, 0), format));
             }
             Ok(split_bad(out))
         }
@@ -475,6 +459,29 @@ fn days(name: &str, c: &Column, format: &DateFormat) -> Result<Values<i32>> {
             found: dtype_name(c),
             expected: "a date, a datetime, text dates or YYYYMMDD integers".into(),
         }),
+    }
+}
+
+/// The error for a text column in which no value is a number.
+pub(crate) fn no_number_error(name: &str) -> Error {
+    Error::WrongType {
+        column: name.to_string(),
+        found: "text with no number in it".into(),
+        expected: "numbers".into(),
+    }
+}
+
+/// The error for a text date column in which no value parses (`first` is the value of
+/// the first row).
+pub(crate) fn no_date_error(name: &str, first: &str, format: &DateFormat) -> Error {
+    let hint = match format {
+        DateFormat::Auto => "ISO dates or datetimes, or YYYYMMDD; give a format".to_string(),
+        DateFormat::Strftime(f) => format!("dates in the format `{f}`"),
+    };
+    Error::WrongType {
+        column: name.to_string(),
+        found: format!("text with no parseable date (first value: {first})"),
+        expected: hint,
     }
 }
 
@@ -508,7 +515,7 @@ fn flags(name: &str, c: &Column) -> Result<Vec<std::result::Result<bool, Bad>>> 
     }
 }
 
-fn today() -> i32 {
+pub(crate) fn today() -> i32 {
     day_number(chrono::Utc::now().date_naive())
 }
 
@@ -521,8 +528,41 @@ const R_COST: u8 = 6;
 const R_COST_FACTOR: u8 = 7;
 const R_RETURN: u8 = 8;
 
+/// What a partition's cleaning knows that the merge of all partitions needs (see
+/// [`clean_rows`]).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PartFacts {
+    /// The observation end: the explicit one, or the last valid date not after today
+    /// (`None` when the partition has no such row).
+    pub observation_end: Option<i32>,
+    /// Row number of the partition's first row, and the text of its date there.
+    pub first_row: u64,
+    pub first_date: String,
+    /// For a text date column: (some value parsed, some value was unparseable).
+    pub date_text: Option<(bool, bool)>,
+    /// For each text number column (amount, its factor, quantity, cost, its factor, in
+    /// this order): (name, some value parsed, some value was not null).
+    pub number_text: Vec<(String, bool, bool)>,
+    /// Per kept duplicate: the row where its customer first appears (the report lists
+    /// duplicates in that order).
+    pub duplicate_keys: Vec<u64>,
+}
+
 /// Cleans the role columns of a collected input.
 pub(crate) fn clean(cols: &RoleColumns, opts: &SummaryOptions) -> Result<CleanTransactions> {
+    clean_rows(cols, opts, None).map(|(c, _)| c)
+}
+
+/// Cleans the role columns of a collected input. With `partition = Some(today)` the rows
+/// are one customer partition of a larger input, and the checks that need every row are
+/// left to the caller: a text column in which nothing parses, no usable row, the
+/// observation end (rows after `today` are rejected when none is given) and strict mode.
+pub(crate) fn clean_rows(
+    cols: &RoleColumns,
+    opts: &SummaryOptions,
+    partition: Option<i32>,
+) -> Result<(CleanTransactions, PartFacts)> {
+    let lenient = partition.is_some();
     let n = cols.row.len();
     if n == 0 {
         return Err(Error::EmptyTable {
@@ -544,7 +584,18 @@ pub(crate) fn clean(cols: &RoleColumns, opts: &SummaryOptions) -> Result<CleanTr
             check.mark(i, R_ID, RejectReason::Null);
         }
     }
-    let (day, bad) = days(&cols.date.0, &cols.date.1, &cols.date_format)?;
+    let mut facts = PartFacts {
+        first_row: rows[0],
+        first_date: text_of(&cols.date.1, 0),
+        ..PartFacts::default()
+    };
+    let (day, bad) = days(&cols.date.0, &cols.date.1, &cols.date_format, lenient)?;
+    if matches!(cols.date.1.dtype(), DataType::String) {
+        facts.date_text = Some((
+            bad.len() < n,
+            bad.iter().any(|b| b.1 == Bad::UnparseableDate),
+        ));
+    }
     for (i, r) in bad {
         check.mark(i, R_DATE, r);
     }
@@ -552,7 +603,12 @@ pub(crate) fn clean(cols: &RoleColumns, opts: &SummaryOptions) -> Result<CleanTr
         let Some((name, c)) = col else {
             return Ok(None);
         };
-        let (out, bad) = numbers(name, c)?;
+        let (out, bad) = numbers(name, c, lenient)?;
+        if matches!(c.dtype(), DataType::String) {
+            let any_ok = bad.len() < n;
+            let any_value = any_ok || bad.iter().any(|b| b.1 != Bad::Null);
+            facts.number_text.push((name.clone(), any_ok, any_value));
+        }
         for (i, r) in bad {
             check.mark(i, role, r);
         }
@@ -605,18 +661,28 @@ pub(crate) fn clean(cols: &RoleColumns, opts: &SummaryOptions) -> Result<CleanTr
     let quantity = quantity.map(|q| q.into_iter().map(f64::abs).collect::<Vec<f64>>());
 
     // Observation end: explicit, or the last valid date not after today.
+    // (In a partition without a valid row, rows after today are the ones after the end:
+    // the input's end is the last valid date not after today, so no valid row is
+    // between it and today.)
     let explicit_end = opts.parsed_observation_end()?;
-    let today = today();
-    let observation_end = match explicit_end {
-        Some(e) => e,
+    let today = partition.unwrap_or_else(today);
+    let last_valid = match explicit_end {
+        Some(_) => None,
         None => (0..n)
             .filter(|&i| check.fail[i] == OK && day[i] <= today)
             .map(|i| day[i])
-            .max()
-            .ok_or_else(|| Error::EmptyTable {
-                what: "no row has a valid customer id, date and amount".into(),
-            })?,
+            .max(),
     };
+    let observation_end = match (explicit_end, last_valid) {
+        (Some(e), _) | (None, Some(e)) => e,
+        (None, None) if lenient => today,
+        (None, None) => {
+            return Err(Error::EmptyTable {
+                what: "no row has a valid customer id, date and amount".into(),
+            });
+        }
+    };
+    facts.observation_end = explicit_end.or(last_valid);
     for (i, &d) in day.iter().enumerate() {
         if check.fail[i] == OK && d > observation_end {
             let reason = if explicit_end.is_some() {
@@ -708,10 +774,13 @@ pub(crate) fn clean(cols: &RoleColumns, opts: &SummaryOptions) -> Result<CleanTr
                 if let Some(k) = (a..j).find(|&k| keep[k] && group_fp[k - a] == group_fp[j - a]) {
                     let first_row = rows[order[k] as usize];
                     match opts.duplicates {
-                        DuplicatePolicy::Keep => duplicates_kept.push(DuplicateRow {
-                            row: rows[rj],
-                            first_row,
-                        }),
+                        DuplicatePolicy::Keep => {
+                            duplicates_kept.push(DuplicateRow {
+                                row: rows[rj],
+                                first_row,
+                            });
+                            facts.duplicate_keys.push(rows[first_pos[c]]);
+                        }
                         DuplicatePolicy::Drop => {
                             keep[j] = false;
                             check.mark(rj, R_ID, RejectReason::Duplicate { first_row });
@@ -796,7 +865,7 @@ pub(crate) fn clean(cols: &RoleColumns, opts: &SummaryOptions) -> Result<CleanTr
         })
         .collect();
     rejects.sort_by_key(|r| r.row);
-    if opts.strict {
+    if opts.strict && !lenient {
         if let Some(r) = rejects.first() {
             return Err(Error::BadRow {
                 row: r.row,
@@ -806,7 +875,7 @@ pub(crate) fn clean(cols: &RoleColumns, opts: &SummaryOptions) -> Result<CleanTr
             });
         }
     }
-    if used.is_empty() {
+    if used.is_empty() && !lenient {
         return Err(Error::EmptyTable {
             what: format!(
                 "all {n} rows were rejected (first: row {}, column `{}`: {})",
@@ -889,20 +958,23 @@ pub(crate) fn clean(cols: &RoleColumns, opts: &SummaryOptions) -> Result<CleanTr
         duplicates_kept,
         observation_end: date_of(observation_end).to_string(),
     };
-    Ok(CleanTransactions {
-        order,
-        channel,
-        day,
-        amount,
-        cost,
-        quantity,
-        is_return,
-        row,
-        offsets: out_offsets,
-        ids,
-        observation_end,
-        report,
-    })
+    Ok((
+        CleanTransactions {
+            order,
+            channel,
+            day,
+            amount,
+            cost,
+            quantity,
+            is_return,
+            row,
+            offsets: out_offsets,
+            ids,
+            observation_end,
+            report,
+        },
+        facts,
+    ))
 }
 
 /// The values of one input row a used row carries (gathered in one read).

@@ -7,6 +7,7 @@
 pub mod clean;
 mod ids;
 pub mod options;
+pub mod partition;
 pub mod summary;
 pub mod units;
 
@@ -41,6 +42,9 @@ use summary::Summary;
 pub struct Transactions {
     lf: LazyFrame,
     schema: ResolvedSchema,
+    /// The file, when the input is a Parquet file (the partitioned summary reads it a
+    /// slice at a time with the Parquet reader itself).
+    parquet: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for Transactions {
@@ -57,6 +61,7 @@ impl Transactions {
         Ok(Transactions {
             lf: scan.lf,
             schema: resolved,
+            parquet: None,
         })
     }
 
@@ -92,6 +97,10 @@ impl Transactions {
                 let scan = read::scan_csv(path, opts, Some(&text))?;
                 Self::from_scan(scan, &schema)
             }
+            InputFormat::Parquet => Ok(Transactions {
+                parquet: Some(path.to_path_buf()),
+                ..Self::from_scan(scan, &schema)?
+            }),
             _ => Self::from_scan(scan, &schema),
         }
     }
@@ -174,8 +183,13 @@ impl Transactions {
         self.lf.clone().select(cols)
     }
 
-    fn collect_roles(&self) -> Result<RoleColumns> {
-        let df = self.lazy().collect()?;
+    /// Collects `lf` (this table's [`Transactions::lazy`]) as role columns.
+    fn collect_roles(&self, lf: LazyFrame) -> Result<RoleColumns> {
+        self.roles_of(lf.collect()?)
+    }
+
+    /// The role columns of a frame with the columns of [`Transactions::lazy`].
+    fn roles_of(&self, df: DataFrame) -> Result<RoleColumns> {
         let get = |name: &str| -> Result<(String, Column)> {
             Ok((name.to_string(), df.column(name)?.clone()))
         };
@@ -232,7 +246,7 @@ impl Transactions {
     /// [`Error::BadRow`](crate::Error::BadRow) for the first bad row of a strict run,
     /// [`Error::InvalidOption`](crate::Error::InvalidOption) for a bad observation end.
     pub fn clean(&self, options: &SummaryOptions) -> Result<CleanTransactions> {
-        clean::clean(&self.collect_roles()?, options)
+        clean::clean(&self.collect_roles(self.lazy())?, options)
     }
 
     /// Cleans the table and summarises it per customer.

@@ -122,25 +122,106 @@ impl Summary {
     }
 }
 
+/// The error for a calibration end before the first used transaction.
+pub(crate) fn calibration_before_first(cal: i32, first: i32) -> crate::error::Error {
+    crate::error::Error::invalid(
+        "calibration_end",
+        format!(
+            "{} is before the first transaction ({}): the calibration period would be empty",
+            date_of(cal),
+            date_of(first)
+        ),
+    )
+}
+
 /// Aggregates clean transactions into the per-customer summary.
 pub(crate) fn summarise(clean: CleanTransactions, options: &SummaryOptions) -> Result<Summary> {
     let obs = clean.observation_end;
     let cal = options.parsed_calibration_end(obs)?;
     if let (Some(c), Some(&first)) = (cal, clean.day.iter().min()) {
         if c < first {
-            return Err(crate::error::Error::invalid(
-                "calibration_end",
-                format!(
-                    "{} is before the first transaction ({}): the calibration period would be empty",
-                    date_of(c),
-                    date_of(first)
-                ),
-            ));
+            return Err(calibration_before_first(c, first));
         }
     }
+    let (frame, report) = summary_frame(clean, options, cal)?;
+    Ok(Summary::from_parts(frame, report, options, obs, cal))
+}
+
+/// `T` of a customer whose first purchase is on `first_day`.
+fn t_of(first_day: i32, obs: i32, options: &SummaryOptions) -> f64 {
+    let pu = options.purchase_unit;
+    elapsed(
+        unit_start(first_day, pu),
+        unit_start(obs, pu),
+        options.time_unit,
+    )
+}
+
+/// The holdout duration.
+fn duration_holdout(cal: i32, obs: i32, options: &SummaryOptions) -> f64 {
+    let pu = options.purchase_unit;
+    elapsed(unit_start(cal, pu), unit_start(obs, pu), options.time_unit)
+}
+
+impl Summary {
+    pub(crate) fn from_parts(
+        frame: DataFrame,
+        report: CleaningReport,
+        options: &SummaryOptions,
+        observation_end: i32,
+        calibration_end: Option<i32>,
+    ) -> Self {
+        Summary {
+            frame,
+            report,
+            options: options.clone(),
+            observation_end,
+            calibration_end,
+        }
+    }
+}
+
+/// Recomputes the columns that depend on the observation end (`T`, `recency_days`,
+/// `duration_holdout`) of a frame made by [`summary_frame`] for another end, from its
+/// `first_purchase` and `last_purchase` columns, with the same arithmetic.
+pub(crate) fn with_observation_end(
+    mut frame: DataFrame,
+    obs: i32,
+    cal: Option<i32>,
+    options: &SummaryOptions,
+) -> Result<DataFrame> {
+    let days_of = |name: &str| -> Result<Vec<i32>> {
+        let c = frame.column(name)?.to_physical_repr();
+        Ok(c.i32()?.into_no_null_iter().collect())
+    };
+    let first = days_of("first_purchase")?;
+    let last = days_of("last_purchase")?;
+    let t: Vec<f64> = first.iter().map(|&f| t_of(f, obs, options)).collect();
+    let recency_days: Vec<i32> = last.iter().map(|&l| obs - l).collect();
+    frame.with_column(Column::new("T".into(), t))?;
+    frame.with_column(Column::new("recency_days".into(), recency_days))?;
+    if let Some(cal) = cal {
+        let d = duration_holdout(cal, obs, options);
+        let has_cal = frame.column("frequency_cal")?.is_not_null();
+        let v: Vec<Option<f64>> = has_cal
+            .iter()
+            .map(|b| b.unwrap_or(false).then_some(d))
+            .collect();
+        frame.with_column(Column::new("duration_holdout".into(), v))?;
+    }
+    Ok(frame)
+}
+
+/// The per-customer frame (sorted by customer id) of clean transactions, with an already
+/// checked calibration end; the observation end is the clean rows'.
+pub(crate) fn summary_frame(
+    clean: CleanTransactions,
+    options: &SummaryOptions,
+    cal: Option<i32>,
+) -> Result<(DataFrame, CleaningReport)> {
+    let obs = clean.observation_end;
     let pu = options.purchase_unit;
     let tu = options.time_unit;
-    let obs_unit = unit_start(obs, pu);
     let n_cust = clean.n_customers();
 
     let row_of = |c: usize| -> CustomerRow {
@@ -190,7 +271,7 @@ pub(crate) fn summarise(clean: CleanTransactions, options: &SummaryOptions) -> R
         CustomerRow {
             frequency: (units.len() - 1) as u32,
             recency: elapsed(first.start, last.start, tu),
-            t: elapsed(first.start, obs_unit, tu),
+            t: t_of(first.first_day, obs, options),
             monetary: repeat_mean(&units),
             first_day: first.first_day,
             last_day,
@@ -246,18 +327,12 @@ pub(crate) fn summarise(clean: CleanTransactions, options: &SummaryOptions) -> R
         col!("monetary_value_cal", |r| r.cal.map(|c| c.3));
         col!("frequency_holdout", |r| r.holdout.map(|h| h.0));
         col!("monetary_value_holdout", |r| r.holdout.map(|h| h.1));
-        let duration = elapsed(unit_start(cal, pu), obs_unit, tu);
+        let duration = duration_holdout(cal, obs, options);
         col!("duration_holdout", |r| r.cal.map(|_| duration));
     }
     let frame = DataFrame::new_infer_height(columns)?;
     let frame = super::ids::sort_by_customer_id(frame)?;
-    Ok(Summary {
-        frame,
-        report: clean.report,
-        options: options.clone(),
-        observation_end: obs,
-        calibration_end: cal,
-    })
+    Ok((frame, clean.report))
 }
 
 fn date_column(name: &str, days: impl Iterator<Item = i32>) -> Result<Column> {

@@ -45,9 +45,9 @@ enum Command {
         /// default: CSV on standard output.
         #[arg(short = 'o', long = "output", value_name = "FILE")]
         output: Option<PathBuf>,
-        /// Summarise P customer partitions one at a time (each reads the input once more)
-        /// to bound memory; 1 reads everything at once. Default: one partition per 10M
-        /// input rows. Same output either way.
+        /// Summarise the customers in P id ranges one at a time to bound memory (the rows
+        /// are first spilled to temporary Parquet files, one per range); 1 holds every row
+        /// at once. Default: one range per 10M input rows. Same output either way.
         #[arg(long, value_name = "P")]
         partitions: Option<usize>,
     },

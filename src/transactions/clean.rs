@@ -288,6 +288,23 @@ fn dtype_name(c: &Column) -> String {
 }
 
 fn text_of(c: &Column, i: usize) -> String {
+    // polars formats zoned datetimes only with its "timezones" feature (it panics
+    // without it), so those are formatted here: the stored UTC instant and the zone.
+    if let DataType::Datetime(unit, Some(tz)) = c.dtype() {
+        return match c.get(i) {
+            Ok(AnyValue::Null) => "null".to_string(),
+            Ok(v) => v
+                .extract::<i64>()
+                .and_then(|x| match unit {
+                    PlTimeUnit::Milliseconds => chrono::DateTime::from_timestamp_millis(x),
+                    PlTimeUnit::Microseconds => chrono::DateTime::from_timestamp_micros(x),
+                    PlTimeUnit::Nanoseconds => Some(chrono::DateTime::from_timestamp_nanos(x)),
+                })
+                .map(|d| format!("{} UTC ({tz})", d.naive_utc()))
+                .unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+    }
     match c.get(i) {
         Ok(AnyValue::String(s)) => s.to_string(),
         Ok(AnyValue::StringOwned(s)) => s.to_string(),

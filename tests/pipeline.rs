@@ -372,3 +372,42 @@ fn the_guide_configuration_parses() {
     config.profitability.activity = None;
     Pipeline::builder().config(config).build().unwrap();
 }
+
+#[test]
+fn tiny_and_empty_inputs_end_in_typed_errors_not_panics() {
+    let pipeline = Pipeline::builder().build().unwrap();
+    // No rows.
+    let empty = df!(
+        "customer_id" => Vec::<String>::new(),
+        "date" => Vec::<String>::new(),
+        "amount" => Vec::<f64>::new(),
+    )
+    .unwrap();
+    let tx = Transactions::from_frame(empty, TransactionSchema::default()).unwrap();
+    assert!(pipeline.run(&tx).is_err());
+    // One customer: the k range 2..8 cannot be compared on one customer; the error says so.
+    let one = df!(
+        "customer_id" => ["a", "a", "a"],
+        "date" => ["2024-01-01", "2024-02-01", "2024-03-01"],
+        "amount" => [10.0, 12.0, 9.0],
+        "cost" => [6.0, 7.0, 5.0],
+    )
+    .unwrap();
+    let tx = Transactions::from_frame(one, TransactionSchema::default()).unwrap();
+    let err = Pipeline::builder()
+        .without_clv()
+        .build()
+        .unwrap()
+        .run(&tx)
+        .unwrap_err();
+    assert!(err.to_string().contains("customers"), "{err}");
+    // Without the stages that need several customers it runs.
+    let out = Pipeline::builder()
+        .without_clv()
+        .without_segmentation()
+        .build()
+        .unwrap()
+        .run(&tx)
+        .unwrap();
+    assert_eq!(out.customers.height(), 1);
+}

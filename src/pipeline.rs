@@ -59,7 +59,7 @@ use serde::{Deserialize, Serialize};
 use crate::clv::fit::FitOptions;
 use crate::clv::workflow::{
     ClvOutcome, ClvSettings, FitOutcome, MarginSource, ModelKind, ScoringPeriod, SpendSource,
-    clv_table_on, fit_summary,
+    clv_table_on, fit_summary, purchase_checks,
 };
 use crate::cohort::{CohortPeriod, Cohorts, cohorts};
 use crate::error::{Error, Result};
@@ -850,7 +850,19 @@ impl Pipeline {
                     customers.with_column(out.frame.column(name)?.clone())?;
                 }
                 progress(Stage::Checks);
-                let checks = fit_summary(settings.model, &summary, &settings.fit)?;
+                // Without a calibration end the checks' fit is the scoring fit (same
+                // customers, same data): reuse it instead of fitting again.
+                let checks = if summary.calibration_end().is_none() {
+                    let (histogram, holdout) = purchase_checks(&out.purchase, &summary)?;
+                    FitOutcome {
+                        model: out.purchase.clone(),
+                        excluded: None,
+                        holdout,
+                        histogram,
+                    }
+                } else {
+                    fit_summary(settings.model, &summary, &settings.fit)?
+                };
                 (Some(out), Some(checks))
             }
             None => (None, None),

@@ -411,3 +411,25 @@ fn tiny_and_empty_inputs_end_in_typed_errors_not_panics() {
         .unwrap();
     assert_eq!(out.customers.height(), 1);
 }
+
+#[test]
+fn without_a_calibration_end_the_checks_reuse_the_scoring_fit() {
+    let pipeline = Pipeline::builder()
+        .without_segmentation()
+        .without_profitability()
+        .build()
+        .unwrap();
+    let tx = Transactions::scan(RETAIL, TransactionSchema::default()).unwrap();
+    let out = pipeline.run(&tx).unwrap();
+    let summary = tx.summary(&SummaryOptions::weekly()).unwrap();
+    let separate = fit_summary(
+        patronage::clv::workflow::ModelKind::BgNbd,
+        &summary,
+        &Default::default(),
+    )
+    .unwrap();
+    let checks = out.checks.as_ref().unwrap();
+    assert_eq!(checks, &separate);
+    assert!(checks.histogram.is_some() && checks.holdout.is_none());
+    assert_eq!(checks.model, out.clv.as_ref().unwrap().purchase);
+}

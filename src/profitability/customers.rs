@@ -300,5 +300,5 @@ pub fn costs_frame(clean: &CleanTransactions, costs: &[CustomerCosts]) -> Result
     for (i, name) in CTS_COMPONENTS.iter().enumerate() {
         cols.push(col(name, &|k| k.cts[i]));
     }
-    Ok(DataFrame::new_infer_height(cols)?.sort(["customer_id"], SortMultipleOptions::default())?)
+    crate::transactions::ids::sort_by_customer_id(DataFrame::new_infer_height(cols)?)
 }

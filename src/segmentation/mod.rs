@@ -928,5 +928,5 @@ pub fn channel_shares(clean: &crate::transactions::clean::CleanTransactions) -> 
             std::mem::take(&mut shares[o]),
         ));
     }
-    Ok(DataFrame::new_infer_height(cols)?.sort(["customer_id"], SortMultipleOptions::default())?)
+    crate::transactions::ids::sort_by_customer_id(DataFrame::new_infer_height(cols)?)
 }

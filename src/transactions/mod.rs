@@ -5,7 +5,7 @@
 //! mapped columns are read.
 
 pub mod clean;
-mod ids;
+pub(crate) mod ids;
 pub mod options;
 pub mod partition;
 pub mod summary;

@@ -7,8 +7,9 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use patronage::prelude::*;
-use patronage::profitability::{CostModel, Split, analyse};
+use patronage::profitability::{CostModel, Split};
 use patronage::simulate::{SimulationSpec, simulate};
+use patronage::stages::profitability::analyse;
 
 fn log(customers: usize, dir: &std::path::Path) -> std::path::PathBuf {
     let mut sim = simulate(&SimulationSpec {

@@ -4,7 +4,8 @@
 //! so `cargo run --example profitability_matrix` is also a test.
 
 use patronage::prelude::*;
-use patronage::profitability::{CostModel, Split, analyse};
+use patronage::profitability::{CostModel, Split};
+use patronage::stages::profitability::analyse;
 
 fn main() -> patronage::Result<()> {
     let tx = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?;

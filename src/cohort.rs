@@ -1,59 +1,14 @@
 //! Acquisition cohorts: customers grouped by the month (or ISO week) of their first
 //! purchase; per cohort and period since acquisition, the share still buying (retention)
 //! and the revenue.
+//!
+//! The counts come from the customer-aggregation pass (phase 1 counts who bought in
+//! which period); this module turns them into the retention matrix and its table.
 
 use polars::prelude::*;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::transactions::clean::CleanTransactions;
-use crate::transactions::units::{PurchaseUnit, date_of, day_number, unit_start};
-
-/// The cohort period.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CohortPeriod {
-    /// Calendar months.
-    #[default]
-    Month,
-    /// ISO weeks (Monday start).
-    Week,
-}
-
-impl std::str::FromStr for CohortPeriod {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "month" => Ok(CohortPeriod::Month),
-            "week" => Ok(CohortPeriod::Week),
-            _ => Err(Error::invalid(
-                "cohort",
-                format!("`{s}` is not month or week"),
-            )),
-        }
-    }
-}
-
-fn period_of(day: i32, p: CohortPeriod) -> i64 {
-    use chrono::Datelike;
-    match p {
-        CohortPeriod::Month => {
-            let d = date_of(day);
-            i64::from(d.year()) * 12 + i64::from(d.month0())
-        }
-        // Mondays are the days with (day + 3) divisible by 7 (1970-01-01 was a Thursday).
-        CohortPeriod::Week => (i64::from(unit_start(day, PurchaseUnit::Week)) + 3).div_euclid(7),
-    }
-}
-
-fn label_of(period: i64, p: CohortPeriod) -> String {
-    match p {
-        CohortPeriod::Month => {
-            format!("{}-{:02}", period.div_euclid(12), period.rem_euclid(12) + 1)
-        }
-        CohortPeriod::Week => date_of((period * 7 - 3) as i32).to_string(),
-    }
-}
 
 /// Retention and revenue by cohort.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -106,82 +61,61 @@ impl Cohorts {
     }
 }
 
-/// Builds the cohort tables from cleaned transactions.
-///
-/// # Errors
-///
-/// [`Error::EmptyTable`] without customers.
-///
-/// # Example
-///
-/// ```
-/// use patronage::prelude::*;
-/// use patronage::cohort::{cohorts, CohortPeriod};
-/// let tx = Transactions::scan_whitespace("datasets/cdnow/CDNOW_master.txt", true, TransactionSchema::default())?;
-/// let c = cohorts(&tx.clean(&SummaryOptions::weekly())?, CohortPeriod::Month)?;
-/// assert_eq!(c.labels[0], "1997-01");
-/// assert_eq!(c.retention[0][0], 1.0);
-/// # Ok::<(), patronage::Error>(())
-/// ```
-pub fn cohorts(clean: &CleanTransactions, period: CohortPeriod) -> Result<Cohorts> {
-    let n = clean.n_customers();
-    if n == 0 {
-        return Err(Error::EmptyTable {
-            what: "no customers for cohorts".into(),
-        });
-    }
-    let (days, amounts, ret, offsets) = (
-        clean.days(),
-        clean.amounts(),
-        clean.returns(),
-        clean.offsets(),
-    );
-    let last = period_of(day_number(clean.observation_end()), period);
-    let first_of: Vec<i64> = (0..n)
-        .map(|c| period_of(days[offsets[c]], period))
-        .collect();
-    let lo = first_of.iter().copied().min().unwrap_or(last);
-    let n_cohorts = (last - lo + 1).max(1) as usize;
-    let mut sizes = vec![0usize; n_cohorts];
-    let mut active = vec![vec![0usize; 0]; n_cohorts];
-    let mut revenue = vec![vec![0.0; 0]; n_cohorts];
-    for c in 0..n_cohorts {
-        let periods = (last - (lo + c as i64) + 1).max(0) as usize;
-        active[c] = vec![0; periods];
-        revenue[c] = vec![0.0; periods];
-    }
-    for c in 0..n {
-        let ci = (first_of[c] - lo) as usize;
-        sizes[ci] += 1;
-        let mut seen = Vec::new();
-        for j in offsets[c]..offsets[c + 1] {
-            let k = (period_of(days[j], period) - first_of[c]) as usize;
-            if k < revenue[ci].len() {
-                revenue[ci][k] += amounts[j];
-                if !ret[j] && !seen.contains(&k) {
-                    seen.push(k);
-                    active[ci][k] += 1;
-                }
-            }
+impl Cohorts {
+    /// The retention matrix of cohort counts: per cohort (oldest first) its label, the
+    /// customers acquired, and per period since acquisition the customers buying and the
+    /// net revenue. Periods after the observation end are not listed.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::EmptyTable`] without cohorts or with an empty cohort;
+    /// [`Error::InvalidOption`] when the lists disagree in length.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use patronage::cohort::Cohorts;
+    /// let c = Cohorts::from_counts(
+    ///     vec!["2024-01".into(), "2024-02".into()],
+    ///     vec![2, 1],
+    ///     vec![vec![2, 1, 1], vec![1, 0]],
+    ///     vec![vec![15.0, 20.0, 30.0], vec![15.0, 0.0]],
+    /// )?;
+    /// assert_eq!(c.retention[0], [1.0, 0.5, 0.5]);
+    /// # Ok::<(), patronage::Error>(())
+    /// ```
+    pub fn from_counts(
+        labels: Vec<String>,
+        sizes: Vec<u64>,
+        active: Vec<Vec<u64>>,
+        revenue: Vec<Vec<f64>>,
+    ) -> Result<Cohorts> {
+        if labels.is_empty() || sizes.contains(&0) {
+            return Err(Error::EmptyTable {
+                what: "no customers for cohorts".into(),
+            });
         }
+        let n = labels.len();
+        if sizes.len() != n
+            || active.len() != n
+            || revenue.len() != n
+            || active.iter().zip(&revenue).any(|(a, r)| a.len() != r.len())
+        {
+            return Err(Error::invalid(
+                "cohorts",
+                "labels, sizes, active counts and revenue must have one entry per cohort and per period",
+            ));
+        }
+        let retention = active
+            .iter()
+            .zip(&sizes)
+            .map(|(a, &size)| a.iter().map(|&x| x as f64 / size as f64).collect())
+            .collect();
+        Ok(Cohorts {
+            labels,
+            sizes: sizes.into_iter().map(|s| s as usize).collect(),
+            retention,
+            revenue,
+        })
     }
-    // Keep cohorts that acquired someone.
-    let keep: Vec<usize> = (0..n_cohorts).filter(|&c| sizes[c] > 0).collect();
-    Ok(Cohorts {
-        labels: keep
-            .iter()
-            .map(|&c| label_of(lo + c as i64, period))
-            .collect(),
-        sizes: keep.iter().map(|&c| sizes[c]).collect(),
-        retention: keep
-            .iter()
-            .map(|&c| {
-                active[c]
-                    .iter()
-                    .map(|&a| a as f64 / sizes[c] as f64)
-                    .collect()
-            })
-            .collect(),
-        revenue: keep.iter().map(|&c| revenue[c].clone()).collect(),
-    })
 }

@@ -1,5 +1,6 @@
-//! One run through every stage: the transactions are cleaned once, and the same cleaned
-//! rows feed the cohorts, the cost-to-serve, the channel mix and the per-customer summary;
+//! One run through every stage: the transactions are cleaned and aggregated once, in one
+//! pass that gives the customer table (the summary, the activity counts of cost-to-serve,
+//! the channel mix and the cohort activity);
 //! the summary feeds the RFM scores, the CLV models and their checks, the segmentation and
 //! the profitability matrix. The result is one typed [`PipelineOutput`] whose
 //! `customers` table has one row per customer with every figure.
@@ -61,7 +62,7 @@ use crate::clv::workflow::{
     ClvOutcome, ClvSettings, FitOutcome, MarginSource, ModelKind, ScoringPeriod, SpendSource,
     clv_table_on, fit_summary, purchase_checks,
 };
-use crate::cohort::{CohortPeriod, Cohorts, cohorts};
+use crate::cohort::Cohorts;
 use crate::error::{Error, Result};
 use crate::io::{CsvOptions, InputFormat, TransactionSchema};
 use crate::profitability::{
@@ -70,6 +71,7 @@ use crate::profitability::{
 use crate::rfm::{RfmOptions, RfmTable, SegmentRules};
 use crate::segmentation::{FeatureSpec, Scale, Segmentation, SegmentationSpec, segment};
 use crate::transactions::Transactions;
+use crate::transactions::aggregate::{CohortPeriod, CustomerTable};
 use crate::transactions::options::SummaryOptions;
 use crate::transactions::summary::Summary;
 
@@ -327,7 +329,7 @@ impl Stage {
             Stage::Clean => "reading and cleaning transactions",
             Stage::Cohorts => "acquisition cohorts",
             Stage::Costs => "cost-to-serve",
-            Stage::Summary => "per-customer summary",
+            Stage::Summary => "aggregating customers (summary, activity, channels, cohorts)",
             Stage::Rfm => "RFM scores",
             Stage::Clv => "fitting and scoring CLV models",
             Stage::Checks => "model checks",
@@ -793,21 +795,24 @@ impl Pipeline {
         let mut notes = Vec::new();
         progress(Stage::Clean);
         let clean = tx.clean(options)?;
+        // One aggregation pass gives every per-customer figure: the summary, the
+        // activity counts cost-to-serve prices, the channel counts and the cohorts.
+        progress(Stage::Summary);
+        let table = CustomerTable::from_clean(clean, options, Some(self.config.cohorts.period))?;
         progress(Stage::Cohorts);
-        let cohort_table = cohorts(&clean, self.config.cohorts.period)?;
+        let cohort_table = crate::stages::cohorts::cohorts(&table)?;
         let costs = match &self.profitability {
             Some((model, _, _, activity)) => {
                 progress(Stage::Costs);
-                Some(cost_table(&clean, model, activity.as_ref())?)
+                Some(cost_table(table.frame(), model, activity.as_ref())?)
             }
             None => None,
         };
         let mix = match &self.segmentation {
-            Some((_, true)) => Some(crate::segmentation::channel_shares(&clean)?),
+            Some((_, true)) => Some(crate::segmentation::channel_shares(table.frame())?),
             _ => None,
         };
-        progress(Stage::Summary);
-        let summary = Transactions::summary_of(clean, options)?;
+        let summary = table.into_summary()?;
         progress(Stage::Rfm);
         let rfm = summary.rfm(&self.rfm)?;
 

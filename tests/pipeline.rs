@@ -2,11 +2,12 @@
 //! every file; configuration errors name the setting.
 
 use patronage::clv::workflow::{ClvSettings, ScoringPeriod, clv_table_on, fit_summary};
-use patronage::cohort::{CohortPeriod, cohorts};
 use patronage::pipeline::{Pipeline, PipelineConfig, Stage};
 use patronage::prelude::*;
-use patronage::profitability::{CostModel, Split, analyse};
+use patronage::profitability::{CostModel, Split};
 use patronage::segmentation::{SegmentationSpec, segment};
+use patronage::stages::cohorts::cohorts;
+use patronage::stages::profitability::analyse;
 use polars::prelude::*;
 
 const RETAIL: &str = "datasets/retail_sample.csv";
@@ -103,7 +104,11 @@ fn pipeline_output_equals_the_separate_stages() {
     assert_eq!(got.whale, p.whale);
 
     // Cohorts from the same cleaned rows.
-    let c = cohorts(&tx.clean(&options()).unwrap(), CohortPeriod::Month).unwrap();
+    let c = cohorts(
+        &tx.customer_table(&options(), Some(CohortPeriod::Month))
+            .unwrap(),
+    )
+    .unwrap();
     assert_eq!(out.cohorts, c);
 
     // The customer table carries each stage's columns, row for row.

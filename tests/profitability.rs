@@ -2,7 +2,8 @@
 //! files and errors.
 
 use patronage::prelude::*;
-use patronage::profitability::{CostModel, Quadrant, Split, analyse, quadrants, thresholds};
+use patronage::profitability::{CostModel, Quadrant, Split, quadrants, thresholds};
+use patronage::stages::profitability::analyse;
 use patronage::transactions::units::{TimeScale, day_number, elapsed};
 use polars::prelude::*;
 

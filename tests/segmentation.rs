@@ -283,7 +283,8 @@ fn channel_mix_features() {
     )
     .unwrap();
     let tx = Transactions::from_frame(df, TransactionSchema::default()).unwrap();
-    let mix = channel_shares(&tx.clean(&SummaryOptions::weekly()).unwrap()).unwrap();
+    let table = tx.customer_table(&SummaryOptions::weekly(), None).unwrap();
+    let mix = channel_shares(table.frame()).unwrap();
     let names: Vec<&str> = mix.get_column_names().iter().map(|s| s.as_str()).collect();
     assert_eq!(
         names,
@@ -302,7 +303,8 @@ fn channel_mix_features() {
     // Without a channel column: a clear error.
     let plain = df!("customer_id" => ["A"], "date" => ["2024-01-02"], "amount" => [1.0]).unwrap();
     let tx = Transactions::from_frame(plain, TransactionSchema::default()).unwrap();
-    assert!(channel_shares(&tx.clean(&SummaryOptions::weekly()).unwrap()).is_err());
+    let table = tx.customer_table(&SummaryOptions::weekly(), None).unwrap();
+    assert!(channel_shares(table.frame()).is_err());
 }
 
 /// Both k-means engines reach the same optimum on the four behaviour groups: inertia

@@ -1,8 +1,8 @@
 //! Targeting (ranked lists, cuts, holdout gain and lift) and acquisition cohorts.
 
 use patronage::clv::workflow::ClvSettings;
-use patronage::cohort::{CohortPeriod, cohorts};
 use patronage::prelude::*;
+use patronage::stages::cohorts::cohorts;
 use patronage::targeting::{Cut, TargetBy, target};
 use polars::prelude::*;
 
@@ -92,10 +92,14 @@ fn cohort_retention_and_revenue_by_hand() {
     )
     .unwrap();
     let tx = Transactions::from_frame(df, TransactionSchema::default()).unwrap();
-    let clean = tx
-        .clean(&SummaryOptions::weekly().observation_end("2024-03-31"))
-        .unwrap();
-    let c = cohorts(&clean, CohortPeriod::Month).unwrap();
+    let table = |period| {
+        tx.customer_table(
+            &SummaryOptions::weekly().observation_end("2024-03-31"),
+            Some(period),
+        )
+        .unwrap()
+    };
+    let c = cohorts(&table(CohortPeriod::Month)).unwrap();
     assert_eq!(c.labels, ["2024-01", "2024-02"]);
     assert_eq!(c.sizes, [2, 1]);
     // January (a, b): both in Jan, a in Feb and Mar.
@@ -106,7 +110,7 @@ fn cohort_retention_and_revenue_by_hand() {
     assert_eq!(c.revenue[1], [15.0, 0.0]);
     let f = c.frame().unwrap();
     assert_eq!(f.height(), 5);
-    let w = cohorts(&clean, CohortPeriod::Week).unwrap();
+    let w = cohorts(&table(CohortPeriod::Week)).unwrap();
     assert_eq!(w.sizes.iter().sum::<usize>(), 3);
     assert_eq!(w.labels[0], "2024-01-01"); // the Monday of a's first week
 }

@@ -516,16 +516,16 @@ fn report_cleaning(input: &InputArgs, summary: &Summary) -> patronage::Result<()
     Ok(())
 }
 
-/// Cleans once, lets `also` use the cleaned rows, then summarises them.
+/// Aggregates the customer table once, lets `also` use it, then keeps its summary.
 fn summarise_with<T>(
     input: &InputArgs,
     time: &TimeArgs,
-    also: impl FnOnce(&CleanTransactions) -> patronage::Result<T>,
+    also: impl FnOnce(&CustomerTable) -> patronage::Result<T>,
 ) -> patronage::Result<(Summary, T)> {
     let options = summary_options(input, time)?;
-    let clean = load(input)?.clean(&options)?;
-    let extra = also(&clean)?;
-    let summary = Transactions::summary_of(clean, &options)?;
+    let table = load(input)?.customer_table(&options, None)?;
+    let extra = also(&table)?;
+    let summary = table.into_summary()?;
     report_cleaning(input, &summary)?;
     Ok((summary, extra))
 }
@@ -1012,9 +1012,9 @@ fn run_segment(
         ..SegmentationSpec::default()
     };
     // One cleaning pass feeds both the summary and, when asked for, the channel shares.
-    let (summary, mix) = summarise_with(input, time, |clean| {
+    let (summary, mix) = summarise_with(input, time, |table| {
         if wants_mix {
-            patronage::segmentation::channel_shares(clean).map(Some)
+            patronage::segmentation::channel_shares(table.frame()).map(Some)
         } else {
             Ok(None)
         }
@@ -1103,7 +1103,8 @@ fn run_profitability(
     output: Option<&PathBuf>,
     json: bool,
 ) -> patronage::Result<()> {
-    use patronage::profitability::{CostModel, Split, analyse};
+    use patronage::profitability::{CostModel, Split};
+    use patronage::stages::profitability::analyse;
     let split: Split = split.parse()?;
     let model = match costs {
         Some(path) => CostModel::from_path(path)?,
@@ -1326,11 +1327,10 @@ fn run_cohorts(
     cohort: &str,
     output: Option<&PathBuf>,
 ) -> patronage::Result<()> {
-    use patronage::cohort::{CohortPeriod, cohorts};
     let period: CohortPeriod = cohort.parse()?;
     let options = summary_options(input, time)?;
-    let clean = load(input)?.clean(&options)?;
-    let c = cohorts(&clean, period)?;
+    let table = load(input)?.customer_table(&options, Some(period))?;
+    let c = patronage::stages::cohorts::cohorts(&table)?;
     eprintln!(
         "patronage: {} cohorts of {} customers",
         c.labels.len(),

@@ -1,5 +1,6 @@
 //! Per-customer revenue, cost of goods, returns, gross profit, cost-to-serve by activity
-//! and net contribution, from the cleaned transactions and a cost model.
+//! and net contribution, from the activity columns of the customer table (counted by
+//! the customer-aggregation pass) and a cost model.
 
 use std::collections::HashMap;
 
@@ -8,8 +9,6 @@ use rayon::prelude::*;
 
 use super::cost::CostModel;
 use crate::error::{Error, Result};
-use crate::transactions::clean::CleanTransactions;
-use crate::transactions::units::{TimeScale, elapsed};
 
 /// Activity counts and money of one customer.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -132,79 +131,132 @@ pub fn activity_counts(activity: &DataFrame) -> Result<HashMap<String, (f64, f64
     Ok(out)
 }
 
-/// Computes every customer's costs.
+/// The activity columns of a customer table that cost-to-serve prices, as `f64`.
+struct Activity {
+    revenue: Vec<f64>,
+    returns: Vec<f64>,
+    cogs: Option<Vec<f64>>,
+    orders: Vec<f64>,
+    lines: Vec<f64>,
+    units: Vec<f64>,
+    deliveries: Vec<f64>,
+    return_count: Vec<f64>,
+    tenure_months: Vec<f64>,
+    /// Per channel (name, orders), from the `channel_orders_<name>` columns.
+    channel_orders: Vec<(String, Vec<f64>)>,
+}
+
+/// Prefix of the per-channel order counts in a customer table.
+const CHANNEL_ORDERS: &str = "channel_orders_";
+
+fn numbers(customers: &DataFrame, name: &str) -> Result<Vec<f64>> {
+    let column = customers.column(name).map_err(|_| Error::MissingColumn {
+        column: name.into(),
+        available: customers
+            .get_column_names()
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+    })?;
+    Ok(column
+        .cast(&DataType::Float64)?
+        .f64()?
+        .iter()
+        .map(|v| v.unwrap_or(0.0))
+        .collect())
+}
+
+impl Activity {
+    fn of(customers: &DataFrame) -> Result<Self> {
+        let get = |name: &str| numbers(customers, name);
+        let channel_orders = customers
+            .get_column_names()
+            .iter()
+            .filter_map(|n| n.strip_prefix(CHANNEL_ORDERS))
+            .map(|channel| {
+                Ok((
+                    channel.to_string(),
+                    get(&format!("{CHANNEL_ORDERS}{channel}"))?,
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Activity {
+            revenue: get("revenue")?,
+            returns: get("returns")?,
+            cogs: customers
+                .column("cogs")
+                .is_ok()
+                .then(|| get("cogs"))
+                .transpose()?,
+            orders: get("orders")?,
+            lines: get("lines")?,
+            units: get("units")?,
+            deliveries: get("deliveries")?,
+            return_count: get("return_count")?,
+            tenure_months: get("tenure_months")?,
+            channel_orders,
+        })
+    }
+}
+
+/// Computes every customer's costs from the activity columns of a customer table
+/// ([`CustomerTable::frame`](crate::prelude::CustomerTable::frame): `customer_id,
+/// revenue, returns, orders, lines, units, deliveries, return_count, tenure_months`,
+/// `cogs` when the rows had a cost, and `channel_orders_<channel>` per channel).
 ///
 /// # Errors
 ///
-/// [`Error::InvalidOption`] when the data have no cost column and the model no
-/// `margin_rate`, or the model is invalid.
+/// [`Error::InvalidOption`] when the table has no `cogs` column and the model no
+/// `margin_rate`, or the model is invalid; [`Error::MissingColumn`] for a missing
+/// activity column.
+///
+/// # Example
+///
+/// ```
+/// use patronage::prelude::*;
+/// use patronage::profitability::{customer_costs, CostModel};
+/// let tx = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?;
+/// let table = tx.customer_table(&SummaryOptions::weekly(), None)?;
+/// let costs = customer_costs(table.frame(), &CostModel::default(), None)?;
+/// assert_eq!(costs.len(), table.n_customers());
+/// # Ok::<(), patronage::Error>(())
+/// ```
 pub fn customer_costs(
-    clean: &CleanTransactions,
+    customers: &DataFrame,
     model: &CostModel,
     activity: Option<&HashMap<String, (f64, f64)>>,
 ) -> Result<Vec<CustomerCosts>> {
     model.validate()?;
-    if clean.costs().is_none() && model.margin_rate.is_none() {
+    let a = Activity::of(customers)?;
+    if a.cogs.is_none() && model.margin_rate.is_none() {
         return Err(Error::invalid(
             "margin_rate",
             "the transactions have no cost column: map one (--cost-col / --unit-cost-col) or set margin_rate in the cost model",
         ));
     }
-    let ids = clean.ids().cast(&DataType::String)?;
+    let ids = customers.column("customer_id")?.cast(&DataType::String)?;
     let ids = ids.str()?;
-    let (days, amounts, costs, qty, ret, offsets) = (
-        clean.days(),
-        clean.amounts(),
-        clean.costs(),
-        clean.quantities(),
-        clean.returns(),
-        clean.offsets(),
-    );
-    let orders = clean.order_keys();
-    let channels = clean.channels();
-    let channel_rate: Vec<f64> = channels.map_or(Vec::new(), |(_, names)| {
-        names
-            .iter()
-            .map(|n| model.per_channel_order.get(n).copied().unwrap_or(0.0))
-            .collect()
-    });
-    let obs = crate::transactions::units::day_number(clean.observation_end());
-    let out: Vec<CustomerCosts> = (0..clean.n_customers())
+    let channel_rate: Vec<f64> = a
+        .channel_orders
+        .iter()
+        .map(|(n, _)| model.per_channel_order.get(n).copied().unwrap_or(0.0))
+        .collect();
+    let out: Vec<CustomerCosts> = (0..customers.height())
         .into_par_iter()
         .map(|c| {
-            let (lo, hi) = (offsets[c], offsets[c + 1]);
-            let mut k = CustomerCosts::default();
-            let mut cogs = 0.0;
-            // (order key, first row) of each order, and purchase days.
-            let mut order_first: Vec<(u64, usize)> = Vec::new();
-            let mut last_day = None;
-            for j in lo..hi {
-                if ret[j] {
-                    k.returns += amounts[j].abs();
-                    k.return_count += 1.0;
-                    if let Some(cs) = costs {
-                        cogs -= cs[j].abs();
-                    }
-                    continue;
-                }
-                k.revenue += amounts[j];
-                k.lines += 1.0;
-                k.units += qty.map_or(1.0, |q| q[j]);
-                if let Some(cs) = costs {
-                    cogs += cs[j];
-                }
-                if last_day != Some(days[j]) {
-                    k.deliveries += 1.0;
-                    last_day = Some(days[j]);
-                }
-                let key = orders.map_or(days[j] as u64, |o| o[j]);
-                order_first.push((key, j));
-            }
-            order_first.sort_unstable();
-            order_first.dedup_by_key(|e| e.0);
-            k.orders = order_first.len() as f64;
-            k.cogs = match (costs, model.margin_rate) {
-                (Some(_), _) => cogs,
+            let mut k = CustomerCosts {
+                revenue: a.revenue[c],
+                returns: a.returns[c],
+                orders: a.orders[c],
+                lines: a.lines[c],
+                units: a.units[c],
+                deliveries: a.deliveries[c],
+                return_count: a.return_count[c],
+                ..CustomerCosts::default()
+            };
+            k.cogs = match (&a.cogs, model.margin_rate) {
+                (Some(cogs), _) => cogs[c],
                 (None, Some(m)) => (1.0 - m) * (k.revenue - k.returns),
                 (None, None) => 0.0,
             };
@@ -215,18 +267,12 @@ pub fn customer_costs(
                 .unwrap_or((0.0, 0.0));
             k.service_contacts = contacts;
             k.visits = visits;
-            let channel_cost: f64 = match channels {
-                Some((idx, _)) => order_first
-                    .iter()
-                    .map(|&(_, j)| channel_rate[idx[j] as usize])
-                    .sum(),
-                None => 0.0,
-            };
-            let months = if hi > lo {
-                elapsed(days[lo], obs, TimeScale::Month).max(0.0)
-            } else {
-                0.0
-            };
+            let channel_cost: f64 = a
+                .channel_orders
+                .iter()
+                .zip(&channel_rate)
+                .map(|((_, orders), rate)| rate * orders[c])
+                .sum();
             k.cts = [
                 model.per_order * k.orders,
                 model.per_line * k.lines,
@@ -236,7 +282,7 @@ pub fn customer_costs(
                 model.per_service_contact * k.service_contacts,
                 model.per_visit * k.visits,
                 channel_cost,
-                model.account_per_month * months,
+                model.account_per_month * a.tenure_months[c],
                 model.discount_rate * k.revenue,
             ];
             k
@@ -245,7 +291,7 @@ pub fn customer_costs(
     Ok(out)
 }
 
-/// The per-customer profitability table, sorted by `customer_id`: `customer_id,
+/// The per-customer profitability table, in the row order of `customers`: `customer_id,
 /// revenue, cogs, returns, gross_profit, cost_to_serve, net_contribution, margin_pct`
 /// (gross profit over net revenue, null without net revenue), `cts_share` (cost-to-serve
 /// over net revenue), the activity counts and the `cts_*` components.
@@ -253,7 +299,7 @@ pub fn customer_costs(
 /// # Errors
 ///
 /// Polars errors building the frame.
-pub fn costs_frame(clean: &CleanTransactions, costs: &[CustomerCosts]) -> Result<DataFrame> {
+pub fn costs_frame(customers: &DataFrame, costs: &[CustomerCosts]) -> Result<DataFrame> {
     let col = |name: &str, f: &dyn Fn(&CustomerCosts) -> f64| {
         Column::new(name.into(), costs.iter().map(f).collect::<Vec<f64>>())
     };
@@ -262,11 +308,7 @@ pub fn costs_frame(clean: &CleanTransactions, costs: &[CustomerCosts]) -> Result
         if net > 0.0 { Some(num / net) } else { None }
     };
     let mut cols = vec![
-        clean
-            .ids()
-            .clone()
-            .with_name("customer_id".into())
-            .into_column(),
+        customers.column("customer_id")?.clone(),
         col("revenue", &|k| k.revenue),
         col("cogs", &|k| k.cogs),
         col("returns", &|k| k.returns),
@@ -300,5 +342,5 @@ pub fn costs_frame(clean: &CleanTransactions, costs: &[CustomerCosts]) -> Result
     for (i, name) in CTS_COMPONENTS.iter().enumerate() {
         cols.push(col(name, &|k| k.cts[i]));
     }
-    crate::transactions::ids::sort_by_customer_id(DataFrame::new_infer_height(cols)?)
+    Ok(DataFrame::new_infer_height(cols)?)
 }

@@ -3,7 +3,8 @@
 //!
 //! ```
 //! use patronage::prelude::*;
-//! use patronage::profitability::{analyse, CostModel, Split};
+//! use patronage::profitability::{CostModel, Split};
+//! use patronage::stages::profitability::analyse;
 //! let tx = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?;
 //! let report = analyse(&tx, &SummaryOptions::weekly(), &CostModel::default(), None, Split::Median)?;
 //! if let Some(w) = &report.whale {
@@ -31,9 +32,6 @@ use polars::prelude::*;
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::transactions::Transactions;
-use crate::transactions::clean::CleanTransactions;
-use crate::transactions::options::SummaryOptions;
 
 /// Everything `patronage profitability` reports.
 #[derive(Debug, Clone)]
@@ -119,31 +117,6 @@ impl Profitability {
     }
 }
 
-/// Cleans the transactions, computes every customer's costs and contribution, places
-/// them in the matrix (gross margin % against cost-to-serve; customers without net
-/// revenue have margin 0 there) and ranks them on the whale curve and the pyramid
-/// (tiers at 5% / 20% / 50%).
-///
-/// # Errors
-///
-/// Cleaning errors; [`crate::Error::InvalidOption`] for an invalid cost model or a
-/// missing cost column without `margin_rate`. A non-positive total leaves the whale curve out
-/// (`whale_note` says why) rather than failing the run.
-pub fn analyse(
-    tx: &Transactions,
-    options: &SummaryOptions,
-    model: &CostModel,
-    activity: Option<&DataFrame>,
-    split: Split,
-) -> Result<Profitability> {
-    let clean = tx.clean(options)?;
-    let table = cost_table(&clean, model, activity)?;
-    // The same cleaned rows feed the summary behind the RFM cross-tab: one cleaning pass.
-    let customer_summary = crate::transactions::summary::summarise(clean, options)?;
-    let rfm = customer_summary.rfm(&crate::rfm::RfmOptions::default())?;
-    analyse_table(table, rfm.frame(), split, MatrixAxis::Margin)
-}
-
 /// A frame's `customer_id` column as text (integer ids formatted), for matching tables
 /// by id.
 pub(crate) fn customer_ids_as_text(df: &DataFrame) -> Result<Vec<Option<String>>> {
@@ -156,9 +129,10 @@ pub(crate) fn customer_ids_as_text(df: &DataFrame) -> Result<Vec<Option<String>>
         .collect())
 }
 
-/// The per-customer cost table of cleaned transactions: revenue, cogs, returns,
-/// gross_profit, cost_to_serve, net_contribution, margin_pct, cts_share, activity counts
-/// and cost-to-serve components, sorted by customer id (the first half of [`analyse`]).
+/// The per-customer cost table of a customer table's activity columns (see
+/// [`customer_costs`]): revenue, cogs, returns, gross_profit, cost_to_serve,
+/// net_contribution, margin_pct, cts_share, activity counts and cost-to-serve
+/// components, in the row order of `customers`.
 ///
 /// # Errors
 ///
@@ -171,23 +145,22 @@ pub(crate) fn customer_ids_as_text(df: &DataFrame) -> Result<Vec<Option<String>>
 /// use patronage::prelude::*;
 /// use patronage::profitability::{cost_table, CostModel};
 /// let tx = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?;
-/// let clean = tx.clean(&SummaryOptions::weekly())?;
-/// let table = cost_table(&clean, &CostModel::default(), None)?;
+/// let customers = tx.customer_table(&SummaryOptions::weekly(), None)?;
+/// let table = cost_table(customers.frame(), &CostModel::default(), None)?;
 /// assert!(table.column("net_contribution").is_ok());
 /// # Ok::<(), patronage::Error>(())
 /// ```
 pub fn cost_table(
-    clean: &CleanTransactions,
+    customers: &DataFrame,
     model: &CostModel,
     activity: Option<&DataFrame>,
 ) -> Result<DataFrame> {
     let counts = activity.map(activity_counts).transpose()?;
-    let costs = customer_costs(clean, model, counts.as_ref())?;
-    costs_frame(clean, &costs)
+    let costs = customer_costs(customers, model, counts.as_ref())?;
+    costs_frame(customers, &costs)
 }
 
-/// The matrix, whale curve, pyramid, grid and RFM cross-tab of a [`cost_table`] (the
-/// second half of [`analyse`], which uses [`MatrixAxis::Margin`]). With
+/// The matrix, whale curve, pyramid, grid and RFM cross-tab of a [`cost_table`]. With
 /// [`MatrixAxis::Contribution`] the matrix's first axis is gross profit in money instead
 /// of margin %: the useful choice when every customer has the same margin (a
 /// `margin_rate` without a cost column), where the margin axis cannot separate anyone. `rfm` is a table with `customer_id` and `segment` (an
@@ -203,10 +176,9 @@ pub fn cost_table(
 /// use patronage::prelude::*;
 /// use patronage::profitability::{analyse_table, cost_table, CostModel, MatrixAxis, Split};
 /// let tx = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?;
-/// let options = SummaryOptions::weekly();
-/// let clean = tx.clean(&options)?;
-/// let table = cost_table(&clean, &CostModel::default(), None)?;
-/// let rfm = Transactions::summary_of(clean, &options)?.rfm(&RfmOptions::default())?;
+/// let customers = tx.customer_table(&SummaryOptions::weekly(), None)?;
+/// let table = cost_table(customers.frame(), &CostModel::default(), None)?;
+/// let rfm = customers.summary()?.rfm(&RfmOptions::default())?;
 /// let p = analyse_table(table, rfm.frame(), Split::Median, MatrixAxis::Margin)?;
 /// assert!(!p.quadrants.is_empty());
 /// # Ok::<(), patronage::Error>(())

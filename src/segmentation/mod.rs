@@ -869,14 +869,20 @@ fn profiles(
     Ok(out)
 }
 
+/// Prefix of the per-channel purchase-line counts in a customer table.
+const CHANNEL_LINES: &str = "channel_lines_";
+
 /// Channel mix per customer: `customer_id` and one `channel_share_<channel>` column per
 /// channel with the share of the customer's purchase rows (returns left out) in that
-/// channel, sorted by `customer_id` like the summary. Use the columns as segmentation
-/// features (the CLI's `--features channel_mix` adds them all).
+/// channel, in the row order of `customers`, from the per-channel line counts of a
+/// customer table (`channel_lines_<channel>`, as the customer-aggregation pass counts
+/// them; channels in column order). Use the columns as segmentation features (the
+/// CLI's `--features channel_mix` adds them all).
 ///
 /// # Errors
 ///
-/// [`Error::MissingColumn`] when the transactions have no channel column mapped.
+/// [`Error::MissingColumn`] when the table has no channel counts (no channel column was
+/// mapped).
 ///
 /// # Example
 ///
@@ -884,49 +890,47 @@ fn profiles(
 /// use patronage::prelude::*;
 /// use patronage::segmentation::channel_shares;
 /// let tx = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?;
-/// let mix = channel_shares(&tx.clean(&SummaryOptions::weekly())?)?;
+/// let mix = channel_shares(tx.customer_table(&SummaryOptions::weekly(), None)?.frame())?;
 /// assert!(mix.column("channel_share_web").is_ok());
 /// # Ok::<(), patronage::Error>(())
 /// ```
-pub fn channel_shares(clean: &crate::transactions::clean::CleanTransactions) -> Result<DataFrame> {
-    let Some((idx, names)) = clean.channels() else {
+pub fn channel_shares(customers: &DataFrame) -> Result<DataFrame> {
+    let channels: Vec<(String, Vec<f64>)> = customers
+        .get_column_names()
+        .iter()
+        .filter_map(|n| Some((n.strip_prefix(CHANNEL_LINES)?.to_string(), n.as_str())))
+        .map(|(channel, column)| {
+            let lines = customers
+                .column(column)?
+                .cast(&DataType::Float64)?
+                .f64()?
+                .iter()
+                .map(|v| v.unwrap_or(0.0))
+                .collect();
+            Ok((channel, lines))
+        })
+        .collect::<Result<_>>()?;
+    if channels.is_empty() {
         return Err(Error::MissingColumn {
             column: "channel".into(),
             available: "the transactions have no channel column mapped (--channel-col)".into(),
         });
-    };
-    let (ret, offsets) = (clean.returns(), clean.offsets());
-    let n = clean.n_customers();
-    let k = names.len();
-    let mut shares = vec![vec![0.0; n]; k];
-    for c in 0..n {
-        let mut total = 0.0;
-        for j in offsets[c]..offsets[c + 1] {
-            if !ret[j] {
-                shares[idx[j] as usize][c] += 1.0;
-                total += 1.0;
-            }
-        }
-        if total > 0.0 {
-            for s in shares.iter_mut() {
-                s[c] /= total;
-            }
-        }
     }
-    let mut order: Vec<usize> = (0..k).collect();
-    order.sort_by(|&a, &b| names[a].cmp(&names[b]));
-    let mut cols = vec![
-        clean
-            .ids()
-            .clone()
-            .with_name("customer_id".into())
-            .into_column(),
-    ];
-    for o in order {
+    let n = customers.height();
+    let totals: Vec<f64> = (0..n)
+        .map(|c| channels.iter().map(|(_, lines)| lines[c]).sum())
+        .collect();
+    let mut cols = vec![customers.column("customer_id")?.clone()];
+    for (channel, lines) in channels {
+        let shares: Vec<f64> = lines
+            .iter()
+            .zip(&totals)
+            .map(|(&l, &t)| if t > 0.0 { l / t } else { 0.0 })
+            .collect();
         cols.push(Column::new(
-            format!("channel_share_{}", names[o]).into(),
-            std::mem::take(&mut shares[o]),
+            format!("channel_share_{channel}").into(),
+            shares,
         ));
     }
-    crate::transactions::ids::sort_by_customer_id(DataFrame::new_infer_height(cols)?)
+    Ok(DataFrame::new_infer_height(cols)?)
 }

@@ -4,7 +4,9 @@
 //! until [`Transactions::clean`] or [`Transactions::summary`] runs, and then only the
 //! mapped columns are read.
 
+pub mod aggregate;
 pub mod clean;
+pub mod exact_sum;
 pub(crate) mod ids;
 pub mod options;
 pub mod partition;
@@ -19,6 +21,7 @@ use crate::error::Result;
 use crate::io::CsvOptions;
 use crate::io::read::{self, InputFormat, ROW, Scan};
 use crate::io::schema::{AmountSource, CostSource, ResolvedSchema, TransactionSchema};
+use aggregate::{CohortPeriod, CustomerTable};
 use clean::{CleanTransactions, RoleColumns};
 use options::SummaryOptions;
 use summary::Summary;
@@ -260,6 +263,34 @@ impl Transactions {
             options.parsed_calibration_end(end)?;
         }
         summary::summarise(self.clean(options)?, options)
+    }
+
+    /// Reads, cleans and aggregates the table into the customer table: the summary
+    /// columns, the activity counts cost-to-serve needs, the channel counts and, with a
+    /// cohort period, the cohort activity. One pass over the rows.
+    ///
+    /// # Errors
+    ///
+    /// As [`Transactions::summary`].
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use patronage::prelude::*;
+    /// let tx = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?;
+    /// let table = tx.customer_table(&SummaryOptions::weekly(), None)?;
+    /// assert_eq!(table.n_customers(), tx.summary(&SummaryOptions::weekly())?.n_customers());
+    /// # Ok::<(), patronage::Error>(())
+    /// ```
+    pub fn customer_table(
+        &self,
+        options: &SummaryOptions,
+        cohorts: Option<CohortPeriod>,
+    ) -> Result<CustomerTable> {
+        if let Some(end) = options.parsed_observation_end()? {
+            options.parsed_calibration_end(end)?;
+        }
+        CustomerTable::from_clean(self.clean(options)?, options, cohorts)
     }
 
     /// Summarises rows already cleaned with the same `options` (so a caller that also

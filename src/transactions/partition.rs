@@ -27,9 +27,10 @@ use std::path::PathBuf;
 use polars::prelude::*;
 
 use super::Transactions;
+use super::aggregate::CustomerTable;
 use super::clean::{self, CleaningReport, DuplicateRow, PartFacts};
 use super::options::SummaryOptions;
-use super::summary::{self, Summary};
+use super::summary::Summary;
 use crate::error::{Error, Result};
 use crate::io::read::ROW;
 
@@ -142,13 +143,11 @@ impl Drop for Spill {
 }
 
 /// One partition's share of the result.
-struct Part {
-    frame: Option<DataFrame>,
-    /// The observation end the frame was computed with.
-    frame_end: i32,
-    report: CleaningReport,
-    facts: PartFacts,
-    first_day: Option<i32>,
+pub(crate) struct Part {
+    /// The partition's customer table; `None` when every row was rejected.
+    pub frame: Option<CustomerTable>,
+    pub report: CleaningReport,
+    pub facts: PartFacts,
 }
 
 impl Transactions {
@@ -260,23 +259,20 @@ impl Transactions {
             }
             let (clean, facts) = clean::clean_rows(&cols, options, Some(today))?;
             drop(cols);
-            let first_day = clean.day.iter().min().copied();
-            let frame_end = clean.observation_end;
             let (frame, report) = if clean.n_customers() > 0 {
-                let (f, r) = summary::summary_frame(clean, options, cal)?;
-                (Some(f), r)
+                let t = CustomerTable::block(clean, options, cal, None)?;
+                let r = t.report().clone();
+                (Some(t), r)
             } else {
                 (None, clean.report)
             };
             parts.push(Part {
                 frame,
-                frame_end,
                 report,
                 facts,
-                first_day,
             });
         }
-        self.merge(parts, options, cal)
+        self.merge(parts, options, cal)?.into_summary()
     }
 
     /// Reads the input once, `slice` rows at a time, and appends each slice's rows of
@@ -435,12 +431,12 @@ impl Transactions {
 
     /// Settles what needs every partition (see the module documentation) and joins the
     /// partitions' tables and reports.
-    fn merge(
+    pub(crate) fn merge(
         &self,
         parts: Vec<Part>,
         options: &SummaryOptions,
         cal: Option<i32>,
-    ) -> Result<Summary> {
+    ) -> Result<CustomerTable> {
         let rows_read: u64 = parts.iter().map(|p| p.report.rows_read).sum();
         if rows_read == 0 {
             return Err(Error::EmptyTable {
@@ -493,8 +489,7 @@ impl Transactions {
             observation_end: crate::transactions::units::date_of(obs).to_string(),
             ..CleaningReport::default()
         };
-        let mut frames: Vec<(DataFrame, i32)> = Vec::new();
-        let mut first_day: Option<i32> = None;
+        let mut frames: Vec<CustomerTable> = Vec::new();
         for p in parts {
             report.rows_used += p.report.rows_used;
             report.returns_used += p.report.returns_used;
@@ -506,12 +501,8 @@ impl Transactions {
                     .into_iter()
                     .zip(p.report.duplicates_kept),
             );
-            first_day = match (first_day, p.first_day) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
             if let Some(f) = p.frame {
-                frames.push((f, p.frame_end));
+                frames.push(f);
             }
         }
         rejects.sort_by_key(|r| r.row);
@@ -535,38 +526,17 @@ impl Transactions {
             };
             return Err(Error::EmptyTable { what });
         }
-        let cal = match cal {
-            Some(_) => options.parsed_calibration_end(obs)?,
-            None => None,
-        };
-        if let (Some(c), Some(first)) = (cal, first_day) {
-            if c < first {
-                return Err(summary::calibration_before_first(c, first));
-            }
+        // The calibration end must be before the whole input's observation end (the
+        // blocks were aggregated with it before that end was known).
+        if cal.is_some() {
+            options.parsed_calibration_end(obs)?;
         }
         // Kept duplicates by their customer's first row (each partition lists them in
         // that order already; a customer is in one partition).
         duplicates.sort_by_key(|d| d.0);
         report.duplicates_kept = duplicates.into_iter().map(|d| d.1).collect();
         report.rejects = rejects;
-        let mut out: Option<DataFrame> = None;
-        for (frame, end) in frames {
-            let frame = if end == obs {
-                frame
-            } else {
-                summary::with_observation_end(frame, obs, cal, options)?
-            };
-            match &mut out {
-                None => out = Some(frame),
-                Some(o) => {
-                    o.vstack_mut_owned(frame)?;
-                }
-            }
-        }
-        let frame = out.ok_or_else(|| Error::EmptyTable {
-            what: "no customer".into(),
-        })?;
-        Ok(Summary::from_parts(frame, report, options, obs, cal))
+        CustomerTable::merge(frames, report, obs)
     }
 }
 

@@ -85,7 +85,8 @@ pub fn cluster_profiles_frame(seg: &Segmentation) -> Result<DataFrame> {
 ///
 /// ```
 /// use patronage::prelude::*;
-/// use patronage::profitability::{analyse, CostModel, Split};
+/// use patronage::profitability::{CostModel, Split};
+/// use patronage::stages::profitability::analyse;
 /// let tx = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?;
 /// let p = analyse(&tx, &SummaryOptions::weekly(), &CostModel::default(), None, Split::Median)?;
 /// assert_eq!(patronage::report::matrix_frame(&p)?.height(), p.quadrants.len());

@@ -1,0 +1,402 @@
+//! The command line as clap types: `Cli` and its `Command` enum (one variant per
+//! subcommand, with each option's help text), and the argument groups the commands share:
+//! `InputArgs` (the transaction file, column mapping and cleaning options), `TimeArgs`
+//! (purchase unit, time unit, observation and calibration ends) and `FitArgs` (penalizer
+//! and iteration budget, turned into `FitOptions`).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use patronage::clv::FitOptions;
+
+#[derive(Parser)]
+#[command(
+    name = "patronage",
+    version,
+    about = "Customer analytics on transaction tables: per-customer summaries, RFM scores and segments, lifetime-value models, behavioural segmentation",
+    long_about = None
+)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum Command {
+    /// Per-customer summary: frequency, recency, T, monetary_value (BTYD sense), first and
+    /// last purchase, n_purchases, total_spend, recency_days; calibration/holdout columns
+    /// with --calibration-end.
+    Summary {
+        #[command(flatten)]
+        input: InputArgs,
+        #[command(flatten)]
+        time: TimeArgs,
+        /// Write the table here (.csv, .parquet, .json, .ndjson, .arrow by extension);
+        /// default: CSV on standard output.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Summarise the customers in P id ranges one at a time to bound memory (the rows
+        /// are first spilled to temporary Parquet files, one per range); 1 holds every row
+        /// at once. Default: one range per 10M input rows. Same output either way.
+        #[arg(long, value_name = "P")]
+        partitions: Option<usize>,
+    },
+    /// RFM scores (quantile bins, recency reversed) and named segments.
+    Rfm {
+        #[command(flatten)]
+        input: InputArgs,
+        #[command(flatten)]
+        time: TimeArgs,
+        /// Number of score bins (2..=20).
+        #[arg(long, default_value_t = 5)]
+        bins: u8,
+        /// Segment table: `rfm` (the R rfm package's), `rf-map` (recency x frequency map)
+        /// or a TOML/JSON rule file.
+        #[arg(long, default_value = "rfm", value_name = "rfm|rf-map|FILE")]
+        segments: String,
+        /// Rank M on the mean spend per purchase instead of total spend.
+        #[arg(long)]
+        mean_monetary: bool,
+        /// Write the scores here (.csv, .parquet, .json by extension); default: CSV on
+        /// standard output unless --json is given.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Print the segment summary as JSON on standard output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Fit a model (bg-nbd, mbg-nbd, pareto-nbd, bg-bb, gamma-gamma) by maximum
+    /// likelihood and print its coefficients; with --calibration-end, fit on the
+    /// calibration period and check against the holdout.
+    Fit {
+        /// bg-nbd | mbg-nbd | pareto-nbd | bg-bb | gamma-gamma
+        #[arg(value_name = "MODEL")]
+        model: String,
+        #[command(flatten)]
+        input: InputArgs,
+        #[command(flatten)]
+        time: TimeArgs,
+        /// INPUT is a per-customer table (frequency, recency, T or x, t_x, T; optional
+        /// monetary_value/zbar and weights; for bg-bb frequency, recency, periods, weights)
+        /// rather than transactions.
+        #[arg(long)]
+        summary: bool,
+        #[command(flatten)]
+        fit: FitArgs,
+        /// Print one JSON object (params, standard_errors, log_likelihood, n_customers,
+        /// converged, iterations; holdout check with --calibration-end).
+        #[arg(long)]
+        json: bool,
+        /// Save the fitted model as JSON (load with `Fitted::from_json`).
+        #[arg(long, value_name = "FILE")]
+        save_model: Option<PathBuf>,
+    },
+    /// Per-customer P(alive), expected purchases, expected spend and CLV from a purchase
+    /// model and Gamma-Gamma spend.
+    Clv {
+        #[command(flatten)]
+        input: InputArgs,
+        #[command(flatten)]
+        time: TimeArgs,
+        /// Purchase model.
+        #[arg(
+            long,
+            default_value = "bg-nbd",
+            value_name = "bg-nbd|mbg-nbd|pareto-nbd"
+        )]
+        model: String,
+        /// Horizon in time units (--time-unit).
+        #[arg(long, default_value_t = 52.0)]
+        horizon: f64,
+        /// Discount rate per time unit (e.g. 0.0019 a week is about 10% a year).
+        #[arg(long, default_value_t = 0.0)]
+        discount_rate: f64,
+        /// Discount every STEP time units (e.g. 4.345 weeks: monthly, as lifetimes).
+        #[arg(long, default_value_t = 1.0)]
+        step: f64,
+        /// Profit margin on spend: a number (0.3 = 30%), or `cost` for each customer's
+        /// gross profit / revenue from the cost column.
+        #[arg(long, default_value = "1", value_name = "M|cost")]
+        margin: String,
+        /// Expected spend from a Gamma-Gamma fit, or each customer's historic mean.
+        #[arg(
+            long,
+            default_value = "gamma-gamma",
+            value_name = "gamma-gamma|historic"
+        )]
+        spend: String,
+        #[command(flatten)]
+        fit: FitArgs,
+        /// Write the table here (.csv, .parquet, .json by extension); default: CSV on
+        /// standard output.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Cluster customers into behavioural segments (k-means or a Gaussian mixture), choose
+    /// k by silhouette over a range, and describe each segment.
+    Segment {
+        #[command(flatten)]
+        input: InputArgs,
+        #[command(flatten)]
+        time: TimeArgs,
+        /// Exactly N segments.
+        #[arg(long, conflicts_with = "k_range")]
+        k: Option<usize>,
+        /// Choose k in A..B (inclusive) by the highest silhouette.
+        #[arg(long, default_value = "2..8", value_name = "A..B")]
+        k_range: String,
+        /// Comma-separated features, each `column[:transform]` (transform: log1p,
+        /// standardize, robust, minmax, none, log1p-robust, log1p-minmax, log1p-none).
+        /// Columns of the summary (recency_days, n_purchases, total_spend,
+        /// monetary_value, tenure, gross_profit, ...) or of the CLV scores (p_alive,
+        /// expected_purchases, clv: a BG/NBD + Gamma-Gamma fit is run for them).
+        #[arg(
+            long,
+            default_value = "recency_days,n_purchases,total_spend",
+            value_name = "LIST"
+        )]
+        features: String,
+        /// kmeans or gmm (Gaussian mixture).
+        #[arg(long, default_value = "kmeans", value_name = "kmeans|gmm")]
+        method: String,
+        /// Seed of the initialisations and the silhouette sample.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Write customer_id, segment, segment_label and the features here.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Print the chosen k, the k-selection table and the profiles as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Save the fitted segmentation (JSON) to assign new customers later.
+        #[arg(long, value_name = "FILE")]
+        save_model: Option<PathBuf>,
+    },
+    /// Per-customer cost-to-serve and net contribution, the profit vs cost-to-serve
+    /// matrix, the whale curve and the customer pyramid.
+    Profitability {
+        #[command(flatten)]
+        input: InputArgs,
+        #[command(flatten)]
+        time: TimeArgs,
+        /// Cost model (TOML or JSON; every rate has a documented default).
+        #[arg(long, value_name = "FILE")]
+        costs: Option<PathBuf>,
+        /// Per-customer activity table: customer_id with service_contacts and/or visits.
+        #[arg(long, value_name = "FILE")]
+        activity: Option<PathBuf>,
+        /// Where to split the matrix axes (margin %, cost-to-serve): median, mean, qN, or x,y.
+        #[arg(long, default_value = "median", value_name = "median|mean|qN|x,y")]
+        split: String,
+        /// Write the per-customer table here; default: CSV on standard output unless --json.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Print thresholds, quadrant summary and whale-curve figures as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// A ranked target list by CLV, expected purchases or P(alive) x value, cut by a count
+    /// or by contact cost; with --calibration-end, gain and lift on the holdout.
+    Target {
+        #[command(flatten)]
+        input: InputArgs,
+        #[command(flatten)]
+        time: TimeArgs,
+        /// Ranking score.
+        #[arg(
+            long,
+            default_value = "clv",
+            value_name = "clv|expected-purchases|p-alive-value"
+        )]
+        by: String,
+        /// Select the best N customers.
+        #[arg(long, conflicts_with = "contact_cost")]
+        top: Option<usize>,
+        /// Select customers whose CLV exceeds the cost of contacting them.
+        #[arg(long, value_name = "C")]
+        contact_cost: Option<f64>,
+        /// Horizon in time units for the CLV and expected purchases.
+        #[arg(long, default_value_t = 52.0)]
+        horizon: f64,
+        /// Profit margin on spend.
+        #[arg(long, default_value_t = 1.0)]
+        margin: f64,
+        /// Write the ranked list here; default: CSV on standard output unless --json.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Print the selection count and the holdout gain table as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run every stage (summary, RFM, CLV, segmentation, profitability, cohorts) in one
+    /// pass over the transactions and write the report: customers.parquet/.csv,
+    /// segments.csv, rfm_segments.csv, matrix.csv, whale.csv, cohorts.csv, models.json,
+    /// report.json, SVG charts and a self-contained report.html.
+    ///
+    /// Settings come from --config (TOML; see docs/guide/report.md); input and time
+    /// options given on the command line override it.
+    Report {
+        #[command(flatten)]
+        input: InputArgs,
+        #[command(flatten)]
+        time: TimeArgs,
+        /// Pipeline configuration (TOML): [input], [schema], [time], [rfm], [clv],
+        /// [segmentation], [costs], [profitability], [cohorts].
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Gross margin rate for data without a cost column (sets [costs] margin_rate).
+        #[arg(long, value_name = "RATE")]
+        margin_rate: Option<f64>,
+        /// Directory to write into (created when missing).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// No progress display and no summary line.
+        #[arg(short, long)]
+        quiet: bool,
+        /// Print the wall time of each stage (and of writing the files) on stderr.
+        #[arg(long)]
+        timings: bool,
+    },
+    /// Acquisition cohorts: retention and revenue by period since acquisition.
+    Cohorts {
+        #[command(flatten)]
+        input: InputArgs,
+        #[command(flatten)]
+        time: TimeArgs,
+        /// Cohort period.
+        #[arg(long, default_value = "month", value_name = "month|week")]
+        cohort: String,
+        /// Write `cohort, period, customers, active, retention, revenue` here; default:
+        /// CSV on standard output.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Write a seeded synthetic transaction log drawn from known BG/NBD (or Pareto/NBD)
+    /// and Gamma-Gamma parameters, with quantity, cost, channel and returns.
+    Simulate {
+        /// Number of customers.
+        #[arg(long)]
+        customers: usize,
+        /// Random seed (same seed, same file, whatever the thread count).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// First day of the log.
+        #[arg(long, default_value = "2024-01-01", value_name = "DATE")]
+        start: String,
+        /// Length of the log in weeks.
+        #[arg(long, default_value_t = 78.0)]
+        weeks: f64,
+        /// Purchase process.
+        #[arg(long, default_value = "bg-nbd", value_name = "bg-nbd|pareto-nbd")]
+        model: String,
+        /// Also write the per-customer truth (rates, dropout, service contacts) here.
+        #[arg(long, value_name = "FILE")]
+        truth: Option<PathBuf>,
+        /// Output file (.csv or .parquet, ...).
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: PathBuf,
+    },
+}
+
+#[derive(Args)]
+pub(crate) struct FitArgs {
+    /// L2 penalty on the parameters (0 = maximum likelihood).
+    #[arg(long, default_value_t = 0.0, help_heading = "Fitting")]
+    penalizer: f64,
+    /// Optimiser iteration budget.
+    #[arg(long, default_value_t = 1000, help_heading = "Fitting")]
+    max_iterations: u64,
+}
+
+impl FitArgs {
+    pub(crate) fn options(&self) -> FitOptions {
+        FitOptions {
+            penalizer: self.penalizer,
+            max_iterations: self.max_iterations,
+            ..FitOptions::default()
+        }
+    }
+}
+
+#[derive(Args)]
+pub(crate) struct InputArgs {
+    /// Transaction file: CSV (default), TSV, whitespace-separated text, Parquet, Arrow IPC.
+    #[arg(value_name = "INPUT")]
+    pub(crate) input: PathBuf,
+    /// Customer id column (default: auto-detect customer_id, CustomerID, customer, ...).
+    #[arg(long, value_name = "C", help_heading = "Input")]
+    pub(crate) customer_col: Option<String>,
+    /// Date column (default: auto-detect date, InvoiceDate, timestamp, order_date, ...).
+    #[arg(long, value_name = "C", help_heading = "Input")]
+    pub(crate) date_col: Option<String>,
+    /// Amount column (default: auto-detect amount, revenue, sales, dollar_value, ...;
+    /// or price x quantity). Negative amounts are returns.
+    #[arg(long, value_name = "C", help_heading = "Input")]
+    pub(crate) amount_col: Option<String>,
+    /// Unit price column; amount = price x quantity when there is no amount column.
+    #[arg(long, value_name = "C", help_heading = "Input")]
+    pub(crate) price_col: Option<String>,
+    /// Quantity column. Negative quantities mark returns.
+    #[arg(long, value_name = "C", help_heading = "Input")]
+    pub(crate) quantity_col: Option<String>,
+    /// Cost-of-goods column (line total); adds gross_profit.
+    #[arg(long, value_name = "C", help_heading = "Input")]
+    pub(crate) cost_col: Option<String>,
+    /// Cost-of-goods per unit column (multiplied by quantity), when there is no line cost.
+    #[arg(long, value_name = "C", help_heading = "Input")]
+    pub(crate) unit_cost_col: Option<String>,
+    /// Order id column.
+    #[arg(long, value_name = "C", help_heading = "Input")]
+    pub(crate) order_col: Option<String>,
+    /// Channel column.
+    #[arg(long, value_name = "C", help_heading = "Input")]
+    pub(crate) channel_col: Option<String>,
+    /// Return flag column (true/false, 1/0, yes/no).
+    #[arg(long, value_name = "C", help_heading = "Input")]
+    pub(crate) return_col: Option<String>,
+    /// strftime format of text dates (default: ISO dates/datetimes or YYYYMMDD).
+    #[arg(long, value_name = "FMT", help_heading = "Input")]
+    pub(crate) date_format: Option<String>,
+    /// Field delimiter of delimited text (one character, or `tab`).
+    #[arg(
+        long,
+        value_name = "X",
+        conflicts_with = "whitespace",
+        help_heading = "Input"
+    )]
+    pub(crate) delimiter: Option<String>,
+    /// Fields separated by runs of spaces/tabs (the CDNOW files).
+    #[arg(long, help_heading = "Input")]
+    pub(crate) whitespace: bool,
+    /// The file has no header line; columns are column_1..column_n.
+    #[arg(long, help_heading = "Input")]
+    pub(crate) no_header: bool,
+    /// Returns: `net` (subtract from the latest purchase; default) or `exclude`.
+    #[arg(long, value_name = "net|exclude", help_heading = "Input")]
+    pub(crate) returns: Option<String>,
+    /// Exact duplicate rows: `keep` (default; reported) or `drop` (rejected).
+    #[arg(long, value_name = "keep|drop", help_heading = "Input")]
+    pub(crate) duplicates: Option<String>,
+    /// Write the rejected rows (row, column, reason, value) to this file.
+    #[arg(long, value_name = "FILE", help_heading = "Input")]
+    pub(crate) rejects: Option<PathBuf>,
+    /// Fail on the first bad row instead of rejecting it.
+    #[arg(long, help_heading = "Input")]
+    pub(crate) strict: bool,
+}
+
+#[derive(Args)]
+pub(crate) struct TimeArgs {
+    /// Transactions of one customer within one unit are one purchase (default: day).
+    #[arg(long, value_name = "day|week|month", help_heading = "Time")]
+    pub(crate) purchase_unit: Option<String>,
+    /// Unit of recency, T and durations (default: week).
+    #[arg(long, value_name = "day|week|month|year", help_heading = "Time")]
+    pub(crate) time_unit: Option<String>,
+    /// Last observed day (default: the last date in the data, not after today).
+    #[arg(long, value_name = "DATE", help_heading = "Time")]
+    pub(crate) observation_end: Option<String>,
+    /// Last day of the calibration period; adds calibration and holdout columns.
+    #[arg(long, value_name = "DATE", help_heading = "Time")]
+    pub(crate) calibration_end: Option<String>,
+}

@@ -1,0 +1,78 @@
+//! `patronage clv`: parses the margin and spend sources, fits the purchase model (and
+//! Gamma-Gamma unless `--spend historic`) on the summary, prints the fitted parameters and
+//! the customer equity on stderr, and writes the per-customer P(alive), expected
+//! purchases, expected spend and CLV table.
+
+use std::path::PathBuf;
+
+use patronage::clv::workflow::{ClvSettings, MarginSource, SpendSource, clv_table};
+
+use crate::args::{FitArgs, InputArgs, TimeArgs};
+use crate::input::summarise;
+use crate::print::emit;
+
+#[allow(clippy::too_many_arguments)] // one per command-line option
+pub(crate) fn run_clv(
+    input: &InputArgs,
+    time: &TimeArgs,
+    model: &str,
+    horizon: f64,
+    discount_rate: f64,
+    step: f64,
+    margin: &str,
+    spend: &str,
+    fit: &FitArgs,
+    output: Option<&PathBuf>,
+) -> patronage::Result<()> {
+    let margin = match margin {
+        "cost" => MarginSource::Cost,
+        m => MarginSource::Rate(m.parse().map_err(|_| patronage::Error::InvalidOption {
+            option: "--margin".into(),
+            reason: format!("`{m}` is neither a number nor `cost`"),
+        })?),
+    };
+    let spend = match spend {
+        "gamma-gamma" => SpendSource::GammaGamma,
+        "historic" => SpendSource::Historic,
+        s => {
+            return Err(patronage::Error::InvalidOption {
+                option: "--spend".into(),
+                reason: format!("`{s}` is not gamma-gamma or historic"),
+            });
+        }
+    };
+    let settings = ClvSettings {
+        model: model.parse()?,
+        fit: fit.options(),
+        spend,
+        margin,
+        horizon,
+        discount_rate,
+        step,
+    };
+    let out = clv_table(&summarise(input, time)?, &settings)?;
+    let params = |m: &patronage::clv::workflow::AnyFitted| {
+        m.params()
+            .iter()
+            .map(|(n, v)| format!("{n} {v:.4}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    eprintln!(
+        "patronage: {}: {}",
+        out.purchase.name(),
+        params(&out.purchase)
+    );
+    if let Some(gg) = &out.spend {
+        let (none, bad) = gg.excluded.unwrap_or_default();
+        eprintln!(
+            "patronage: gamma-gamma: {} (left out {none} without repeats, {bad} with spend <= 0)",
+            params(&gg.model)
+        );
+    }
+    eprintln!(
+        "patronage: customer equity {:.2} over {horizon} time units",
+        out.customer_equity
+    );
+    emit(out.frame, output)
+}

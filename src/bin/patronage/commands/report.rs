@@ -1,0 +1,108 @@
+//! `patronage report`: merges the `--config` pipeline configuration with the input and
+//! time options given on the command line, runs every pipeline stage over one scan of the
+//! transactions with a progress spinner (and per-stage wall times with `--timings`), and
+//! writes the report files into `--out`.
+
+use std::path::PathBuf;
+
+use crate::args::{InputArgs, TimeArgs};
+use crate::input::apply_time_options;
+
+#[allow(clippy::too_many_arguments)] // one per command-line option
+pub(crate) fn run_report(
+    input: &InputArgs,
+    time: &TimeArgs,
+    config: Option<&PathBuf>,
+    margin_rate: Option<f64>,
+    out: &std::path::Path,
+    quiet: bool,
+    timings: bool,
+) -> patronage::Result<()> {
+    use patronage::pipeline::{Pipeline, PipelineConfig};
+    let mut c = match config {
+        Some(path) => PipelineConfig::from_path(path)?,
+        None => PipelineConfig::default(),
+    };
+    // Command-line options override the file.
+    let s = &mut c.schema;
+    for (slot, given) in [
+        (&mut s.customer_id, &input.customer_col),
+        (&mut s.date, &input.date_col),
+        (&mut s.amount, &input.amount_col),
+        (&mut s.price, &input.price_col),
+        (&mut s.quantity, &input.quantity_col),
+        (&mut s.cost, &input.cost_col),
+        (&mut s.unit_cost, &input.unit_cost_col),
+        (&mut s.order_id, &input.order_col),
+        (&mut s.channel, &input.channel_col),
+        (&mut s.return_flag, &input.return_col),
+        (&mut s.date_format, &input.date_format),
+    ] {
+        if given.is_some() {
+            slot.clone_from(given);
+        }
+    }
+    if input.whitespace {
+        c.input.format = Some("whitespace".into());
+        c.input.delimiter = None;
+    }
+    if let Some(d) = &input.delimiter {
+        c.input.format = Some("csv".into());
+        c.input.delimiter = Some(d.clone());
+    }
+    if input.no_header {
+        c.input.header = false;
+    }
+    c.time = apply_time_options(c.time.clone(), input, time)?;
+    if let Some(rate) = margin_rate {
+        c.costs.margin_rate = Some(rate);
+    }
+    let pipeline = Pipeline::builder().config(c).build()?;
+    let bar = if quiet {
+        indicatif::ProgressBar::hidden()
+    } else {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        bar
+    };
+    bar.set_message("reading transactions");
+    let tx = pipeline.scan(&input.input)?;
+    let mut marks: Vec<(&'static str, std::time::Instant)> = Vec::new();
+    let result = pipeline.run_with(&tx, &mut |stage| {
+        marks.push((stage.describe(), std::time::Instant::now()));
+        bar.set_message(stage.describe());
+    });
+    bar.finish_and_clear();
+    let output = result?;
+    let r = output.summary.report();
+    if let Some(path) = &input.rejects {
+        patronage::io::write_frame(&mut r.rejects_frame()?, path)?;
+    }
+    marks.push(("writing the report", std::time::Instant::now()));
+    let files = patronage::report::write_report(&output, pipeline.config(), out)?;
+    if timings {
+        marks.push(("done", std::time::Instant::now()));
+        for w in marks.windows(2) {
+            eprintln!(
+                "patronage: {:>7.2} s  {}",
+                (w[1].1 - w[0].1).as_secs_f64(),
+                w[0].0
+            );
+        }
+    }
+    if !quiet {
+        eprintln!(
+            "patronage: {} rows read, {} used, {} rejected; {} customers; {} files written to {}",
+            r.rows_read,
+            r.rows_used,
+            r.rejects.len(),
+            r.customers,
+            files.len(),
+            out.display()
+        );
+        for note in &output.notes {
+            eprintln!("patronage: note: {note}");
+        }
+    }
+    Ok(())
+}

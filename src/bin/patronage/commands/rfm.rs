@@ -1,0 +1,54 @@
+//! `patronage rfm`: picks the segment rule table (`rfm`, `rf-map` or a rule file) and
+//! checks it before reading the data, scores recency, frequency and monetary value in
+//! quantile bins on the summary, and writes the scores and/or the segment summary as JSON.
+
+use std::path::PathBuf;
+
+use patronage::prelude::*;
+
+use crate::args::{InputArgs, TimeArgs};
+use crate::input::summarise;
+use crate::print::emit;
+
+pub(crate) fn run_rfm(
+    input: &InputArgs,
+    time: &TimeArgs,
+    bins: u8,
+    segments: &str,
+    mean_monetary: bool,
+    output: Option<&PathBuf>,
+    json: bool,
+) -> patronage::Result<()> {
+    let rules = match segments {
+        "rfm" => SegmentRules::rfm_package(),
+        "rf-map" => SegmentRules::rf_map(),
+        path => SegmentRules::from_path(path)?,
+    };
+    let options = RfmOptions::default()
+        .bins(bins)
+        .segments(rules)
+        .monetary(if mean_monetary {
+            MonetaryBasis::Mean
+        } else {
+            MonetaryBasis::Total
+        });
+    // Check the rule table before reading the data.
+    options.segments.validate(bins)?;
+    let summary = summarise(input, time)?;
+    let table = summary.rfm(&options)?;
+    if json {
+        let text = serde_json::to_string_pretty(table.segment_summary()).map_err(|e| {
+            patronage::Error::Parse {
+                what: "segment summary".into(),
+                reason: e.to_string(),
+            }
+        })?;
+        println!("{text}");
+        if output.is_some() {
+            emit(table.into_frame(), output)?;
+        }
+        Ok(())
+    } else {
+        emit(table.into_frame(), output)
+    }
+}

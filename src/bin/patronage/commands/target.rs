@@ -1,0 +1,57 @@
+//! `patronage target`: ranks customers by CLV, expected purchases or P(alive) x value
+//! (`targeting::target`), cuts the list by a count or a contact cost, and writes the
+//! ranked list and/or the selection count with the holdout gain table as JSON.
+
+use std::path::PathBuf;
+
+use patronage::clv::workflow::{ClvSettings, MarginSource};
+
+use crate::args::{InputArgs, TimeArgs};
+use crate::input::summarise;
+use crate::print::{emit, to_json_text};
+
+#[allow(clippy::too_many_arguments)] // one per command-line option
+pub(crate) fn run_target(
+    input: &InputArgs,
+    time: &TimeArgs,
+    by: &str,
+    top: Option<usize>,
+    contact_cost: Option<f64>,
+    horizon: f64,
+    margin: f64,
+    output: Option<&PathBuf>,
+    json: bool,
+) -> patronage::Result<()> {
+    use patronage::targeting::{Cut, TargetBy, target};
+    let by: TargetBy = by.parse()?;
+    let cut = match (top, contact_cost) {
+        (Some(n), _) => Cut::Top(n),
+        (None, Some(c)) => Cut::ContactCost(c),
+        (None, None) => Cut::All,
+    };
+    let settings = ClvSettings {
+        horizon,
+        margin: MarginSource::Rate(margin),
+        ..ClvSettings::default()
+    };
+    let t = target(&summarise(input, time)?, &settings, by, cut)?;
+    eprintln!(
+        "patronage: {} of {} scored customers selected",
+        t.selected,
+        t.list.height()
+    );
+    if json {
+        let value = serde_json::json!({
+            "scored": t.list.height(),
+            "selected": t.selected,
+            "holdout": t.evaluation,
+        });
+        println!("{}", to_json_text(&value)?);
+        if output.is_some() {
+            emit(t.list, output)?;
+        }
+        Ok(())
+    } else {
+        emit(t.list, output)
+    }
+}

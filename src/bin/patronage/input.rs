@@ -1,0 +1,131 @@
+//! From the command-line options to data: reading the transaction file with the column
+//! mapping and format options (`load`), the `SummaryOptions` the time and cleaning options
+//! make (`summary_options`, `apply_time_options`), and the cleaned per-customer summary
+//! (`summarise`, `summarise_with`, `summarise_partitioned`) with its one-line cleaning
+//! report on stderr and the rejects file (`report_cleaning`).
+
+use patronage::prelude::*;
+
+use crate::args::{InputArgs, TimeArgs};
+
+pub(crate) fn load(input: &InputArgs) -> patronage::Result<Transactions> {
+    let schema = TransactionSchema {
+        customer_id: input.customer_col.clone(),
+        date: input.date_col.clone(),
+        amount: input.amount_col.clone(),
+        price: input.price_col.clone(),
+        quantity: input.quantity_col.clone(),
+        cost: input.cost_col.clone(),
+        unit_cost: input.unit_cost_col.clone(),
+        order_id: input.order_col.clone(),
+        channel: input.channel_col.clone(),
+        return_flag: input.return_col.clone(),
+        date_format: input.date_format.clone(),
+    };
+    let has_header = !input.no_header;
+    let format = if input.whitespace {
+        InputFormat::Whitespace { has_header }
+    } else if let Some(d) = &input.delimiter {
+        let byte = match d.as_str() {
+            "tab" | "\\t" => b'\t',
+            s if s.len() == 1 => s.as_bytes()[0],
+            _ => {
+                return Err(patronage::Error::InvalidOption {
+                    option: "--delimiter".into(),
+                    reason: format!("`{d}` is not one character (or `tab`)"),
+                });
+            }
+        };
+        InputFormat::Csv(CsvOptions {
+            delimiter: byte,
+            has_header,
+        })
+    } else {
+        InputFormat::detect(&input.input, has_header)?
+    };
+    Transactions::scan_format(&input.input, &format, schema)
+}
+
+pub(crate) fn summary_options(
+    input: &InputArgs,
+    time: &TimeArgs,
+) -> patronage::Result<SummaryOptions> {
+    apply_time_options(SummaryOptions::weekly(), input, time)
+}
+
+/// `base` with every time and cleaning option given on the command line applied.
+pub(crate) fn apply_time_options(
+    mut base: SummaryOptions,
+    input: &InputArgs,
+    time: &TimeArgs,
+) -> patronage::Result<SummaryOptions> {
+    if let Some(u) = &time.purchase_unit {
+        base.purchase_unit = u.parse()?;
+    }
+    if let Some(u) = &time.time_unit {
+        base.time_unit = u.parse()?;
+    }
+    if time.observation_end.is_some() {
+        base.observation_end = time.observation_end.clone();
+    }
+    if time.calibration_end.is_some() {
+        base.calibration_end = time.calibration_end.clone();
+    }
+    if let Some(r) = &input.returns {
+        base.returns = r.parse()?;
+    }
+    if let Some(d) = &input.duplicates {
+        base.duplicates = d.parse()?;
+    }
+    base.strict |= input.strict;
+    Ok(base)
+}
+
+pub(crate) fn summarise(input: &InputArgs, time: &TimeArgs) -> patronage::Result<Summary> {
+    summarise_with(input, time, |_| Ok(())).map(|(summary, ())| summary)
+}
+
+/// The summary one customer partition at a time (see `Transactions::summary_partitioned`).
+pub(crate) fn summarise_partitioned(
+    input: &InputArgs,
+    time: &TimeArgs,
+    partitions: Option<usize>,
+) -> patronage::Result<Summary> {
+    let options = summary_options(input, time)?;
+    let summary = load(input)?.summary_partitioned(&options, partitions)?;
+    report_cleaning(input, &summary)?;
+    Ok(summary)
+}
+
+/// Prints what cleaning did and writes the rejects when asked.
+fn report_cleaning(input: &InputArgs, summary: &Summary) -> patronage::Result<()> {
+    let r = summary.report();
+    eprintln!(
+        "patronage: {} rows read, {} used ({} returns netted), {} rejected, {} duplicates kept; {} customers; observation end {}",
+        r.rows_read,
+        r.rows_used,
+        r.returns_used,
+        r.rejects.len(),
+        r.duplicates_kept.len(),
+        r.customers,
+        r.observation_end
+    );
+    if let Some(path) = &input.rejects {
+        patronage::io::write_frame(&mut r.rejects_frame()?, path)?;
+    }
+    Ok(())
+}
+
+/// Aggregates the customer table once, lets `also` use it, then keeps its summary.
+pub(crate) fn summarise_with<T>(
+    input: &InputArgs,
+    time: &TimeArgs,
+    also: impl FnOnce(&CustomerTable) -> patronage::Result<T>,
+) -> patronage::Result<(Summary, T)> {
+    let options = summary_options(input, time)?;
+    let table = load(input)?.customer_table(&options, None)?;
+    let extra = also(&table)?;
+    let summary = table.into_summary()?;
+    report_cleaning(input, &summary)?;
+    Ok((summary, extra))
+}

@@ -1,0 +1,214 @@
+//! The `patronage` command-line tool: the entry point, which parses the command line
+//! (`args`), dispatches each subcommand to its module under `commands`, and maps the
+//! outcome to an exit code; the binary's allocator (jemalloc).
+//!
+//! Exit codes: 0 success, 1 a data error, 2 a usage error. Errors are one line on stderr.
+
+mod args;
+mod commands;
+mod input;
+mod print;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::args::{Cli, Command};
+use crate::commands::{
+    clv::run_clv, cohorts::run_cohorts, fit::run_fit, profitability::run_profitability,
+    report::run_report, rfm::run_rfm, segment::run_segment, simulate::run_simulate,
+    summary::run_summary, target::run_target,
+};
+
+/// jemalloc keeps freed pages for reuse (see Cargo.toml): a 10M-row summary allocates and
+/// frees many large buffers.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+fn run(cli: Cli) -> patronage::Result<()> {
+    match cli.command {
+        Command::Summary {
+            input,
+            time,
+            output,
+            partitions,
+        } => run_summary(&input, &time, output.as_ref(), partitions),
+        Command::Rfm {
+            input,
+            time,
+            bins,
+            segments,
+            mean_monetary,
+            output,
+            json,
+        } => run_rfm(
+            &input,
+            &time,
+            bins,
+            &segments,
+            mean_monetary,
+            output.as_ref(),
+            json,
+        ),
+        Command::Fit {
+            model,
+            input,
+            time,
+            summary,
+            fit,
+            json,
+            save_model,
+        } => run_fit(
+            &model,
+            &input,
+            &time,
+            summary,
+            &fit,
+            json,
+            save_model.as_ref(),
+        ),
+        Command::Clv {
+            input,
+            time,
+            model,
+            horizon,
+            discount_rate,
+            step,
+            margin,
+            spend,
+            fit,
+            output,
+        } => run_clv(
+            &input,
+            &time,
+            &model,
+            horizon,
+            discount_rate,
+            step,
+            &margin,
+            &spend,
+            &fit,
+            output.as_ref(),
+        ),
+        Command::Segment {
+            input,
+            time,
+            k,
+            k_range,
+            features,
+            method,
+            seed,
+            output,
+            json,
+            save_model,
+        } => run_segment(
+            &input,
+            &time,
+            k,
+            &k_range,
+            &features,
+            &method,
+            seed,
+            output.as_ref(),
+            json,
+            save_model.as_ref(),
+        ),
+        Command::Profitability {
+            input,
+            time,
+            costs,
+            activity,
+            split,
+            output,
+            json,
+        } => run_profitability(
+            &input,
+            &time,
+            costs.as_ref(),
+            activity.as_ref(),
+            &split,
+            output.as_ref(),
+            json,
+        ),
+        Command::Target {
+            input,
+            time,
+            by,
+            top,
+            contact_cost,
+            horizon,
+            margin,
+            output,
+            json,
+        } => run_target(
+            &input,
+            &time,
+            &by,
+            top,
+            contact_cost,
+            horizon,
+            margin,
+            output.as_ref(),
+            json,
+        ),
+        Command::Report {
+            input,
+            time,
+            config,
+            margin_rate,
+            out,
+            quiet,
+            timings,
+        } => run_report(
+            &input,
+            &time,
+            config.as_ref(),
+            margin_rate,
+            &out,
+            quiet,
+            timings,
+        ),
+        Command::Cohorts {
+            input,
+            time,
+            cohort,
+            output,
+        } => run_cohorts(&input, &time, &cohort, output.as_ref()),
+        Command::Simulate {
+            customers,
+            seed,
+            start,
+            weeks,
+            model,
+            truth,
+            output,
+        } => run_simulate(
+            customers,
+            seed,
+            start,
+            weeks,
+            &model,
+            truth.as_ref(),
+            &output,
+        ),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = e.exit_code();
+            let _ = e.print();
+            return ExitCode::from(u8::try_from(code).unwrap_or(2));
+        }
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("patronage: error: {e}");
+            ExitCode::from(if e.is_usage() { 2 } else { 1 })
+        }
+    }
+}

@@ -508,12 +508,7 @@ impl Transactions {
         rejects.sort_by_key(|r| r.row);
         if options.strict {
             if let Some(r) = rejects.first() {
-                return Err(Error::BadRow {
-                    row: r.row,
-                    column: r.column.clone(),
-                    reason: r.reason.to_string(),
-                    value: r.value.clone(),
-                });
+                return Err(r.to_error());
             }
         }
         if report.rows_used == 0 {

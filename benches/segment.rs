@@ -55,18 +55,18 @@ fn matrix() -> DataFrame {
 
 fn bench(c: &mut Criterion) {
     let df = matrix();
-    let spec = SegmentationSpec {
-        features: (0..D)
-            .map(|j| FeatureSpec {
-                column: format!("f{j}"),
-                log1p: false,
-                scale: Scale::Standardize,
-            })
-            .collect(),
-        k: KChoice::Range(2, 8),
-        n_runs: 5,
-        ..SegmentationSpec::default()
-    };
+    let spec = SegmentationSpec::default()
+        .features(
+            (0..D)
+                .map(|j| FeatureSpec {
+                    column: format!("f{j}"),
+                    log1p: false,
+                    scale: Scale::Standardize,
+                })
+                .collect(),
+        )
+        .k(KChoice::Range(2, 8))
+        .n_runs(5);
     let seg = segment(&df, &spec).expect("segment");
     eprintln!(
         "chosen k {}; {:?}",

@@ -25,13 +25,12 @@ fn main() -> patronage::Result<()> {
     let mut table = summary.frame().clone();
     table.with_column(clv.frame.column("p_alive")?.clone())?;
 
-    let spec = SegmentationSpec {
-        features: ["recency_days", "n_purchases", "total_spend", "p_alive"]
+    let spec = SegmentationSpec::default().features(
+        ["recency_days", "n_purchases", "total_spend", "p_alive"]
             .iter()
             .map(|c| FeatureSpec::default_for(c))
             .collect(),
-        ..SegmentationSpec::default()
-    };
+    );
     let seg = segment(&table, &spec)?;
     println!(
         "k   inertia  silhouette  Calinski-Harabasz  Davies-Bouldin   (silhouette on {} customers)",

@@ -183,6 +183,38 @@ pub struct SegmentationConfig {
     pub spec: SegmentationSpec,
 }
 
+/// Rejects unknown keys in `[segmentation]`. serde cannot deny unknown fields next to a
+/// flattened struct (the spec's keys sit in the same table), so the keys are checked
+/// against those of the default settings, which serialise every field.
+fn check_segmentation_keys(table: &toml::Table) -> Result<()> {
+    let Some(toml::Value::Table(given)) = table.get("segmentation") else {
+        return Ok(());
+    };
+    let known = match toml::Value::try_from(SegmentationConfig::default()) {
+        Ok(toml::Value::Table(t)) => t,
+        other => {
+            return Err(Error::Parse {
+                what: "segmentation defaults".into(),
+                reason: format!("did not serialise to a table: {other:?}"),
+            });
+        }
+    };
+    match given.keys().find(|k| !known.contains_key(*k)) {
+        None => Ok(()),
+        Some(key) => {
+            let mut names: Vec<&str> = known.keys().map(String::as_str).collect();
+            names.sort_unstable();
+            Err(Error::Parse {
+                what: "pipeline configuration".into(),
+                reason: format!(
+                    "unknown key `{key}` in [segmentation]; expected one of {}",
+                    names.join(", ")
+                ),
+            })
+        }
+    }
+}
+
 impl Default for SegmentationConfig {
     fn default() -> Self {
         SegmentationConfig {
@@ -267,10 +299,13 @@ impl PipelineConfig {
     /// # Ok::<(), patronage::Error>(())
     /// ```
     pub fn from_toml(text: &str) -> Result<Self> {
-        toml::from_str(text).map_err(|e| Error::Parse {
+        let parse_error = |e: toml::de::Error| Error::Parse {
             what: "pipeline configuration".into(),
             reason: e.to_string(),
-        })
+        };
+        let table: toml::Table = toml::from_str(text).map_err(parse_error)?;
+        check_segmentation_keys(&table)?;
+        toml::from_str(text).map_err(parse_error)
     }
 
     /// Reads a TOML file.
@@ -299,6 +334,7 @@ impl PipelineConfig {
 
 /// A stage of [`Pipeline::run_with`], reported to the progress callback as it starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Stage {
     /// Reading and cleaning the transactions.
     Clean,
@@ -654,6 +690,7 @@ pub struct Pipeline {
 
 /// Everything a run produces.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct PipelineOutput {
     /// One row per customer, sorted by `customer_id`: the summary columns; RFM
     /// `r_score, f_score, m_score, rfm_score, rfm_segment`; with CLV `p_alive,
@@ -1058,6 +1095,18 @@ mod tests {
     #[test]
     fn unknown_keys_are_parse_errors() {
         let err = PipelineConfig::from_toml("[clv]\nhorizn = 3\n").unwrap_err();
-        assert!(err.to_string().contains("horizn"), "{err}");
+        assert!(
+            matches!(&err, Error::Parse { reason, .. } if reason.contains("horizn")),
+            "{err}"
+        );
+        // [segmentation] too, although its spec is flattened into the table.
+        let err = PipelineConfig::from_toml("[segmentation]\nk_rnage = 3\n").unwrap_err();
+        assert!(
+            matches!(&err, Error::Parse { reason, .. } if reason.contains("k_rnage")),
+            "{err}"
+        );
+        let ok =
+            PipelineConfig::from_toml("[segmentation]\nseed = 3\nchannel_mix = true\n").unwrap();
+        assert_eq!(ok.segmentation.spec.seed, 3);
     }
 }

@@ -117,11 +117,9 @@ fn recovers_four_behaviour_groups() {
     // The Gaussian mixture finds them too.
     let gmm = segment(
         df,
-        &SegmentationSpec {
-            k: KChoice::Fixed(4),
-            method: Method::GaussianMixture,
-            ..SegmentationSpec::default()
-        },
+        &SegmentationSpec::default()
+            .k(KChoice::Fixed(4))
+            .method(Method::GaussianMixture),
     )
     .unwrap();
     let ari = adjusted_rand_index(&gmm.assignments, &truth);
@@ -141,11 +139,7 @@ fn in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
 fn same_seed_same_labels_on_one_and_two_threads_and_predict_reproduces_them() {
     let (summary, _) = four_groups();
     let df = summary.frame();
-    let spec = SegmentationSpec {
-        k: KChoice::Range(2, 5),
-        seed: 7,
-        ..SegmentationSpec::default()
-    };
+    let spec = SegmentationSpec::default().k(KChoice::Range(2, 5)).seed(7);
     let one = in_pool(1, || segment(df, &spec).unwrap());
     let two = in_pool(2, || segment(df, &spec).unwrap());
     assert_eq!(one, two);
@@ -184,14 +178,7 @@ fn edge_cases() {
     use patronage::Error;
     let df = tiny();
     // More segments than customers.
-    let e = segment(
-        &df,
-        &SegmentationSpec {
-            k: KChoice::Fixed(5),
-            ..Default::default()
-        },
-    )
-    .unwrap_err();
+    let e = segment(&df, &SegmentationSpec::default().k(KChoice::Fixed(5))).unwrap_err();
     assert!(
         matches!(&e, Error::InvalidOption { .. }) && e.to_string().contains("only 3 customers"),
         "{e}"
@@ -200,36 +187,20 @@ fn edge_cases() {
     let seg = segment(&df, &SegmentationSpec::default()).unwrap();
     assert_eq!(seg.k_table.len(), 1);
     // k = 1: everyone in segment 0, no silhouette.
-    let seg = segment(
-        &df,
-        &SegmentationSpec {
-            k: KChoice::Fixed(1),
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let seg = segment(&df, &SegmentationSpec::default().k(KChoice::Fixed(1))).unwrap();
     assert_eq!(seg.assignments, [0, 0, 0]);
     assert_eq!(seg.k_table[0].silhouette, None);
     // A constant feature is reported and does not break anything.
-    let mut spec = SegmentationSpec {
-        k: KChoice::Fixed(2),
-        ..Default::default()
-    };
+    let mut spec = SegmentationSpec::default().k(KChoice::Fixed(2));
     spec.features.push(FeatureSpec::default_for("flat"));
     let seg = segment(&df, &spec).unwrap();
     assert_eq!(seg.constant_features, ["flat"]);
     // A single customer: k = 1 works, a range cannot.
     let one = df.slice(0, 1);
     assert_eq!(
-        segment(
-            &one,
-            &SegmentationSpec {
-                k: KChoice::Fixed(1),
-                ..Default::default()
-            }
-        )
-        .unwrap()
-        .assignments,
+        segment(&one, &SegmentationSpec::default().k(KChoice::Fixed(1)))
+            .unwrap()
+            .assignments,
         [0]
     );
     assert!(matches!(
@@ -238,14 +209,7 @@ fn edge_cases() {
     ));
     // NaN and null in a feature name the row and column.
     let bad = df!("recency_days" => [1.0, f64::NAN], "n_purchases" => [1.0, 2.0], "total_spend" => [1.0, 2.0]).unwrap();
-    let e = segment(
-        &bad,
-        &SegmentationSpec {
-            k: KChoice::Fixed(1),
-            ..Default::default()
-        },
-    )
-    .unwrap_err();
+    let e = segment(&bad, &SegmentationSpec::default().k(KChoice::Fixed(1))).unwrap_err();
     assert!(
         matches!(&e, Error::BadRow { row: 2, column, .. } if column == "recency_days"),
         "{e}"
@@ -262,10 +226,8 @@ fn edge_cases() {
         Err(Error::EmptyTable { .. })
     ));
     assert!(FeatureSpec::parse("total_spend:cube").is_err());
-    let dup = SegmentationSpec {
-        features: vec![FeatureSpec::default_for("n_purchases"); 2],
-        ..Default::default()
-    };
+    let dup =
+        SegmentationSpec::default().features(vec![FeatureSpec::default_for("n_purchases"); 2]);
     assert!(matches!(
         segment(&df, &dup),
         Err(Error::InvalidOption { .. })
@@ -315,10 +277,10 @@ fn native_and_linfa_kmeans_agree() {
     let (summary, _) = four_groups();
     let df = summary.frame();
     for k in [2, 4, 6] {
-        let spec = |engine| SegmentationSpec {
-            k: KChoice::Fixed(k),
-            kmeans_engine: engine,
-            ..SegmentationSpec::default()
+        let spec = |engine| {
+            SegmentationSpec::default()
+                .k(KChoice::Fixed(k))
+                .kmeans_engine(engine)
         };
         let native = segment(df, &spec(KMeansEngine::Native)).unwrap();
         let linfa = segment(df, &spec(KMeansEngine::Linfa)).unwrap();
@@ -359,19 +321,19 @@ fn blobs() -> DataFrame {
 #[test]
 fn native_kmeans_is_bit_identical_on_one_and_two_threads() {
     let df = blobs();
-    let spec = SegmentationSpec {
-        features: ["a", "b", "c"]
-            .iter()
-            .map(|c| FeatureSpec {
-                column: c.to_string(),
-                log1p: false,
-                scale: patronage::segmentation::Scale::Standardize,
-            })
-            .collect(),
-        k: KChoice::Range(2, 7),
-        seed: 3,
-        ..SegmentationSpec::default()
-    };
+    let spec = SegmentationSpec::default()
+        .features(
+            ["a", "b", "c"]
+                .iter()
+                .map(|c| FeatureSpec {
+                    column: c.to_string(),
+                    log1p: false,
+                    scale: patronage::segmentation::Scale::Standardize,
+                })
+                .collect(),
+        )
+        .k(KChoice::Range(2, 7))
+        .seed(3);
     let one = in_pool(1, || segment(&df, &spec).unwrap());
     let two = in_pool(2, || segment(&df, &spec).unwrap());
     assert_eq!(one, two);
@@ -388,11 +350,10 @@ fn native_kmeans_is_bit_identical_on_one_and_two_threads() {
     // The same optimum as linfa's engine on this data.
     let linfa = segment(
         &df,
-        &SegmentationSpec {
-            k: KChoice::Fixed(5),
-            kmeans_engine: patronage::segmentation::KMeansEngine::Linfa,
-            ..spec.clone()
-        },
+        &spec
+            .clone()
+            .k(KChoice::Fixed(5))
+            .kmeans_engine(patronage::segmentation::KMeansEngine::Linfa),
     )
     .unwrap();
     let five = &one.k_table[3];

@@ -35,6 +35,7 @@ use crate::error::Result;
 
 /// Everything `patronage profitability` reports.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Profitability {
     /// Per customer (sorted by id): revenue, cogs, returns, gross_profit, cost_to_serve,
     /// net_contribution, margin_pct, cts_share, activity counts, cts components,

@@ -22,7 +22,7 @@ use crate::segmentation::Segmentation;
 /// use patronage::segmentation::{segment, SegmentationSpec, KChoice};
 /// let s = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?
 ///     .summary(&SummaryOptions::weekly())?;
-/// let seg = segment(s.frame(), &SegmentationSpec { k: KChoice::Fixed(3), ..Default::default() })?;
+/// let seg = segment(s.frame(), &SegmentationSpec::default().k(KChoice::Fixed(3)))?;
 /// let t = patronage::report::cluster_profiles_frame(&seg)?;
 /// assert_eq!(t.height(), 3);
 /// # Ok::<(), patronage::Error>(())

@@ -13,7 +13,7 @@
 //!     "n_purchases" => [12.0, 15.0, 11.0, 1.0, 1.0, 2.0],
 //!     "total_spend" => [900.0, 1200.0, 800.0, 20.0, 35.0, 40.0],
 //! )?;
-//! let seg = segment(&df, &SegmentationSpec { k: KChoice::Fixed(2), ..SegmentationSpec::default() })?;
+//! let seg = segment(&df, &SegmentationSpec::default().k(KChoice::Fixed(2)))?;
 //! assert_eq!(seg.assignments[0], seg.assignments[1]);
 //! assert_ne!(seg.assignments[0], seg.assignments[3]);
 //! assert_eq!(seg.profiles[0].label, "recent, frequent, high spend");
@@ -56,6 +56,7 @@ pub enum KChoice {
 /// The clustering method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum Method {
     /// k-means (k-means++ initialisation, several runs, the lowest inertia kept).
     KMeans,
@@ -72,7 +73,7 @@ pub enum Method {
 /// use patronage::segmentation::{segment, KChoice, KMeansEngine, SegmentationSpec};
 /// use polars::prelude::*;
 /// let df = df!("recency_days" => [1.0, 2.0, 90.0, 95.0], "n_purchases" => [9.0, 8.0, 1.0, 1.0], "total_spend" => [500.0, 450.0, 20.0, 25.0])?;
-/// let spec = |engine| SegmentationSpec { k: KChoice::Fixed(2), kmeans_engine: engine, ..Default::default() };
+/// let spec = |engine| SegmentationSpec::default().k(KChoice::Fixed(2)).kmeans_engine(engine);
 /// let native = segment(&df, &spec(KMeansEngine::Native))?;
 /// let linfa = segment(&df, &spec(KMeansEngine::Linfa))?;
 /// assert_eq!(native.assignments, linfa.assignments);
@@ -80,6 +81,7 @@ pub enum Method {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum KMeansEngine {
     /// Our own k-means over the contiguous matrix: greedy k-means++ (2 + ln k candidates
     /// per centre), Hamerly-accelerated Lloyd iterations on rayon with sums in a fixed
@@ -92,9 +94,18 @@ pub enum KMeansEngine {
     Linfa,
 }
 
-/// What to cluster and how.
+/// What to cluster and how. Start from [`SegmentationSpec::default`] and set what
+/// differs with the builder methods (the struct will gain settings, so it cannot be
+/// written as a literal outside this crate):
+///
+/// ```
+/// use patronage::segmentation::{KChoice, Method, SegmentationSpec};
+/// let spec = SegmentationSpec::default().k(KChoice::Fixed(4)).method(Method::GaussianMixture).seed(7);
+/// assert_eq!(spec.n_runs, 5);
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct SegmentationSpec {
     /// Features (columns of the per-customer table) with their transforms.
     pub features: Vec<FeatureSpec>,
@@ -132,6 +143,58 @@ impl Default for SegmentationSpec {
             seed: 42,
             silhouette_sample: 10_000,
         }
+    }
+}
+
+impl SegmentationSpec {
+    /// Sets the features (columns of the per-customer table with their transforms).
+    #[must_use]
+    pub fn features(mut self, features: Vec<FeatureSpec>) -> Self {
+        self.features = features;
+        self
+    }
+    /// Sets the number of segments, fixed or a range to choose from.
+    #[must_use]
+    pub fn k(mut self, k: KChoice) -> Self {
+        self.k = k;
+        self
+    }
+    /// Sets the clustering method.
+    #[must_use]
+    pub fn method(mut self, method: Method) -> Self {
+        self.method = method;
+        self
+    }
+    /// Sets the k-means implementation.
+    #[must_use]
+    pub fn kmeans_engine(mut self, engine: KMeansEngine) -> Self {
+        self.kmeans_engine = engine;
+        self
+    }
+    /// Sets the runs per k (each from its own k-means++ start; the best is kept).
+    #[must_use]
+    pub fn n_runs(mut self, n_runs: usize) -> Self {
+        self.n_runs = n_runs;
+        self
+    }
+    /// Sets the iteration budget of each run.
+    #[must_use]
+    pub fn max_iterations(mut self, max_iterations: u64) -> Self {
+        self.max_iterations = max_iterations;
+        self
+    }
+    /// Sets the seed of the initialisations and of the silhouette sample.
+    #[must_use]
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+    /// Sets how many customers the silhouette is computed on (a seeded sample when
+    /// there are more).
+    #[must_use]
+    pub fn silhouette_sample(mut self, customers: usize) -> Self {
+        self.silhouette_sample = customers;
+        self
     }
 }
 
@@ -229,7 +292,7 @@ impl SegmentModel {
     /// use patronage::segmentation::{segment, SegmentationSpec, KChoice};
     /// use polars::prelude::*;
     /// let df = df!("recency_days" => [1.0, 2.0, 90.0, 95.0], "n_purchases" => [9.0, 8.0, 1.0, 1.0], "total_spend" => [500.0, 450.0, 20.0, 25.0])?;
-    /// let seg = segment(&df, &SegmentationSpec { k: KChoice::Fixed(2), ..Default::default() })?;
+    /// let seg = segment(&df, &SegmentationSpec::default().k(KChoice::Fixed(2)))?;
     /// assert_eq!(seg.model.predict(&df)?, seg.assignments);
     /// # Ok::<(), patronage::Error>(())
     /// ```
@@ -290,6 +353,7 @@ impl SegmentModel {
 
 /// The result of [`segment`].
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Segmentation {
     /// The fitted, reusable model.
     pub model: SegmentModel,

@@ -56,13 +56,11 @@ pub(crate) fn run_segment(
         .filter(|f| !f.trim().is_empty() && f.trim() != "channel_mix")
         .map(FeatureSpec::parse)
         .collect::<patronage::Result<_>>()?;
-    let spec = SegmentationSpec {
-        features,
-        k,
-        method,
-        seed,
-        ..SegmentationSpec::default()
-    };
+    let spec = SegmentationSpec::default()
+        .features(features)
+        .k(k)
+        .method(method)
+        .seed(seed);
     // One cleaning pass feeds both the summary and, when asked for, the channel shares.
     let (summary, mix) = summarise_with(input, time, |table| {
         if wants_mix {

@@ -978,7 +978,7 @@ fn align(base: &DataFrame, other: &DataFrame, columns: &[&str]) -> Result<Vec<Co
     {
         return pick(other);
     }
-    let text = crate::profitability::customer_ids_as_text;
+    let text = crate::io::frame::customer_ids_as_text;
     let index: HashMap<String, IdxSize> = text(other)?
         .into_iter()
         .enumerate()

@@ -4,9 +4,9 @@
 use polars::prelude::*;
 use serde::Serialize;
 
-use crate::clv::data::nullable_f64;
 use crate::clv::workflow::{ClvOutcome, ClvSettings, clv_table};
 use crate::error::{Error, Result};
+use crate::io::frame::nullable_f64;
 use crate::transactions::summary::Summary;
 
 /// What to rank customers by.

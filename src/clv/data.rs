@@ -9,6 +9,7 @@ use polars::prelude::*;
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
+use crate::io::frame::{float_column, optional_float_column};
 use crate::transactions::summary::Summary;
 
 /// Recency-frequency data for the continuous-time models (BG/NBD, MBG/NBD, Pareto/NBD):
@@ -32,6 +33,11 @@ pub struct RepeatData {
     t_idx: Vec<u32>,
     n_customers: f64,
 }
+
+/// Kept for `profitability/customers.rs`, which is being rewritten on another branch and
+/// still reads `crate::clv::data::nullable_f64`; the helper now lives in
+/// [`crate::io::frame`]. Remove once that file calls `crate::io::frame::nullable_f64`.
+pub(crate) use crate::io::frame::nullable_f64;
 
 /// Column names accepted for each role in a per-customer frame, first match wins.
 pub(crate) const FREQUENCY_NAMES: &[&str] = &["frequency", "x", "frequency_cal"];
@@ -419,61 +425,6 @@ pub(crate) fn summary_columns(summary: &Summary) -> Result<(Vec<f64>, Vec<f64>, 
         });
     }
     Ok(out)
-}
-
-/// A named column as `Option<f64>` per row (any numeric type).
-pub(crate) fn nullable_f64(df: &DataFrame, name: &str) -> Result<Vec<Option<f64>>> {
-    let col = df.column(name).map_err(|_| Error::MissingColumn {
-        column: name.to_string(),
-        available: available(df),
-    })?;
-    if !col.dtype().is_primitive_numeric() {
-        return Err(Error::WrongType {
-            column: name.to_string(),
-            found: col.dtype().to_string(),
-            expected: "a number".into(),
-        });
-    }
-    let c = col.cast(&DataType::Float64)?;
-    Ok(c.f64()?.iter().collect())
-}
-
-fn available(df: &DataFrame) -> String {
-    df.get_column_names()
-        .iter()
-        .map(|s| s.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// The first column present among `names`, as non-null `f64`s.
-pub(crate) fn float_column(df: &DataFrame, names: &[&str]) -> Result<Vec<f64>> {
-    optional_float_column(df, names)?.ok_or_else(|| Error::MissingColumn {
-        column: names.join(" or "),
-        available: available(df),
-    })
-}
-
-pub(crate) fn optional_float_column(df: &DataFrame, names: &[&str]) -> Result<Option<Vec<f64>>> {
-    let Some(name) = names.iter().find(|n| df.column(n).is_ok()) else {
-        return Ok(None);
-    };
-    let values = nullable_f64(df, name)?;
-    let mut out = Vec::with_capacity(values.len());
-    for (i, v) in values.into_iter().enumerate() {
-        match v {
-            Some(v) => out.push(v),
-            None => {
-                return Err(Error::BadRow {
-                    row: i as u64 + 1,
-                    column: name.to_string(),
-                    reason: "missing value".into(),
-                    value: "null".into(),
-                });
-            }
-        }
-    }
-    Ok(Some(out))
 }
 
 /// Repeat customers' mean spend for the Gamma-Gamma model: per customer the number of

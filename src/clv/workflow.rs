@@ -11,13 +11,13 @@ use serde_json::{Value, json};
 use crate::clv::check::{
     HistogramCheck, HoldoutCheck, HoldoutInputs, histogram_check, holdout_check,
 };
-use crate::clv::data::nullable_f64;
 use crate::clv::value::{CustomerInputs, score};
 use crate::clv::{
     BgBb, BgNbd, ClvOptions, Coefficient, DiscreteData, FitOptions, FitReport, Fitted, Fitter,
     GammaGamma, Margin, MbgNbd, ParetoNbd, PurchaseModel, RepeatData, SpendData,
 };
 use crate::error::{Error, Result};
+use crate::io::frame::nullable_f64;
 use crate::transactions::summary::Summary;
 
 /// A model chosen by name.

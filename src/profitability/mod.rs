@@ -31,6 +31,7 @@ use polars::prelude::*;
 use serde::Serialize;
 
 use crate::error::Result;
+use crate::io::frame::{customer_ids_as_text, nullable_f64};
 use crate::transactions::Transactions;
 use crate::transactions::clean::CleanTransactions;
 use crate::transactions::options::SummaryOptions;
@@ -144,18 +145,6 @@ pub fn analyse(
     analyse_table(table, rfm.frame(), split, MatrixAxis::Margin)
 }
 
-/// A frame's `customer_id` column as text (integer ids formatted), for matching tables
-/// by id.
-pub(crate) fn customer_ids_as_text(df: &DataFrame) -> Result<Vec<Option<String>>> {
-    Ok(df
-        .column("customer_id")?
-        .cast(&DataType::String)?
-        .str()?
-        .iter()
-        .map(|v| v.map(str::to_string))
-        .collect())
-}
-
 /// The per-customer cost table of cleaned transactions: revenue, cogs, returns,
 /// gross_profit, cost_to_serve, net_contribution, margin_pct, cts_share, activity counts
 /// and cost-to-serve components, sorted by customer id (the first half of [`analyse`]).
@@ -218,7 +207,7 @@ pub fn analyse_table(
     axis: MatrixAxis,
 ) -> Result<Profitability> {
     let get = |name: &str| -> Result<Vec<f64>> {
-        Ok(crate::clv::data::nullable_f64(&table, name)?
+        Ok(nullable_f64(&table, name)?
             .into_iter()
             .map(|v| v.unwrap_or(0.0))
             .collect())

@@ -13,6 +13,7 @@ pub mod report;
 pub mod rfm;
 pub mod segmentation;
 pub mod simulate;
+pub mod stages;
 mod stats;
 pub mod targeting;
 pub mod transactions;

@@ -57,10 +57,6 @@ use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::clv::fit::FitOptions;
-use crate::clv::workflow::{
-    ClvOutcome, ClvSettings, FitOutcome, MarginSource, ModelKind, ScoringPeriod, SpendSource,
-    clv_table_on, fit_summary, purchase_checks,
-};
 use crate::cohort::{CohortPeriod, Cohorts, cohorts};
 use crate::error::{Error, Result};
 use crate::io::{CsvOptions, InputFormat, TransactionSchema};
@@ -69,6 +65,10 @@ use crate::profitability::{
 };
 use crate::rfm::{RfmOptions, RfmTable, SegmentRules};
 use crate::segmentation::{FeatureSpec, Scale, Segmentation, SegmentationSpec, segment};
+use crate::stages::clv::{
+    ClvOutcome, ClvSettings, MarginSource, ScoringPeriod, SpendSource, clv_table_on,
+};
+use crate::stages::fit::{FitOutcome, ModelKind, fit_summary, purchase_checks};
 use crate::transactions::Transactions;
 use crate::transactions::options::SummaryOptions;
 use crate::transactions::summary::Summary;
@@ -601,10 +601,7 @@ fn clv_settings(c: &ClvConfig) -> Result<ClvSettings> {
 }
 
 fn check_clv(s: &ClvSettings) -> Result<()> {
-    if !matches!(
-        s.model,
-        ModelKind::BgNbd | ModelKind::MbgNbd | ModelKind::ParetoNbd
-    ) {
+    if !s.model.predicts_purchases() {
         return Err(Error::invalid(
             "clv.model",
             format!(

@@ -7,11 +7,9 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use patronage::clv::FitOptions;
-use patronage::clv::workflow::{
-    ClvSettings, FitOutcome, MarginSource, ModelKind, SpendSource, clv_table, fit_summary,
-    fit_table,
-};
 use patronage::prelude::*;
+use patronage::stages::clv::{ClvSettings, MarginSource, SpendSource, clv_table};
+use patronage::stages::fit::{FitOutcome, ModelKind, fit_summary, fit_table};
 
 /// jemalloc keeps freed pages for reuse (see Cargo.toml): a 10M-row summary allocates and
 /// frees many large buffers.
@@ -891,7 +889,7 @@ fn run_clv(
         step,
     };
     let out = clv_table(&summarise(input, time)?, &settings)?;
-    let params = |m: &patronage::clv::workflow::AnyFitted| {
+    let params = |m: &patronage::stages::fit::AnyFitted| {
         m.params()
             .iter()
             .map(|(n, v)| format!("{n} {v:.4}"))
@@ -1187,7 +1185,8 @@ fn run_target(
     output: Option<&PathBuf>,
     json: bool,
 ) -> patronage::Result<()> {
-    use patronage::targeting::{Cut, TargetBy, target};
+    use patronage::stages::target::target;
+    use patronage::targeting::{Cut, TargetBy};
     let by: TargetBy = by.parse()?;
     let cut = match (top, contact_cost) {
         (Some(n), _) => Cut::Top(n),
@@ -1199,7 +1198,7 @@ fn run_target(
         margin: MarginSource::Rate(margin),
         ..ClvSettings::default()
     };
-    let t = target(&summarise(input, time)?, &settings, by, cut)?;
+    let t = target(&summarise(input, time)?, &settings, by, cut)?.targeting;
     eprintln!(
         "patronage: {} of {} scored customers selected",
         t.selected,

@@ -10,7 +10,6 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::io::frame::{float_column, optional_float_column};
-use crate::transactions::summary::Summary;
 
 /// Recency-frequency data for the continuous-time models (BG/NBD, MBG/NBD, Pareto/NBD):
 /// per customer the number of repeat purchases `x`, the age at the last repeat purchase
@@ -313,28 +312,6 @@ impl RepeatData {
         }
     }
 
-    /// The calibration-period statistics of a summary when it has a calibration end,
-    /// else the full-period `frequency, recency, T`. Customers born in the holdout (null
-    /// calibration columns) are left out.
-    ///
-    /// # Errors
-    ///
-    /// As [`RepeatData::new`]; [`Error::EmptyTable`] when no customer has calibration data.
-    ///
-    /// # Example
-    ///
-    /// ```no_run
-    /// use patronage::prelude::*;
-    /// use patronage::clv::RepeatData;
-    /// let summary = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?.summary(&SummaryOptions::weekly())?;
-    /// let data = RepeatData::from_summary(&summary)?;
-    /// # Ok::<(), patronage::Error>(())
-    /// ```
-    pub fn from_summary(summary: &Summary) -> Result<Self> {
-        let (x, t_x, t) = summary_columns(summary)?;
-        Self::new(&x, &t_x, &t)
-    }
-
     /// Number of distinct rows after compression.
     pub fn len(&self) -> usize {
         self.x.len()
@@ -396,35 +373,6 @@ impl RepeatData {
         d.times.iter_mut().for_each(|v| *v /= scale);
         d
     }
-}
-
-/// The `frequency, recency, T` columns of a summary (calibration columns when present),
-/// dropping customers whose calibration columns are null. Also returns nothing else:
-/// callers that need the row mapping use [`summary_rows`].
-pub(crate) fn summary_columns(summary: &Summary) -> Result<(Vec<f64>, Vec<f64>, Vec<f64>)> {
-    let df = summary.frame();
-    let names: [&str; 3] = if summary.calibration_end().is_some() {
-        ["frequency_cal", "recency_cal", "T_cal"]
-    } else {
-        ["frequency", "recency", "T"]
-    };
-    let x = nullable_f64(df, names[0])?;
-    let t_x = nullable_f64(df, names[1])?;
-    let t = nullable_f64(df, names[2])?;
-    let mut out = (Vec::new(), Vec::new(), Vec::new());
-    for i in 0..x.len() {
-        if let (Some(a), Some(b), Some(c)) = (x[i], t_x[i], t[i]) {
-            out.0.push(a);
-            out.1.push(b);
-            out.2.push(c);
-        }
-    }
-    if out.0.is_empty() {
-        return Err(Error::EmptyTable {
-            what: "no customer has calibration-period data".into(),
-        });
-    }
-    Ok(out)
 }
 
 /// Repeat customers' mean spend for the Gamma-Gamma model: per customer the number of
@@ -570,40 +518,6 @@ impl SpendData {
             Some(w) => Self::with_weights(&x, &m, &w),
             None => Self::new(&x, &m),
         }
-    }
-
-    /// Calibration (or full-period) frequency and mean repeat spend of a summary.
-    ///
-    /// # Errors
-    ///
-    /// As [`SpendData::new`].
-    ///
-    /// # Example
-    ///
-    /// ```no_run
-    /// use patronage::prelude::*;
-    /// use patronage::clv::SpendData;
-    /// let summary = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?.summary(&SummaryOptions::weekly())?;
-    /// let spend = SpendData::from_summary(&summary)?;
-    /// # Ok::<(), patronage::Error>(())
-    /// ```
-    pub fn from_summary(summary: &Summary) -> Result<Self> {
-        let df = summary.frame();
-        let (xn, mn) = if summary.calibration_end().is_some() {
-            ("frequency_cal", "monetary_value_cal")
-        } else {
-            ("frequency", "monetary_value")
-        };
-        let x = nullable_f64(df, xn)?;
-        let m = nullable_f64(df, mn)?;
-        let (mut xs, mut ms) = (Vec::new(), Vec::new());
-        for (a, b) in x.into_iter().zip(m) {
-            if let Some(a) = a {
-                xs.push(a);
-                ms.push(b.unwrap_or(0.0));
-            }
-        }
-        Self::new(&xs, &ms)
     }
 
     /// Repeat purchases per distinct row.

@@ -163,8 +163,9 @@ fn numeric(df: &DataFrame, name: &str) -> Result<Vec<f64>> {
         .collect()
 }
 
-/// Scores a per-customer table (the [`Summary`](crate::transactions::summary::Summary)
-/// frame, or any frame with `customer_id, recency_days, n_purchases, total_spend`).
+/// Scores a per-customer table: the summary's frame, or any frame with `customer_id,
+/// recency_days, n_purchases, total_spend` (`Summary::rfm` in the stage layer calls this
+/// on its frame).
 ///
 /// # Errors
 /// [`Error::MissingColumn`] / [`Error::WrongType`] for a missing or non-numeric column,
@@ -265,14 +266,4 @@ pub fn score(df: &DataFrame, options: &RfmOptions) -> Result<RfmTable> {
         Column::new("segment".into(), seg),
     ])?;
     Ok(RfmTable { frame, segments })
-}
-
-impl crate::transactions::summary::Summary {
-    /// RFM scores and segments of this summary's customers.
-    ///
-    /// # Errors
-    /// As [`score`].
-    pub fn rfm(&self, options: &RfmOptions) -> Result<RfmTable> {
-        score(self.frame(), options)
-    }
 }

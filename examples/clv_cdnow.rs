@@ -4,7 +4,7 @@
 
 use patronage::clv::check::{HoldoutInputs, histogram_check, holdout_check};
 use patronage::clv::value::{CustomerInputs, score};
-use patronage::clv::{BgNbd, ClvOptions, GammaGamma, Margin, PurchaseModel, RepeatData, SpendData};
+use patronage::clv::{BgNbd, ClvOptions, GammaGamma, Margin, PurchaseModel};
 use patronage::prelude::*;
 
 fn column(summary: &Summary, name: &str) -> Vec<f64> {
@@ -34,7 +34,7 @@ fn main() -> patronage::Result<()> {
     )?;
 
     // 1. Fit on the calibration period.
-    let data = RepeatData::from_summary(&summary)?;
+    let data = summary.repeat_data()?;
     let bg = BgNbd::params().fit(&data)?;
     println!(
         "BG/NBD on {} customers ({} distinct rows):",
@@ -50,7 +50,7 @@ fn main() -> patronage::Result<()> {
     let ll = bg.log_likelihood().unwrap_or(f64::NAN);
     println!("  log-likelihood {ll:.3} (published: -9582.429)");
 
-    let spend = SpendData::from_summary(&summary)?;
+    let spend = summary.spend_data()?;
     let gg = GammaGamma::params().fit(&spend)?;
     println!(
         "Gamma-Gamma on {} repeat customers: p {:.3}, q {:.3}, gamma {:.3}; mean spend {:.2}",

@@ -3,9 +3,10 @@
 //! check that the saved model assigns the customers exactly as the run did. Ends in
 //! asserts, so `cargo run --example segment_customers` is also a test.
 
-use patronage::clv::workflow::{ClvSettings, ModelKind, clv_table};
 use patronage::prelude::*;
 use patronage::segmentation::{FeatureSpec, SegmentModel, SegmentationSpec, segment};
+use patronage::stages::clv::{ClvSettings, clv_table};
+use patronage::stages::fit::ModelKind;
 
 fn main() -> patronage::Result<()> {
     let tx = Transactions::scan_whitespace(

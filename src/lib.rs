@@ -14,6 +14,7 @@ pub mod rfm;
 pub mod segmentation;
 pub mod simulate;
 pub mod stages;
+mod stats;
 pub mod targeting;
 pub mod transactions;
 

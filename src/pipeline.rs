@@ -58,10 +58,6 @@ use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::clv::fit::FitOptions;
-use crate::clv::workflow::{
-    ClvOutcome, ClvSettings, FitOutcome, MarginSource, ModelKind, ScoringPeriod, SpendSource,
-    clv_table_on, fit_summary, purchase_checks,
-};
 use crate::cohort::Cohorts;
 use crate::error::{Error, Result};
 use crate::io::{CsvOptions, InputFormat, TransactionSchema};
@@ -70,6 +66,10 @@ use crate::profitability::{
 };
 use crate::rfm::{RfmOptions, RfmTable, SegmentRules};
 use crate::segmentation::{FeatureSpec, Scale, Segmentation, SegmentationSpec, segment};
+use crate::stages::clv::{
+    ClvOutcome, ClvSettings, MarginSource, ScoringPeriod, SpendSource, clv_table_on,
+};
+use crate::stages::fit::{FitOutcome, ModelKind, fit_summary, purchase_checks};
 use crate::transactions::Transactions;
 use crate::transactions::aggregate::{CohortPeriod, CustomerTable};
 use crate::transactions::options::SummaryOptions;
@@ -639,10 +639,7 @@ fn clv_settings(c: &ClvConfig) -> Result<ClvSettings> {
 }
 
 fn check_clv(s: &ClvSettings) -> Result<()> {
-    if !matches!(
-        s.model,
-        ModelKind::BgNbd | ModelKind::MbgNbd | ModelKind::ParetoNbd
-    ) {
+    if !s.model.predicts_purchases() {
         return Err(Error::invalid(
             "clv.model",
             format!(
@@ -1020,7 +1017,7 @@ fn align(base: &DataFrame, other: &DataFrame, columns: &[&str]) -> Result<Vec<Co
     {
         return pick(other);
     }
-    let text = crate::profitability::customer_ids_as_text;
+    let text = crate::io::frame::customer_ids_as_text;
     let index: HashMap<String, IdxSize> = text(other)?
         .into_iter()
         .enumerate()

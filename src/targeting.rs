@@ -1,13 +1,15 @@
-//! Ranked target lists from the CLV scores, cut by a count or by campaign economics, and
-//! evaluated on a holdout period (gain and lift by decile).
+//! Ranked target lists from a table of CLV scores, cut by a count or by campaign
+//! economics, and evaluated on holdout purchases (gain and lift by decile).
+//!
+//! [`rank`] takes the scored customers as a frame (the CLV stage's table) and the
+//! holdout purchases as a column; the stage that fits the models on a summary and calls
+//! it is `stages::target`.
 
 use polars::prelude::*;
 use serde::Serialize;
 
-use crate::clv::data::nullable_f64;
-use crate::clv::workflow::{ClvOutcome, ClvSettings, clv_table};
 use crate::error::{Error, Result};
-use crate::transactions::summary::Summary;
+use crate::io::frame::nullable_f64;
 
 /// What to rank customers by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -48,6 +50,34 @@ pub enum Cut {
     All,
 }
 
+impl Cut {
+    /// Checks the cut's parameter.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidOption`] (option `contact-cost`) for a negative or non-finite
+    /// contact cost.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use patronage::targeting::Cut;
+    /// assert!(Cut::ContactCost(2.5).validate().is_ok());
+    /// assert!(Cut::ContactCost(-1.0).validate().is_err());
+    /// ```
+    pub fn validate(self) -> Result<()> {
+        if let Cut::ContactCost(c) = self {
+            if !(c.is_finite() && c >= 0.0) {
+                return Err(Error::invalid(
+                    "contact-cost",
+                    "must be a finite number >= 0",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// One decile of the holdout evaluation.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GainRow {
@@ -82,42 +112,69 @@ pub struct Evaluation {
     pub deciles: Vec<GainRow>,
 }
 
-/// A ranked list and, with a calibration period, its evaluation.
+/// A ranked list and, with holdout purchases, its evaluation.
 #[derive(Debug, Clone)]
 pub struct Targeting {
     /// `customer_id, rank, score, clv, p_alive, expected_purchases, selected`, ranked.
     pub list: DataFrame,
     /// Customers selected by the cut.
     pub selected: usize,
-    /// Holdout evaluation (summaries with a calibration end).
+    /// Holdout evaluation (when holdout purchases were given).
     pub evaluation: Option<Evaluation>,
-    /// The models behind the scores.
-    pub clv: ClvOutcome,
 }
 
-/// Ranks customers and cuts the list. With a calibration end in the summary, the models
-/// are fitted and customers scored on the calibration period, and the ranking is
-/// evaluated against who bought in the holdout period.
+/// Ranks the scored customers of a CLV table best first (ties in the table's order),
+/// cuts the list, and with holdout purchases evaluates the ranking against who bought.
+///
+/// `scores` has `customer_id, p_alive, expected_purchases, expected_spend, clv` (the CLV
+/// stage's table; customers with a null score are not ranked). `margin` multiplies
+/// `p_alive x expected_spend` for [`TargetBy::PAliveValue`]. `holdout` gives each row's
+/// holdout purchases, in the order of `scores`.
 ///
 /// # Errors
 ///
-/// As [`clv_table`]; [`Error::InvalidOption`] for a negative contact cost.
-pub fn target(
-    summary: &Summary,
-    settings: &ClvSettings,
+/// Missing or non-numeric columns; [`Error::InvalidOption`] for a negative contact cost
+/// or a `holdout` whose length is not the table's height.
+///
+/// # Example
+///
+/// ```
+/// use patronage::targeting::{rank, Cut, TargetBy};
+/// use polars::prelude::*;
+/// let scores = df!(
+///     "customer_id" => ["a", "b", "c"],
+///     "p_alive" => [Some(0.9), Some(0.2), None],
+///     "expected_purchases" => [Some(3.0), Some(0.5), None],
+///     "expected_spend" => [Some(20.0), Some(50.0), None],
+///     "clv" => [Some(54.0), Some(5.0), None],
+/// )?;
+/// let t = rank(&scores, 1.0, TargetBy::Clv, Cut::Top(1), Some(&[2.0, 0.0, 1.0]))?;
+/// assert_eq!(t.list.height(), 2); // "c" has no score
+/// assert_eq!(t.selected, 1);
+/// assert_eq!(t.evaluation.unwrap().deciles[0].responders, 1);
+/// # Ok::<(), patronage::Error>(())
+/// ```
+pub fn rank(
+    scores: &DataFrame,
+    margin: f64,
     by: TargetBy,
     cut: Cut,
+    holdout: Option<&[f64]>,
 ) -> Result<Targeting> {
-    if let Cut::ContactCost(c) = cut {
-        if !(c.is_finite() && c >= 0.0) {
+    cut.validate()?;
+    let f = scores;
+    if let Some(h) = holdout {
+        if h.len() != f.height() {
             return Err(Error::invalid(
-                "contact-cost",
-                "must be a finite number >= 0",
+                "holdout",
+                format!(
+                    "has {} values but the score table has {} rows",
+                    h.len(),
+                    f.height()
+                ),
             ));
         }
     }
-    let clv = clv_table(summary, settings)?;
-    let f = &clv.frame;
     let col = |n: &str| nullable_f64(f, n);
     let (p_alive, expected, spend, value) = (
         col("p_alive")?,
@@ -125,10 +182,6 @@ pub fn target(
         col("expected_spend")?,
         col("clv")?,
     );
-    let margin = match settings.margin {
-        crate::clv::workflow::MarginSource::Rate(r) => r,
-        crate::clv::workflow::MarginSource::Cost => 1.0,
-    };
     let score: Vec<Option<f64>> = (0..f.height())
         .map(|i| match by {
             TargetBy::Clv => value[i],
@@ -164,18 +217,11 @@ pub fn target(
         Column::new("expected_purchases".into(), pick(&expected)),
         Column::new("selected".into(), selected_flags.clone()),
     ])?;
-    let evaluation = if summary.calibration_end().is_some() {
-        let holdout = nullable_f64(summary.frame(), "frequency_holdout")?;
-        let purchases: Vec<f64> = order.iter().map(|&i| holdout[i].unwrap_or(0.0)).collect();
-        Some(evaluate(&purchases))
-    } else {
-        None
-    };
+    let evaluation = holdout.map(|h| evaluate(&order.iter().map(|&i| h[i]).collect::<Vec<_>>()));
     Ok(Targeting {
         selected: selected_flags.iter().filter(|s| **s).count(),
         list,
         evaluation,
-        clv,
     })
 }
 

@@ -42,7 +42,7 @@ fn sample_summary() -> Summary {
 }
 
 fn cdnow() -> RepeatData {
-    RepeatData::from_summary(&sample_summary()).unwrap()
+    sample_summary().repeat_data().unwrap()
 }
 
 fn close(got: f64, want: f64, tol: f64, what: &str) {
@@ -126,7 +126,7 @@ fn mbgnbd_cdnow() {
 
 #[test]
 fn gamma_gamma_cdnow() {
-    let spend = SpendData::from_summary(&sample_summary()).unwrap();
+    let spend = sample_summary().spend_data().unwrap();
     assert_eq!(spend.n_customers(), 946.0);
     assert_eq!(spend.excluded(), (2357.0 - 946.0, 0.0));
     let fit = GammaGamma::params().fit(&spend).unwrap();

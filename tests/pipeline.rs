@@ -1,12 +1,13 @@
 //! The pipeline gives what the separate stages give on the same input; the report writes
 //! every file; configuration errors name the setting.
 
-use patronage::clv::workflow::{ClvSettings, ScoringPeriod, clv_table_on, fit_summary};
 use patronage::pipeline::{Pipeline, PipelineConfig, Stage};
 use patronage::prelude::*;
 use patronage::profitability::{CostModel, Split};
 use patronage::segmentation::{SegmentationSpec, segment};
+use patronage::stages::clv::{ClvSettings, ScoringPeriod, clv_table_on};
 use patronage::stages::cohorts::cohorts;
+use patronage::stages::fit::fit_summary;
 use patronage::stages::profitability::analyse;
 use polars::prelude::*;
 
@@ -68,7 +69,7 @@ fn pipeline_output_equals_the_separate_stages() {
         "{gg:?}"
     );
     let historic = ClvSettings {
-        spend: patronage::clv::workflow::SpendSource::Historic,
+        spend: patronage::stages::clv::SpendSource::Historic,
         ..ClvSettings::default()
     };
     let clv = clv_table_on(&summary, &historic, ScoringPeriod::Full).unwrap();
@@ -79,7 +80,7 @@ fn pipeline_output_equals_the_separate_stages() {
     assert_eq!(out.notes.len(), 1);
     assert!(out.notes[0].contains("historic"), "{:?}", out.notes);
     let checks = fit_summary(
-        patronage::clv::workflow::ModelKind::BgNbd,
+        patronage::stages::fit::ModelKind::BgNbd,
         &summary,
         &Default::default(),
     )
@@ -428,7 +429,7 @@ fn without_a_calibration_end_the_checks_reuse_the_scoring_fit() {
     let out = pipeline.run(&tx).unwrap();
     let summary = tx.summary(&SummaryOptions::weekly()).unwrap();
     let separate = fit_summary(
-        patronage::clv::workflow::ModelKind::BgNbd,
+        patronage::stages::fit::ModelKind::BgNbd,
         &summary,
         &Default::default(),
     )

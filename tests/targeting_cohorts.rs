@@ -1,9 +1,10 @@
 //! Targeting (ranked lists, cuts, holdout gain and lift) and acquisition cohorts.
 
-use patronage::clv::workflow::ClvSettings;
 use patronage::prelude::*;
+use patronage::stages::clv::ClvSettings;
 use patronage::stages::cohorts::cohorts;
-use patronage::targeting::{Cut, TargetBy, target};
+use patronage::stages::target::target;
+use patronage::targeting::{Cut, TargetBy};
 use polars::prelude::*;
 
 fn master_with_holdout() -> Summary {
@@ -20,7 +21,9 @@ fn master_with_holdout() -> Summary {
 #[test]
 fn ranking_by_clv_finds_the_holdout_buyers() {
     let s = master_with_holdout();
-    let t = target(&s, &ClvSettings::default(), TargetBy::Clv, Cut::Top(1000)).unwrap();
+    let t = target(&s, &ClvSettings::default(), TargetBy::Clv, Cut::Top(1000))
+        .unwrap()
+        .targeting;
     assert_eq!(t.selected, 1000);
     assert_eq!(t.list.height(), 23_570);
     let e = t.evaluation.unwrap();
@@ -41,7 +44,8 @@ fn ranking_by_clv_finds_the_holdout_buyers() {
         TargetBy::PAliveValue,
         Cut::ContactCost(25.0),
     )
-    .unwrap();
+    .unwrap()
+    .targeting;
     let clv = t.list.column("clv").unwrap().f64().unwrap();
     let sel = t.list.column("selected").unwrap().bool().unwrap();
     for (c, s) in clv.iter().zip(sel.iter()) {
@@ -69,7 +73,8 @@ fn top_decile_by_expected_purchases_captures_the_holdout_purchases() {
         TargetBy::ExpectedPurchases,
         Cut::All,
     )
-    .unwrap();
+    .unwrap()
+    .targeting;
     let e = t.evaluation.unwrap();
     let top = &e.deciles[0];
     eprintln!(

@@ -33,7 +33,6 @@ mod model;
 pub mod paretonbd;
 pub mod special;
 pub mod value;
-pub mod workflow;
 
 pub use bgbb::BgBb;
 pub use bgnbd::BgNbd;

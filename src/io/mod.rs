@@ -1,8 +1,10 @@
-//! Input and output: the column mapping, readers to lazy frames, writers, and (feature
-//! `arrow`) arrow-rs record batches in and out.
+//! Input and output: the column mapping, readers to lazy frames, writers, (feature
+//! `arrow`) arrow-rs record batches in and out, and the frame helpers every layer reads
+//! its columns with (`frame`).
 
 #[cfg(feature = "arrow")]
 pub mod arrow;
+pub(crate) mod frame;
 pub mod read;
 pub mod schema;
 pub mod write;

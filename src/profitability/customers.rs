@@ -101,7 +101,7 @@ pub fn activity_counts(activity: &DataFrame) -> Result<HashMap<String, (f64, f64
         if !has(c) {
             return Ok(vec![0.0; activity.height()]);
         }
-        let v = crate::clv::data::nullable_f64(activity, c)?;
+        let v = crate::io::frame::nullable_f64(activity, c)?;
         v.into_iter()
             .enumerate()
             .map(|(i, x)| {
@@ -150,16 +150,7 @@ struct Activity {
 const CHANNEL_ORDERS: &str = "channel_orders_";
 
 fn numbers(customers: &DataFrame, name: &str) -> Result<Vec<f64>> {
-    let column = customers.column(name).map_err(|_| Error::MissingColumn {
-        column: name.into(),
-        available: customers
-            .get_column_names()
-            .iter()
-            .map(|s| s.as_str())
-            .collect::<Vec<_>>()
-            .join(", "),
-    })?;
-    Ok(column
+    Ok(crate::io::frame::column(customers, name)?
         .cast(&DataType::Float64)?
         .f64()?
         .iter()

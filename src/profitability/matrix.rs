@@ -140,7 +140,7 @@ impl Quadrant {
 }
 
 fn quantile(values: &[f64], q: f64) -> f64 {
-    crate::segmentation::quantile_of(values, q)
+    crate::stats::quantile_of(values, q)
 }
 
 fn mean(values: &[f64]) -> f64 {

@@ -32,6 +32,7 @@ use polars::prelude::*;
 use serde::Serialize;
 
 use crate::error::Result;
+use crate::io::frame::{customer_ids_as_text, nullable_f64};
 
 /// Everything `patronage profitability` reports.
 #[derive(Debug, Clone)]
@@ -118,18 +119,6 @@ impl Profitability {
     }
 }
 
-/// A frame's `customer_id` column as text (integer ids formatted), for matching tables
-/// by id.
-pub(crate) fn customer_ids_as_text(df: &DataFrame) -> Result<Vec<Option<String>>> {
-    Ok(df
-        .column("customer_id")?
-        .cast(&DataType::String)?
-        .str()?
-        .iter()
-        .map(|v| v.map(str::to_string))
-        .collect())
-}
-
 /// The per-customer cost table of a customer table's activity columns (see
 /// [`customer_costs`]): revenue, cogs, returns, gross_profit, cost_to_serve,
 /// net_contribution, margin_pct, cts_share, activity counts and cost-to-serve
@@ -191,7 +180,7 @@ pub fn analyse_table(
     axis: MatrixAxis,
 ) -> Result<Profitability> {
     let get = |name: &str| -> Result<Vec<f64>> {
-        Ok(crate::clv::data::nullable_f64(&table, name)?
+        Ok(nullable_f64(&table, name)?
             .into_iter()
             .map(|v| v.unwrap_or(0.0))
             .collect())

@@ -156,7 +156,7 @@ fn text_on(t: f64) -> RGBColor {
 }
 
 fn f64_column(df: &DataFrame, name: &str) -> Result<Vec<Option<f64>>> {
-    crate::clv::data::nullable_f64(df, name)
+    crate::io::frame::nullable_f64(df, name)
 }
 
 /// The label of the category at integer position `x` of a continuous axis ("" between

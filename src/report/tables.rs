@@ -3,10 +3,10 @@
 use polars::prelude::*;
 use serde_json::Value;
 
-use crate::clv::workflow::{AnyFitted, FitOutcome};
 use crate::error::Result;
 use crate::profitability::{Profitability, WhaleCurve};
 use crate::segmentation::Segmentation;
+use crate::stages::fit::{AnyFitted, FitOutcome};
 
 /// One row per cluster: `segment, label, customers, share, revenue_share, profit_share`
 /// and `<feature>_mean`, `<feature>_median` per feature (original units).

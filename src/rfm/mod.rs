@@ -14,6 +14,7 @@ pub use scores::quantile_scores;
 pub use segments::{OTHERS, SegmentRule, SegmentRules};
 
 use crate::error::{Error, Result};
+use crate::io::frame::{column, nullable_f64};
 
 /// What the M score ranks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -145,31 +146,10 @@ impl RfmTable {
     }
 }
 
-/// A column of the customer table, or an error listing the columns there are.
-fn column<'a>(df: &'a DataFrame, name: &str) -> Result<&'a Column> {
-    df.column(name).map_err(|_| Error::MissingColumn {
-        column: name.to_string(),
-        available: df
-            .get_column_names()
-            .iter()
-            .map(|s| s.as_str())
-            .collect::<Vec<_>>()
-            .join(", "),
-    })
-}
-
+/// A numeric column as `f64`s, refusing nulls and NaN.
 fn numeric(df: &DataFrame, name: &str) -> Result<Vec<f64>> {
-    let c = column(df, name)?;
-    if !c.dtype().is_primitive_numeric() {
-        return Err(Error::WrongType {
-            column: name.to_string(),
-            found: c.dtype().to_string(),
-            expected: "a number".into(),
-        });
-    }
-    let f = c.cast(&DataType::Float64)?;
-    f.f64()?
-        .iter()
+    nullable_f64(df, name)?
+        .into_iter()
         .enumerate()
         .map(|(i, v)| match v {
             Some(x) if !x.is_nan() => Ok(x),
@@ -183,8 +163,9 @@ fn numeric(df: &DataFrame, name: &str) -> Result<Vec<f64>> {
         .collect()
 }
 
-/// Scores a per-customer table (the [`Summary`](crate::transactions::summary::Summary)
-/// frame, or any frame with `customer_id, recency_days, n_purchases, total_spend`).
+/// Scores a per-customer table: the summary's frame, or any frame with `customer_id,
+/// recency_days, n_purchases, total_spend` (`Summary::rfm` in the stage layer calls this
+/// on its frame).
 ///
 /// # Errors
 /// [`Error::MissingColumn`] / [`Error::WrongType`] for a missing or non-numeric column,
@@ -285,14 +266,4 @@ pub fn score(df: &DataFrame, options: &RfmOptions) -> Result<RfmTable> {
         Column::new("segment".into(), seg),
     ])?;
     Ok(RfmTable { frame, segments })
-}
-
-impl crate::transactions::summary::Summary {
-    /// RFM scores and segments of this summary's customers.
-    ///
-    /// # Errors
-    /// As [`score`].
-    pub fn rfm(&self, options: &RfmOptions) -> Result<RfmTable> {
-        score(self.frame(), options)
-    }
 }

@@ -6,6 +6,7 @@ use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::stats::{quantile, sorted};
 
 /// How a feature is scaled after its optional log transform.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -139,7 +140,7 @@ pub(crate) fn raw_columns(df: &DataFrame, features: &[FeatureSpec]) -> Result<Ve
     features
         .iter()
         .map(|f| {
-            let values = crate::clv::data::nullable_f64(df, &f.column)?;
+            let values = crate::io::frame::nullable_f64(df, &f.column)?;
             values
                 .into_iter()
                 .enumerate()
@@ -155,52 +156,6 @@ pub(crate) fn raw_columns(df: &DataFrame, features: &[FeatureSpec]) -> Result<Ve
                 .collect()
         })
         .collect()
-}
-
-pub(crate) fn quantile(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let pos = q * (sorted.len() - 1) as f64;
-    let lo = pos.floor() as usize;
-    let hi = pos.ceil() as usize;
-    sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
-}
-
-pub(crate) fn sorted(values: &[f64]) -> Vec<f64> {
-    let mut v = values.to_vec();
-    v.sort_unstable_by(f64::total_cmp);
-    v
-}
-
-/// The same value as `quantile(&sorted(values), q)`, by selection instead of a full
-/// sort (reorders `values`).
-pub(crate) fn quantile_in_place(values: &mut [f64], q: f64) -> f64 {
-    if values.is_empty() {
-        return f64::NAN;
-    }
-    let pos = q * (values.len() - 1) as f64;
-    let lo = pos.floor() as usize;
-    let hi = pos.ceil() as usize;
-    let (_, &mut at_lo, above) = values.select_nth_unstable_by(lo, f64::total_cmp);
-    let at_hi = if hi == lo {
-        at_lo
-    } else {
-        above
-            .iter()
-            .copied()
-            .min_by(f64::total_cmp)
-            .unwrap_or(at_lo)
-    };
-    at_lo + (at_hi - at_lo) * (pos - lo as f64)
-}
-
-pub(crate) fn median(values: &[f64]) -> f64 {
-    quantile_in_place(&mut values.to_vec(), 0.5)
-}
-
-pub(crate) fn quantile_of(values: &[f64], q: f64) -> f64 {
-    quantile(&sorted(values), q)
 }
 
 /// Fits a scaler to transformed values; a constant feature gets scale 1 (it becomes all

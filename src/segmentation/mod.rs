@@ -24,7 +24,6 @@ mod features;
 mod kmeans;
 mod metrics;
 
-pub(crate) use features::quantile_of;
 pub use features::{FeatureSpec, Scale, Scaler};
 pub use metrics::adjusted_rand_index;
 
@@ -39,7 +38,8 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use features::{fit_scaler, matrix, median, raw_columns, transform};
+use crate::stats::{median, quantile, sorted};
+use features::{fit_scaler, matrix, raw_columns, transform};
 
 /// Version of the JSON layout of [`SegmentModel`].
 pub const FORMAT_VERSION: u32 = 1;
@@ -737,7 +737,7 @@ pub fn segment(df: &DataFrame, spec: &SegmentationSpec) -> Result<Segmentation> 
     let chosen_k = run.score.k;
 
     // Number segments by revenue (or size), largest first; ties by old index.
-    let revenue = crate::clv::data::nullable_f64(df, "total_spend").ok();
+    let revenue = crate::io::frame::nullable_f64(df, "total_spend").ok();
     let mut weight = vec![0.0; chosen_k];
     for (i, &l) in run.labels.iter().enumerate() {
         weight[l] += match &revenue {
@@ -826,7 +826,7 @@ fn profiles(
         members[s].push(i);
     }
     let share_of = |col: &str| -> Option<Vec<f64>> {
-        let v = crate::clv::data::nullable_f64(df, col).ok()?;
+        let v = crate::io::frame::nullable_f64(df, col).ok()?;
         let total: f64 = v.iter().map(|x| x.unwrap_or(0.0)).sum();
         if total == 0.0 {
             return None;
@@ -853,11 +853,8 @@ fn profiles(
     let terciles: Vec<(f64, f64)> = raw
         .par_iter()
         .map(|v| {
-            let sorted = features::sorted(v);
-            (
-                features::quantile(&sorted, 1.0 / 3.0),
-                features::quantile(&sorted, 2.0 / 3.0),
-            )
+            let s = sorted(v);
+            (quantile(&s, 1.0 / 3.0), quantile(&s, 2.0 / 3.0))
         })
         .collect();
     let mut out = Vec::with_capacity(k);

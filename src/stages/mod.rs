@@ -1,12 +1,52 @@
-//! The stage layer: one function per stage (summary, rfm, fit, clv, segment,
-//! profitability, target, cohorts, report), typed settings in and a typed result out.
-//! The pipeline is their sequence, and every CLI command calls the same function, so a
-//! stage behaves the same whichever door it is called through.
+//! The stage layer: one function per stage of the analysis, typed settings in and a
+//! typed result out, between the two phases below it and the applications above it.
 //!
-//! Stages are where the two phases meet: they take the customer table that phase 1
-//! (`crate::transactions`) aggregates from the rows and hand its columns to the
-//! customer-level modules (`rfm`, `clv`, `segmentation`, `profitability`, `targeting`,
-//! `cohort`), which never see transactions.
+//! Phase 1 (`transactions`) turns transaction rows into the customer table (a
+//! [`CustomerTable`], whose summary columns are the [`Summary`]); phase 2 (`rfm`, `clv`,
+//! `segmentation`, `profitability`, `targeting`, `cohort`) works on customer columns
+//! (slices, or a frame of customers) and never sees a transaction or a summary. A stage
+//! joins them: it reads the table's columns, calls the customer-level code and returns
+//! one typed outcome. The pipeline (`crate::pipeline`) is their
+//! sequence over one cleaning pass, and every CLI command calls the same function as the
+//! pipeline step it matches, so a command's output and the pipeline's agree by
+//! construction.
+//!
+//! | stage | function | settings → result | CLI |
+//! |---|---|---|---|
+//! | RFM | [`Summary::rfm`] | [`RfmOptions`](crate::rfm::RfmOptions) → [`RfmTable`](crate::rfm::RfmTable) | `rfm` |
+//! | model fit | [`fit::fit_summary`], [`fit::fit_table`] | [`fit::ModelKind`], [`FitOptions`](crate::clv::FitOptions) → [`fit::FitOutcome`] | `fit` |
+//! | CLV | [`clv::clv_table`], [`clv::clv_table_on`] | [`clv::ClvSettings`] → [`clv::ClvOutcome`] | `clv` |
+//! | cohorts | [`cohorts::cohorts`] | a [`CustomerTable`] made with a cohort period → [`Cohorts`](crate::cohort::Cohorts) | `cohorts` |
+//! | profitability | [`profitability::analyse`] | [`CostModel`](crate::profitability::CostModel), [`Split`](crate::profitability::Split) → [`Profitability`](crate::profitability::Profitability) | `profitability` |
+//! | targeting | [`target::target`] | [`clv::ClvSettings`], [`TargetBy`](crate::targeting::TargetBy), [`Cut`](crate::targeting::Cut) → [`target::TargetOutcome`] | `target` |
+//!
+//! The model inputs a summary gives ([`Summary::repeat_data`], [`Summary::spend_data`],
+//! [`Summary::discrete_data`], [`Summary::repeat_columns`]) are defined here too, as
+//! `impl Summary` blocks, so that `clv` builds its data from slices only.
+//!
+//! ```
+//! use patronage::prelude::*;
+//! use patronage::stages::clv::{clv_table, ClvSettings};
+//! let s = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?
+//!     .summary(&SummaryOptions::weekly())?;
+//! let rfm = s.rfm(&RfmOptions::default())?;
+//! let clv = clv_table(&s, &ClvSettings::default())?;
+//! assert_eq!(rfm.frame().height(), clv.frame.height());
+//! # Ok::<(), patronage::Error>(())
+//! ```
+//!
+//! [`Summary`]: crate::transactions::summary::Summary
+//! [`CustomerTable`]: crate::transactions::aggregate::CustomerTable
+//! [`Summary::rfm`]: crate::transactions::summary::Summary::rfm
+//! [`Summary::repeat_data`]: crate::transactions::summary::Summary::repeat_data
+//! [`Summary::spend_data`]: crate::transactions::summary::Summary::spend_data
+//! [`Summary::discrete_data`]: crate::transactions::summary::Summary::discrete_data
+//! [`Summary::repeat_columns`]: crate::transactions::summary::Summary::repeat_columns
 
+pub mod clv;
 pub mod cohorts;
+pub mod fit;
+mod inputs;
 pub mod profitability;
+mod rfm;
+pub mod target;

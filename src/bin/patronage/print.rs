@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use patronage::clv::workflow::FitOutcome;
+use patronage::stages::fit::FitOutcome;
 
 pub(crate) fn emit(
     mut df: polars::prelude::DataFrame,

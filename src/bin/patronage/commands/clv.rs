@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use patronage::clv::workflow::{ClvSettings, MarginSource, SpendSource, clv_table};
+use patronage::stages::clv::{ClvSettings, MarginSource, SpendSource, clv_table};
 
 use crate::args::{FitArgs, InputArgs, TimeArgs};
 use crate::input::summarise;
@@ -51,7 +51,7 @@ pub(crate) fn run_clv(
         step,
     };
     let out = clv_table(&summarise(input, time)?, &settings)?;
-    let params = |m: &patronage::clv::workflow::AnyFitted| {
+    let params = |m: &patronage::stages::fit::AnyFitted| {
         m.params()
             .iter()
             .map(|(n, v)| format!("{n} {v:.4}"))

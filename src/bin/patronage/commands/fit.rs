@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use patronage::clv::workflow::{ModelKind, fit_summary, fit_table};
+use patronage::stages::fit::{ModelKind, fit_summary, fit_table};
 
 use crate::args::{FitArgs, InputArgs, TimeArgs};
 use crate::input::summarise;

@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use patronage::clv::workflow::{ClvSettings, clv_table};
+use patronage::stages::clv::{ClvSettings, clv_table};
 
 use crate::args::{InputArgs, TimeArgs};
 use crate::input::summarise_with;

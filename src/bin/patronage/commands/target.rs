@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use patronage::clv::workflow::{ClvSettings, MarginSource};
+use patronage::stages::clv::{ClvSettings, MarginSource};
 
 use crate::args::{InputArgs, TimeArgs};
 use crate::input::summarise;
@@ -22,7 +22,8 @@ pub(crate) fn run_target(
     output: Option<&PathBuf>,
     json: bool,
 ) -> patronage::Result<()> {
-    use patronage::targeting::{Cut, TargetBy, target};
+    use patronage::stages::target::target;
+    use patronage::targeting::{Cut, TargetBy};
     let by: TargetBy = by.parse()?;
     let cut = match (top, contact_cost) {
         (Some(n), _) => Cut::Top(n),
@@ -34,7 +35,7 @@ pub(crate) fn run_target(
         margin: MarginSource::Rate(margin),
         ..ClvSettings::default()
     };
-    let t = target(&summarise(input, time)?, &settings, by, cut)?;
+    let t = target(&summarise(input, time)?, &settings, by, cut)?.targeting;
     eprintln!(
         "patronage: {} of {} scored customers selected",
         t.selected,

@@ -1,26 +1,38 @@
-//! The model workflows the CLI's `fit` and `clv` commands run, as library calls: pick a
-//! model by name, fit it on a per-customer table or a transaction summary, check it on
-//! the holdout, and score every customer.
+//! The fit stage (what `patronage fit` runs): pick a model by name ([`ModelKind`]), fit
+//! it on a per-customer table ([`fit_table`]) or a transaction summary
+//! ([`fit_summary`]), and check a purchase model on the fitted period and the holdout
+//! ([`purchase_checks`]). [`FitOutcome::to_json`] is the `fit --json` object.
 
 use std::str::FromStr;
 
 use polars::prelude::*;
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::clv::check::{
     HistogramCheck, HoldoutCheck, HoldoutInputs, histogram_check, holdout_check,
 };
-use crate::clv::data::nullable_f64;
-use crate::clv::value::{CustomerInputs, score};
 use crate::clv::{
-    BgBb, BgNbd, ClvOptions, Coefficient, DiscreteData, FitOptions, FitReport, Fitted, Fitter,
-    GammaGamma, Margin, MbgNbd, ParetoNbd, PurchaseModel, RepeatData, SpendData,
+    BgBb, BgNbd, Coefficient, DiscreteData, FitOptions, FitReport, Fitted, Fitter, GammaGamma,
+    MbgNbd, ParetoNbd, PurchaseModel, RepeatData, SpendData,
 };
 use crate::error::{Error, Result};
+use crate::io::frame::nullable_f64;
 use crate::transactions::summary::Summary;
 
-/// A model chosen by name.
+/// A model chosen by name: `"bg-nbd"`, `"mbg-nbd"`, `"pareto-nbd"` (alias `pnbd`),
+/// `"bg-bb"` or `"gamma-gamma"` (alias `gg`), case-insensitive, with `_` or `/` for `-`.
+///
+/// # Example
+///
+/// ```
+/// use patronage::stages::fit::ModelKind;
+/// let kind: ModelKind = "Pareto/NBD".parse()?;
+/// assert_eq!(kind, ModelKind::ParetoNbd);
+/// assert_eq!(kind.name(), "pareto-nbd");
+/// assert!(kind.predicts_purchases() && !ModelKind::GammaGamma.predicts_purchases());
+/// assert!("nbd".parse::<ModelKind>().is_err());
+/// # Ok::<(), patronage::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ModelKind {
     /// BG/NBD.
@@ -59,7 +71,8 @@ impl FromStr for ModelKind {
 }
 
 impl ModelKind {
-    /// The command-line name.
+    /// The command-line name (`bg-nbd`, `mbg-nbd`, `pareto-nbd`, `bg-bb`,
+    /// `gamma-gamma`), which parses back to the same kind.
     pub fn name(self) -> &'static str {
         match self {
             ModelKind::BgNbd => "bg-nbd",
@@ -69,9 +82,33 @@ impl ModelKind {
             ModelKind::GammaGamma => "gamma-gamma",
         }
     }
+
+    /// True for the models that predict purchases and so can score CLV (BG/NBD, MBG/NBD,
+    /// Pareto/NBD); false for BG/BB and Gamma-Gamma.
+    pub fn predicts_purchases(self) -> bool {
+        matches!(
+            self,
+            ModelKind::BgNbd | ModelKind::MbgNbd | ModelKind::ParetoNbd
+        )
+    }
 }
 
-/// Any fitted model.
+/// Any fitted model, with the views the stages and the report need without knowing which
+/// model it is (name, parameters, fit report, coefficients, JSON, and the purchase-model
+/// view for scoring).
+///
+/// # Example
+///
+/// ```
+/// use patronage::clv::BgNbd;
+/// use patronage::stages::fit::AnyFitted;
+/// let m = AnyFitted::BgNbd(BgNbd::from_params(&[0.24, 4.41, 0.79, 2.43])?);
+/// assert_eq!(m.name(), "bg-nbd");
+/// assert_eq!(m.params()[1], ("alpha", 4.41));
+/// assert!(m.report().is_none()); // known parameters, not a fit
+/// assert!(m.purchase_model().is_some());
+/// # Ok::<(), patronage::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub enum AnyFitted {
     /// BG/NBD.
@@ -99,22 +136,23 @@ macro_rules! each {
 }
 
 impl AnyFitted {
-    /// Model name.
+    /// The model's name (`bg-nbd`, `mbg-nbd`, `pareto-nbd`, `bg-bb`, `gamma-gamma`).
     pub fn name(&self) -> &'static str {
         each!(self, m => m.name())
     }
 
-    /// Parameter names and values.
+    /// Parameter names and values, in the literature's order.
     pub fn params(&self) -> Vec<(&'static str, f64)> {
         each!(self, m => m.param_names().iter().copied().zip(m.params().iter().copied()).collect())
     }
 
-    /// The fit report.
+    /// The fit report (log-likelihood, standard errors, convergence); `None` for a
+    /// model built from known parameters.
     pub fn report(&self) -> Option<&FitReport> {
         each!(self, m => m.report())
     }
 
-    /// Coefficient table.
+    /// The coefficient table: estimate, standard error and 95% interval per parameter.
     pub fn summary(&self) -> Vec<Coefficient> {
         each!(self, m => m.summary())
     }
@@ -128,7 +166,8 @@ impl AnyFitted {
         each!(self, m => m.to_json())
     }
 
-    /// The purchase-model view (BG/NBD, MBG/NBD, Pareto/NBD), for scoring.
+    /// The purchase-model view (BG/NBD, MBG/NBD, Pareto/NBD), for scoring; `None` for
+    /// BG/BB and Gamma-Gamma.
     pub fn purchase_model(&self) -> Option<&dyn PurchaseModel> {
         match self {
             AnyFitted::BgNbd(m) => Some(m),
@@ -139,7 +178,9 @@ impl AnyFitted {
     }
 }
 
-/// A fit with what the CLI reports about it.
+/// The result of the fit stage: the model and the checks `patronage fit` reports with
+/// it (spend exclusions for Gamma-Gamma; the histogram and holdout checks for purchase
+/// models fitted on a summary).
 #[derive(Debug, Clone, PartialEq)]
 pub struct FitOutcome {
     /// The fitted model.
@@ -157,6 +198,17 @@ impl FitOutcome {
     /// The JSON object `patronage fit --json` prints: `model, params, standard_errors,
     /// log_likelihood, n_customers, converged, iterations` (+ `gradient_norm`, `method`,
     /// `excluded`, `holdout` where they apply).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use patronage::stages::fit::{fit_table, ModelKind};
+    /// let df = patronage::io::read_table("datasets/cdnow/donations.csv")?;
+    /// let json = fit_table(ModelKind::BgBb, &df, &Default::default())?.to_json();
+    /// assert_eq!(json["model"], "bg-bb");
+    /// assert!(json["params"]["alpha"].is_number() && json["converged"] == true);
+    /// # Ok::<(), patronage::Error>(())
+    /// ```
     pub fn to_json(&self) -> Value {
         let params: serde_json::Map<String, Value> = self
             .model
@@ -213,11 +265,24 @@ impl FitOutcome {
     }
 }
 
-fn fit_with<M: crate::clv::fit::Model>(opts: &FitOptions, data: &M::Data) -> Result<Fitted<M>> {
+/// Fits model `M` with `opts`.
+pub(crate) fn fit_with<M: crate::clv::fit::Model>(
+    opts: &FitOptions,
+    data: &M::Data,
+) -> Result<Fitted<M>> {
     Fitter::<M>::with_options(opts.clone()).fit(data)
 }
 
-fn fit_repeat(kind: ModelKind, data: &RepeatData, opts: &FitOptions) -> Result<AnyFitted> {
+/// Fits a purchase model (BG/NBD, MBG/NBD or Pareto/NBD) chosen by `kind`.
+///
+/// # Errors
+///
+/// [`Error::InvalidOption`] for a model that is not a purchase model; fit errors.
+pub(crate) fn fit_repeat(
+    kind: ModelKind,
+    data: &RepeatData,
+    opts: &FitOptions,
+) -> Result<AnyFitted> {
     Ok(match kind {
         ModelKind::BgNbd => AnyFitted::BgNbd(fit_with(opts, data)?),
         ModelKind::MbgNbd => AnyFitted::MbgNbd(fit_with(opts, data)?),
@@ -243,7 +308,7 @@ fn fit_repeat(kind: ModelKind, data: &RepeatData, opts: &FitOptions) -> Result<A
 /// # Example
 ///
 /// ```
-/// use patronage::clv::workflow::{fit_table, ModelKind};
+/// use patronage::stages::fit::{fit_table, ModelKind};
 /// let df = patronage::io::read_table("datasets/cdnow/donations.csv")?;
 /// let out = fit_table(ModelKind::BgBb, &df, &Default::default())?;
 /// assert!((out.model.report().unwrap().log_likelihood + 33225.58).abs() < 0.01);
@@ -310,7 +375,7 @@ fn holdout_inputs(summary: &Summary) -> Result<[Vec<f64>; 5]> {
 ///
 /// ```no_run
 /// use patronage::prelude::*;
-/// use patronage::clv::workflow::{fit_summary, ModelKind};
+/// use patronage::stages::fit::{fit_summary, ModelKind};
 /// let s = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?
 ///     .summary(&SummaryOptions::weekly().calibration_end("2024-06-30"))?;
 /// let out = fit_summary(ModelKind::BgNbd, &s, &Default::default())?;
@@ -320,7 +385,7 @@ fn holdout_inputs(summary: &Summary) -> Result<[Vec<f64>; 5]> {
 pub fn fit_summary(kind: ModelKind, summary: &Summary, opts: &FitOptions) -> Result<FitOutcome> {
     match kind {
         ModelKind::GammaGamma => {
-            let spend = SpendData::from_summary(summary)?;
+            let spend = summary.spend_data()?;
             let model = AnyFitted::GammaGamma(fit_with(opts, &spend)?);
             Ok(FitOutcome {
                 model,
@@ -330,17 +395,7 @@ pub fn fit_summary(kind: ModelKind, summary: &Summary, opts: &FitOptions) -> Res
             })
         }
         ModelKind::BgBb => {
-            let (x, t_x, t) = crate::clv::data::summary_columns(summary)?;
-            if let Some(i) = t_x.iter().chain(&t).position(|v| v.fract() != 0.0) {
-                let v = t_x.iter().chain(&t).nth(i).copied().unwrap_or_default();
-                return Err(Error::invalid(
-                    "model",
-                    format!(
-                        "bg-bb needs whole-number periods, found {v}; use the same --purchase-unit and --time-unit (e.g. both week), or give a per-customer table with --summary"
-                    ),
-                ));
-            }
-            let data = DiscreteData::new(&x, &t_x, &t, None)?;
+            let data = summary.discrete_data()?;
             Ok(FitOutcome {
                 model: AnyFitted::BgBb(fit_with(opts, &data)?),
                 excluded: None,
@@ -349,9 +404,7 @@ pub fn fit_summary(kind: ModelKind, summary: &Summary, opts: &FitOptions) -> Res
             })
         }
         _ => {
-            let (x, t_x, t) = crate::clv::data::summary_columns(summary)?;
-            let data = RepeatData::new(&x, &t_x, &t)?;
-            let model = fit_repeat(kind, &data, opts)?;
+            let model = fit_repeat(kind, &summary.repeat_data()?, opts)?;
             let (histogram, holdout) = purchase_checks(&model, summary)?;
             Ok(FitOutcome {
                 model,
@@ -377,7 +430,7 @@ pub fn fit_summary(kind: ModelKind, summary: &Summary, opts: &FitOptions) -> Res
 ///
 /// ```
 /// use patronage::prelude::*;
-/// use patronage::clv::workflow::{fit_summary, purchase_checks, ModelKind};
+/// use patronage::stages::fit::{fit_summary, purchase_checks, ModelKind};
 /// let s = Transactions::scan_whitespace("datasets/cdnow/CDNOW_master.txt", true, TransactionSchema::default())?
 ///     .summary(&SummaryOptions::weekly().calibration_end("1997-09-30"))?;
 /// let out = fit_summary(ModelKind::BgNbd, &s, &Default::default())?;
@@ -392,7 +445,7 @@ pub fn purchase_checks(
     let Some(pm) = model.purchase_model() else {
         return Ok((None, None));
     };
-    let (x, _, t) = crate::clv::data::summary_columns(summary)?;
+    let (x, _, t) = summary.repeat_columns()?;
     let histogram = Some(histogram_check(pm, &x, &t, 7)?);
     let holdout = match summary.calibration_end() {
         Some(_) => {
@@ -409,259 +462,4 @@ pub fn purchase_checks(
         None => None,
     };
     Ok((histogram, holdout))
-}
-
-/// Where expected spend per purchase comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SpendSource {
-    /// A Gamma-Gamma model fitted on the repeat customers (default).
-    GammaGamma,
-    /// Each customer's own mean repeat spend (0 for customers without repeats).
-    Historic,
-}
-
-/// Where the margin comes from.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum MarginSource {
-    /// One rate for everyone.
-    Rate(f64),
-    /// Per customer, gross profit / total spend from the cost column.
-    Cost,
-}
-
-/// Settings of [`clv_table`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct ClvSettings {
-    /// Purchase model (BG/NBD, MBG/NBD or Pareto/NBD).
-    pub model: ModelKind,
-    /// Fit options for both models.
-    pub fit: FitOptions,
-    /// Spend source.
-    pub spend: SpendSource,
-    /// Margin source.
-    pub margin: MarginSource,
-    /// Horizon in time units.
-    pub horizon: f64,
-    /// Discount rate per time unit.
-    pub discount_rate: f64,
-    /// Discounting step in time units.
-    pub step: f64,
-}
-
-impl Default for ClvSettings {
-    /// BG/NBD with Gamma-Gamma spend, margin 1, 52 time units, no discounting, step 1.
-    fn default() -> Self {
-        ClvSettings {
-            model: ModelKind::BgNbd,
-            fit: FitOptions::default(),
-            spend: SpendSource::GammaGamma,
-            margin: MarginSource::Rate(1.0),
-            horizon: 52.0,
-            discount_rate: 0.0,
-            step: 1.0,
-        }
-    }
-}
-
-/// The per-customer CLV table and the models behind it.
-#[derive(Debug, Clone)]
-pub struct ClvOutcome {
-    /// `customer_id, frequency, recency, T, monetary_value, p_alive, expected_purchases,
-    /// expected_spend, clv` (calibration-period inputs when the summary has a calibration
-    /// end; customers born in the holdout then have null scores).
-    pub frame: DataFrame,
-    /// The purchase model.
-    pub purchase: AnyFitted,
-    /// The spend model, when used.
-    pub spend: Option<FitOutcome>,
-    /// Sum of CLV.
-    pub customer_equity: f64,
-}
-
-/// Fits the purchase model (and Gamma-Gamma) on a summary and scores every customer.
-///
-/// # Errors
-///
-/// [`Error::InvalidOption`] for a non-purchase model or `MarginSource::Cost` without a
-/// cost column; fit errors; [`Error::Model`] when Gamma-Gamma has `q <= 1` (use
-/// `SpendSource::Historic` then).
-///
-/// # Example
-///
-/// ```no_run
-/// use patronage::prelude::*;
-/// use patronage::clv::workflow::{clv_table, ClvSettings};
-/// let s = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?
-///     .summary(&SummaryOptions::weekly())?;
-/// let out = clv_table(&s, &ClvSettings::default())?;
-/// println!("customer equity {:.0}", out.customer_equity);
-/// # Ok::<(), patronage::Error>(())
-/// ```
-pub fn clv_table(summary: &Summary, settings: &ClvSettings) -> Result<ClvOutcome> {
-    clv_table_on(summary, settings, ScoringPeriod::Fitted)
-}
-
-/// Which columns of a summary [`clv_table_on`] fits and scores on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ScoringPeriod {
-    /// The calibration columns when the summary has a calibration end, else the full
-    /// period (what [`clv_table`] does: scores that a holdout can check).
-    #[default]
-    Fitted,
-    /// Always the full observation period (`frequency, recency, T, monetary_value`):
-    /// scores for acting on today, using every purchase.
-    Full,
-}
-
-/// [`clv_table`] with the scoring period chosen explicitly.
-///
-/// # Errors
-///
-/// As [`clv_table`].
-///
-/// # Example
-///
-/// ```
-/// use patronage::prelude::*;
-/// use patronage::clv::workflow::{clv_table_on, ClvSettings, ScoringPeriod};
-/// let s = Transactions::scan_whitespace("datasets/cdnow/CDNOW_master.txt", true, TransactionSchema::default())?
-///     .summary(&SummaryOptions::weekly().calibration_end("1997-09-30"))?;
-/// let today = clv_table_on(&s, &ClvSettings::default(), ScoringPeriod::Full)?;
-/// assert_eq!(today.frame.height(), s.frame().height());
-/// # Ok::<(), patronage::Error>(())
-/// ```
-pub fn clv_table_on(
-    summary: &Summary,
-    settings: &ClvSettings,
-    period: ScoringPeriod,
-) -> Result<ClvOutcome> {
-    if !matches!(
-        settings.model,
-        ModelKind::BgNbd | ModelKind::MbgNbd | ModelKind::ParetoNbd
-    ) {
-        return Err(Error::invalid(
-            "model",
-            format!(
-                "{} does not predict purchases; use bg-nbd, mbg-nbd or pareto-nbd",
-                settings.model.name()
-            ),
-        ));
-    }
-    let df = summary.frame();
-    let cal = summary.calibration_end().is_some() && period == ScoringPeriod::Fitted;
-    let names: [&str; 4] = if cal {
-        [
-            "frequency_cal",
-            "recency_cal",
-            "T_cal",
-            "monetary_value_cal",
-        ]
-    } else {
-        ["frequency", "recency", "T", "monetary_value"]
-    };
-    let cols: Vec<Vec<Option<f64>>> = names
-        .iter()
-        .map(|c| nullable_f64(df, c))
-        .collect::<Result<_>>()?;
-    let margins_all: Option<Vec<f64>> = match settings.margin {
-        MarginSource::Rate(_) => None,
-        MarginSource::Cost => {
-            let gp = nullable_f64(df, "gross_profit").map_err(|_| {
-                Error::invalid("margin", "`cost` needs a cost column in the transactions (--cost-col or --unit-cost-col)")
-            })?;
-            let spend = nullable_f64(df, "total_spend")?;
-            Some(
-                gp.iter()
-                    .zip(&spend)
-                    .map(|(g, s)| match (g, s) {
-                        (Some(g), Some(s)) if *s > 0.0 => g / s,
-                        _ => 0.0,
-                    })
-                    .collect(),
-            )
-        }
-    };
-    // Customers with data in the scoring period.
-    let rows: Vec<usize> = (0..df.height())
-        .filter(|&i| cols[0][i].is_some() && cols[1][i].is_some() && cols[2][i].is_some())
-        .collect();
-    let take = |k: usize| -> Vec<f64> { rows.iter().map(|&i| cols[k][i].unwrap_or(0.0)).collect() };
-    let (x, t_x, t, m) = (take(0), take(1), take(2), take(3));
-    let data = RepeatData::new(&x, &t_x, &t)?;
-    let purchase = fit_repeat(settings.model, &data, &settings.fit)?;
-    let pm = purchase
-        .purchase_model()
-        .ok_or_else(|| Error::invalid("model", "not a purchase model"))?;
-    let spend = match settings.spend {
-        SpendSource::GammaGamma => {
-            let sd = SpendData::new(&x, &m)?;
-            let gg: Fitted<GammaGamma> = fit_with(&settings.fit, &sd)?;
-            gg.mean_spend()?;
-            Some((gg, sd.excluded()))
-        }
-        SpendSource::Historic => None,
-    };
-    let margin = match (&settings.margin, &margins_all) {
-        (MarginSource::Rate(r), _) => Margin::Rate(*r),
-        (MarginSource::Cost, Some(all)) => {
-            Margin::PerCustomer(rows.iter().map(|&i| all[i]).collect())
-        }
-        (MarginSource::Cost, None) => Margin::Rate(1.0),
-    };
-    let opts = ClvOptions {
-        horizon: settings.horizon,
-        discount_rate: settings.discount_rate,
-        step: settings.step,
-        margin,
-    };
-    let scores = score(
-        pm,
-        spend.as_ref().map(|s| &s.0),
-        CustomerInputs {
-            x: &x,
-            t_x: &t_x,
-            t: &t,
-            monetary: &m,
-        },
-        &opts,
-    )?;
-    let customer_equity = scores.customer_equity();
-    // Scatter back to all customers (null where there was nothing to score).
-    let scatter = |v: &[f64]| -> Vec<Option<f64>> {
-        let mut out = vec![None; df.height()];
-        for (k, &i) in rows.iter().enumerate() {
-            out[i] = Some(v[k]);
-        }
-        out
-    };
-    let mut columns = vec![df.column("customer_id")?.clone()];
-    for (k, out_name) in ["frequency", "recency", "T", "monetary_value"]
-        .iter()
-        .enumerate()
-    {
-        columns.push(Column::new((*out_name).into(), cols[k].clone()));
-    }
-    columns.push(Column::new("p_alive".into(), scatter(&scores.p_alive)));
-    columns.push(Column::new(
-        "expected_purchases".into(),
-        scatter(&scores.expected_purchases),
-    ));
-    columns.push(Column::new(
-        "expected_spend".into(),
-        scatter(&scores.expected_spend),
-    ));
-    columns.push(Column::new("clv".into(), scatter(&scores.clv)));
-    let frame = DataFrame::new_infer_height(columns)?;
-    Ok(ClvOutcome {
-        frame,
-        purchase,
-        spend: spend.map(|(gg, excluded)| FitOutcome {
-            model: AnyFitted::GammaGamma(gg),
-            excluded: Some(excluded),
-            holdout: None,
-            histogram: None,
-        }),
-        customer_equity,
-    })
 }

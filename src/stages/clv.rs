@@ -1,0 +1,265 @@
+//! The CLV stage (what `patronage clv` runs, and the pipeline's CLV step): fit the
+//! purchase model and the spend model on a transaction summary and score every customer
+//! ([`clv_table`], [`clv_table_on`]), with the choices of [`ClvSettings`].
+
+use polars::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::fit::{AnyFitted, FitOutcome, ModelKind, fit_repeat, fit_with};
+use crate::clv::value::{CustomerInputs, score};
+use crate::clv::{ClvOptions, FitOptions, Fitted, GammaGamma, Margin, RepeatData, SpendData};
+use crate::error::{Error, Result};
+use crate::io::frame::nullable_f64;
+use crate::transactions::summary::Summary;
+
+/// Where expected spend per purchase comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpendSource {
+    /// A Gamma-Gamma model fitted on the repeat customers (default).
+    GammaGamma,
+    /// Each customer's own mean repeat spend (0 for customers without repeats).
+    Historic,
+}
+
+/// Where the margin comes from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MarginSource {
+    /// One rate for everyone.
+    Rate(f64),
+    /// Per customer, gross profit / total spend from the cost column.
+    Cost,
+}
+
+/// Settings of [`clv_table`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClvSettings {
+    /// Purchase model (BG/NBD, MBG/NBD or Pareto/NBD).
+    pub model: ModelKind,
+    /// Fit options for both models.
+    pub fit: FitOptions,
+    /// Spend source.
+    pub spend: SpendSource,
+    /// Margin source.
+    pub margin: MarginSource,
+    /// Horizon in time units.
+    pub horizon: f64,
+    /// Discount rate per time unit.
+    pub discount_rate: f64,
+    /// Discounting step in time units.
+    pub step: f64,
+}
+
+impl Default for ClvSettings {
+    /// BG/NBD with Gamma-Gamma spend, margin 1, 52 time units, no discounting, step 1.
+    fn default() -> Self {
+        ClvSettings {
+            model: ModelKind::BgNbd,
+            fit: FitOptions::default(),
+            spend: SpendSource::GammaGamma,
+            margin: MarginSource::Rate(1.0),
+            horizon: 52.0,
+            discount_rate: 0.0,
+            step: 1.0,
+        }
+    }
+}
+
+/// The per-customer CLV table and the models behind it.
+#[derive(Debug, Clone)]
+pub struct ClvOutcome {
+    /// `customer_id, frequency, recency, T, monetary_value, p_alive, expected_purchases,
+    /// expected_spend, clv` (calibration-period inputs when the summary has a calibration
+    /// end; customers born in the holdout then have null scores).
+    pub frame: DataFrame,
+    /// The purchase model.
+    pub purchase: AnyFitted,
+    /// The spend model, when used.
+    pub spend: Option<FitOutcome>,
+    /// Sum of CLV.
+    pub customer_equity: f64,
+}
+
+/// Fits the purchase model (and Gamma-Gamma) on a summary and scores every customer.
+///
+/// # Errors
+///
+/// [`Error::InvalidOption`] for a non-purchase model or `MarginSource::Cost` without a
+/// cost column; fit errors; [`Error::Model`] when Gamma-Gamma has `q <= 1` (use
+/// `SpendSource::Historic` then).
+///
+/// # Example
+///
+/// ```no_run
+/// use patronage::prelude::*;
+/// use patronage::stages::clv::{clv_table, ClvSettings};
+/// let s = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?
+///     .summary(&SummaryOptions::weekly())?;
+/// let out = clv_table(&s, &ClvSettings::default())?;
+/// println!("customer equity {:.0}", out.customer_equity);
+/// # Ok::<(), patronage::Error>(())
+/// ```
+pub fn clv_table(summary: &Summary, settings: &ClvSettings) -> Result<ClvOutcome> {
+    clv_table_on(summary, settings, ScoringPeriod::Fitted)
+}
+
+/// Which columns of a summary [`clv_table_on`] fits and scores on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScoringPeriod {
+    /// The calibration columns when the summary has a calibration end, else the full
+    /// period (what [`clv_table`] does: scores that a holdout can check).
+    #[default]
+    Fitted,
+    /// Always the full observation period (`frequency, recency, T, monetary_value`):
+    /// scores for acting on today, using every purchase.
+    Full,
+}
+
+/// [`clv_table`] with the scoring period chosen explicitly.
+///
+/// # Errors
+///
+/// As [`clv_table`].
+///
+/// # Example
+///
+/// ```
+/// use patronage::prelude::*;
+/// use patronage::stages::clv::{clv_table_on, ClvSettings, ScoringPeriod};
+/// let s = Transactions::scan_whitespace("datasets/cdnow/CDNOW_master.txt", true, TransactionSchema::default())?
+///     .summary(&SummaryOptions::weekly().calibration_end("1997-09-30"))?;
+/// let today = clv_table_on(&s, &ClvSettings::default(), ScoringPeriod::Full)?;
+/// assert_eq!(today.frame.height(), s.frame().height());
+/// # Ok::<(), patronage::Error>(())
+/// ```
+pub fn clv_table_on(
+    summary: &Summary,
+    settings: &ClvSettings,
+    period: ScoringPeriod,
+) -> Result<ClvOutcome> {
+    if !settings.model.predicts_purchases() {
+        return Err(Error::invalid(
+            "model",
+            format!(
+                "{} does not predict purchases; use bg-nbd, mbg-nbd or pareto-nbd",
+                settings.model.name()
+            ),
+        ));
+    }
+    let df = summary.frame();
+    let cal = summary.calibration_end().is_some() && period == ScoringPeriod::Fitted;
+    let names: [&str; 4] = if cal {
+        [
+            "frequency_cal",
+            "recency_cal",
+            "T_cal",
+            "monetary_value_cal",
+        ]
+    } else {
+        ["frequency", "recency", "T", "monetary_value"]
+    };
+    let cols: Vec<Vec<Option<f64>>> = names
+        .iter()
+        .map(|c| nullable_f64(df, c))
+        .collect::<Result<_>>()?;
+    let margins_all: Option<Vec<f64>> = match settings.margin {
+        MarginSource::Rate(_) => None,
+        MarginSource::Cost => {
+            let gp = nullable_f64(df, "gross_profit").map_err(|_| {
+                Error::invalid("margin", "`cost` needs a cost column in the transactions (--cost-col or --unit-cost-col)")
+            })?;
+            let spend = nullable_f64(df, "total_spend")?;
+            Some(
+                gp.iter()
+                    .zip(&spend)
+                    .map(|(g, s)| match (g, s) {
+                        (Some(g), Some(s)) if *s > 0.0 => g / s,
+                        _ => 0.0,
+                    })
+                    .collect(),
+            )
+        }
+    };
+    // Customers with data in the scoring period.
+    let rows: Vec<usize> = (0..df.height())
+        .filter(|&i| cols[0][i].is_some() && cols[1][i].is_some() && cols[2][i].is_some())
+        .collect();
+    let take = |k: usize| -> Vec<f64> { rows.iter().map(|&i| cols[k][i].unwrap_or(0.0)).collect() };
+    let (x, t_x, t, m) = (take(0), take(1), take(2), take(3));
+    let data = RepeatData::new(&x, &t_x, &t)?;
+    let purchase = fit_repeat(settings.model, &data, &settings.fit)?;
+    let pm = purchase
+        .purchase_model()
+        .ok_or_else(|| Error::invalid("model", "not a purchase model"))?;
+    let spend = match settings.spend {
+        SpendSource::GammaGamma => {
+            let sd = SpendData::new(&x, &m)?;
+            let gg: Fitted<GammaGamma> = fit_with(&settings.fit, &sd)?;
+            gg.mean_spend()?;
+            Some((gg, sd.excluded()))
+        }
+        SpendSource::Historic => None,
+    };
+    let margin = match (&settings.margin, &margins_all) {
+        (MarginSource::Rate(r), _) => Margin::Rate(*r),
+        (MarginSource::Cost, Some(all)) => {
+            Margin::PerCustomer(rows.iter().map(|&i| all[i]).collect())
+        }
+        (MarginSource::Cost, None) => Margin::Rate(1.0),
+    };
+    let opts = ClvOptions {
+        horizon: settings.horizon,
+        discount_rate: settings.discount_rate,
+        step: settings.step,
+        margin,
+    };
+    let scores = score(
+        pm,
+        spend.as_ref().map(|s| &s.0),
+        CustomerInputs {
+            x: &x,
+            t_x: &t_x,
+            t: &t,
+            monetary: &m,
+        },
+        &opts,
+    )?;
+    let customer_equity = scores.customer_equity();
+    // Scatter back to all customers (null where there was nothing to score).
+    let scatter = |v: &[f64]| -> Vec<Option<f64>> {
+        let mut out = vec![None; df.height()];
+        for (k, &i) in rows.iter().enumerate() {
+            out[i] = Some(v[k]);
+        }
+        out
+    };
+    let mut columns = vec![df.column("customer_id")?.clone()];
+    for (k, out_name) in ["frequency", "recency", "T", "monetary_value"]
+        .iter()
+        .enumerate()
+    {
+        columns.push(Column::new((*out_name).into(), cols[k].clone()));
+    }
+    columns.push(Column::new("p_alive".into(), scatter(&scores.p_alive)));
+    columns.push(Column::new(
+        "expected_purchases".into(),
+        scatter(&scores.expected_purchases),
+    ));
+    columns.push(Column::new(
+        "expected_spend".into(),
+        scatter(&scores.expected_spend),
+    ));
+    columns.push(Column::new("clv".into(), scatter(&scores.clv)));
+    let frame = DataFrame::new_infer_height(columns)?;
+    Ok(ClvOutcome {
+        frame,
+        purchase,
+        spend: spend.map(|(gg, excluded)| FitOutcome {
+            model: AnyFitted::GammaGamma(gg),
+            excluded: Some(excluded),
+            holdout: None,
+            histogram: None,
+        }),
+        customer_equity,
+    })
+}

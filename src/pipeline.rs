@@ -1030,6 +1030,31 @@ fn align(base: &DataFrame, other: &DataFrame, columns: &[&str]) -> Result<Vec<Co
     pick(&other.take(&rows)?)
 }
 
+#[cfg(feature = "arrow")]
+impl PipelineOutput {
+    /// The pipeline's per-customer table ([`PipelineOutput::customers`]: summary, RFM,
+    /// CLV, profitability and cluster columns) as arrow-rs record batches (feature
+    /// `arrow`), through [`record_batches_from_frame`](crate::io::arrow::record_batches_from_frame).
+    ///
+    /// # Errors
+    /// As [`record_batches_from_frame`](crate::io::arrow::record_batches_from_frame).
+    ///
+    /// # Example
+    /// ```
+    /// use patronage::pipeline::Pipeline;
+    /// let p = Pipeline::builder().build()?;
+    /// let out = p.run(&p.scan("datasets/retail_sample.csv")?)?;
+    /// let batches = out.customers_record_batches()?;
+    /// let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+    /// assert_eq!(rows, out.customers.height());
+    /// assert!(batches[0].schema().field_with_name("clv").is_ok());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn customers_record_batches(&self) -> Result<Vec<arrow_array::RecordBatch>> {
+        crate::io::arrow::record_batches_from_frame(&self.customers)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -47,9 +47,6 @@ use arrow_schema::{DataType as ArrowType, Field, Schema, SchemaRef};
 use polars::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::io::TransactionSchema;
-use crate::transactions::Transactions;
-use crate::transactions::summary::Summary;
 
 /// Converts arrow-rs record batches (all with one schema) to a polars frame, one chunk
 /// per batch.
@@ -200,96 +197,6 @@ pub fn record_batches_from_frame(df: &DataFrame) -> Result<Vec<RecordBatch>> {
         return Ok(vec![RecordBatch::new_empty(schema)]);
     }
     Ok(batches)
-}
-
-impl Transactions {
-    /// Wraps arrow-rs record batches of a transaction log (feature `arrow`): the batches
-    /// are converted with [`frame_from_record_batches`] and the columns resolved as in
-    /// [`Transactions::from_frame`]. Row numbers in rejects count across the batches,
-    /// in order, from 1.
-    ///
-    /// # Errors
-    /// As [`frame_from_record_batches`], and [`Error::MissingColumn`] when a role cannot
-    /// be resolved. Batches with zero rows are accepted here; the summary then fails with
-    /// [`Error::EmptyTable`].
-    ///
-    /// # Example
-    /// ```
-    /// use std::sync::Arc;
-    /// use arrow_array::{Date32Array, Float64Array, RecordBatch, StringArray};
-    /// use patronage::prelude::*;
-    ///
-    /// let batch = RecordBatch::try_from_iter([
-    ///     ("customer_id", Arc::new(StringArray::from(vec!["a", "a", "b"])) as _),
-    ///     // Days since 1970-01-01: 2024-01-01, 2024-01-08, 2024-01-03.
-    ///     ("date", Arc::new(Date32Array::from(vec![19723, 19730, 19725])) as _),
-    ///     ("amount", Arc::new(Float64Array::from(vec![10.0, 20.0, 5.0])) as _),
-    /// ])?;
-    /// let tx = Transactions::from_record_batches(&[batch], TransactionSchema::default())?;
-    /// let summary = tx.summary(&SummaryOptions::daily())?;
-    /// assert_eq!(summary.n_customers(), 2);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn from_record_batches(batches: &[RecordBatch], schema: TransactionSchema) -> Result<Self> {
-        Transactions::from_frame(frame_from_record_batches(batches)?, schema)
-    }
-}
-
-impl Summary {
-    /// The per-customer table ([`Summary::frame`]) as arrow-rs record batches (feature
-    /// `arrow`), through [`record_batches_from_frame`]: `customer_id` as `Utf8View` (or
-    /// the id's integer type), counts as `UInt32`, `first_purchase`/`last_purchase` as
-    /// `Date32`, `recency_days` as `Int32`, the rest `Float64`.
-    ///
-    /// # Errors
-    /// As [`record_batches_from_frame`].
-    ///
-    /// # Example
-    /// ```
-    /// use polars::prelude::*;
-    /// use patronage::prelude::*;
-    ///
-    /// let df = df!(
-    ///     "customer_id" => ["a", "a", "b"],
-    ///     "date" => ["2024-01-01", "2024-01-08", "2024-01-03"],
-    ///     "amount" => [10.0, 20.0, 5.0],
-    /// )?;
-    /// let summary = Transactions::from_frame(df, TransactionSchema::default())?
-    ///     .summary(&SummaryOptions::daily())?;
-    /// let batches = summary.to_record_batches()?;
-    /// assert_eq!(batches[0].num_rows(), 2);
-    /// assert!(batches[0].schema().field_with_name("frequency").is_ok());
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn to_record_batches(&self) -> Result<Vec<RecordBatch>> {
-        record_batches_from_frame(self.frame())
-    }
-}
-
-impl crate::pipeline::PipelineOutput {
-    /// The pipeline's per-customer table ([`PipelineOutput::customers`]: summary, RFM,
-    /// CLV, profitability and cluster columns) as arrow-rs record batches (feature
-    /// `arrow`), through [`record_batches_from_frame`].
-    ///
-    /// [`PipelineOutput::customers`]: crate::pipeline::PipelineOutput::customers
-    ///
-    /// # Errors
-    /// As [`record_batches_from_frame`].
-    ///
-    /// # Example
-    /// ```
-    /// use patronage::pipeline::Pipeline;
-    /// let p = Pipeline::builder().build()?;
-    /// let out = p.run(&p.scan("datasets/retail_sample.csv")?)?;
-    /// let batches = out.customers_record_batches()?;
-    /// let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
-    /// assert_eq!(rows, out.customers.height());
-    /// assert!(batches[0].schema().field_with_name("clv").is_ok());
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn customers_record_batches(&self) -> Result<Vec<RecordBatch>> {
-        record_batches_from_frame(&self.customers)
-    }
 }
 
 /// Why `other` does not match `first` (names, order and types; nullability and metadata

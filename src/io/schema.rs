@@ -3,7 +3,17 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::transactions::units::DateFormat;
+
+/// How the date column's text is read.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum DateFormat {
+    /// ISO dates (`2024-03-01`, `2024/03/01`), ISO datetimes with or without an offset
+    /// (`2024-03-01T12:00:00`, `2024-03-01 12:00:00.5+02:00`), or `YYYYMMDD`.
+    #[default]
+    Auto,
+    /// An explicit strftime format (`%d/%m/%Y`, `%m/%d/%Y %H:%M`, `%Y-%m-%dT%H:%M:%S%z`).
+    Strftime(String),
+}
 
 /// Column mapping of a transaction table.
 ///

@@ -305,3 +305,43 @@ impl Transactions {
         summary::summarise(clean, options)
     }
 }
+
+#[cfg(feature = "arrow")]
+impl Transactions {
+    /// Wraps arrow-rs record batches of a transaction log (feature `arrow`): the batches
+    /// are converted with [`frame_from_record_batches`](crate::io::arrow::frame_from_record_batches) and the columns resolved as in
+    /// [`Transactions::from_frame`]. Row numbers in rejects count across the batches,
+    /// in order, from 1.
+    ///
+    /// # Errors
+    /// As [`frame_from_record_batches`](crate::io::arrow::frame_from_record_batches), and [`Error::MissingColumn`](crate::Error::MissingColumn) when a role cannot
+    /// be resolved. Batches with zero rows are accepted here; the summary then fails with
+    /// [`Error::EmptyTable`](crate::Error::EmptyTable).
+    ///
+    /// # Example
+    /// ```
+    /// use std::sync::Arc;
+    /// use arrow_array::{Date32Array, Float64Array, RecordBatch, StringArray};
+    /// use patronage::prelude::*;
+    ///
+    /// let batch = RecordBatch::try_from_iter([
+    ///     ("customer_id", Arc::new(StringArray::from(vec!["a", "a", "b"])) as _),
+    ///     // Days since 1970-01-01: 2024-01-01, 2024-01-08, 2024-01-03.
+    ///     ("date", Arc::new(Date32Array::from(vec![19723, 19730, 19725])) as _),
+    ///     ("amount", Arc::new(Float64Array::from(vec![10.0, 20.0, 5.0])) as _),
+    /// ])?;
+    /// let tx = Transactions::from_record_batches(&[batch], TransactionSchema::default())?;
+    /// let summary = tx.summary(&SummaryOptions::daily())?;
+    /// assert_eq!(summary.n_customers(), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_record_batches(
+        batches: &[arrow_array::RecordBatch],
+        schema: TransactionSchema,
+    ) -> Result<Self> {
+        Transactions::from_frame(
+            crate::io::arrow::frame_from_record_batches(batches)?,
+            schema,
+        )
+    }
+}

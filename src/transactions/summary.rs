@@ -89,3 +89,35 @@ impl Summary {
         }
     }
 }
+
+#[cfg(feature = "arrow")]
+impl Summary {
+    /// The per-customer table ([`Summary::frame`]) as arrow-rs record batches (feature
+    /// `arrow`), through [`record_batches_from_frame`](crate::io::arrow::record_batches_from_frame): `customer_id` as `Utf8View` (or
+    /// the id's integer type), counts as `UInt32`, `first_purchase`/`last_purchase` as
+    /// `Date32`, `recency_days` as `Int32`, the rest `Float64`.
+    ///
+    /// # Errors
+    /// As [`record_batches_from_frame`](crate::io::arrow::record_batches_from_frame).
+    ///
+    /// # Example
+    /// ```
+    /// use polars::prelude::*;
+    /// use patronage::prelude::*;
+    ///
+    /// let df = df!(
+    ///     "customer_id" => ["a", "a", "b"],
+    ///     "date" => ["2024-01-01", "2024-01-08", "2024-01-03"],
+    ///     "amount" => [10.0, 20.0, 5.0],
+    /// )?;
+    /// let summary = Transactions::from_frame(df, TransactionSchema::default())?
+    ///     .summary(&SummaryOptions::daily())?;
+    /// let batches = summary.to_record_batches()?;
+    /// assert_eq!(batches[0].num_rows(), 2);
+    /// assert!(batches[0].schema().field_with_name("frequency").is_ok());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn to_record_batches(&self) -> Result<Vec<arrow_array::RecordBatch>> {
+        crate::io::arrow::record_batches_from_frame(self.frame())
+    }
+}

@@ -135,16 +135,7 @@ fn months_between(from: i32, to: i32) -> f64 {
     f64::from(whole) + f64::from(to - anchor) / f64::from((next - anchor).max(1))
 }
 
-/// How the date column's text is read.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum DateFormat {
-    /// ISO dates (`2024-03-01`, `2024/03/01`), ISO datetimes with or without an offset
-    /// (`2024-03-01T12:00:00`, `2024-03-01 12:00:00.5+02:00`), or `YYYYMMDD`.
-    #[default]
-    Auto,
-    /// An explicit strftime format (`%d/%m/%Y`, `%m/%d/%Y %H:%M`, `%Y-%m-%dT%H:%M:%S%z`).
-    Strftime(String),
-}
+pub use crate::io::schema::DateFormat;
 
 fn digits(b: &[u8]) -> Option<i32> {
     let mut v = 0i32;

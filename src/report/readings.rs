@@ -50,8 +50,10 @@ fn pct(v: f64) -> String {
     format!("{:.1}%", 100.0 * v)
 }
 
-/// An amount of money: two decimals below 10 000, then `12.3k`, then `1.23M`.
+/// An amount of money: two decimals below 10 000, then `12.3k`, then `1.23M`; negative
+/// zero (an empty sum of floats) prints as `0.00`.
 pub(crate) fn money(v: f64) -> String {
+    let v = v + 0.0;
     if v.abs() >= 1e6 {
         format!("{:.2}M", v / 1e6)
     } else if v.abs() >= 1e4 {
@@ -68,6 +70,18 @@ fn bin_label(frequency: u32, open_ended: bool) -> String {
     } else {
         frequency.to_string()
     }
+}
+
+/// `n` with its English ordinal suffix: `1st`, `2nd`, `3rd`, `4th`, `11th`, `22nd`.
+fn ordinal(n: usize) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
 }
 
 /// The axis labels of frequency bins given as `(frequency, open_ended, actual,
@@ -255,7 +269,8 @@ pub fn matrix(
     }
     if stride > 1 {
         text.push_str(&format!(
-            " Every {stride}th customer is drawn ({shown} dots)."
+            " Every {} customer is drawn ({shown} dots).",
+            ordinal(stride)
         ));
     }
     if outside > 0 {
@@ -864,6 +879,18 @@ mod tests {
         assert_eq!(money(12_345.0), "12.3k");
         assert_eq!(money(-12_345.0), "-12.3k");
         assert_eq!(money(1_234_567.0), "1.23M");
+        assert_eq!(money(-0.0), "0.00");
+        let ords: Vec<String> = [1, 2, 3, 4, 6, 11, 12, 13, 21, 22, 23, 101, 111]
+            .into_iter()
+            .map(ordinal)
+            .collect();
+        assert_eq!(
+            ords,
+            [
+                "1st", "2nd", "3rd", "4th", "6th", "11th", "12th", "13th", "21st", "22nd", "23rd",
+                "101st", "111th"
+            ]
+        );
         assert_eq!(pct(0.1234), "12.3%");
         assert_eq!(pct(-0.1), "-10.0%");
         assert_eq!(bin_label(3, false), "3");
@@ -1063,7 +1090,7 @@ mod tests {
         assert_eq!((r.stride, r.shown, r.outside), (2, 2001, 0));
         assert_eq!(r.dots[3].points.len(), 2001);
         assert_eq!(r.dots[3].points[1], (1.0, 2.0));
-        assert!(r.text.contains("customer is drawn (2001 dots)."));
+        assert!(r.text.contains(" Every 2nd customer is drawn (2001 dots)."));
     }
 
     #[test]
@@ -1156,7 +1183,7 @@ mod tests {
         assert_eq!(r.peak, (100.0, 100.0));
         assert_eq!(r.gini, Some(0.0));
         assert_eq!(r.loss_total, 0.0);
-        assert!(r.text.contains(": 0 customers lose money, together "));
+        assert!(r.text.contains(": 0 customers lose money, together 0.00."));
     }
 
     #[test]
@@ -1180,7 +1207,8 @@ mod tests {
         w.gini = None;
         let r = whale(&w).unwrap();
         assert!(!r.text.contains("Gini"));
-        assert!(r.text.ends_with(" customers lose money, together -0.00."));
+        // No loss-maker: the loss total is an empty sum (-0.0), shown as 0.00.
+        assert!(r.text.ends_with(" customers lose money, together 0.00."));
         w.points.clear();
         assert!(whale(&w).is_none());
     }

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::charts::Chart;
 use crate::pipeline::PipelineOutput;
+use crate::profitability::MatrixAxis;
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -29,6 +30,15 @@ fn fmt_money(v: f64) -> String {
         format!("{:.1} k", v / 1e3)
     } else {
         format!("{v:.2}")
+    }
+}
+
+/// Where the matrix's first axis is split, in its unit: `30.0% gross margin` or
+/// `13.02 gross profit`.
+fn split_value(axis: MatrixAxis, split: f64) -> String {
+    match axis {
+        MatrixAxis::Margin => format!("{split:.1}% gross margin"),
+        MatrixAxis::Contribution => format!("{} gross profit", fmt_money(split)),
     }
 }
 
@@ -158,8 +168,8 @@ pub(super) fn page(out: &PipelineOutput, figures: &Value, charts: &[Chart]) -> S
     if let Some(p) = &out.profitability {
         let _ = write!(
             h,
-            "<h2>Profitability quadrants</h2>\n<p>Split at {:.1}% gross margin and {} cost-to-serve.</p>\n<table>\n<thead><tr><th>quadrant</th><th>customers</th><th>share</th><th>revenue share</th><th>net contribution</th><th>share of net contribution</th><th>action</th></tr></thead>\n<tbody>\n",
-            p.thresholds.0,
+            "<h2>Profitability quadrants</h2>\n<p>Split at {} and {} cost-to-serve.</p>\n<table>\n<thead><tr><th>quadrant</th><th>customers</th><th>share</th><th>revenue share</th><th>net contribution</th><th>share of net contribution</th><th>action</th></tr></thead>\n<tbody>\n",
+            split_value(p.axis, p.thresholds.0),
             fmt_money(p.thresholds.1)
         );
         for q in &p.quadrants {
@@ -240,3 +250,22 @@ const CHECK_SCRIPT: &str = "(function () {
     body.setAttribute('data-check', missing.length === 0 ? 'ok' : 'missing');
   }
 })();";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_quadrant_split_is_said_in_the_axis_unit() {
+        assert_eq!(split_value(MatrixAxis::Margin, 30.0), "30.0% gross margin");
+        // Gross profit is money, not a percentage.
+        assert_eq!(
+            split_value(MatrixAxis::Contribution, 13.016),
+            "13.02 gross profit"
+        );
+        assert_eq!(
+            split_value(MatrixAxis::Contribution, 1500.0),
+            "1.5 k gross profit"
+        );
+    }
+}

@@ -13,6 +13,9 @@
 //! | `report.json` | every figure of the page |
 //! | `*.svg`, `report.html` | charts and the page (feature "plots") |
 //!
+//! What each chart shows and the paragraph the page prints under it are computed in
+//! [`readings`] (no plotters, so available without "plots"); `charts` only draws them.
+//!
 //! ```no_run
 //! use patronage::pipeline::Pipeline;
 //! use patronage::report::write_report;
@@ -27,6 +30,7 @@
 pub mod charts;
 #[cfg(feature = "plots")]
 mod html;
+pub mod readings;
 mod tables;
 
 use std::path::{Path, PathBuf};

@@ -117,28 +117,18 @@ impl Default for RfmConfig {
     }
 }
 
-/// A margin: one rate, or `"cost"` for each customer's own margin from the cost column.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum MarginSetting {
-    /// One rate for everyone (1 = revenue CLV).
-    Rate(f64),
-    /// `"cost"`.
-    Named(String),
-}
-
 /// CLV settings (the `[clv]` table).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ClvConfig {
     /// Run the CLV stage.
     pub enabled: bool,
-    /// `bg-nbd`, `mbg-nbd` or `pareto-nbd`.
-    pub model: String,
+    /// `bg-nbd`, `mbg-nbd` or `pareto-nbd` (a model that predicts purchases).
+    pub model: ModelKind,
     /// `gamma-gamma` or `historic`.
-    pub spend: String,
-    /// Margin rate or `"cost"`.
-    pub margin: MarginSetting,
+    pub spend: SpendSource,
+    /// A margin rate (1 = revenue CLV), or `"cost"`.
+    pub margin: MarginSource,
     /// Horizon in time units.
     pub horizon: f64,
     /// Discount rate per time unit.
@@ -156,9 +146,9 @@ impl Default for ClvConfig {
         let s = ClvSettings::default();
         ClvConfig {
             enabled: true,
-            model: "bg-nbd".into(),
-            spend: "gamma-gamma".into(),
-            margin: MarginSetting::Rate(1.0),
+            model: s.model,
+            spend: s.spend,
+            margin: s.margin,
             horizon: s.horizon,
             discount_rate: s.discount_rate,
             step: s.step,
@@ -295,7 +285,7 @@ impl PipelineConfig {
     /// ```
     /// use patronage::pipeline::PipelineConfig;
     /// let c = PipelineConfig::from_toml("[clv]\nmodel = \"pareto-nbd\"\nmargin = 0.3\n")?;
-    /// assert_eq!(c.clv.model, "pareto-nbd");
+    /// assert_eq!(c.clv.model, patronage::stages::fit::ModelKind::ParetoNbd);
     /// # Ok::<(), patronage::Error>(())
     /// ```
     pub fn from_toml(text: &str) -> Result<Self> {
@@ -603,30 +593,7 @@ fn input_format(c: &InputConfig) -> Result<Option<InputFormat>> {
 }
 
 fn clv_settings(c: &ClvConfig) -> Result<ClvSettings> {
-    let model: ModelKind = c.model.parse()?;
-    let spend = match c.spend.as_str() {
-        "gamma-gamma" => SpendSource::GammaGamma,
-        "historic" => SpendSource::Historic,
-        s => {
-            return Err(Error::invalid(
-                "clv.spend",
-                format!("`{s}` is not gamma-gamma or historic"),
-            ));
-        }
-    };
-    let margin = match &c.margin {
-        MarginSetting::Rate(r) => MarginSource::Rate(*r),
-        MarginSetting::Named(s) if s == "cost" => MarginSource::Cost,
-        MarginSetting::Named(s) => match s.parse::<f64>() {
-            Ok(r) => MarginSource::Rate(r),
-            Err(_) => {
-                return Err(Error::invalid(
-                    "clv.margin",
-                    format!("`{s}` is neither a number nor `cost`"),
-                ));
-            }
-        },
-    };
+    let (model, spend, margin) = (c.model, c.spend, c.margin);
     Ok(ClvSettings {
         model,
         fit: c.fit.clone(),
@@ -1089,9 +1056,6 @@ mod tests {
             ("[rfm]\nbins = 1\n", "bins"),
             ("[rfm]\nsegments = \"/nonexistent/rules.toml\"\n", "rules"),
             ("[clv]\nmodel = \"gamma-gamma\"\n", "clv.model"),
-            ("[clv]\nmodel = \"nope\"\n", "model"),
-            ("[clv]\nspend = \"nope\"\n", "clv.spend"),
-            ("[clv]\nmargin = \"lots\"\n", "clv.margin"),
             ("[clv]\nstep = 0\n", "clv.step"),
             ("[clv]\ndiscount_rate = -0.1\n", "clv.discount_rate"),
             ("[segmentation]\nk = { Range = [5, 2] }\n", "k-range"),
@@ -1108,10 +1072,54 @@ mod tests {
             let c = PipelineConfig::from_toml(text).unwrap();
             let err = Pipeline::builder().config(c).build().unwrap_err();
             assert!(
-                err.to_string().contains(needle),
-                "{text}: `{err}` does not name {needle}"
+                matches!(&err, Error::InvalidOption { option, reason }
+                    if option.contains(needle) || reason.contains(needle)),
+                "{text}: `{err:?}` does not name {needle}"
             );
         }
+        // Typed settings: a value that is not one of the setting's own is refused while
+        // the file is read, naming the key.
+        for (text, key) in [
+            ("[clv]\nmodel = \"nope\"\n", "model"),
+            ("[clv]\nspend = \"nope\"\n", "spend"),
+            ("[clv]\nmargin = \"lots\"\n", "margin"),
+        ] {
+            let err = PipelineConfig::from_toml(text).unwrap_err();
+            assert!(
+                matches!(&err, Error::Parse { reason, .. } if reason.contains(key)),
+                "{text}: `{err:?}` does not name {key}"
+            );
+        }
+    }
+
+    #[test]
+    fn typed_clv_settings_read_and_write_their_names() {
+        let c = PipelineConfig::from_toml(
+            "[clv]\nmodel = \"mbg-nbd\"\nspend = \"historic\"\nmargin = \"cost\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.clv.model, ModelKind::MbgNbd);
+        assert_eq!(c.clv.spend, SpendSource::Historic);
+        assert_eq!(c.clv.margin, MarginSource::Cost);
+        let text = toml::to_string(&c).unwrap();
+        assert!(
+            text.contains("model = \"mbg-nbd\"") && text.contains("margin = \"cost\""),
+            "{text}"
+        );
+        let rate = PipelineConfig::from_toml("[clv]\nmargin = 0.3\n").unwrap();
+        assert_eq!(rate.clv.margin, MarginSource::Rate(0.3));
+        assert_eq!(
+            "0.25".parse::<MarginSource>().unwrap(),
+            MarginSource::Rate(0.25)
+        );
+        assert!(matches!(
+            "lots".parse::<MarginSource>(),
+            Err(Error::InvalidOption { option, .. }) if option == "clv.margin"
+        ));
+        assert!(matches!(
+            "nope".parse::<SpendSource>(),
+            Err(Error::InvalidOption { option, .. }) if option == "clv.spend"
+        ));
     }
 
     #[test]

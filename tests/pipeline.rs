@@ -367,7 +367,7 @@ fn the_guide_configuration_parses() {
     let start = guide.find("```toml\n").unwrap() + "```toml\n".len();
     let end = start + guide[start..].find("```").unwrap();
     let config = PipelineConfig::from_toml(&guide[start..end]).unwrap();
-    assert_eq!(config.clv.model, "bg-nbd");
+    assert_eq!(config.clv.model, patronage::stages::fit::ModelKind::BgNbd);
     assert_eq!(config.segmentation.spec.features.len(), 3);
     assert_eq!(
         config.profitability.activity.as_deref(),

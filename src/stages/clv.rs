@@ -12,8 +12,11 @@ use crate::error::{Error, Result};
 use crate::io::frame::nullable_f64;
 use crate::transactions::summary::Summary;
 
-/// Where expected spend per purchase comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where expected spend per purchase comes from (`gamma-gamma` or `historic` in the
+/// pipeline's TOML and on the command line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum SpendSource {
     /// A Gamma-Gamma model fitted on the repeat customers (default).
     GammaGamma,
@@ -21,13 +24,83 @@ pub enum SpendSource {
     Historic,
 }
 
-/// Where the margin comes from.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// Where the margin comes from: a number (one rate for everyone), or `cost` (each
+/// customer's own margin from the cost column), in the pipeline's TOML and on the
+/// command line.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "MarginValue", into = "MarginValue")]
+#[non_exhaustive]
 pub enum MarginSource {
     /// One rate for everyone.
     Rate(f64),
     /// Per customer, gross profit / total spend from the cost column.
     Cost,
+}
+
+impl std::str::FromStr for SpendSource {
+    type Err = Error;
+    /// `gamma-gamma` or `historic`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidOption`] naming `clv.spend` for anything else.
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "gamma-gamma" => Ok(SpendSource::GammaGamma),
+            "historic" => Ok(SpendSource::Historic),
+            _ => Err(Error::invalid(
+                "clv.spend",
+                format!("`{s}` is not gamma-gamma or historic"),
+            )),
+        }
+    }
+}
+
+impl std::str::FromStr for MarginSource {
+    type Err = Error;
+    /// A number (`0.3` = 30%) or `cost`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidOption`] naming `clv.margin` for anything else.
+    fn from_str(s: &str) -> Result<Self> {
+        if s == "cost" {
+            return Ok(MarginSource::Cost);
+        }
+        s.trim().parse().map(MarginSource::Rate).map_err(|_| {
+            Error::invalid(
+                "clv.margin",
+                format!("`{s}` is neither a number nor `cost`"),
+            )
+        })
+    }
+}
+
+/// How a margin is written in TOML and JSON: a number or the word `cost`.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+enum MarginValue {
+    Rate(f64),
+    Named(String),
+}
+
+impl TryFrom<MarginValue> for MarginSource {
+    type Error = Error;
+    fn try_from(v: MarginValue) -> Result<Self> {
+        match v {
+            MarginValue::Rate(r) => Ok(MarginSource::Rate(r)),
+            MarginValue::Named(s) => s.parse(),
+        }
+    }
+}
+
+impl From<MarginSource> for MarginValue {
+    fn from(m: MarginSource) -> Self {
+        match m {
+            MarginSource::Rate(r) => MarginValue::Rate(r),
+            MarginSource::Cost => MarginValue::Named("cost".into()),
+        }
+    }
 }
 
 /// Settings of [`clv_table`].

@@ -33,7 +33,9 @@ use crate::transactions::summary::Summary;
 /// assert!("nbd".parse::<ModelKind>().is_err());
 /// # Ok::<(), patronage::Error>(())
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum ModelKind {
     /// BG/NBD.
     BgNbd,
@@ -377,7 +379,7 @@ fn holdout_inputs(summary: &Summary) -> Result<[Vec<f64>; 5]> {
 /// use patronage::prelude::*;
 /// use patronage::stages::fit::{fit_summary, ModelKind};
 /// let s = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?
-///     .summary(&SummaryOptions::weekly().calibration_end("2024-06-30"))?;
+///     .summary(&SummaryOptions::weekly().calibration_end("2024-03-31"))?;
 /// let out = fit_summary(ModelKind::BgNbd, &s, &Default::default())?;
 /// println!("{}", out.to_json());
 /// # Ok::<(), patronage::Error>(())

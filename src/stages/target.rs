@@ -37,7 +37,7 @@ pub struct TargetOutcome {
 /// use patronage::stages::target::target;
 /// use patronage::targeting::{Cut, TargetBy};
 /// let s = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?
-///     .summary(&SummaryOptions::weekly().calibration_end("2024-06-30"))?;
+///     .summary(&SummaryOptions::weekly().calibration_end("2024-03-31"))?;
 /// let out = target(&s, &ClvSettings::default(), TargetBy::Clv, Cut::Top(50))?;
 /// assert_eq!(out.targeting.selected, 50);
 /// assert!(out.targeting.evaluation.is_some());

@@ -400,3 +400,22 @@ pub(crate) struct TimeArgs {
     #[arg(long, value_name = "DATE", help_heading = "Time")]
     pub(crate) calibration_end: Option<String>,
 }
+
+/// The command-line flag of a setting an error names by its TOML key (the library names
+/// settings the way the pipeline's TOML file does), as a hint to print after the error.
+pub(crate) fn flag_hint(e: &patronage::Error) -> String {
+    let patronage::Error::InvalidOption { option, .. } = e else {
+        return String::new();
+    };
+    let flag = match option.as_str() {
+        "clv.model" => "--model",
+        "clv.spend" => "--spend",
+        "clv.margin" => "--margin",
+        "clv.horizon" => "--horizon",
+        "clv.discount_rate" => "--discount-rate",
+        "clv.step" => "--step",
+        "cohorts.period" => "--cohort",
+        _ => return String::new(),
+    };
+    format!(" (command-line flag {flag})")
+}

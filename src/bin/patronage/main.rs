@@ -207,7 +207,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("patronage: error: {e}");
+            eprintln!("patronage: error: {e}{}", args::flag_hint(&e));
             ExitCode::from(if e.is_usage() { 2 } else { 1 })
         }
     }

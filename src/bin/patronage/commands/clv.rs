@@ -24,23 +24,8 @@ pub(crate) fn run_clv(
     fit: &FitArgs,
     output: Option<&PathBuf>,
 ) -> patronage::Result<()> {
-    let margin = match margin {
-        "cost" => MarginSource::Cost,
-        m => MarginSource::Rate(m.parse().map_err(|_| patronage::Error::InvalidOption {
-            option: "--margin".into(),
-            reason: format!("`{m}` is neither a number nor `cost`"),
-        })?),
-    };
-    let spend = match spend {
-        "gamma-gamma" => SpendSource::GammaGamma,
-        "historic" => SpendSource::Historic,
-        s => {
-            return Err(patronage::Error::InvalidOption {
-                option: "--spend".into(),
-                reason: format!("`{s}` is not gamma-gamma or historic"),
-            });
-        }
-    };
+    let margin: MarginSource = margin.parse()?;
+    let spend: SpendSource = spend.parse()?;
     let settings = ClvSettings {
         model: model.parse()?,
         fit: fit.options(),

@@ -1054,7 +1054,6 @@ mod tests {
                 "calibration_end",
             ),
             ("[rfm]\nbins = 1\n", "bins"),
-            ("[rfm]\nsegments = \"/nonexistent/rules.toml\"\n", "rules"),
             ("[clv]\nmodel = \"gamma-gamma\"\n", "clv.model"),
             ("[clv]\nstep = 0\n", "clv.step"),
             ("[clv]\ndiscount_rate = -0.1\n", "clv.discount_rate"),
@@ -1077,6 +1076,14 @@ mod tests {
                 "{text}: `{err:?}` does not name {needle}"
             );
         }
+        // A rules file that cannot be read is an I/O error naming the file.
+        let c =
+            PipelineConfig::from_toml("[rfm]\nsegments = \"/nonexistent/rules.toml\"\n").unwrap();
+        let err = Pipeline::builder().config(c).build().unwrap_err();
+        assert!(
+            matches!(&err, Error::Io { path, .. } if path.ends_with("rules.toml")),
+            "{err:?}"
+        );
         // Typed settings: a value that is not one of the setting's own is refused while
         // the file is read, naming the key.
         for (text, key) in [

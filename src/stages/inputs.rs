@@ -71,7 +71,7 @@ impl Summary {
     /// use patronage::prelude::*;
     /// use patronage::clv::BgNbd;
     /// let s = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?
-    ///     .summary(&SummaryOptions::weekly().calibration_end("2024-06-30"))?;
+    ///     .summary(&SummaryOptions::weekly().calibration_end("2024-03-31"))?;
     /// let data = s.repeat_data()?;
     /// assert!(data.len() < s.n_customers()); // customers sharing (x, t_x, T) are one row
     /// let fit = BgNbd::params().fit(&data)?;

@@ -162,12 +162,15 @@ pub struct ClvOutcome {
 ///
 /// # Example
 ///
-/// ```no_run
+/// ```
 /// use patronage::prelude::*;
-/// use patronage::stages::clv::{clv_table, ClvSettings};
+/// use patronage::stages::clv::{clv_table, ClvSettings, SpendSource};
 /// let s = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?
 ///     .summary(&SummaryOptions::weekly())?;
-/// let out = clv_table(&s, &ClvSettings::default())?;
+/// // Gamma-Gamma has no interior optimum on this small sample: each customer's own spend.
+/// let settings = ClvSettings { spend: SpendSource::Historic, ..ClvSettings::default() };
+/// let out = clv_table(&s, &settings)?;
+/// assert!(out.spend.is_none() && out.customer_equity > 0.0);
 /// println!("customer equity {:.0}", out.customer_equity);
 /// # Ok::<(), patronage::Error>(())
 /// ```

@@ -375,12 +375,13 @@ fn holdout_inputs(summary: &Summary) -> Result<[Vec<f64>; 5]> {
 ///
 /// # Example
 ///
-/// ```no_run
+/// ```
 /// use patronage::prelude::*;
 /// use patronage::stages::fit::{fit_summary, ModelKind};
 /// let s = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?
 ///     .summary(&SummaryOptions::weekly().calibration_end("2024-03-31"))?;
 /// let out = fit_summary(ModelKind::BgNbd, &s, &Default::default())?;
+/// assert!(out.holdout.is_some() && out.histogram.is_some());
 /// println!("{}", out.to_json());
 /// # Ok::<(), patronage::Error>(())
 /// ```

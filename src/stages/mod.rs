@@ -26,11 +26,12 @@
 //!
 //! ```
 //! use patronage::prelude::*;
-//! use patronage::stages::clv::{clv_table, ClvSettings};
+//! use patronage::stages::clv::{clv_table, ClvSettings, SpendSource};
 //! let s = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?
 //!     .summary(&SummaryOptions::weekly())?;
 //! let rfm = s.rfm(&RfmOptions::default())?;
-//! let clv = clv_table(&s, &ClvSettings::default())?;
+//! let settings = ClvSettings { spend: SpendSource::Historic, ..ClvSettings::default() };
+//! let clv = clv_table(&s, &settings)?;
 //! assert_eq!(rfm.frame().height(), clv.frame.height());
 //! # Ok::<(), patronage::Error>(())
 //! ```

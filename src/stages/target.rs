@@ -33,12 +33,14 @@ pub struct TargetOutcome {
 ///
 /// ```
 /// use patronage::prelude::*;
-/// use patronage::stages::clv::ClvSettings;
+/// use patronage::stages::clv::{ClvSettings, SpendSource};
 /// use patronage::stages::target::target;
 /// use patronage::targeting::{Cut, TargetBy};
 /// let s = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?
 ///     .summary(&SummaryOptions::weekly().calibration_end("2024-03-31"))?;
-/// let out = target(&s, &ClvSettings::default(), TargetBy::Clv, Cut::Top(50))?;
+/// // Gamma-Gamma has no interior optimum on this small sample: each customer's own spend.
+/// let settings = ClvSettings { spend: SpendSource::Historic, ..ClvSettings::default() };
+/// let out = target(&s, &settings, TargetBy::Clv, Cut::Top(50))?;
 /// assert_eq!(out.targeting.selected, 50);
 /// assert!(out.targeting.evaluation.is_some());
 /// # Ok::<(), patronage::Error>(())

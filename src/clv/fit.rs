@@ -52,6 +52,7 @@ impl Default for FitOptions {
 
 /// How a fit went.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct FitReport {
     /// Total log-likelihood over customers at the estimate (without the penalty), in the
     /// data's time units: the figure the literature publishes.

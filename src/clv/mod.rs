@@ -22,6 +22,7 @@
 //! Scoring ([`PurchaseModel`], [`value`]) runs in parallel over customers with results
 //! identical whatever the thread count; model checks are in [`check`].
 
+mod accessors;
 pub mod bgbb;
 pub mod bgnbd;
 pub mod check;

@@ -112,6 +112,7 @@ impl ModelKind {
 /// # Ok::<(), patronage::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum AnyFitted {
     /// BG/NBD.
     BgNbd(Fitted<BgNbd>),

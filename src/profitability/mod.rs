@@ -195,10 +195,9 @@ pub fn analyse_table(
     let t = thresholds(&margin, &cts, split)?;
     let quads = quadrants(&margin, &cts, t);
     let summary = summarise(&quads, &revenue, &gross, &cts);
-    let (whale, whale_note) = match whale_curve(&net) {
-        Ok(w) => (Some(w), None),
-        Err(crate::Error::Model { reason, .. }) => (None, Some(reason)),
-        Err(e) => return Err(e),
+    let (whale, whale_note) = match whale::whale_outcome(&net)? {
+        whale::WhaleOutcome::Curve(w) => (Some(w), None),
+        whale::WhaleOutcome::Undefined(reason) => (None, Some(reason)),
     };
     let loss: Vec<f64> = net.iter().copied().filter(|v| *v < 0.0).collect();
     let grid = grid(&margin, &cts, &net, 3, 3)?;

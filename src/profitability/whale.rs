@@ -53,6 +53,31 @@ pub struct WhaleCurve {
 /// assert_eq!(w.peak_customers, 3);
 /// ```
 pub fn whale_curve(profits: &[f64]) -> Result<WhaleCurve> {
+    match whale_outcome(profits)? {
+        WhaleOutcome::Curve(w) => Ok(w),
+        WhaleOutcome::Undefined(reason) => Err(Error::Model {
+            model: "whale curve".into(),
+            reason,
+        }),
+    }
+}
+
+/// Why a whale curve of a non-positive total is not drawn.
+fn non_positive_total(total: f64) -> String {
+    format!("total profit is {total:.2}: shares of a non-positive total are not defined")
+}
+
+/// The whale curve, or the reason it is not defined for these profits (a non-positive
+/// total), so a caller that can go on without a curve need not inspect an error.
+pub(crate) enum WhaleOutcome {
+    /// The curve.
+    Curve(WhaleCurve),
+    /// Why there is none.
+    Undefined(String),
+}
+
+/// As [`whale_curve`], with a non-positive total as [`WhaleOutcome::Undefined`].
+pub(crate) fn whale_outcome(profits: &[f64]) -> Result<WhaleOutcome> {
     if profits.is_empty() {
         return Err(Error::EmptyTable {
             what: "no customers for the whale curve".into(),
@@ -70,12 +95,7 @@ pub fn whale_curve(profits: &[f64]) -> Result<WhaleCurve> {
     sorted.sort_by(|a, b| b.total_cmp(a));
     let total: f64 = sorted.iter().sum();
     if total <= 0.0 {
-        return Err(Error::Model {
-            model: "whale curve".into(),
-            reason: format!(
-                "total profit is {total:.2}: shares of a non-positive total are not defined"
-            ),
-        });
+        return Ok(WhaleOutcome::Undefined(non_positive_total(total)));
     }
     let n = sorted.len();
     let mut points = Vec::with_capacity(n);
@@ -102,7 +122,7 @@ pub fn whale_curve(profits: &[f64]) -> Result<WhaleCurve> {
             .sum();
         Some(s / (n as f64 * total))
     };
-    Ok(WhaleCurve {
+    Ok(WhaleOutcome::Curve(WhaleCurve {
         total,
         peak_share,
         peak_customers,
@@ -112,7 +132,7 @@ pub fn whale_curve(profits: &[f64]) -> Result<WhaleCurve> {
         loss_total: loss.iter().sum(),
         gini,
         points,
-    })
+    }))
 }
 
 /// A customer's tier in the customer pyramid (Zeithaml, Rust & Lemon 2001).

@@ -3,8 +3,10 @@
 
 #[cfg(feature = "arrow")]
 pub mod arrow;
+mod columnar;
 pub mod read;
 pub mod schema;
+mod text;
 pub mod write;
 
 pub use read::{CsvOptions, InputFormat, read_table};

@@ -74,6 +74,41 @@ pub enum Error {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// A file is not what its reader takes it for: not Parquet or Arrow IPC (wrong magic
+    /// bytes, a CSV named `.parquet`), cut short, or corrupt compressed data.
+    #[error("{path}: cannot read as {format}: {reason}")]
+    UnreadableFile {
+        /// The file.
+        path: PathBuf,
+        /// The format it was read as (`Parquet`, `Arrow IPC`, `gzip-compressed text`, ...).
+        format: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A text file has bytes that are not UTF-8 (a Latin-1 or Windows-1252 export, say)
+    /// in a field the run reads.
+    #[error(
+        "{path}: row {row}, column `{column}` is not UTF-8 text (value with the bad bytes as \u{fffd}: {value}); convert the file to UTF-8, e.g. `iconv -f latin1 -t utf-8`"
+    )]
+    NotUtf8 {
+        /// The file.
+        path: PathBuf,
+        /// 1-based data row number; 0 for the header line.
+        row: u64,
+        /// The column at fault (in the header line: the name itself, bad bytes as
+        /// U+FFFD).
+        column: String,
+        /// The field, its bad bytes replaced by U+FFFD.
+        value: String,
+    },
+    /// Two columns of a file have one name: refused rather than picking one of them.
+    #[error("{path}: column `{column}` appears more than once in the header")]
+    DuplicateColumn {
+        /// The file.
+        path: PathBuf,
+        /// The repeated name.
+        column: String,
+    },
     /// A rule table (TOML or JSON) could not be parsed.
     #[error("cannot parse {what}: {reason}")]
     Parse {

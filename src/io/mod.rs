@@ -4,9 +4,11 @@
 
 #[cfg(feature = "arrow")]
 pub mod arrow;
+mod columnar;
 pub(crate) mod frame;
 pub mod read;
 pub mod schema;
+mod text;
 pub mod write;
 
 pub use read::{CsvOptions, InputFormat, read_table};

@@ -1,5 +1,15 @@
 //! Readers: CSV, whitespace-separated text, Parquet, Arrow IPC and in-memory frames, all
 //! to a lazy frame that reads only the columns a run uses.
+//!
+//! Files are checked before polars reads them (the crate's `io/text.rs` and
+//! `io/columnar.rs`), so malformed input ends in a typed error naming the
+//! file (and the row and column where one is at fault), never a panic: empty files are
+//! [`Error::EmptyTable`]; wrong magic bytes, files cut short and corrupt compressed data
+//! [`Error::UnreadableFile`]; text that is not UTF-8 [`Error::NotUtf8`]; a header with a
+//! name twice [`Error::DuplicateColumn`]; a Parquet/IPC column of a type polars cannot
+//! read [`Error::WrongType`]. Text may be gzip or zstd compressed (found by its first
+//! bytes; `.csv.gz`, `.tsv.zst`, `.txt.gz` ... name the format inside). Parquet and IPC
+//! decimal columns are read as f64.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -7,6 +17,8 @@ use std::sync::Arc;
 use polars::prelude::*;
 
 use crate::error::{Error, Result};
+use crate::io::columnar::{self, Columnar};
+use crate::io::text::{self, COMPRESSED_SUFFIXES, io_err};
 
 /// Name of the row-number column every reader adds (1-based data row number).
 pub(crate) const ROW: &str = "__patronage_row";
@@ -69,60 +81,49 @@ pub enum InputFormat {
 }
 
 impl InputFormat {
-    /// Picks the format from the file's extension; `.txt`/`.dat` files are sniffed: a first
-    /// line with a comma, semicolon or tab is delimited text, otherwise whitespace-separated.
+    /// Picks the format from the file's extension, looking through a compression suffix
+    /// (`.gz`, `.gzip`, `.zst`, `.zstd`): `.parquet`/`.pq` Parquet, `.arrow`/`.ipc`/
+    /// `.feather` Arrow IPC, `.tsv`/`.tab` tab-separated. Anything else is delimited text
+    /// whose delimiter is sniffed from its first lines (comma, semicolon, tab or pipe; see
+    /// below), comma when the first line has none; `.txt`/`.dat` files whose first line
+    /// has none of them are whitespace-separated.
+    ///
+    /// The sniffer takes the delimiter the first non-blank line has; when it has several,
+    /// the one found as often on each of the next lines (up to 20), else the most frequent,
+    /// ties going in the order comma, semicolon, tab, pipe. Quoted text is not counted.
     ///
     /// # Errors
     /// [`Error::Io`] when a text file cannot be opened for sniffing.
     pub fn detect(path: &Path, has_header: bool) -> Result<Self> {
-        let ext = path
-            .extension()
+        let name = path
+            .file_name()
             .and_then(|e| e.to_str())
-            .map(|e| e.to_ascii_lowercase())
+            .map(str::to_ascii_lowercase)
             .unwrap_or_default();
-        Ok(match ext.as_str() {
+        let mut parts: Vec<&str> = name.split('.').skip(1).collect();
+        if parts
+            .last()
+            .is_some_and(|e| COMPRESSED_SUFFIXES.contains(e))
+        {
+            parts.pop();
+        }
+        let csv = |delimiter| {
+            InputFormat::Csv(CsvOptions {
+                delimiter,
+                has_header,
+            })
+        };
+        Ok(match parts.last().copied().unwrap_or_default() {
             "parquet" | "pq" => InputFormat::Parquet,
             "arrow" | "ipc" | "feather" => InputFormat::Ipc,
-            "tsv" | "tab" => InputFormat::Csv(CsvOptions {
-                delimiter: b'\t',
-                has_header,
-            }),
-            "txt" | "dat" => {
-                let first = first_line(path)?;
-                match [b',', b';', b'\t']
-                    .into_iter()
-                    .find(|d| first.as_bytes().contains(d))
-                {
-                    Some(d) => InputFormat::Csv(CsvOptions {
-                        delimiter: d,
-                        has_header,
-                    }),
-                    None => InputFormat::Whitespace { has_header },
-                }
-            }
-            _ => InputFormat::Csv(CsvOptions {
-                delimiter: b',',
-                has_header,
-            }),
+            "tsv" | "tab" => csv(b'\t'),
+            "txt" | "dat" => match text::sniff_delimiter(path)? {
+                Some(d) => csv(d),
+                None => InputFormat::Whitespace { has_header },
+            },
+            _ => csv(text::sniff_delimiter(path)?.unwrap_or(b',')),
         })
     }
-}
-
-fn io_err(path: &Path, source: std::io::Error) -> Error {
-    Error::Io {
-        path: path.to_path_buf(),
-        source,
-    }
-}
-
-fn first_line(path: &Path) -> Result<String> {
-    use std::io::BufRead;
-    let f = std::fs::File::open(path).map_err(|e| io_err(path, e))?;
-    let mut line = String::new();
-    std::io::BufReader::new(f)
-        .read_line(&mut line)
-        .map_err(|e| io_err(path, e))?;
-    Ok(line)
 }
 
 fn pl_path(path: &Path) -> Result<PlRefPath> {
@@ -133,6 +134,26 @@ fn pl_path(path: &Path) -> Result<PlRefPath> {
         ));
     }
     Ok(PlRefPath::try_from_path(path)?)
+}
+
+/// [`Error::EmptyTable`] for a file of no bytes (or [`Error::Io`] when it cannot be found).
+fn refuse_empty(path: &Path) -> Result<()> {
+    if std::fs::metadata(path).map_err(|e| io_err(path, e))?.len() == 0 {
+        return Err(Error::EmptyTable {
+            what: format!("{} is an empty file", path.display()),
+        });
+    }
+    Ok(())
+}
+
+/// A polars error while scanning or reading `path` as `format`, as
+/// [`Error::UnreadableFile`].
+fn unreadable<'a>(path: &'a Path, format: &'a str) -> impl Fn(PolarsError) -> Error + 'a {
+    move |e| Error::UnreadableFile {
+        path: path.to_path_buf(),
+        format: format.to_string(),
+        reason: e.to_string(),
+    }
 }
 
 /// A lazy scan plus the names of its columns (not counting the row number).
@@ -150,41 +171,49 @@ fn columns_of(lf: &mut LazyFrame) -> Result<Vec<String>> {
         .collect())
 }
 
-/// Scans a file. For delimited text, `text_columns` (once known) are read as strings so
-/// that zero-padded ids stay padded and a bad value becomes a rejected row, not a failed read.
+/// Scans a file after checking it (see the module docs). For delimited text,
+/// `text_columns` (once known) are read as strings so that zero-padded ids stay padded and
+/// a bad value becomes a rejected row, not a failed read; see [`scan_csv`].
 pub(crate) fn scan(path: &Path, format: &InputFormat) -> Result<Scan> {
-    if std::fs::metadata(path).map_err(|e| io_err(path, e))?.len() == 0 {
-        return Err(Error::EmptyTable {
-            what: format!("{} is an empty file", path.display()),
-        });
-    }
+    refuse_empty(path)?;
     match format {
-        InputFormat::Csv(opts) => scan_csv(path, opts, None),
+        InputFormat::Csv(opts) => {
+            text::check_delimited(path, opts.delimiter, opts.has_header)?;
+            scan_csv(path, opts, None)
+        }
         InputFormat::Whitespace { has_header } => read_whitespace(path, *has_header),
         InputFormat::Parquet => {
-            let mut lf = LazyFrame::scan_parquet(pl_path(path)?, ScanArgsParquet::default())?;
-            let columns = columns_of(&mut lf)?;
-            Ok(Scan {
-                lf: lf.with_row_index(ROW, Some(1)),
-                columns,
-            })
+            columnar::check(path, Columnar::Parquet)?;
+            let lf = LazyFrame::scan_parquet(pl_path(path)?, ScanArgsParquet::default())
+                .map_err(unreadable(path, "Parquet"))?;
+            columnar_scan(path, "Parquet", lf)
         }
         InputFormat::Ipc => {
-            let mut lf = LazyFrame::scan_ipc(
+            columnar::check(path, Columnar::Ipc)?;
+            let lf = LazyFrame::scan_ipc(
                 pl_path(path)?,
                 Default::default(),
                 UnifiedScanArgs::default(),
-            )?;
-            let columns = columns_of(&mut lf)?;
-            Ok(Scan {
-                lf: lf.with_row_index(ROW, Some(1)),
-                columns,
-            })
+            )
+            .map_err(unreadable(path, "Arrow IPC"))?;
+            columnar_scan(path, "Arrow IPC", lf)
         }
     }
 }
 
-/// Re-scans a CSV reading `text_columns` as strings.
+/// The scan of a checked Parquet or IPC file: decimal columns as f64, row numbers added.
+fn columnar_scan(path: &Path, format: &str, mut lf: LazyFrame) -> Result<Scan> {
+    let schema = lf.collect_schema().map_err(unreadable(path, format))?;
+    let columns = schema.iter_names().map(|n| n.to_string()).collect();
+    let lf = columnar::decimals_as_f64(lf, &schema);
+    Ok(Scan {
+        lf: lf.with_row_index(ROW, Some(1)),
+        columns,
+    })
+}
+
+/// Scans a CSV (checked by [`scan`] first), reading `text_columns` as strings. Gzip and
+/// zstd compressed text is decompressed by polars as it reads.
 pub(crate) fn scan_csv(
     path: &Path,
     opts: &CsvOptions,
@@ -196,8 +225,11 @@ pub(crate) fn scan_csv(
             .with_has_header(opts.has_header)
             .with_truncate_ragged_lines(true))
     };
-    let mut lf = base()?.finish()?;
-    let columns = columns_of(&mut lf)?;
+    let mut lf = base()?.finish().map_err(unreadable(path, "CSV"))?;
+    let columns = columns_of(&mut lf).map_err(|e| match e {
+        Error::Polars(e) => unreadable(path, "CSV")(e),
+        e => e,
+    })?;
     let lf = match text_columns {
         Some(text) => {
             let overwrite: Schema = text
@@ -210,18 +242,26 @@ pub(crate) fn scan_csv(
                     name: ROW.into(),
                     offset: 1,
                 }))
-                .finish()?
+                .finish()
+                .map_err(unreadable(path, "CSV"))?
         }
         None => lf.with_row_index(ROW, Some(1)),
     };
     Ok(Scan { lf, columns })
 }
 
-/// Reads whitespace-separated text (runs of spaces or tabs; LF or CRLF). Every field is
-/// read as a string. Lines with fewer fields than the header get nulls for the missing
-/// fields (and are then rejected for them); blank lines are skipped but keep their number.
+/// Reads whitespace-separated text (runs of spaces or tabs; LF or CRLF; gzip or zstd
+/// compressed or not). Every field is read as a string. Lines with fewer fields than the
+/// header get nulls for the missing fields (and are then rejected for them); blank lines
+/// are skipped but keep their number.
 fn read_whitespace(path: &Path, has_header: bool) -> Result<Scan> {
-    let text = std::fs::read_to_string(path).map_err(|e| io_err(path, e))?;
+    let bytes = text::read_all(path)?;
+    if bytes.is_empty() {
+        return Err(Error::EmptyTable {
+            what: format!("{} has no text", path.display()),
+        });
+    }
+    let text = text::check_whitespace(path, bytes, has_header)?;
     let mut lines = text.lines().map(|l| l.trim_end_matches('\r'));
     let mut header: Option<Vec<String>> = None;
     if has_header {
@@ -285,13 +325,21 @@ pub(crate) fn from_lazy(mut lf: LazyFrame) -> Result<Scan> {
 }
 
 /// Reads a whole table (a per-customer summary, say) from CSV (header row; delimiter by
-/// extension and sniffing as in [`InputFormat::detect`]), Parquet or Arrow IPC, with
-/// polars' type inference.
+/// extension and sniffing as in [`InputFormat::detect`]; gzip or zstd compressed or not),
+/// Parquet or Arrow IPC, with polars' type inference. The file is checked first as the
+/// scans check theirs (see the module docs); decimal columns are read as f64.
 ///
 /// # Errors
 ///
-/// [`Error::Io`] when the file cannot be opened; [`Error::Polars`] when it cannot be
-/// parsed; [`Error::EmptyTable`] when it has no rows.
+/// - [`Error::Io`] when the file cannot be opened;
+/// - [`Error::EmptyTable`] when it is empty or has no rows;
+/// - [`Error::UnreadableFile`] when it is not the format its name says, is cut short, or
+///   does not parse;
+/// - [`Error::NotUtf8`] for text that is not UTF-8 (naming the row and column);
+/// - [`Error::DuplicateColumn`] when two columns have one name;
+/// - [`Error::WrongType`] for a Parquet/IPC column of a type polars cannot read;
+/// - [`Error::InvalidOption`] for whitespace-separated text (not a table format here), or
+///   a delimiter that leaves the header one column holding another delimiter.
 ///
 /// # Example
 ///
@@ -301,19 +349,30 @@ pub(crate) fn from_lazy(mut lf: LazyFrame) -> Result<Scan> {
 /// ```
 pub fn read_table(path: impl AsRef<Path>) -> Result<DataFrame> {
     let path = path.as_ref();
-    let io_err = |source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let file = std::fs::File::open(path).map_err(io_err)?;
+    refuse_empty(path)?;
+    let open = || std::fs::File::open(path).map_err(|e| io_err(path, e));
     let df = match InputFormat::detect(path, true)? {
-        InputFormat::Parquet => ParquetReader::new(file).finish()?,
-        InputFormat::Ipc => IpcReader::new(file).finish()?,
-        InputFormat::Csv(opts) => CsvReadOptions::default()
-            .with_has_header(true)
-            .with_parse_options(CsvParseOptions::default().with_separator(opts.delimiter))
-            .into_reader_with_file_handle(file)
-            .finish()?,
+        InputFormat::Parquet => {
+            columnar::check(path, Columnar::Parquet)?;
+            ParquetReader::new(open()?)
+                .finish()
+                .map_err(unreadable(path, "Parquet"))?
+        }
+        InputFormat::Ipc => {
+            columnar::check(path, Columnar::Ipc)?;
+            IpcReader::new(open()?)
+                .finish()
+                .map_err(unreadable(path, "Arrow IPC"))?
+        }
+        InputFormat::Csv(opts) => {
+            text::check_delimited(path, opts.delimiter, true)?;
+            CsvReadOptions::default()
+                .with_has_header(true)
+                .with_parse_options(CsvParseOptions::default().with_separator(opts.delimiter))
+                .into_reader_with_file_handle(open()?)
+                .finish()
+                .map_err(unreadable(path, "CSV"))?
+        }
         InputFormat::Whitespace { .. } => {
             return Err(Error::invalid(
                 "input",
@@ -324,6 +383,8 @@ pub fn read_table(path: impl AsRef<Path>) -> Result<DataFrame> {
             ));
         }
     };
+    let schema = df.schema().clone();
+    let df = columnar::decimals_as_f64(df.lazy(), &schema).collect()?;
     if df.height() == 0 {
         return Err(Error::EmptyTable {
             what: format!("{} has no rows", path.display()),

@@ -1,4 +1,5 @@
-//! The whale-curve fixture of design.md section 4, exactly.
+//! The whale-curve fixture (20 customers; peak 132.4% of total profit, top 20% = 95.7%;
+//! docs/guide/profitability.md), exactly.
 
 use patronage::profitability::{Tier, pyramid, whale_curve};
 

@@ -1,4 +1,6 @@
-//! Reference tests: every published fit and prediction in design.md section 4.
+//! Reference tests: every published fit and prediction we check against (the sources and
+//! values are listed in docs/guide/clv-models.md): Fader, Hardie & Lee (2005) for BG/NBD
+//! and Gamma-Gamma on CDNOW, lifetimes' documented fits, and the BG/BB donations data.
 //!
 //! Fits use the calibration summary computed from `CDNOW_sample.txt` itself (exact ages
 //! in days / 7): the published fits were made on those exact values. The shipped

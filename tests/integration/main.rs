@@ -1,0 +1,21 @@
+//! The integration tests, one binary: each file is a module (one link of the crate and
+//! polars instead of one per file, which cut the test build's disk use and link time).
+
+mod arrow_interop;
+mod bad_input;
+mod cdnow_summary;
+mod cli;
+mod clv_properties;
+mod clv_reference;
+mod determinism;
+mod hyp2f1_reference;
+mod malformed_inputs;
+mod out_of_core;
+mod pipeline;
+mod profitability;
+mod readers;
+mod rows_accounted;
+mod segmentation;
+mod summary_rules;
+mod targeting_cohorts;
+mod whale_curve;

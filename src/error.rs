@@ -109,13 +109,23 @@ pub enum Error {
         /// The repeated name.
         column: String,
     },
-    /// A rule table (TOML or JSON) could not be parsed.
+    /// Text the caller gave (a TOML configuration or cost model, a JSON model or rule
+    /// table) could not be parsed.
     #[error("cannot parse {what}: {reason}")]
     Parse {
         /// What was being parsed.
         what: String,
         /// The parser's message.
         reason: String,
+    },
+    /// A result could not be written as JSON (serde refused a value). Not the caller's
+    /// mistake: the CLI exits 1 for it, not 2 as for a bad option.
+    #[error("cannot write {what} as JSON: {source}")]
+    Serialize {
+        /// What was being written (`model JSON`, `report JSON`, ...).
+        what: String,
+        /// serde_json's error.
+        source: serde_json::Error,
     },
     /// A model fit stopped before its gradient reached the tolerance.
     #[error(

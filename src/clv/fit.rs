@@ -366,13 +366,22 @@ fn nelder_mead<M: Model>(
 
 fn validate(opts: &FitOptions, k: usize) -> Result<()> {
     if !(opts.penalizer.is_finite() && opts.penalizer >= 0.0) {
-        return Err(Error::invalid("penalizer", "must be a finite number >= 0"));
+        return Err(Error::invalid(
+            "clv.fit.penalizer",
+            "must be a finite number >= 0",
+        ));
     }
     if !(opts.tolerance.is_finite() && opts.tolerance > 0.0) {
-        return Err(Error::invalid("tolerance", "must be a positive number"));
+        return Err(Error::invalid(
+            "clv.fit.tolerance",
+            "must be a positive number",
+        ));
     }
     if opts.max_iterations == 0 {
-        return Err(Error::invalid("max_iterations", "must be at least 1"));
+        return Err(Error::invalid(
+            "clv.fit.max_iterations",
+            "must be at least 1",
+        ));
     }
     if let Some(init) = &opts.initial {
         if init.len() != k {

@@ -155,7 +155,7 @@ impl<M: Model> Fitted<M> {
     ///
     /// # Errors
     ///
-    /// [`Error::Parse`] if serialisation fails (it does not for finite values).
+    /// [`Error::Serialize`] if serialisation fails (it does not for finite values).
     ///
     /// # Example
     ///
@@ -176,9 +176,9 @@ impl<M: Model> Fitted<M> {
             params,
             report: self.report.clone(),
         };
-        serde_json::to_string_pretty(&file).map_err(|e| Error::Parse {
+        serde_json::to_string_pretty(&file).map_err(|source| Error::Serialize {
             what: "model JSON".into(),
-            reason: e.to_string(),
+            source,
         })
     }
 

@@ -99,24 +99,27 @@ fn validate(input: &CustomerInputs<'_>, opts: &ClvOptions) -> Result<()> {
         }
     }
     if !(opts.horizon.is_finite() && opts.horizon >= 0.0) {
-        return Err(Error::invalid("horizon", "must be a finite number >= 0"));
+        return Err(Error::invalid(
+            "clv.horizon",
+            "must be a finite number >= 0",
+        ));
     }
     if !(opts.discount_rate.is_finite() && opts.discount_rate > -1.0) {
         return Err(Error::invalid(
-            "discount_rate",
+            "clv.discount_rate",
             "must be a finite number > -1",
         ));
     }
     if !(opts.step.is_finite() && opts.step > 0.0) {
-        return Err(Error::invalid("step", "must be positive"));
+        return Err(Error::invalid("clv.step", "must be positive"));
     }
     match &opts.margin {
         Margin::Rate(m) if !m.is_finite() => {
-            return Err(Error::invalid("margin", "must be finite"));
+            return Err(Error::invalid("clv.margin", "must be finite"));
         }
         Margin::PerCustomer(v) if v.len() != n => {
             return Err(Error::invalid(
-                "margin",
+                "clv.margin",
                 format!("has {} values for {n} customers", v.len()),
             ));
         }

@@ -8,7 +8,7 @@ mod columnar;
 pub(crate) mod frame;
 pub mod read;
 pub mod schema;
-mod text;
+pub(crate) mod text;
 pub mod write;
 
 pub use read::{CsvOptions, InputFormat, read_table};

@@ -66,6 +66,7 @@ impl CsvOptions {
 
 /// The file formats the readers know.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum InputFormat {
     /// Delimited text.
     Csv(CsvOptions),

@@ -148,7 +148,7 @@ impl CostModel {
         for (name, v) in rates {
             if !(v.is_finite() && v >= 0.0) {
                 return Err(Error::invalid(
-                    name,
+                    format!("costs.{name}"),
                     format!("{v} must be a finite number >= 0"),
                 ));
             }
@@ -156,17 +156,17 @@ impl CostModel {
         for (ch, v) in &self.per_channel_order {
             if !(v.is_finite() && *v >= 0.0) {
                 return Err(Error::invalid(
-                    format!("per_channel_order.{ch}"),
+                    format!("costs.per_channel_order.{ch}"),
                     format!("{v} must be >= 0"),
                 ));
             }
         }
         if !(0.0..=1.0).contains(&self.discount_rate) {
-            return Err(Error::invalid("discount_rate", "must be in 0..=1"));
+            return Err(Error::invalid("costs.discount_rate", "must be in 0..=1"));
         }
         if let Some(m) = self.margin_rate {
             if !(0.0..=1.0).contains(&m) {
-                return Err(Error::invalid("margin_rate", "must be in 0..=1"));
+                return Err(Error::invalid("costs.margin_rate", "must be in 0..=1"));
             }
         }
         Ok(())

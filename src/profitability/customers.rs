@@ -222,7 +222,7 @@ pub fn customer_costs(
     let a = Activity::of(customers)?;
     if a.cogs.is_none() && model.margin_rate.is_none() {
         return Err(Error::invalid(
-            "margin_rate",
+            "costs.margin_rate",
             "the transactions have no cost column: map one (--cost-col / --unit-cost-col) or set margin_rate in the cost model",
         ));
     }

@@ -7,8 +7,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
-/// Where the axes are split.
+/// Where the axes are split. Written as text everywhere (TOML, JSON, the CLI's
+/// `--split`): `median`, `mean`, `qN` or `x,y`; see [`Split::from_str`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub enum Split {
     /// At each axis's median.
     Median,
@@ -27,7 +29,7 @@ impl FromStr for Split {
     fn from_str(s: &str) -> Result<Self> {
         let bad = || {
             Error::invalid(
-                "split",
+                "profitability.split",
                 format!("`{s}` is not median, mean, qN (e.g. q75) or x,y"),
             )
         };
@@ -49,6 +51,31 @@ impl FromStr for Split {
                 )
             }
         })
+    }
+}
+
+impl std::fmt::Display for Split {
+    /// The text [`Split::from_str`] reads back (`q75` for the 0.75 quantile).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Split::Median => write!(f, "median"),
+            Split::Mean => write!(f, "mean"),
+            Split::Quantile(q) => write!(f, "q{}", q * 100.0),
+            Split::Values(x, y) => write!(f, "{x},{y}"),
+        }
+    }
+}
+
+impl TryFrom<String> for Split {
+    type Error = Error;
+    fn try_from(s: String) -> Result<Self> {
+        s.parse()
+    }
+}
+
+impl From<Split> for String {
+    fn from(s: Split) -> String {
+        s.to_string()
     }
 }
 
@@ -81,7 +108,7 @@ impl FromStr for MatrixAxis {
             "margin" => Ok(MatrixAxis::Margin),
             "contribution" => Ok(MatrixAxis::Contribution),
             _ => Err(Error::invalid(
-                "axis",
+                "profitability.axis",
                 format!("`{s}` is not margin or contribution"),
             )),
         }
@@ -165,14 +192,17 @@ pub fn thresholds(margin: &[f64], cost: &[f64], split: Split) -> Result<(f64, f6
         Split::Quantile(q) if q > 0.0 && q < 1.0 => (quantile(margin, q), quantile(cost, q)),
         Split::Quantile(q) => {
             return Err(Error::invalid(
-                "split",
+                "profitability.split",
                 format!("quantile {q} is not in (0, 1)"),
             ));
         }
         Split::Values(x, y) => (x, y),
     };
     if !(t.0.is_finite() && t.1.is_finite()) {
-        return Err(Error::invalid("split", "thresholds must be finite"));
+        return Err(Error::invalid(
+            "profitability.split",
+            "thresholds must be finite",
+        ));
     }
     Ok(t)
 }

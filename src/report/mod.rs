@@ -162,9 +162,9 @@ pub fn write_report(
 }
 
 fn pretty(v: &Value) -> Result<String> {
-    serde_json::to_string_pretty(v).map_err(|e| Error::Parse {
+    serde_json::to_string_pretty(v).map_err(|source| Error::Serialize {
         what: "report JSON".into(),
-        reason: e.to_string(),
+        source,
     })
 }
 

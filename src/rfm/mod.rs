@@ -11,7 +11,7 @@ use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
 pub use scores::quantile_scores;
-pub use segments::{OTHERS, SegmentRule, SegmentRules};
+pub use segments::{OTHERS, SegmentRule, SegmentRules, SegmentTable};
 
 use crate::error::{Error, Result};
 use crate::io::frame::{column, nullable_f64};

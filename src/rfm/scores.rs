@@ -53,7 +53,10 @@ pub fn quantile_scores(values: &[f64], bins: u8) -> Result<Vec<u8>> {
 
 pub(crate) fn check_bins(bins: u8) -> Result<()> {
     if !(2..=20).contains(&bins) {
-        return Err(Error::invalid("bins", format!("{bins} is not in 2..=20")));
+        return Err(Error::invalid(
+            "rfm.bins",
+            format!("{bins} is not in 2..=20"),
+        ));
     }
     Ok(())
 }

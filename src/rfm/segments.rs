@@ -161,17 +161,17 @@ impl SegmentRules {
     /// or bounds outside 1..=bins.
     pub fn validate(&self, bins: u8) -> Result<()> {
         if self.rules.is_empty() {
-            return Err(Error::invalid("segments", "the rule table is empty"));
+            return Err(Error::invalid("rfm.segments", "the rule table is empty"));
         }
         for rule in &self.rules {
             if rule.name.trim().is_empty() {
-                return Err(Error::invalid("segments", "a rule has an empty name"));
+                return Err(Error::invalid("rfm.segments", "a rule has an empty name"));
             }
             for (dim, range) in [("r", rule.r), ("f", rule.f), ("m", rule.m)] {
                 if let Some((lo, hi)) = range {
                     if lo == 0 || lo > hi || hi > bins {
                         return Err(Error::invalid(
-                            "segments",
+                            "rfm.segments",
                             format!(
                                 "rule `{}`: {dim} range [{lo}, {hi}] is not within 1..={bins}",
                                 rule.name
@@ -204,6 +204,73 @@ impl SegmentRules {
             v.push(OTHERS);
         }
         v
+    }
+}
+
+/// Which segment rule table names the RFM segments: a setting, written as text in the
+/// pipeline's TOML (`[rfm] segments`) and the CLI's `--segments`: `rfm` (the R rfm
+/// package's table), `rf-map` (the recency x frequency map), or the path of a TOML/JSON
+/// rule file.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(from = "String", into = "String")]
+#[non_exhaustive]
+pub enum SegmentTable {
+    /// [`SegmentRules::rfm_package`].
+    #[default]
+    Rfm,
+    /// [`SegmentRules::rf_map`].
+    RfMap,
+    /// A rule file, read by [`SegmentRules::from_path`].
+    File(std::path::PathBuf),
+}
+
+impl SegmentTable {
+    /// The rules this setting names (a file is read now).
+    ///
+    /// # Errors
+    /// As [`SegmentRules::from_path`] for a file.
+    ///
+    /// # Example
+    /// ```
+    /// use patronage::rfm::SegmentTable;
+    /// let t: SegmentTable = "rf-map".into();
+    /// assert_eq!(t, SegmentTable::RfMap);
+    /// assert!(!t.rules()?.rules.is_empty());
+    /// # Ok::<(), patronage::Error>(())
+    /// ```
+    pub fn rules(&self) -> Result<SegmentRules> {
+        match self {
+            SegmentTable::Rfm => Ok(SegmentRules::rfm_package()),
+            SegmentTable::RfMap => Ok(SegmentRules::rf_map()),
+            SegmentTable::File(path) => SegmentRules::from_path(path),
+        }
+    }
+}
+
+impl From<&str> for SegmentTable {
+    /// `rfm` and `rf-map` name the built-in tables; any other text is a file path.
+    fn from(s: &str) -> Self {
+        match s {
+            "rfm" => SegmentTable::Rfm,
+            "rf-map" => SegmentTable::RfMap,
+            path => SegmentTable::File(path.into()),
+        }
+    }
+}
+
+impl From<String> for SegmentTable {
+    fn from(s: String) -> Self {
+        SegmentTable::from(s.as_str())
+    }
+}
+
+impl From<SegmentTable> for String {
+    fn from(t: SegmentTable) -> String {
+        match t {
+            SegmentTable::Rfm => "rfm".into(),
+            SegmentTable::RfMap => "rf-map".into(),
+            SegmentTable::File(path) => path.to_string_lossy().into_owned(),
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! Feature matrices for clustering: columns of a per-customer table, transformed and
 //! scaled, as the contiguous row-major `f64` buffer linfa's ndarray 0.16 arrays are
-//! built from (design.md: no polars `ndarray` feature; copy through slices).
+//! built from (copied through slices rather than through polars' `ndarray` feature,
+//! which would build a second ndarray version beside linfa's).
 
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -86,7 +87,10 @@ impl FeatureSpec {
             None => (text.trim(), None),
         };
         if column.is_empty() {
-            return Err(Error::invalid("features", "empty feature name"));
+            return Err(Error::invalid(
+                "segmentation.features",
+                "empty feature name",
+            ));
         }
         let Some(how) = how else {
             return Ok(Self::default_for(column));
@@ -102,7 +106,7 @@ impl FeatureSpec {
             "log1p-none" => (true, Scale::None),
             other => {
                 return Err(Error::invalid(
-                    "features",
+                    "segmentation.features",
                     format!(
                         "`{other}` is not a transform (log1p, standardize, robust, minmax, none, log1p-robust, log1p-minmax, log1p-none)"
                     ),

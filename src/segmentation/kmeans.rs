@@ -88,7 +88,7 @@ pub(crate) struct Fit {
 pub(crate) fn fit(x: &[f64], d: usize, params: &Params) -> Result<Fit> {
     if d == 0 || x.len() % d != 0 || x.is_empty() {
         return Err(Error::invalid(
-            "features",
+            "segmentation.features",
             format!(
                 "{} values are not a matrix of n rows x {d} features",
                 x.len()
@@ -99,18 +99,24 @@ pub(crate) fn fit(x: &[f64], d: usize, params: &Params) -> Result<Fit> {
     let k = params.k;
     if k == 0 || k > n {
         return Err(Error::invalid(
-            "k",
+            "segmentation.k",
             format!("{k} clusters for {n} rows: k must be between 1 and the number of rows"),
         ));
     }
-    if params.n_runs == 0 || params.max_iterations == 0 {
+    if params.n_runs == 0 {
+        return Err(Error::invalid("segmentation.n_runs", "must be at least 1"));
+    }
+    if params.max_iterations == 0 {
         return Err(Error::invalid(
-            "n_runs",
-            "runs and iterations must be at least 1",
+            "segmentation.max_iterations",
+            "must be at least 1",
         ));
     }
     if x.par_iter().any(|v| !v.is_finite()) {
-        return Err(Error::invalid("features", "values must be finite"));
+        return Err(Error::invalid(
+            "segmentation.features",
+            "values must be finite",
+        ));
     }
     let tol = params.tol * mean_variance(x, d);
     let mut best: Option<Fit> = None;
@@ -133,7 +139,7 @@ pub(crate) fn fit(x: &[f64], d: usize, params: &Params) -> Result<Fit> {
             best = Some(f);
         }
     }
-    best.ok_or_else(|| Error::invalid("n_runs", "must be at least 1"))
+    best.ok_or_else(|| Error::invalid("segmentation.n_runs", "must be at least 1"))
 }
 
 fn run_once<const D: usize>(

@@ -320,11 +320,11 @@ impl SegmentModel {
     ///
     /// # Errors
     ///
-    /// [`Error::Parse`] if serialisation fails.
+    /// [`Error::Serialize`] if serialisation fails.
     pub fn to_json(&self) -> Result<String> {
-        serde_json::to_string_pretty(self).map_err(|e| Error::Parse {
+        serde_json::to_string_pretty(self).map_err(|source| Error::Serialize {
             what: "segment model JSON".into(),
-            reason: e.to_string(),
+            source,
         })
     }
 
@@ -439,33 +439,42 @@ pub(crate) fn check_spec(spec: &SegmentationSpec) -> Result<()> {
 
 fn validate(spec: &SegmentationSpec, n: usize) -> Result<Vec<usize>> {
     if spec.features.is_empty() {
-        return Err(Error::invalid("features", "give at least one feature"));
+        return Err(Error::invalid(
+            "segmentation.features",
+            "give at least one feature",
+        ));
     }
     for (i, f) in spec.features.iter().enumerate() {
         if spec.features[..i].iter().any(|g| g.column == f.column) {
             return Err(Error::invalid(
-                "features",
+                "segmentation.features",
                 format!("`{}` is listed twice", f.column),
             ));
         }
     }
-    if spec.n_runs == 0 || spec.max_iterations == 0 {
+    if spec.n_runs == 0 {
+        return Err(Error::invalid("segmentation.n_runs", "must be at least 1"));
+    }
+    if spec.max_iterations == 0 {
         return Err(Error::invalid(
-            "n_runs",
-            "runs and iterations must be at least 1",
+            "segmentation.max_iterations",
+            "must be at least 1",
         ));
     }
     if spec.silhouette_sample < 2 {
-        return Err(Error::invalid("silhouette_sample", "must be at least 2"));
+        return Err(Error::invalid(
+            "segmentation.silhouette_sample",
+            "must be at least 2",
+        ));
     }
     let ks: Vec<usize> = match spec.k {
         KChoice::Fixed(k) => {
             if k == 0 {
-                return Err(Error::invalid("k", "must be at least 1"));
+                return Err(Error::invalid("segmentation.k", "must be at least 1"));
             }
             if k > n {
                 return Err(Error::invalid(
-                    "k",
+                    "segmentation.k",
                     format!("{k} segments but only {n} customers"),
                 ));
             }
@@ -474,7 +483,7 @@ fn validate(spec: &SegmentationSpec, n: usize) -> Result<Vec<usize>> {
         KChoice::Range(lo, hi) => {
             if lo == 0 || lo > hi {
                 return Err(Error::invalid(
-                    "k-range",
+                    "segmentation.k",
                     format!("{lo}..{hi} is not a range of at least 1"),
                 ));
             }
@@ -482,7 +491,7 @@ fn validate(spec: &SegmentationSpec, n: usize) -> Result<Vec<usize>> {
             let top = hi.min(n.saturating_sub(1)).max(1);
             if lo > top {
                 return Err(Error::invalid(
-                    "k-range",
+                    "segmentation.k",
                     format!("{lo}..{hi} segments but only {n} customers: choose k below {n}"),
                 ));
             }
@@ -531,7 +540,7 @@ fn fit_k(x: &[f64], d: usize, k: usize, spec: &SegmentationSpec, sample: &[usize
         (fit.centroids, None, Some(fit.labels))
     } else {
         let array = Array2::from_shape_vec((n, d), x.to_vec())
-            .map_err(|e| Error::invalid("features", e.to_string()))?;
+            .map_err(|e| Error::invalid("segmentation.features", e.to_string()))?;
         let data = DatasetBase::from(array);
         let rng = Xoshiro256Plus::seed_from_u64(seed);
         match spec.method {

@@ -215,7 +215,7 @@ pub fn clv_table_on(
 ) -> Result<ClvOutcome> {
     if !settings.model.predicts_purchases() {
         return Err(Error::invalid(
-            "model",
+            "clv.model",
             format!(
                 "{} does not predict purchases; use bg-nbd, mbg-nbd or pareto-nbd",
                 settings.model.name()
@@ -242,7 +242,7 @@ pub fn clv_table_on(
         MarginSource::Rate(_) => None,
         MarginSource::Cost => {
             let gp = nullable_f64(df, "gross_profit").map_err(|_| {
-                Error::invalid("margin", "`cost` needs a cost column in the transactions (--cost-col or --unit-cost-col)")
+                Error::invalid("clv.margin", "`cost` needs a cost column in the transactions (--cost-col or --unit-cost-col)")
             })?;
             let spend = nullable_f64(df, "total_spend")?;
             Some(
@@ -266,7 +266,7 @@ pub fn clv_table_on(
     let purchase = fit_repeat(settings.model, &data, &settings.fit)?;
     let pm = purchase
         .purchase_model()
-        .ok_or_else(|| Error::invalid("model", "not a purchase model"))?;
+        .ok_or_else(|| Error::invalid("clv.model", "not a purchase model"))?;
     let spend = match settings.spend {
         SpendSource::GammaGamma => {
             let sd = SpendData::new(&x, &m)?;

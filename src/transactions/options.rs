@@ -38,7 +38,7 @@ impl std::str::FromStr for ReturnPolicy {
             "net" => Ok(ReturnPolicy::Net),
             "exclude" => Ok(ReturnPolicy::Exclude),
             other => Err(Error::invalid(
-                "returns",
+                "time.returns",
                 format!("`{other}` is not net or exclude"),
             )),
         }
@@ -52,7 +52,7 @@ impl std::str::FromStr for DuplicatePolicy {
             "keep" => Ok(DuplicatePolicy::Keep),
             "drop" => Ok(DuplicatePolicy::Drop),
             other => Err(Error::invalid(
-                "duplicates",
+                "time.duplicates",
                 format!("`{other}` is not keep or drop"),
             )),
         }
@@ -167,7 +167,7 @@ impl SummaryOptions {
     pub(crate) fn parsed_observation_end(&self) -> Result<Option<i32>> {
         self.observation_end
             .as_deref()
-            .map(|s| parse_option_date("observation_end", s))
+            .map(|s| parse_option_date("time.observation_end", s))
             .transpose()
     }
 
@@ -175,10 +175,10 @@ impl SummaryOptions {
         let Some(s) = self.calibration_end.as_deref() else {
             return Ok(None);
         };
-        let cal = parse_option_date("calibration_end", s)?;
+        let cal = parse_option_date("time.calibration_end", s)?;
         if cal >= observation_end {
             return Err(Error::invalid(
-                "calibration_end",
+                "time.calibration_end",
                 format!(
                     "{s} is not before the observation end {}",
                     super::units::date_of(observation_end)

@@ -57,7 +57,7 @@ impl Summary {
 /// The error for a calibration end before the first used transaction.
 pub(crate) fn calibration_before_first(cal: i32, first: i32) -> crate::error::Error {
     crate::error::Error::invalid(
-        "calibration_end",
+        "time.calibration_end",
         format!(
             "{} is before the first transaction ({}): the calibration period would be empty",
             date_of(cal),

@@ -44,7 +44,7 @@ impl std::str::FromStr for PurchaseUnit {
             "week" | "w" | "weekly" => Ok(PurchaseUnit::Week),
             "month" | "m" | "monthly" => Ok(PurchaseUnit::Month),
             other => Err(Error::invalid(
-                "purchase_unit",
+                "time.purchase_unit",
                 format!("`{other}` is not one of day, week, month"),
             )),
         }
@@ -60,7 +60,7 @@ impl std::str::FromStr for TimeScale {
             "month" | "m" | "months" => Ok(TimeScale::Month),
             "year" | "y" | "years" => Ok(TimeScale::Year),
             other => Err(Error::invalid(
-                "time_unit",
+                "time.time_unit",
                 format!("`{other}` is not one of day, week, month, year"),
             )),
         }

@@ -397,7 +397,9 @@ fn bad_options_are_usage_errors() {
                 .calibration_end("2024-02-01"),
         )
         .unwrap_err();
-    assert!(matches!(e, Error::InvalidOption { ref option, .. } if option == "calibration_end"));
+    assert!(
+        matches!(e, Error::InvalidOption { ref option, .. } if option == "time.calibration_end")
+    );
     // A calibration period with no transaction in it.
     let e = t
         .summary(
@@ -407,7 +409,7 @@ fn bad_options_are_usage_errors() {
         )
         .unwrap_err();
     assert!(
-        matches!(e, Error::InvalidOption { ref option, .. } if option == "calibration_end"),
+        matches!(e, Error::InvalidOption { ref option, .. } if option == "time.calibration_end"),
         "{e}"
     );
     assert!(e.to_string().contains("before the first transaction"));

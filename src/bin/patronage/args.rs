@@ -407,7 +407,24 @@ pub(crate) fn flag_hint(e: &patronage::Error) -> String {
     let patronage::Error::InvalidOption { option, .. } = e else {
         return String::new();
     };
+    if option.starts_with("costs.") {
+        return " (a key of the --costs file)".into();
+    }
     let flag = match option.as_str() {
+        "input.delimiter" => "--delimiter",
+        "time.purchase_unit" => "--purchase-unit",
+        "time.time_unit" => "--time-unit",
+        "time.observation_end" => "--observation-end",
+        "time.calibration_end" => "--calibration-end",
+        "time.returns" => "--returns",
+        "time.duplicates" => "--duplicates",
+        "rfm.bins" => "--bins",
+        "rfm.segments" => "--segments",
+        "segmentation.k" => "--k or --k-range",
+        "segmentation.features" => "--features",
+        "profitability.split" => "--split",
+        "clv.fit.penalizer" => "--penalizer",
+        "clv.fit.max_iterations" => "--max-iterations",
         "clv.model" => "--model",
         "clv.spend" => "--spend",
         "clv.margin" => "--margin",

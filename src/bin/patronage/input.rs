@@ -4,6 +4,7 @@
 //! (`summarise`, `summarise_with`, `summarise_partitioned`) with its one-line cleaning
 //! report on stderr and the rejects file (`report_cleaning`).
 
+use patronage::pipeline::{FileFormat, InputConfig};
 use patronage::prelude::*;
 
 use crate::args::{InputArgs, TimeArgs};
@@ -22,27 +23,13 @@ pub(crate) fn load(input: &InputArgs) -> patronage::Result<Transactions> {
         return_flag: input.return_col.clone(),
         date_format: input.date_format.clone(),
     };
-    let has_header = !input.no_header;
-    let format = if input.whitespace {
-        InputFormat::Whitespace { has_header }
-    } else if let Some(d) = &input.delimiter {
-        let byte = match d.as_str() {
-            "tab" | "\\t" => b'\t',
-            s if s.len() == 1 => s.as_bytes()[0],
-            _ => {
-                return Err(patronage::Error::InvalidOption {
-                    option: "--delimiter".into(),
-                    reason: format!("`{d}` is not one character (or `tab`)"),
-                });
-            }
-        };
-        InputFormat::Csv(CsvOptions {
-            delimiter: byte,
-            has_header,
-        })
-    } else {
-        InputFormat::detect(&input.input, has_header)?
+    // The pipeline's `[input]` settings, so both read a file the same way.
+    let config = InputConfig {
+        format: input.whitespace.then_some(FileFormat::Whitespace),
+        delimiter: input.delimiter.as_deref().map(str::parse).transpose()?,
+        header: !input.no_header,
     };
+    let format = config.format_for(&input.input)?;
     Transactions::scan_format(&input.input, &format, schema)
 }
 

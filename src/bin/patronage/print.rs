@@ -18,9 +18,9 @@ pub(crate) fn emit(
 }
 
 pub(crate) fn to_json_text(value: &impl serde::Serialize) -> patronage::Result<String> {
-    serde_json::to_string_pretty(value).map_err(|e| patronage::Error::Parse {
+    serde_json::to_string_pretty(value).map_err(|source| patronage::Error::Serialize {
         what: "JSON output".into(),
-        reason: e.to_string(),
+        source,
     })
 }
 

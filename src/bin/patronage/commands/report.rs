@@ -18,7 +18,7 @@ pub(crate) fn run_report(
     quiet: bool,
     timings: bool,
 ) -> patronage::Result<()> {
-    use patronage::pipeline::{Pipeline, PipelineConfig};
+    use patronage::pipeline::{FileFormat, Pipeline, PipelineConfig};
     let mut c = match config {
         Some(path) => PipelineConfig::from_path(path)?,
         None => PipelineConfig::default(),
@@ -43,12 +43,12 @@ pub(crate) fn run_report(
         }
     }
     if input.whitespace {
-        c.input.format = Some("whitespace".into());
+        c.input.format = Some(FileFormat::Whitespace);
         c.input.delimiter = None;
     }
     if let Some(d) = &input.delimiter {
-        c.input.format = Some("csv".into());
-        c.input.delimiter = Some(d.clone());
+        c.input.format = Some(FileFormat::Csv);
+        c.input.delimiter = Some(d.parse()?);
     }
     if input.no_header {
         c.input.header = false;

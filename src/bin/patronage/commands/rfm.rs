@@ -19,11 +19,7 @@ pub(crate) fn run_rfm(
     output: Option<&PathBuf>,
     json: bool,
 ) -> patronage::Result<()> {
-    let rules = match segments {
-        "rfm" => SegmentRules::rfm_package(),
-        "rf-map" => SegmentRules::rf_map(),
-        path => SegmentRules::from_path(path)?,
-    };
+    let rules = patronage::rfm::SegmentTable::from(segments).rules()?;
     let options = RfmOptions::default()
         .bins(bins)
         .segments(rules)
@@ -37,12 +33,7 @@ pub(crate) fn run_rfm(
     let summary = summarise(input, time)?;
     let table = summary.rfm(&options)?;
     if json {
-        let text = serde_json::to_string_pretty(table.segment_summary()).map_err(|e| {
-            patronage::Error::Parse {
-                what: "segment summary".into(),
-                reason: e.to_string(),
-            }
-        })?;
+        let text = crate::print::to_json_text(&table.segment_summary())?;
         println!("{text}");
         if output.is_some() {
             emit(table.into_frame(), output)?;

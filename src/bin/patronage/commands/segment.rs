@@ -90,7 +90,7 @@ pub(crate) fn run_segment(
             .equals_missing(table.column("customer_id")?)
         {
             return Err(patronage::Error::InvalidOption {
-                option: "features".into(),
+                option: "segmentation.features".into(),
                 reason: "channel shares and summary disagree on the customers".into(),
             });
         }

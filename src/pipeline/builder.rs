@@ -1,0 +1,303 @@
+//! [`PipelineBuilder`]: a configuration and typed settings in, every setting checked
+//! once, a runnable [`Pipeline`] out.
+
+use polars::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::io::TransactionSchema;
+use crate::profitability::{CostModel, Split};
+use crate::rfm::RfmOptions;
+use crate::segmentation::SegmentationSpec;
+use crate::stages::clv::{ClvSettings, MarginSource, ScoringPeriod};
+use crate::transactions::aggregate::CohortPeriod;
+use crate::transactions::options::SummaryOptions;
+
+use super::{ClvConfig, Pipeline, PipelineConfig};
+
+/// Builds a [`Pipeline`]; nothing is checked until [`PipelineBuilder::build`].
+#[derive(Debug, Clone, Default)]
+pub struct PipelineBuilder {
+    config: PipelineConfig,
+    rfm: Option<RfmOptions>,
+    clv: Option<ClvSettings>,
+    activity: Option<DataFrame>,
+}
+
+impl PipelineBuilder {
+    /// Starts from a whole configuration (typed settings given afterwards win).
+    #[must_use]
+    pub fn config(mut self, config: PipelineConfig) -> Self {
+        self.config = config;
+        self
+    }
+    /// The column mapping.
+    #[must_use]
+    pub fn schema(mut self, schema: TransactionSchema) -> Self {
+        self.config.schema = schema;
+        self
+    }
+    /// Purchase unit, time unit, observation and calibration ends, cleaning rules.
+    #[must_use]
+    pub fn summary_options(mut self, options: SummaryOptions) -> Self {
+        self.config.time = options;
+        self
+    }
+    /// RFM options.
+    #[must_use]
+    pub fn rfm(mut self, options: RfmOptions) -> Self {
+        self.rfm = Some(options);
+        self
+    }
+    /// CLV settings (model, spend, margin, horizon, discounting).
+    #[must_use]
+    pub fn clv(mut self, settings: ClvSettings) -> Self {
+        self.clv = Some(settings);
+        self.config.clv.enabled = true;
+        self
+    }
+    /// Which period the CLV scores use.
+    #[must_use]
+    pub fn clv_scoring(mut self, period: ScoringPeriod) -> Self {
+        self.config.clv.scoring = period;
+        self
+    }
+    /// Leaves out the CLV stage (and the CLV columns).
+    #[must_use]
+    pub fn without_clv(mut self) -> Self {
+        self.config.clv.enabled = false;
+        self
+    }
+    /// The segmentation spec.
+    #[must_use]
+    pub fn segmentation(mut self, spec: SegmentationSpec) -> Self {
+        self.config.segmentation.spec = spec;
+        self.config.segmentation.enabled = true;
+        self
+    }
+    /// Adds channel shares as segmentation features.
+    #[must_use]
+    pub fn channel_mix(mut self, on: bool) -> Self {
+        self.config.segmentation.channel_mix = on;
+        self
+    }
+    /// Leaves out the segmentation.
+    #[must_use]
+    pub fn without_segmentation(mut self) -> Self {
+        self.config.segmentation.enabled = false;
+        self
+    }
+    /// The cost model.
+    #[must_use]
+    pub fn costs(mut self, model: CostModel) -> Self {
+        self.config.costs = model;
+        self.config.profitability.enabled = true;
+        self
+    }
+    /// The matrix split.
+    #[must_use]
+    pub fn split(mut self, split: Split) -> Self {
+        self.config.profitability.split = split;
+        self
+    }
+    /// The activity table (service contacts, visits).
+    #[must_use]
+    pub fn activity(mut self, activity: DataFrame) -> Self {
+        self.activity = Some(activity);
+        self
+    }
+    /// Leaves out the profitability stage.
+    #[must_use]
+    pub fn without_profitability(mut self) -> Self {
+        self.config.profitability.enabled = false;
+        self
+    }
+    /// The cohort period.
+    #[must_use]
+    pub fn cohorts(mut self, period: CohortPeriod) -> Self {
+        self.config.cohorts.period = period;
+        self
+    }
+
+    /// Checks every setting and returns the runnable pipeline.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidOption`] naming the setting: unparseable dates or a calibration
+    /// end not before the observation end, RFM bins outside 2..=20 or an unreadable rules
+    /// file, an unknown model/spend/margin, a non-positive horizon or step, a negative
+    /// discount rate, an invalid segmentation spec, a negative cost rate, an unknown
+    /// split, an unreadable activity table, an unknown input format.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use patronage::pipeline::{Pipeline, PipelineConfig};
+    /// let bad = PipelineConfig::from_toml("[clv]\nhorizon = -1\n")?;
+    /// assert!(Pipeline::builder().config(bad).build().is_err());
+    /// # Ok::<(), patronage::Error>(())
+    /// ```
+    pub fn build(self) -> Result<Pipeline> {
+        let c = &self.config;
+        c.input.check()?;
+        c.time.check()?;
+        let rfm = match self.rfm {
+            Some(r) => r,
+            None => {
+                let rules = c.rfm.segments.rules()?;
+                RfmOptions::default().bins(c.rfm.bins).segments(rules)
+            }
+        };
+        crate::rfm::scores::check_bins(rfm.bins)?;
+        rfm.segments.validate(rfm.bins)?;
+        let clv = if c.clv.enabled {
+            let settings = match self.clv {
+                Some(s) => s,
+                None => clv_settings(&c.clv)?,
+            };
+            check_clv(&settings)?;
+            Some((settings, c.clv.scoring))
+        } else {
+            None
+        };
+        let segmentation = if c.segmentation.enabled {
+            crate::segmentation::check_spec(&c.segmentation.spec)?;
+            Some((c.segmentation.spec.clone(), c.segmentation.channel_mix))
+        } else {
+            None
+        };
+        let profitability = if c.profitability.enabled {
+            c.costs.validate()?;
+            let split = c.profitability.split;
+            let activity = match (self.activity, &c.profitability.activity) {
+                (Some(a), _) => Some(a),
+                (None, Some(path)) => Some(crate::io::read_table(path)?),
+                (None, None) => None,
+            };
+            if let Some(a) = &activity {
+                crate::profitability::activity_counts(a)?;
+            }
+            Some((c.costs.clone(), split, c.profitability.axis, activity))
+        } else {
+            None
+        };
+        Ok(Pipeline {
+            rfm,
+            clv,
+            segmentation,
+            profitability,
+            config: self.config,
+        })
+    }
+}
+
+fn clv_settings(c: &ClvConfig) -> Result<ClvSettings> {
+    let (model, spend, margin) = (c.model, c.spend, c.margin);
+    Ok(ClvSettings {
+        model,
+        fit: c.fit.clone(),
+        spend,
+        margin,
+        horizon: c.horizon,
+        discount_rate: c.discount_rate,
+        step: c.step,
+    })
+}
+
+fn check_clv(s: &ClvSettings) -> Result<()> {
+    if !s.model.predicts_purchases() {
+        return Err(Error::invalid(
+            "clv.model",
+            format!(
+                "{} does not predict purchases; use bg-nbd, mbg-nbd or pareto-nbd",
+                s.model.name()
+            ),
+        ));
+    }
+    if !(s.horizon.is_finite() && s.horizon > 0.0) {
+        return Err(Error::invalid(
+            "clv.horizon",
+            format!("{} is not a positive number of time units", s.horizon),
+        ));
+    }
+    if !(s.step.is_finite() && s.step > 0.0) {
+        return Err(Error::invalid(
+            "clv.step",
+            format!("{} is not a positive number of time units", s.step),
+        ));
+    }
+    if !(s.discount_rate.is_finite() && s.discount_rate >= 0.0) {
+        return Err(Error::invalid(
+            "clv.discount_rate",
+            format!("{} is not a rate >= 0", s.discount_rate),
+        ));
+    }
+    if let MarginSource::Rate(r) = s.margin
+        && !r.is_finite()
+    {
+        return Err(Error::invalid("clv.margin", format!("{r} is not finite")));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn build_names_the_bad_setting() {
+        let cases = [
+            (
+                "[time]\ncalibration_end = \"1997-13-40\"\n",
+                "time.calibration_end",
+            ),
+            (
+                "[time]\nobservation_end = \"1998-01-01\"\ncalibration_end = \"1998-02-01\"\n",
+                "time.calibration_end",
+            ),
+            ("[rfm]\nbins = 1\n", "rfm.bins"),
+            ("[clv]\nmodel = \"gamma-gamma\"\n", "clv.model"),
+            ("[clv]\nstep = 0\n", "clv.step"),
+            ("[clv]\ndiscount_rate = -0.1\n", "clv.discount_rate"),
+            ("[segmentation]\nk = { Range = [5, 2] }\n", "segmentation.k"),
+            ("[segmentation]\nfeatures = []\n", "segmentation.features"),
+            ("[costs]\nper_order = -1\n", "costs.per_order"),
+            (
+                "[input]\nformat = \"parquet\"\ndelimiter = \";\"\n",
+                "input.delimiter",
+            ),
+        ];
+        for (text, needle) in cases {
+            let c = PipelineConfig::from_toml(text).unwrap();
+            let err = Pipeline::builder().config(c).build().unwrap_err();
+            // The option is always the TOML key, so the CLI can add the flag.
+            assert!(
+                matches!(&err, Error::InvalidOption { option, .. } if option == needle),
+                "{text}: `{err:?}` does not name {needle}"
+            );
+        }
+        // A rules file that cannot be read is an I/O error naming the file.
+        let c =
+            PipelineConfig::from_toml("[rfm]\nsegments = \"/nonexistent/rules.toml\"\n").unwrap();
+        let err = Pipeline::builder().config(c).build().unwrap_err();
+        assert!(
+            matches!(&err, Error::Io { path, .. } if path.ends_with("rules.toml")),
+            "{err:?}"
+        );
+        // Typed settings: a value that is not one of the setting's own is refused while
+        // the file is read, naming the key.
+        for (text, key) in [
+            ("[clv]\nmodel = \"nope\"\n", "model"),
+            ("[clv]\nspend = \"nope\"\n", "spend"),
+            ("[clv]\nmargin = \"lots\"\n", "margin"),
+            ("[input]\nformat = \"xlsx\"\n", "format"),
+            ("[input]\ndelimiter = \";;\"\n", "delimiter"),
+            ("[profitability]\nsplit = \"middle\"\n", "split"),
+        ] {
+            let err = PipelineConfig::from_toml(text).unwrap_err();
+            assert!(
+                matches!(&err, Error::Parse { reason, .. } if reason.contains(key)),
+                "{text}: `{err:?}` does not name {key}"
+            );
+        }
+    }
+}

@@ -1,0 +1,477 @@
+//! The pipeline's TOML file: one settings table per stage ([`PipelineConfig`]), every
+//! key optional, unknown keys refused.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::clv::fit::FitOptions;
+use crate::error::{Error, Result};
+use crate::io::{CsvOptions, InputFormat, TransactionSchema};
+use crate::profitability::{CostModel, MatrixAxis, Split};
+use crate::rfm::SegmentTable;
+use crate::segmentation::SegmentationSpec;
+use crate::stages::clv::{ClvSettings, MarginSource, ScoringPeriod, SpendSource};
+use crate::stages::fit::ModelKind;
+use crate::transactions::aggregate::CohortPeriod;
+use crate::transactions::options::SummaryOptions;
+
+/// How the input file is read (the `[input]` table). Without `format` and `delimiter`
+/// it is chosen by the file's extension as the CLI does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct InputConfig {
+    /// The file's format; None = by extension.
+    pub format: Option<FileFormat>,
+    /// The delimiter of delimited text; None = sniffed from the file's first lines
+    /// (comma, semicolon, tab or pipe), as for a file read by its extension.
+    pub delimiter: Option<Delimiter>,
+    /// Whether text files have a header line.
+    pub header: bool,
+}
+
+impl Default for InputConfig {
+    fn default() -> Self {
+        InputConfig {
+            format: None,
+            delimiter: None,
+            header: true,
+        }
+    }
+}
+
+impl InputConfig {
+    /// Fails when a delimiter is given for a format that has none.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] naming `input.delimiter`.
+    pub fn check(&self) -> Result<()> {
+        match (self.format, self.delimiter) {
+            (
+                Some(f @ (FileFormat::Whitespace | FileFormat::Parquet | FileFormat::Ipc)),
+                Some(_),
+            ) => Err(Error::invalid(
+                "input.delimiter",
+                format!("a delimiter does not apply to {} input", String::from(f)),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// How `path` is read under these settings: by its extension when neither format nor
+    /// delimiter is set ([`InputFormat::detect`]); delimited text with a delimiter
+    /// sniffed from the file's first lines (comma when none is found) for `csv` without
+    /// a delimiter.
+    ///
+    /// # Errors
+    /// As [`InputConfig::check`]; [`Error::Io`] when a text file cannot be opened for
+    /// sniffing.
+    ///
+    /// # Example
+    /// ```
+    /// use patronage::io::InputFormat;
+    /// use patronage::pipeline::{FileFormat, InputConfig};
+    /// let c = InputConfig { format: Some(FileFormat::Csv), ..InputConfig::default() };
+    /// // The sample is comma-separated; the delimiter is read off the file.
+    /// let f = c.format_for("datasets/retail_sample.csv".as_ref())?;
+    /// assert!(matches!(f, InputFormat::Csv(o) if o.delimiter == b','));
+    /// # Ok::<(), patronage::Error>(())
+    /// ```
+    pub fn format_for(&self, path: &Path) -> Result<InputFormat> {
+        self.check()?;
+        let has_header = self.header;
+        let csv = |delimiter| {
+            InputFormat::Csv(CsvOptions {
+                delimiter,
+                has_header,
+            })
+        };
+        Ok(match (self.format, self.delimiter) {
+            (None, None) => InputFormat::detect(path, has_header)?,
+            (None | Some(FileFormat::Csv), Some(Delimiter(d))) => csv(d),
+            (Some(FileFormat::Csv), None) => {
+                csv(crate::io::text::sniff_delimiter(path)?.unwrap_or(b','))
+            }
+            (Some(FileFormat::Whitespace), _) => InputFormat::Whitespace { has_header },
+            (Some(FileFormat::Parquet), _) => InputFormat::Parquet,
+            (Some(FileFormat::Ipc), _) => InputFormat::Ipc,
+        })
+    }
+}
+
+impl From<FileFormat> for String {
+    fn from(f: FileFormat) -> String {
+        match f {
+            FileFormat::Csv => "csv",
+            FileFormat::Whitespace => "whitespace",
+            FileFormat::Parquet => "parquet",
+            FileFormat::Ipc => "ipc",
+        }
+        .into()
+    }
+}
+
+/// A file format named in `[input] format`: `csv` (delimited text), `whitespace`,
+/// `parquet` or `ipc`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum FileFormat {
+    /// Delimited text (any delimiter; see [`InputConfig::delimiter`]).
+    Csv,
+    /// Fields separated by runs of spaces or tabs.
+    Whitespace,
+    /// Apache Parquet.
+    Parquet,
+    /// Arrow IPC (Feather v2).
+    Ipc,
+}
+
+/// The one-byte field delimiter of `[input] delimiter`: one ASCII character, or `tab`
+/// (also written `\t`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Delimiter(pub u8);
+
+impl std::str::FromStr for Delimiter {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "tab" | "\\t" | "\t" => Ok(Delimiter(b'\t')),
+            d if d.len() == 1 => Ok(Delimiter(d.as_bytes()[0])),
+            d => Err(Error::invalid(
+                "input.delimiter",
+                format!("`{d}` is not one ASCII character (or `tab`)"),
+            )),
+        }
+    }
+}
+
+impl TryFrom<String> for Delimiter {
+    type Error = Error;
+    fn try_from(s: String) -> Result<Self> {
+        s.parse()
+    }
+}
+
+impl From<Delimiter> for String {
+    fn from(d: Delimiter) -> String {
+        match d.0 {
+            b'\t' => "tab".into(),
+            b => char::from(b).to_string(),
+        }
+    }
+}
+
+/// RFM settings (the `[rfm]` table).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RfmConfig {
+    /// Quantile bins per score (2..=20).
+    pub bins: u8,
+    /// `rfm` (the R package's table), `rf-map`, or the path of a TOML/JSON rules file.
+    pub segments: SegmentTable,
+}
+
+impl Default for RfmConfig {
+    fn default() -> Self {
+        RfmConfig {
+            bins: 5,
+            segments: SegmentTable::Rfm,
+        }
+    }
+}
+
+/// CLV settings (the `[clv]` table).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClvConfig {
+    /// Run the CLV stage.
+    pub enabled: bool,
+    /// `bg-nbd`, `mbg-nbd` or `pareto-nbd` (a model that predicts purchases).
+    pub model: ModelKind,
+    /// `gamma-gamma` or `historic`.
+    pub spend: SpendSource,
+    /// A margin rate (1 = revenue CLV), or `"cost"`.
+    pub margin: MarginSource,
+    /// Horizon in time units.
+    pub horizon: f64,
+    /// Discount rate per time unit.
+    pub discount_rate: f64,
+    /// Discounting step in time units.
+    pub step: f64,
+    /// Scores on the full period (default) or on the fitted (calibration) period.
+    pub scoring: ScoringPeriod,
+    /// Fit options of both models.
+    pub fit: FitOptions,
+}
+
+impl Default for ClvConfig {
+    fn default() -> Self {
+        let s = ClvSettings::default();
+        ClvConfig {
+            enabled: true,
+            model: s.model,
+            spend: s.spend,
+            margin: s.margin,
+            horizon: s.horizon,
+            discount_rate: s.discount_rate,
+            step: s.step,
+            scoring: ScoringPeriod::Full,
+            fit: s.fit,
+        }
+    }
+}
+
+/// Segmentation settings (the `[segmentation]` table): the [`SegmentationSpec`] keys
+/// plus `enabled` and `channel_mix`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SegmentationConfig {
+    /// Run the segmentation stage.
+    pub enabled: bool,
+    /// Add each channel's share of a customer's purchase rows as features (needs a
+    /// channel column).
+    pub channel_mix: bool,
+    /// Features, k, method, runs, seed.
+    #[serde(flatten)]
+    pub spec: SegmentationSpec,
+}
+
+/// Rejects unknown keys in `[segmentation]`. serde cannot deny unknown fields next to a
+/// flattened struct (the spec's keys sit in the same table), so the keys are checked
+/// against those of the default settings, which serialise every field.
+fn check_segmentation_keys(table: &toml::Table) -> Result<()> {
+    let Some(toml::Value::Table(given)) = table.get("segmentation") else {
+        return Ok(());
+    };
+    let known = match toml::Value::try_from(SegmentationConfig::default()) {
+        Ok(toml::Value::Table(t)) => t,
+        other => {
+            return Err(Error::Parse {
+                what: "segmentation defaults".into(),
+                reason: format!("did not serialise to a table: {other:?}"),
+            });
+        }
+    };
+    match given.keys().find(|k| !known.contains_key(*k)) {
+        None => Ok(()),
+        Some(key) => {
+            let mut names: Vec<&str> = known.keys().map(String::as_str).collect();
+            names.sort_unstable();
+            Err(Error::Parse {
+                what: "pipeline configuration".into(),
+                reason: format!(
+                    "unknown key `{key}` in [segmentation]; expected one of {}",
+                    names.join(", ")
+                ),
+            })
+        }
+    }
+}
+
+impl Default for SegmentationConfig {
+    fn default() -> Self {
+        SegmentationConfig {
+            enabled: true,
+            channel_mix: false,
+            spec: SegmentationSpec::default(),
+        }
+    }
+}
+
+/// Profitability settings (the `[profitability]` table; the cost model is `[costs]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProfitabilityConfig {
+    /// Run the profitability stage.
+    pub enabled: bool,
+    /// Matrix split: `median`, `mean`, `qN` or `x,y`.
+    pub split: Split,
+    /// First axis of the matrix: `margin` (gross margin %) or `contribution` (gross
+    /// profit in money; use it when every customer has the same margin).
+    pub axis: MatrixAxis,
+    /// Activity table (customer_id, service_contacts, visits) to read.
+    pub activity: Option<PathBuf>,
+}
+
+impl Default for ProfitabilityConfig {
+    fn default() -> Self {
+        ProfitabilityConfig {
+            enabled: true,
+            split: Split::Median,
+            axis: MatrixAxis::Margin,
+            activity: None,
+        }
+    }
+}
+
+/// Cohort settings (the `[cohorts]` table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CohortConfig {
+    /// `month` or `week`.
+    pub period: CohortPeriod,
+}
+
+/// Everything a run needs, as one TOML file.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PipelineConfig {
+    /// How the input file is read.
+    pub input: InputConfig,
+    /// Column mapping.
+    pub schema: TransactionSchema,
+    /// Purchase unit, time unit, observation and calibration ends, cleaning rules.
+    pub time: SummaryOptions,
+    /// RFM scores and segments.
+    pub rfm: RfmConfig,
+    /// CLV models.
+    pub clv: ClvConfig,
+    /// Segmentation.
+    pub segmentation: SegmentationConfig,
+    /// Cost model.
+    pub costs: CostModel,
+    /// Matrix split and activity table.
+    pub profitability: ProfitabilityConfig,
+    /// Cohort period.
+    pub cohorts: CohortConfig,
+}
+
+impl PipelineConfig {
+    /// Parses TOML.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Parse`] for malformed TOML or an unknown key (the message names it).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use patronage::pipeline::PipelineConfig;
+    /// let c = PipelineConfig::from_toml("[clv]\nmodel = \"pareto-nbd\"\nmargin = 0.3\n")?;
+    /// assert_eq!(c.clv.model, patronage::stages::fit::ModelKind::ParetoNbd);
+    /// # Ok::<(), patronage::Error>(())
+    /// ```
+    pub fn from_toml(text: &str) -> Result<Self> {
+        let parse_error = |e: toml::de::Error| Error::Parse {
+            what: "pipeline configuration".into(),
+            reason: e.to_string(),
+        };
+        let table: toml::Table = toml::from_str(text).map_err(parse_error)?;
+        check_segmentation_keys(&table)?;
+        toml::from_str(text).map_err(parse_error)
+    }
+
+    /// Reads a TOML file.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] when the file cannot be read; as [`PipelineConfig::from_toml`].
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use patronage::pipeline::PipelineConfig;
+    /// let c = PipelineConfig::from_path("datasets/cdnow/report.toml")?;
+    /// assert_eq!(c.time.calibration_end.as_deref(), Some("1997-09-30"));
+    /// # Ok::<(), patronage::Error>(())
+    /// ```
+    pub fn from_path(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_toml(&text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_round_trips_through_toml() {
+        let c = PipelineConfig::default();
+        let text = toml::to_string(&c).unwrap();
+        assert_eq!(PipelineConfig::from_toml(&text).unwrap(), c);
+    }
+
+    #[test]
+    fn typed_clv_settings_read_and_write_their_names() {
+        let c = PipelineConfig::from_toml(
+            "[clv]\nmodel = \"mbg-nbd\"\nspend = \"historic\"\nmargin = \"cost\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.clv.model, ModelKind::MbgNbd);
+        assert_eq!(c.clv.spend, SpendSource::Historic);
+        assert_eq!(c.clv.margin, MarginSource::Cost);
+        let text = toml::to_string(&c).unwrap();
+        assert!(
+            text.contains("model = \"mbg-nbd\"") && text.contains("margin = \"cost\""),
+            "{text}"
+        );
+        let rate = PipelineConfig::from_toml("[clv]\nmargin = 0.3\n").unwrap();
+        assert_eq!(rate.clv.margin, MarginSource::Rate(0.3));
+        assert_eq!(
+            "0.25".parse::<MarginSource>().unwrap(),
+            MarginSource::Rate(0.25)
+        );
+        assert!(matches!(
+            "lots".parse::<MarginSource>(),
+            Err(Error::InvalidOption { option, .. }) if option == "clv.margin"
+        ));
+        assert!(matches!(
+            "nope".parse::<SpendSource>(),
+            Err(Error::InvalidOption { option, .. }) if option == "clv.spend"
+        ));
+    }
+
+    #[test]
+    fn text_settings_read_back_what_they_write() {
+        let c = PipelineConfig::from_toml(
+            "[input]\nformat = \"csv\"\ndelimiter = \"tab\"\n[rfm]\nsegments = \"rf-map\"\n[profitability]\nsplit = \"q75\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.input.format, Some(FileFormat::Csv));
+        assert_eq!(c.input.delimiter, Some(Delimiter(b'\t')));
+        assert_eq!(c.rfm.segments, SegmentTable::RfMap);
+        assert_eq!(c.profitability.split, Split::Quantile(0.75));
+        assert_eq!(
+            PipelineConfig::from_toml(&toml::to_string(&c).unwrap()).unwrap(),
+            c
+        );
+        for split in [
+            Split::Median,
+            Split::Mean,
+            Split::Quantile(0.3),
+            Split::Values(25.5, -3.0),
+        ] {
+            assert_eq!(split.to_string().parse::<Split>().unwrap(), split);
+        }
+        let file = PipelineConfig::from_toml("[rfm]\nsegments = \"my rules.toml\"\n").unwrap();
+        assert_eq!(
+            file.rfm.segments,
+            SegmentTable::File("my rules.toml".into())
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_parse_errors() {
+        let err = PipelineConfig::from_toml("[clv]\nhorizn = 3\n").unwrap_err();
+        assert!(
+            matches!(&err, Error::Parse { reason, .. } if reason.contains("horizn")),
+            "{err}"
+        );
+        // [segmentation] too, although its spec is flattened into the table.
+        let err = PipelineConfig::from_toml("[segmentation]\nk_rnage = 3\n").unwrap_err();
+        assert!(
+            matches!(&err, Error::Parse { reason, .. } if reason.contains("k_rnage")),
+            "{err}"
+        );
+        let ok =
+            PipelineConfig::from_toml("[segmentation]\nseed = 3\nchannel_mix = true\n").unwrap();
+        assert_eq!(ok.segmentation.spec.seed, 3);
+    }
+}

@@ -108,17 +108,17 @@ fn bench(c: &mut Criterion) {
         );
         group.bench_function(format!("bgnbd_fit_{tag}"), |b| {
             b.iter(|| {
-                BgNbd::params()
+                BgNbd::fitter()
                     .fit(&RepeatData::new(&cu.x, &cu.t_x, &cu.t).expect("valid"))
                     .expect("fit")
             })
         });
         let spend = SpendData::new(&cu.x, &cu.m).expect("spend");
         group.bench_function(format!("gamma_gamma_fit_{tag}"), |b| {
-            b.iter(|| GammaGamma::params().fit(&spend).expect("fit"))
+            b.iter(|| GammaGamma::fitter().fit(&spend).expect("fit"))
         });
-        let bg = BgNbd::params().fit(&data).expect("fit");
-        let gg = GammaGamma::params().fit(&spend).expect("fit");
+        let bg = BgNbd::fitter().fit(&data).expect("fit");
+        let gg = GammaGamma::fitter().fit(&spend).expect("fit");
         eprintln!("{tag}: {:?} {:?}", bg.params(), gg.params());
         // lifetimes' customer_lifetime_value(time=12, discount_rate=0.01, freq="W").
         let opts = ClvOptions {

@@ -35,7 +35,7 @@ fn main() -> patronage::Result<()> {
 
     // 1. Fit on the calibration period.
     let data = summary.repeat_data()?;
-    let bg = BgNbd::params().fit(&data)?;
+    let bg = BgNbd::fitter().fit(&data)?;
     println!(
         "BG/NBD on {} customers ({} distinct rows):",
         data.n_customers(),
@@ -51,7 +51,7 @@ fn main() -> patronage::Result<()> {
     println!("  log-likelihood {ll:.3} (published: -9582.429)");
 
     let spend = summary.spend_data()?;
-    let gg = GammaGamma::params().fit(&spend)?;
+    let gg = GammaGamma::fitter().fit(&spend)?;
     println!(
         "Gamma-Gamma on {} repeat customers: p {:.3}, q {:.3}, gamma {:.3}; mean spend {:.2}",
         spend.n_customers(),

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::clv::Fitted;
 use crate::error::{Error, Result};
 
-/// Settings for a fit. Build with a model's `params()` and the setters.
+/// Settings for a fit. Build with a model's `fitter()` and the setters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct FitOptions {
@@ -139,7 +139,7 @@ pub trait Model {
     fn size(data: &Self::Data) -> (f64, usize);
 }
 
-/// The builder returned by a model's `params()`: set options, then [`Fitter::fit`].
+/// The builder returned by a model's `fitter()`: set options, then [`Fitter::fit`].
 #[derive(Debug, Clone)]
 pub struct Fitter<M> {
     options: FitOptions,

@@ -14,7 +14,7 @@
 //! ```
 //! use patronage::clv::{BgNbd, RepeatData};
 //! let data = RepeatData::new(&[0.0, 1.0, 3.0, 0.0, 2.0, 5.0], &[0.0, 5.0, 20.0, 0.0, 12.0, 30.0], &[30.0, 32.0, 35.0, 20.0, 33.0, 36.0])?;
-//! let fit = BgNbd::params().penalizer(0.01).fit(&data)?;
+//! let fit = BgNbd::fitter().penalizer(0.01).fit(&data)?;
 //! assert!(fit.report().unwrap().converged);
 //! # Ok::<(), patronage::Error>(())
 //! ```
@@ -98,9 +98,20 @@ pub trait PurchaseModel: Sync {
 macro_rules! model_marker {
     ($ty:ident) => {
         impl $ty {
-            /// The fit builder (penalizer, initial values, tolerance, iterations).
-            pub fn params() -> $crate::clv::Fitter<$ty> {
+            /// The fit builder (penalizer, initial values, tolerance, iterations):
+            /// `fitter().penalizer(0.01).fit(&data)` gives a `Fitted` model, whose
+            /// `params()` are the estimates.
+            pub fn fitter() -> $crate::clv::Fitter<$ty> {
                 $crate::clv::Fitter::default()
+            }
+
+            /// The fit builder under its former name.
+            #[deprecated(
+                since = "0.2.0",
+                note = "renamed `fitter()`: `params()` is the name of a fitted model's estimates"
+            )]
+            pub fn params() -> $crate::clv::Fitter<$ty> {
+                Self::fitter()
             }
 
             /// The model at known parameters, in the literature's order.

@@ -30,7 +30,7 @@ struct ModelFile {
 }
 
 impl<M: Model> Fitted<M> {
-    /// The fit builder: `BgNbd::params().penalizer(0.001).fit(&data)`.
+    /// The fit builder: `BgNbd::fitter().penalizer(0.001).fit(&data)`.
     pub fn builder() -> Fitter<M> {
         Fitter::with_options(FitOptions::default())
     }

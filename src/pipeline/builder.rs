@@ -143,7 +143,7 @@ impl PipelineBuilder {
         let rfm = match self.rfm {
             Some(r) => r,
             None => {
-                let rules = c.rfm.segments.rules()?;
+                let rules = c.rfm.segments.rules(c.rfm.bins)?;
                 RfmOptions::default().bins(c.rfm.bins).segments(rules)
             }
         };

@@ -57,9 +57,24 @@ impl Default for RfmOptions {
 }
 
 impl RfmOptions {
-    /// Sets the number of bins.
+    /// Sets the number of bins. A built-in rule table in force (the default rfm table,
+    /// or the RF map) follows to the new scale ([`SegmentRules::rescaled`]); a table of
+    /// your own is kept as given and must fit the bins.
+    ///
+    /// ```
+    /// use patronage::rfm::{RfmOptions, SegmentRules};
+    /// let o = RfmOptions::default().bins(4);
+    /// assert_eq!(o.segments, SegmentRules::rfm_package().rescaled(5, 4));
+    /// assert!(o.segments.validate(4).is_ok());
+    /// ```
     #[must_use]
     pub fn bins(mut self, bins: u8) -> Self {
+        for built_in in [SegmentRules::rfm_package(), SegmentRules::rf_map()] {
+            if self.segments == built_in.rescaled(5, self.bins) {
+                self.segments = built_in.rescaled(5, bins);
+                break;
+            }
+        }
         self.bins = bins;
         self
     }

@@ -154,6 +154,58 @@ impl SegmentRules {
         }
     }
 
+    /// The table moved from scores `1..=from` to scores `1..=to`. Scores are quantile
+    /// bands: new score `s` covers ranks `(s - 1)/to .. s/to` and stands for the old
+    /// score whose band holds the middle of that span; a range keeps the new scores
+    /// that stand for an old score inside it (with 4 bins the rfm table's 5 is the new
+    /// 4, its 3..=5 the new 3..=4, and the middle quintile 3 has no quartile of its
+    /// own). A rule with a range no new score stands in can never match and is left
+    /// out. The built-in tables are written for quintiles; this is how they serve other
+    /// bin counts.
+    ///
+    /// # Example
+    /// ```
+    /// use patronage::rfm::SegmentRules;
+    /// let quartiles = SegmentRules::rfm_package().rescaled(5, 4);
+    /// assert_eq!(quartiles.segment(4, 4, 4), "Champions");
+    /// assert_eq!(quartiles.segment(1, 1, 1), "Lost");
+    /// assert!(quartiles.validate(4).is_ok());
+    /// ```
+    #[must_use]
+    pub fn rescaled(&self, from: u8, to: u8) -> SegmentRules {
+        if from == to || from < 2 || to < 2 {
+            return self.clone();
+        }
+        let (from, to) = (u32::from(from), u32::from(to));
+        // The old score new score s stands for: the band holding rank (s - 1/2)/to,
+        // i.e. floor((2s - 1) from / (2 to)) + 1, in integers.
+        let old = |s: u32| (2 * s - 1) * from / (2 * to) + 1;
+        let map = |range: Option<ScoreRange>| -> Option<Option<ScoreRange>> {
+            let Some((lo, hi)) = range else {
+                return Some(None);
+            };
+            let inside: Vec<u8> = (1..=to)
+                .filter(|&s| (u32::from(lo)..=u32::from(hi)).contains(&old(s)))
+                .map(|s| s as u8)
+                .collect();
+            Some(Some((*inside.first()?, *inside.last()?)))
+        };
+        SegmentRules {
+            rules: self
+                .rules
+                .iter()
+                .filter_map(|rule| {
+                    Some(SegmentRule {
+                        name: rule.name.clone(),
+                        r: map(rule.r)?,
+                        f: map(rule.f)?,
+                        m: map(rule.m)?,
+                    })
+                })
+                .collect(),
+        }
+    }
+
     /// Checks the table against the number of score bins.
     ///
     /// # Errors
@@ -225,7 +277,9 @@ pub enum SegmentTable {
 }
 
 impl SegmentTable {
-    /// The rules this setting names (a file is read now).
+    /// The rules this setting names for scores `1..=bins`: the built-in tables, written
+    /// for quintiles, [rescaled](SegmentRules::rescaled) to `bins`; a file as written
+    /// (read now; its ranges must fit `bins`).
     ///
     /// # Errors
     /// As [`SegmentRules::from_path`] for a file.
@@ -235,13 +289,13 @@ impl SegmentTable {
     /// use patronage::rfm::SegmentTable;
     /// let t: SegmentTable = "rf-map".into();
     /// assert_eq!(t, SegmentTable::RfMap);
-    /// assert!(!t.rules()?.rules.is_empty());
+    /// assert_eq!(t.rules(5)?, patronage::rfm::SegmentRules::rf_map());
     /// # Ok::<(), patronage::Error>(())
     /// ```
-    pub fn rules(&self) -> Result<SegmentRules> {
+    pub fn rules(&self, bins: u8) -> Result<SegmentRules> {
         match self {
-            SegmentTable::Rfm => Ok(SegmentRules::rfm_package()),
-            SegmentTable::RfMap => Ok(SegmentRules::rf_map()),
+            SegmentTable::Rfm => Ok(SegmentRules::rfm_package().rescaled(5, bins)),
+            SegmentTable::RfMap => Ok(SegmentRules::rf_map().rescaled(5, bins)),
             SegmentTable::File(path) => SegmentRules::from_path(path),
         }
     }
@@ -276,6 +330,45 @@ impl From<SegmentTable> for String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn built_in_tables_serve_every_bin_count() {
+        for bins in 2..=20 {
+            for table in [SegmentRules::rfm_package(), SegmentRules::rf_map()] {
+                let t = table.rescaled(5, bins);
+                assert!(t.validate(bins).is_ok(), "{bins} bins");
+                // From terciles up the corners keep their meaning: the top scores are
+                // the best segment's, the bottom scores the worst's. (Halves stand for
+                // quintiles 2 and 4.)
+                if bins >= 3 {
+                    assert_eq!(
+                        t.segment(bins, bins, bins),
+                        table.segment(5, 5, 5),
+                        "{bins}"
+                    );
+                    assert_eq!(t.segment(1, 1, 1), table.segment(1, 1, 1), "{bins}");
+                }
+            }
+        }
+        // Five bins: unchanged.
+        assert_eq!(
+            SegmentRules::rfm_package().rescaled(5, 5),
+            SegmentRules::rfm_package()
+        );
+        // Ten bins: deciles 9-10 are the top quintile, 1-2 the bottom one.
+        let ten = SegmentRules::rfm_package().rescaled(5, 10);
+        assert_eq!(ten.rules[0].r, Some((9, 10)));
+        let lost = ten.rules.iter().find(|r| r.name == "Lost").unwrap();
+        assert_eq!(lost.r, Some((1, 2)));
+        // Four bins: 3..=5 becomes 3..=4; quintile 3 alone has no quartile.
+        let four = SegmentRules::rfm_package().rescaled(5, 4);
+        let loyalist = four
+            .rules
+            .iter()
+            .find(|r| r.name == "Potential Loyalist")
+            .unwrap();
+        assert_eq!(loyalist.r, Some((3, 4)));
+    }
+
     use super::*;
 
     #[test]

@@ -299,21 +299,21 @@ impl SegmentModel {
     pub fn predict(&self, df: &DataFrame) -> Result<Vec<usize>> {
         let raw = raw_columns(df, &resolve(df, &self.features))?;
         let x = matrix(&raw, &self.features, &self.scalers);
-        Ok(self.assign(&x))
+        self.assign(&x)
     }
 
-    fn assign(&self, x: &[f64]) -> Vec<usize> {
+    fn assign(&self, x: &[f64]) -> Result<Vec<usize>> {
         let d = self.features.len();
-        match &self.mixture {
+        Ok(match &self.mixture {
             Some(m) => {
-                let comps = mixture_components(m);
+                let comps = mixture_components(m)?;
                 x.par_chunks(d).map(|p| most_probable(p, &comps)).collect()
             }
             None => x
                 .par_chunks(d)
                 .map(|p| metrics::nearest(p, &self.centroids).0)
                 .collect(),
-        }
+        })
     }
 
     /// The model as JSON.
@@ -357,7 +357,9 @@ impl SegmentModel {
 pub struct Segmentation {
     /// The fitted, reusable model.
     pub model: SegmentModel,
-    /// Segment of each input row.
+    /// Segment of each input row: 0-based segment numbers, 0 the segment with the most
+    /// revenue (or the largest, without `total_spend`); `profiles[s]` describes segment
+    /// `s`.
     pub assignments: Vec<usize>,
     /// The chosen k.
     pub chosen_k: usize,
@@ -365,7 +367,7 @@ pub struct Segmentation {
     pub k_table: Vec<KScore>,
     /// Customers the silhouette was computed on.
     pub silhouette_sample_size: usize,
-    /// One profile per segment.
+    /// One profile per segment, indexed by segment number: `profiles[s].segment == s`.
     pub profiles: Vec<SegmentProfile>,
     /// Features that were constant (they cannot separate anyone).
     pub constant_features: Vec<String>,
@@ -585,7 +587,7 @@ fn fit_k(x: &[f64], d: usize, k: usize, spec: &SegmentationSpec, sample: &[usize
     let labels: Vec<usize> = match (labels, &mixture) {
         (Some(labels), _) => labels,
         (None, Some(m)) => {
-            let comps = mixture_components(m);
+            let comps = mixture_components(m)?;
             x.par_chunks(d).map(|p| most_probable(p, &comps)).collect()
         }
         (None, None) => x
@@ -640,33 +642,37 @@ fn cholesky(a: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
     Some(l)
 }
 
-fn mixture_components(m: &MixtureParams) -> Vec<Component> {
+/// The components ready for scoring.
+///
+/// # Errors
+/// [`Error::Model`] naming the component whose covariance is not positive definite even
+/// with the 1e-9 ridge (a model file edited by hand, or non-finite values): scoring with
+/// any substitute covariance would assign customers by a model that was never fitted.
+fn mixture_components(m: &MixtureParams) -> Result<Vec<Component>> {
     m.weights
         .iter()
         .zip(&m.means)
         .zip(&m.covariances)
-        .map(|((w, mean), cov)| {
+        .enumerate()
+        .map(|(i, ((w, mean), cov))| {
             // A tiny ridge keeps a degenerate (constant-feature) covariance usable.
             let mut c = cov.clone();
             for (i, row) in c.iter_mut().enumerate() {
                 row[i] += 1e-9;
             }
-            let chol = cholesky(&c).unwrap_or_else(|| {
-                (0..c.len())
-                    .map(|i| {
-                        (0..c.len())
-                            .map(|j| if i == j { 1.0 } else { 0.0 })
-                            .collect()
-                    })
-                    .collect()
-            });
+            let chol = cholesky(&c).ok_or_else(|| Error::Model {
+                model: "gaussian-mixture".into(),
+                reason: format!(
+                    "the covariance of component {i} is not positive definite, so customers cannot be scored against it; refit, or use k-means"
+                ),
+            })?;
             let ln_det = 2.0 * (0..chol.len()).map(|i| chol[i][i].ln()).sum::<f64>();
-            Component {
+            Ok(Component {
                 ln_w: w.ln(),
                 mean: mean.clone(),
                 chol,
                 ln_det,
-            }
+            })
         })
         .collect()
 }
@@ -1003,4 +1009,29 @@ pub fn channel_shares(customers: &DataFrame) -> Result<DataFrame> {
         ));
     }
     Ok(DataFrame::new_infer_height(cols)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_covariance_that_is_not_positive_definite_is_an_error_not_an_identity() {
+        let good = MixtureParams {
+            weights: vec![0.5, 0.5],
+            means: vec![vec![0.0, 0.0], vec![5.0, 5.0]],
+            covariances: vec![
+                vec![vec![1.0, 0.2], vec![0.2, 1.0]],
+                vec![vec![2.0, 0.0], vec![0.0, 2.0]],
+            ],
+        };
+        assert_eq!(mixture_components(&good).unwrap().len(), 2);
+        let mut bad = good.clone();
+        // Correlation above 1: not a covariance matrix.
+        bad.covariances[1] = vec![vec![1.0, 3.0], vec![3.0, 1.0]];
+        assert!(matches!(
+            mixture_components(&bad),
+            Err(Error::Model { model, .. }) if model == "gaussian-mixture"
+        ));
+    }
 }

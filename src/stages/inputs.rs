@@ -74,7 +74,7 @@ impl Summary {
     ///     .summary(&SummaryOptions::weekly().calibration_end("2024-03-31"))?;
     /// let data = s.repeat_data()?;
     /// assert!(data.len() < s.n_customers()); // customers sharing (x, t_x, T) are one row
-    /// let fit = BgNbd::params().fit(&data)?;
+    /// let fit = BgNbd::fitter().fit(&data)?;
     /// # Ok::<(), patronage::Error>(())
     /// ```
     pub fn repeat_data(&self) -> Result<RepeatData> {

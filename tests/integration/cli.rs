@@ -629,3 +629,64 @@ fn report_errors_name_the_setting() {
     assert_eq!(code, 0, "{err}");
     assert!(out.join("report.html").exists());
 }
+
+#[test]
+fn a_reader_that_stops_early_ends_the_run_quietly() {
+    use std::io::Read;
+    use std::process::Stdio;
+    // `patronage summary FILE | head -c 100`: the reader closes the pipe after the first
+    // bytes, while the CSV of 23,570 customers is still being written.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_patronage"))
+        .args(["summary", "datasets/cdnow/CDNOW_master.txt"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0_u8; 100];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    // The pipe's read end is dropped here.
+    let out = child.wait_with_output().unwrap();
+    // The one-line cleaning report may be there; no error and no panic.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("error") && !stderr.contains("panicked"),
+        "stderr: {stderr}"
+    );
+    // Ended by SIGPIPE (as `cat` or `grep` would be), or done before it noticed: never
+    // the data-error exit 1 or a panic's 101.
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        assert!(
+            out.status.signal() == Some(13) || out.status.success(),
+            "{:?}",
+            out.status
+        );
+    }
+    assert!(String::from_utf8_lossy(&first).starts_with("customer_id"));
+}
+
+#[test]
+fn rfm_with_four_bins_uses_the_rfm_table_on_quartiles() {
+    // The default rule table is written for quintiles; it follows the bins (it refused
+    // any other bin count before).
+    let (code, out, err) = patronage(&["rfm", MASTER, "--whitespace", "--bins", "4"]);
+    assert_eq!(code, 0, "{err}");
+    let rows: Vec<Vec<&str>> = out
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert_eq!(rows.len(), 23_570);
+    let r_scores: std::collections::BTreeSet<&str> = rows.iter().map(|r| r[4]).collect();
+    assert_eq!(
+        r_scores.into_iter().collect::<Vec<_>>(),
+        ["1", "2", "3", "4"]
+    );
+    // Top quartile on all three scores: the table's best segment.
+    let top = rows
+        .iter()
+        .find(|r| r[4] == "4" && r[5] == "4" && r[6] == "4")
+        .unwrap();
+    assert_eq!(top[8], "Champions");
+}

@@ -152,8 +152,8 @@ fn weighted_equals_unweighted() {
     )
     .unwrap();
     assert_eq!(plain, weighted);
-    let a = BgNbd::params().fit(&plain).unwrap();
-    let b = BgNbd::params().fit(&weighted).unwrap();
+    let a = BgNbd::fitter().fit(&plain).unwrap();
+    let b = BgNbd::fitter().fit(&weighted).unwrap();
     assert_eq!(a.params(), b.params());
     // And split weights (the same row given twice) merge into one.
     let split =
@@ -181,7 +181,7 @@ fn fits_and_scores_identical_on_one_and_two_threads() {
     let run = || {
         let s = simulate_repeat_data(&process, 20_000, 1.0, 78.0, 3).unwrap();
         let d = RepeatData::new(&s.frequency, &s.recency, &s.t).unwrap();
-        let fit = BgNbd::params().fit(&d).unwrap();
+        let fit = BgNbd::fitter().fit(&d).unwrap();
         let money: Vec<f64> = s
             .frequency
             .iter()
@@ -234,7 +234,7 @@ fn parameters_are_recovered_from_simulated_customers() {
         42,
     )
     .unwrap();
-    let fit = BgNbd::params()
+    let fit = BgNbd::fitter()
         .fit(&RepeatData::new(&s.frequency, &s.recency, &s.t).unwrap())
         .unwrap();
     let se = &fit.report().unwrap().standard_errors;
@@ -264,7 +264,7 @@ fn parameters_are_recovered_from_simulated_customers() {
         43,
     )
     .unwrap();
-    let fit = ParetoNbd::params()
+    let fit = ParetoNbd::fitter()
         .fit(&RepeatData::new(&s.frequency, &s.recency, &s.t).unwrap())
         .unwrap();
     let se = &fit.report().unwrap().standard_errors;
@@ -289,7 +289,7 @@ fn models_round_trip_through_json() {
         &[39.0, 20.0, 39.0, 30.0],
     )
     .unwrap();
-    let fit = BgNbd::params().penalizer(0.01).fit(&d).unwrap();
+    let fit = BgNbd::fitter().penalizer(0.01).fit(&d).unwrap();
     let json = fit.to_json().unwrap();
     assert!(json.contains("\"format_version\": 1"));
     assert_eq!(BgNbd::from_json(&json).unwrap(), fit);
@@ -363,15 +363,15 @@ fn bad_inputs_are_typed_errors() {
     ));
     let d = RepeatData::new(&[0.0, 1.0, 4.0], &[0.0, 3.0, 30.0], &[39.0, 20.0, 39.0]).unwrap();
     assert!(matches!(
-        BgNbd::params().penalizer(-1.0).fit(&d),
+        BgNbd::fitter().penalizer(-1.0).fit(&d),
         Err(Error::InvalidOption { .. })
     ));
     assert!(matches!(
-        BgNbd::params().initial(&[1.0]).fit(&d),
+        BgNbd::fitter().initial(&[1.0]).fit(&d),
         Err(Error::InvalidOption { .. })
     ));
     // Out of iterations: a typed error that says what to try.
-    let e = BgNbd::params()
+    let e = BgNbd::fitter()
         .max_iterations(1)
         .fit(&small_repeat_data())
         .unwrap_err();
@@ -384,10 +384,10 @@ fn one_customer_and_all_equal_customers_do_not_panic() {
     // One customer: the likelihood has no interior optimum in every direction; the fit
     // either converges or reports non-convergence, never panics.
     let d = RepeatData::new(&[2.0], &[10.0], &[20.0]).unwrap();
-    let _ = BgNbd::params().fit(&d);
-    let _ = ParetoNbd::params().fit(&d);
+    let _ = BgNbd::fitter().fit(&d);
+    let _ = ParetoNbd::fitter().fit(&d);
     // All customers equal, with a penalizer: a finite estimate.
     let d = RepeatData::with_weights(&[2.0], &[10.0], &[20.0], &[500.0]).unwrap();
-    let fit = BgNbd::params().penalizer(0.1).fit(&d).unwrap();
+    let fit = BgNbd::fitter().penalizer(0.1).fit(&d).unwrap();
     assert!(fit.params().iter().all(|v| v.is_finite() && *v > 0.0));
 }

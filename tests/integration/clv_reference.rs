@@ -75,7 +75,7 @@ fn bgnbd_cdnow() {
         5e-4,
         "LL at published",
     );
-    let fit = BgNbd::params().fit(&data).unwrap();
+    let fit = BgNbd::fitter().fit(&data).unwrap();
     let report = fit.report().unwrap();
     assert!(report.converged);
     close(report.log_likelihood, -9582.429, 5e-4, "LL at optimum");
@@ -99,7 +99,7 @@ fn paretonbd_cdnow() {
         5e-4,
         "LL at published",
     );
-    let fit = ParetoNbd::params().fit(&data).unwrap();
+    let fit = ParetoNbd::fitter().fit(&data).unwrap();
     close(
         fit.log_likelihood().unwrap(),
         -9594.976,
@@ -120,7 +120,7 @@ fn paretonbd_cdnow() {
 
 #[test]
 fn mbgnbd_cdnow() {
-    let fit = MbgNbd::params().fit(&cdnow()).unwrap();
+    let fit = MbgNbd::fitter().fit(&cdnow()).unwrap();
     for (i, name) in ["r", "alpha", "a", "b"].iter().enumerate() {
         close(fit.params()[i], MBG[i], 5e-4 * MBG[i].max(1.0), name);
     }
@@ -131,7 +131,7 @@ fn gamma_gamma_cdnow() {
     let spend = sample_summary().spend_data().unwrap();
     assert_eq!(spend.n_customers(), 946.0);
     assert_eq!(spend.excluded(), (2357.0 - 946.0, 0.0));
-    let fit = GammaGamma::params().fit(&spend).unwrap();
+    let fit = GammaGamma::fitter().fit(&spend).unwrap();
     close(fit.log_likelihood().unwrap(), -4055.9177, 5e-5, "LL");
     close(fit.params()[0], GG[0], 5e-3, "p");
     close(fit.params()[1], GG[1], 5e-3, "q");
@@ -149,7 +149,7 @@ fn bgbb_donations() {
         5e-3,
         "LL at published",
     );
-    let fit = BgBb::params().fit(&data).unwrap();
+    let fit = BgBb::fitter().fit(&data).unwrap();
     close(
         fit.log_likelihood().unwrap(),
         -33225.58,
@@ -166,13 +166,13 @@ fn rounded_summary_files_fit_too() {
     // The shipped per-customer files (two-decimal ages) give the same estimates to 3 digits.
     let data =
         RepeatData::from_frame(&read_csv("datasets/cdnow/cdnow_customers_summary.csv")).unwrap();
-    let fit = BgNbd::params().fit(&data).unwrap();
+    let fit = BgNbd::fitter().fit(&data).unwrap();
     close(fit.log_likelihood().unwrap(), -9582.43, 1e-2, "LL");
     for (i, name) in ["r", "alpha", "a", "b"].iter().enumerate() {
         rel(fit.params()[i], BG[i], 1e-3, name);
     }
     let df = read_csv("datasets/cdnow/cdnow_customers_summary_with_transactions.csv");
-    let gg = GammaGamma::params()
+    let gg = GammaGamma::fitter()
         .fit(&SpendData::from_frame(&df).unwrap())
         .unwrap();
     close(gg.log_likelihood().unwrap(), -4055.92, 1e-2, "GG LL");

@@ -3,6 +3,8 @@
 //! outcome to an exit code; the binary's allocator (jemalloc).
 //!
 //! Exit codes: 0 success, 1 a data error, 2 a usage error. Errors are one line on stderr.
+//! A closed standard output (`patronage summary FILE | head`) ends the process by
+//! SIGPIPE, without a message, as it ends `cat` or `grep`.
 
 mod args;
 mod commands;
@@ -196,6 +198,8 @@ fn run(cli: Cli) -> patronage::Result<()> {
 }
 
 fn main() -> ExitCode {
+    // A reader that stops early (`| head`) ends the run quietly, as for any Unix tool.
+    sigpipe::reset();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -9,7 +9,7 @@ use crate::clv::special::{digamma, hyp2f1, ln_beta, ln_gamma};
 use crate::clv::{DiscreteData, Fitted, model_marker};
 use crate::error::Result;
 
-/// The BG/BB model (marker type): `BgBb::params().fit(&data)`.
+/// The BG/BB model (marker type): `BgBb::fitter().fit(&data)`.
 ///
 /// # Example
 ///

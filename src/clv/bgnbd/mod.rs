@@ -8,7 +8,7 @@ use crate::clv::fit::Model;
 use crate::clv::{Fitted, PurchaseModel, RepeatData, model_marker};
 use crate::error::Result;
 
-/// The BG/NBD model (marker type): `BgNbd::params().fit(&data)`.
+/// The BG/NBD model (marker type): `BgNbd::fitter().fit(&data)`.
 ///
 /// # Example
 ///

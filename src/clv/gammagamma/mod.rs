@@ -12,7 +12,7 @@ use crate::clv::special::{digamma, ln_gamma};
 use crate::clv::{Fitted, SpendData, model_marker};
 use crate::error::Result;
 
-/// The Gamma-Gamma model (marker type): `GammaGamma::params().fit(&spend)`.
+/// The Gamma-Gamma model (marker type): `GammaGamma::fitter().fit(&spend)`.
 ///
 /// # Example
 ///

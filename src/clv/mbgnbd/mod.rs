@@ -7,7 +7,7 @@ use crate::clv::fit::Model;
 use crate::clv::{Fitted, PurchaseModel, RepeatData, model_marker};
 use crate::error::Result;
 
-/// The MBG/NBD model (marker type): `MbgNbd::params().fit(&data)`.
+/// The MBG/NBD model (marker type): `MbgNbd::fitter().fit(&data)`.
 ///
 /// # Example
 ///

@@ -15,7 +15,7 @@ use crate::clv::special::{hyp2f1, ln_gamma};
 use crate::clv::{Fitted, PurchaseModel, RepeatData, model_marker};
 use crate::error::Result;
 
-/// The Pareto/NBD model (marker type): `ParetoNbd::params().fit(&data)`.
+/// The Pareto/NBD model (marker type): `ParetoNbd::fitter().fit(&data)`.
 ///
 /// # Example
 ///

@@ -5,7 +5,7 @@ use polars::prelude::DataType;
 use rayon::prelude::*;
 
 use super::RoleColumns;
-use super::keys::KeyCol;
+use super::keys::{KeyCol, exact_order_keys};
 use super::parse::Parsed;
 use crate::error::Result;
 
@@ -22,7 +22,13 @@ pub(super) struct Gathered {
 }
 
 /// Gathers the rows `used` (input row indices in customer order) out of `p`.
-pub(super) fn gather(cols: &RoleColumns, p: Parsed, used: &[u32]) -> Result<Gathered> {
+/// Customer `c` owns `used[offsets[c]..offsets[c + 1]]`.
+pub(super) fn gather(
+    cols: &RoleColumns,
+    p: Parsed,
+    used: &[u32],
+    offsets: &[usize],
+) -> Result<Gathered> {
     let n = p.rows.len();
     let Parsed {
         rows,
@@ -35,11 +41,8 @@ pub(super) fn gather(cols: &RoleColumns, p: Parsed, used: &[u32]) -> Result<Gath
     } = p;
     // Per input row: the order key hash and the channel (numbered in order of first
     // appearance in the input; renumbered below in order of first use).
-    let order_hash: Option<Vec<u64>> = cols
-        .order_id
-        .as_ref()
-        .map(|c| KeyCol::new(c).map(|k| k.hash_all()))
-        .transpose()?;
+    let order_ids: Option<KeyCol> = cols.order_id.as_ref().map(KeyCol::new).transpose()?;
+    let order_hash: Option<Vec<u64>> = order_ids.as_ref().map(KeyCol::hash_all);
     let channel_raw: Option<(Vec<u32>, Vec<String>)> = match &cols.channel {
         Some(c) => {
             let text = c.cast(&DataType::String)?;
@@ -76,10 +79,11 @@ pub(super) fn gather(cols: &RoleColumns, p: Parsed, used: &[u32]) -> Result<Gath
     let cost = has_cost.then(|| picked.par_iter().map(|p| p.cost).collect());
     let quantity = has_quantity.then(|| picked.par_iter().map(|p| p.quantity).collect());
     let is_return: Vec<bool> = picked.par_iter().map(|p| p.tag & 1 == 1).collect();
-    let order = cols
-        .order_id
-        .is_some()
-        .then(|| picked.par_iter().map(|p| p.order).collect());
+    let order = order_ids.as_ref().map(|ids| {
+        let mut keys: Vec<u64> = picked.par_iter().map(|p| p.order).collect();
+        exact_order_keys(&mut keys, used, offsets, ids);
+        keys
+    });
     // Channels renumbered in order of first use (customer order), as the names are listed.
     let channel = channel_raw.map(|(_, raw_names)| {
         let mut renumber = vec![u32::MAX; raw_names.len()];

@@ -104,7 +104,9 @@ pub(super) fn duplicates_and_returns(
             }
             for j in a + 1..b {
                 let rj = order[j] as usize;
-                if let Some(k) = (a..j).find(|&k| keep[k] && group_fp[k - a] == group_fp[j - a]) {
+                if let Some(k) = first_equal(a, j, &keep, &group_fp, |k| {
+                    fingerprints.same(order[k] as usize, rj)
+                }) {
                     let first_row = rows[order[k] as usize];
                     match opts.duplicates {
                         DuplicatePolicy::Keep => {
@@ -143,6 +145,18 @@ pub(super) fn duplicates_and_returns(
     Ok((keep, duplicates_kept))
 }
 
+/// The first kept row `k` in `a..j` whose fingerprint equals row `j`'s and whose values
+/// `same(k)` confirms: equal hashes alone never make a duplicate.
+fn first_equal(
+    a: usize,
+    j: usize,
+    keep: &[bool],
+    group_fp: &[u64],
+    same: impl Fn(usize) -> bool,
+) -> Option<usize> {
+    (a..j).find(|&k| keep[k] && group_fp[k - a] == group_fp[j - a] && same(k))
+}
+
 /// The kept rows in customer order, the offsets of each customer that kept a row, and
 /// the first input row of each such customer.
 pub(super) fn used_rows(
@@ -172,4 +186,24 @@ pub(super) fn used_rows(
         v
     };
     (used, out_offsets, kept_first)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_equal;
+
+    #[test]
+    fn a_fingerprint_collision_is_not_a_duplicate() {
+        // Three rows of one (customer, day) group whose fingerprints all collide; rows 0
+        // and 2 hold the same values, row 1 other values.
+        let fp = [7_u64, 7, 7];
+        let values = [10.0, 99.0, 10.0];
+        let keep = [true, true, true];
+        let same = |j: usize| move |k: usize| values[k] == values[j];
+        assert_eq!(first_equal(0, 1, &keep, &fp, same(1)), None);
+        assert_eq!(first_equal(0, 2, &keep, &fp, same(2)), Some(0));
+        // Distinct fingerprints are never compared by value.
+        let fp = [1_u64, 2, 3];
+        assert_eq!(first_equal(0, 2, &keep, &fp, |_| true), None);
+    }
 }

@@ -66,6 +66,16 @@ impl KeyCol {
         }
     }
 
+    /// Whether rows `i` and `j` hold the same value (nulls equal; floats by bits, as
+    /// they are hashed).
+    pub(super) fn same(&self, i: usize, j: usize) -> bool {
+        match self {
+            KeyCol::Text(ca) => ca.get(i) == ca.get(j),
+            KeyCol::Int(ca) => ca.get(i) == ca.get(j),
+            KeyCol::Float(ca) => ca.get(i).map(f64::to_bits) == ca.get(j).map(f64::to_bits),
+        }
+    }
+
     fn hash_row(&self, i: usize, h: &mut impl Hasher) {
         match self {
             KeyCol::Text(ca) => ca.get(i).hash(h),
@@ -99,5 +109,95 @@ impl Fingerprints<'_> {
             e.hash_row(i, &mut h);
         }
         h.finish()
+    }
+
+    /// Whether rows `i` and `j` say the same thing in every value [`Fingerprints::of`]
+    /// hashes: equal fingerprints are confirmed by this before a row counts as a
+    /// duplicate, so a hash collision cannot drop a distinct row.
+    pub(super) fn same(&self, i: usize, j: usize) -> bool {
+        let bits = |v: Option<&[f64]>, k: usize| v.map(|v| v[k].to_bits());
+        self.stamp.same(i, j)
+            && self.amount[i].to_bits() == self.amount[j].to_bits()
+            && bits(self.cost, i) == bits(self.cost, j)
+            && bits(self.quantity, i) == bits(self.quantity, j)
+            && self.is_return[i] == self.is_return[j]
+            && self.extra.iter().all(|e| e.same(i, j))
+    }
+}
+
+/// Makes order keys exact within each customer: rows whose order ids differ but hash
+/// alike (a 64-bit collision) get distinct keys, so two orders are never merged.
+/// `keys[r]` is the hash of used row `r`'s order id, `used[r]` its input row, and
+/// customer `c` owns used rows `offsets[c]..offsets[c + 1]`. Only rows with equal hashes
+/// inside one customer are compared by value.
+pub(super) fn exact_order_keys(keys: &mut [u64], used: &[u32], offsets: &[usize], ids: &KeyCol) {
+    use rayon::prelude::*;
+    // Split `keys` into the customers' slices, to fix each customer on its own.
+    let mut parts: Vec<(&mut [u64], &[u32])> = Vec::with_capacity(offsets.len());
+    let mut rest = keys;
+    for w in offsets.windows(2) {
+        let (part, tail) = std::mem::take(&mut rest).split_at_mut(w[1] - w[0]);
+        parts.push((part, &used[w[0]..w[1]]));
+        rest = tail;
+    }
+    parts.into_par_iter().for_each(|(keys, rows)| {
+        if keys.len() < 2 {
+            return;
+        }
+        let mut by_key: Vec<usize> = (0..keys.len()).collect();
+        by_key.sort_unstable_by_key(|&k| (keys[k], k));
+        let mut taken: std::collections::HashSet<u64> = keys.iter().copied().collect();
+        let mut a = 0;
+        while a < by_key.len() {
+            let mut b = a + 1;
+            while b < by_key.len() && keys[by_key[b]] == keys[by_key[a]] {
+                b += 1;
+            }
+            // Distinct ids in this run of equal hashes: the first keeps the hash, every
+            // other id gets a fresh key that no row of the customer uses.
+            let mut ids_seen: Vec<(usize, u64)> = vec![(by_key[a], keys[by_key[a]])];
+            for &k in &by_key[a + 1..b] {
+                let row = rows[k] as usize;
+                if let Some(&(_, key)) = ids_seen
+                    .iter()
+                    .find(|&&(first, _)| ids.same(rows[first] as usize, row))
+                {
+                    keys[k] = key;
+                } else {
+                    let mut fresh = keys[k];
+                    while taken.contains(&fresh) {
+                        fresh = fresh.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(1);
+                    }
+                    taken.insert(fresh);
+                    ids_seen.push((k, fresh));
+                    keys[k] = fresh;
+                }
+            }
+            a = b;
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use polars::prelude::*;
+
+    use super::{KeyCol, exact_order_keys};
+
+    #[test]
+    fn colliding_order_hashes_stay_distinct_orders() {
+        // One customer, four lines: orders A, B, A, C; every hash forced to collide.
+        let ids = KeyCol::new(&Column::new("order".into(), ["A", "B", "A", "C"])).unwrap();
+        let mut keys = vec![5_u64; 4];
+        exact_order_keys(&mut keys, &[0, 1, 2, 3], &[0, 4], &ids);
+        assert_eq!(keys[0], keys[2], "the two lines of order A stay one order");
+        assert_ne!(keys[0], keys[1]);
+        assert_ne!(keys[0], keys[3]);
+        assert_ne!(keys[1], keys[3]);
+        // Two customers: equal keys in different customers are left alone.
+        let mut keys = vec![5_u64; 4];
+        exact_order_keys(&mut keys, &[0, 2, 1, 3], &[0, 2, 4], &ids);
+        assert_eq!(keys, vec![5, 5, 5, keys[3]]);
+        assert_ne!(keys[3], 5);
     }
 }

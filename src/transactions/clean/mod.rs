@@ -216,7 +216,7 @@ pub(crate) fn clean_rows(
             ),
         });
     }
-    let g = gather::gather(cols, parsed, &used)?;
+    let g = gather::gather(cols, parsed, &used, &out_offsets)?;
     let returns_used = g.is_return.iter().filter(|&&r| r).count() as u64;
     let report = CleaningReport {
         rows_read: n as u64,

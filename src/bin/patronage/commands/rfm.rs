@@ -19,7 +19,7 @@ pub(crate) fn run_rfm(
     output: Option<&PathBuf>,
     json: bool,
 ) -> patronage::Result<()> {
-    let rules = patronage::rfm::SegmentTable::from(segments).rules()?;
+    let rules = patronage::rfm::SegmentTable::from(segments).rules(bins)?;
     let options = RfmOptions::default()
         .bins(bins)
         .segments(rules)

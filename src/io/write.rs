@@ -9,7 +9,9 @@ use crate::error::{Error, Result};
 
 /// Writes a frame to `path`: `.parquet` as Parquet, `.json` as an array of records,
 /// `.ndjson`/`.jsonl` as one record per line, `.arrow`/`.ipc` as Arrow IPC, anything else
-/// as CSV with a header.
+/// as CSV with a header. Text formats (CSV, JSON) carry floats to 15 significant digits
+/// ([`for_text`]), so a sum of prices reads `100.5`, not `100.50000000000001`; Parquet
+/// and Arrow IPC keep every bit.
 ///
 /// # Errors
 /// [`Error::Io`] when the file cannot be created, a polars error when writing fails.
@@ -39,12 +41,14 @@ pub fn write_frame(df: &mut DataFrame, path: impl AsRef<Path>) -> Result<()> {
         }
         "json" => JsonWriter::new(file)
             .with_json_format(JsonFormat::Json)
-            .finish(df)?,
+            .finish(&mut for_text(df)?)?,
         "ndjson" | "jsonl" => JsonWriter::new(file)
             .with_json_format(JsonFormat::JsonLines)
-            .finish(df)?,
+            .finish(&mut for_text(df)?)?,
         "arrow" | "ipc" | "feather" => IpcWriter::new(file).finish(df)?,
-        _ => CsvWriter::new(file).include_header(true).finish(df)?,
+        _ => CsvWriter::new(file)
+            .include_header(true)
+            .finish(&mut for_text(df)?)?,
     }
     Ok(())
 }
@@ -54,6 +58,107 @@ pub fn write_frame(df: &mut DataFrame, path: impl AsRef<Path>) -> Result<()> {
 /// # Errors
 /// A polars error when writing fails.
 pub fn write_csv_to(df: &mut DataFrame, out: impl std::io::Write) -> Result<()> {
-    CsvWriter::new(out).include_header(true).finish(df)?;
+    CsvWriter::new(out)
+        .include_header(true)
+        .finish(&mut for_text(df)?)?;
     Ok(())
+}
+
+/// The frame as text formats write it: every `Float64` column rounded to 15 significant
+/// digits (the most a double carries through decimal text and back, as R's
+/// `write.csv` writes them) and `-0.0` written as `0.0`. Sums of prices come out as the
+/// decimals they are (`100.5`, `0.3`) instead of the binary rounding noise of the last
+/// digits (`100.50000000000001`, `0.30000000000000004`); the value read back differs
+/// from the computed one by less than one part in 10^14.
+///
+/// # Errors
+/// A polars error if a column cannot be rebuilt (it always can).
+///
+/// # Example
+/// ```
+/// use patronage::polars::prelude::*;
+/// let df = df!("spend" => [0.1 + 0.2, 100.50000000000001, -0.0, 1.0 / 3.0])?;
+/// let text = patronage::io::write::for_text(&df)?;
+/// let v: Vec<f64> = text.column("spend")?.f64()?.into_no_null_iter().collect();
+/// assert_eq!(v[..3], [0.3, 100.5, 0.0]);
+/// assert!(v[2].is_sign_positive());
+/// assert_eq!(v[3], 0.333333333333333);
+/// # Ok::<(), patronage::Error>(())
+/// ```
+pub fn for_text(df: &DataFrame) -> Result<DataFrame> {
+    let columns = df
+        .columns()
+        .iter()
+        .map(|c| {
+            Ok(if c.dtype() == &DataType::Float64 {
+                let rounded: Float64Chunked = c.f64()?.apply_values(round_15);
+                rounded.with_name(c.name().clone()).into_column()
+            } else {
+                c.clone()
+            })
+        })
+        .collect::<Result<Vec<Column>>>()?;
+    Ok(DataFrame::new_infer_height(columns)?)
+}
+
+/// Exact powers of ten (every one up to 1e22 is a double).
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// `x` to 15 significant digits: the integer of 15 digits is exact in a double and the
+/// division (or product) by an exact power of ten is rounded once, so the result is the
+/// double a 15-digit decimal parses to. Zero loses its sign; NaN, infinities and numbers
+/// beyond 1e±22 digits of scale are left as they are.
+fn round_15(x: f64) -> f64 {
+    if x == 0.0 || !x.is_finite() {
+        return x + 0.0;
+    }
+    let decimals = 14 - x.abs().log10().floor() as i32;
+    match decimals {
+        0..=22 => {
+            let p = POW10[decimals as usize];
+            (x * p).round() / p
+        }
+        -22..=-1 => {
+            let p = POW10[(-decimals) as usize];
+            (x / p).round() * p
+        }
+        _ => x,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::round_15;
+
+    #[test]
+    fn fifteen_digits_remove_binary_noise_and_nothing_else() {
+        assert_eq!(round_15(100.50000000000001), 100.5);
+        assert_eq!(round_15(27.140000000000004), 27.14);
+        assert_eq!(round_15(0.1 + 0.2), 0.3);
+        assert_eq!(round_15(-385.6099999999999), -385.61);
+        assert!(round_15(-0.0).is_sign_positive());
+        assert!(round_15(f64::NAN).is_nan());
+        assert_eq!(round_15(f64::INFINITY), f64::INFINITY);
+        // Values with 15 or fewer significant digits are kept exactly.
+        for v in [
+            77.85714285714_f64,
+            1e-20,
+            123456789012345.0,
+            3.5e30,
+            0.8121208616,
+        ] {
+            assert_eq!(round_15(v), v, "{v}");
+        }
+        // Anything else moves by less than one part in 1e14.
+        for v in [
+            1.0 / 3.0,
+            2.0_f64.sqrt() * 1e10,
+            std::f64::consts::PI * 1e-7,
+        ] {
+            assert!(((round_15(v) - v) / v).abs() < 1e-14, "{v}");
+        }
+    }
 }

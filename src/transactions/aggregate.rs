@@ -25,7 +25,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::clean::{CleanTransactions, CleaningReport};
-use super::exact_sum::ExactSum;
+use super::exact_sum::{Compensated, ExactSum};
 use super::options::SummaryOptions;
 use super::summary::Summary;
 use super::units::{PurchaseUnit, TimeScale, date_of, elapsed, unit_start};
@@ -604,7 +604,7 @@ fn column_order(f: &DataFrame, channels: &[String]) -> Vec<PlSmallStr> {
 struct Unit {
     start: i32,
     first_day: i32,
-    spend: f64,
+    spend: Compensated,
 }
 
 /// Builds purchase occasions from one customer's rows (sorted by day). Returns are netted
@@ -622,11 +622,11 @@ fn occasions(
         }
         let start = unit_start(day, unit);
         match units.last_mut() {
-            Some(u) if u.start == start => u.spend += amount,
+            Some(u) if u.start == start => u.spend.add(amount),
             _ => units.push(Unit {
                 start,
                 first_day: day,
-                spend: amount,
+                spend: Compensated::of(amount),
             }),
         }
     }
@@ -634,7 +634,7 @@ fn occasions(
         if ret {
             let k = units.partition_point(|u| u.first_day <= day);
             if k > 0 {
-                units[k - 1].spend += amount;
+                units[k - 1].spend.add(amount);
             }
         }
     }
@@ -645,7 +645,7 @@ fn repeat_mean(units: &[Unit]) -> f64 {
     if units.len() < 2 {
         0.0
     } else {
-        units[1..].iter().map(|u| u.spend).sum::<f64>() / (units.len() - 1) as f64
+        Compensated::sum(units[1..].iter().map(|u| u.spend.value())) / (units.len() - 1) as f64
     }
 }
 
@@ -742,9 +742,15 @@ fn customer(
         .map(|j| day[j])
         .max()
         .unwrap_or(first.first_day);
-    let total_spend: f64 = (lo..hi).map(|j| amount[j]).sum();
+    // Compensated sums: a naive sum of n prices carries up to n roundings, which show
+    // as `100.50000000000001` in every text output.
+    let total_spend = Compensated::sum((lo..hi).map(|j| amount[j]));
     let gross_profit = clean.cost.as_ref().map_or(0.0, |cost| {
-        total_spend - (lo..hi).map(|j| cost[j]).sum::<f64>()
+        Compensated::sum(
+            (lo..hi)
+                .map(|j| amount[j])
+                .chain((lo..hi).map(|j| -cost[j])),
+        )
     });
     let (cal_cols, holdout_cols) = match cal {
         None => (None, None),
@@ -758,7 +764,7 @@ fn customer(
                 let hold_mean = if hold.is_empty() {
                     0.0
                 } else {
-                    hold.iter().map(|u| u.spend).sum::<f64>() / hold.len() as f64
+                    Compensated::sum(hold.iter().map(|u| u.spend.value())) / hold.len() as f64
                 };
                 (
                     Some((
@@ -791,20 +797,21 @@ fn customer(
     let (costs, qty, orders) = (&clean.cost, &clean.quantity, &clean.order);
     out.order_first.clear();
     let mut delivery_day = None;
+    let (mut returns, mut revenue, mut cogs) = <[Compensated; 3]>::default().into();
     for j in lo..hi {
         if ret[j] {
-            row.returns += -amount[j];
+            returns.add(-amount[j]);
             row.return_count += 1;
             if let Some(cs) = costs {
-                row.cogs -= cs[j].abs();
+                cogs.add(-cs[j].abs());
             }
             continue;
         }
-        row.revenue += amount[j];
+        revenue.add(amount[j]);
         row.lines += 1;
         row.units += qty.as_ref().map_or(1.0, |q| q[j]);
         if let Some(cs) = costs {
-            row.cogs += cs[j];
+            cogs.add(cs[j]);
         }
         if delivery_day != Some(day[j]) {
             row.deliveries += 1;
@@ -813,6 +820,7 @@ fn customer(
         let key = orders.as_ref().map_or(day[j] as u64, |o| o[j]);
         out.order_first.push((key, j));
     }
+    (row.returns, row.revenue, row.cogs) = (returns.value(), revenue.value(), cogs.value());
     // An order is its first row (by day, then row number).
     out.order_first.sort_unstable();
     out.order_first.dedup_by_key(|e| e.0);

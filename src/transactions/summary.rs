@@ -52,6 +52,98 @@ impl Summary {
     pub fn n_customers(&self) -> usize {
         self.frame.height()
     }
+
+    /// The customer ids as text, in the table's order (numeric ids written as numbers).
+    ///
+    /// # Errors
+    /// A polars error if the id column cannot be cast to text (it always can).
+    ///
+    /// # Example
+    /// ```
+    /// use patronage::prelude::*;
+    /// let tx = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?;
+    /// let s = tx.summary(&SummaryOptions::weekly())?;
+    /// let (ids, x) = (s.customer_ids()?, s.frequency()?);
+    /// assert_eq!((ids.len(), x.len()), (s.n_customers(), s.n_customers()));
+    /// assert!(s.total_spend()?.iter().all(|v| v.is_finite()));
+    /// # Ok::<(), patronage::Error>(())
+    /// ```
+    pub fn customer_ids(&self) -> Result<Vec<String>> {
+        Ok(crate::io::frame::customer_ids_as_text(&self.frame)?
+            .into_iter()
+            .map(Option::unwrap_or_default)
+            .collect())
+    }
+    /// Repeat purchases per customer (BTYD `x`): purchase occasions after the first.
+    ///
+    /// # Errors
+    /// As [`Summary::customer_ids`].
+    pub fn frequency(&self) -> Result<Vec<u32>> {
+        self.numbers::<UInt32Type>("frequency")
+    }
+    /// Age at the last purchase occasion, in time units (BTYD `t_x`).
+    ///
+    /// # Errors
+    /// As [`Summary::customer_ids`].
+    pub fn recency(&self) -> Result<Vec<f64>> {
+        self.numbers::<Float64Type>("recency")
+    }
+    /// Age at the observation end, in time units (BTYD `T`).
+    ///
+    /// # Errors
+    /// As [`Summary::customer_ids`].
+    pub fn age(&self) -> Result<Vec<f64>> {
+        self.numbers::<Float64Type>("T")
+    }
+    /// Mean spend of the repeat purchase occasions (0 without any).
+    ///
+    /// # Errors
+    /// As [`Summary::customer_ids`].
+    pub fn monetary_value(&self) -> Result<Vec<f64>> {
+        self.numbers::<Float64Type>("monetary_value")
+    }
+    /// Purchase occasions, the first included.
+    ///
+    /// # Errors
+    /// As [`Summary::customer_ids`].
+    pub fn n_purchases(&self) -> Result<Vec<u32>> {
+        self.numbers::<UInt32Type>("n_purchases")
+    }
+    /// Net spend over the whole period (returns netted as the options say).
+    ///
+    /// # Errors
+    /// As [`Summary::customer_ids`].
+    pub fn total_spend(&self) -> Result<Vec<f64>> {
+        self.numbers::<Float64Type>("total_spend")
+    }
+    /// Days from the last purchase to the observation end (marketing RFM recency).
+    ///
+    /// # Errors
+    /// As [`Summary::customer_ids`].
+    pub fn recency_days(&self) -> Result<Vec<i32>> {
+        self.numbers::<Int32Type>("recency_days")
+    }
+    /// Spend minus cost of goods, when a cost column was mapped.
+    ///
+    /// # Errors
+    /// As [`Summary::customer_ids`].
+    pub fn gross_profit(&self) -> Result<Option<Vec<f64>>> {
+        if self.frame.column("gross_profit").is_err() {
+            return Ok(None);
+        }
+        self.numbers::<Float64Type>("gross_profit").map(Some)
+    }
+
+    /// A column as numbers of type `T` (the summary's columns have no nulls outside the
+    /// calibration columns, which have no accessor here).
+    fn numbers<T>(&self, name: &str) -> Result<Vec<T::Native>>
+    where
+        T: PolarsNumericType,
+    {
+        let column = self.frame.column(name)?.cast(&T::get_static_dtype())?;
+        let ca = column.as_materialized_series().unpack::<T>()?;
+        Ok(ca.iter().map(Option::unwrap_or_default).collect())
+    }
 }
 
 /// The error for a calibration end before the first used transaction.

@@ -18,7 +18,7 @@
 //! | model fit | [`fit::fit_summary`], [`fit::fit_table`] | [`fit::ModelKind`], [`FitOptions`](crate::clv::FitOptions) → [`fit::FitOutcome`] | `fit` |
 //! | CLV | [`clv::clv_table`], [`clv::clv_table_on`] | [`clv::ClvSettings`] → [`clv::ClvOutcome`] (with notes: Gamma-Gamma falling back to historic spend) | `clv` |
 //! | cohorts | [`cohorts::cohorts`] | a [`CustomerTable`] made with a cohort period → [`Cohorts`](crate::cohort::Cohorts) | `cohorts` |
-//! | profitability | [`profitability::analyse`] | [`CostModel`](crate::profitability::CostModel), [`Split`](crate::profitability::Split) → [`Profitability`](crate::profitability::Profitability) | `profitability` |
+//! | profitability | [`profitability::analyse`], [`profitability::customer_frame`] | [`CostModel`](crate::profitability::CostModel), [`Split`](crate::profitability::Split) → [`Profitability`](crate::profitability::Profitability) | `profitability` |
 //! | segmentation | [`segment::segment`] | [`segment::SegmentSettings`] (spec, channel mix), optional [`clv::ClvOutcome`] → [`segment::SegmentOutcome`] | `segment` |
 //! | targeting | [`target::target`] | [`clv::ClvSettings`], [`TargetBy`](crate::targeting::TargetBy), [`Cut`](crate::targeting::Cut) → [`target::TargetOutcome`] | `target` |
 //!

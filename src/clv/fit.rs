@@ -400,6 +400,11 @@ fn validate(opts: &FitOptions, k: usize) -> Result<()> {
     Ok(())
 }
 
+/// |ln θ| (parameters on the data's own scale) beyond which a fit that stopped without
+/// converging is taken to be running off to the edge of the parameter space: 1e6 times
+/// (or a millionth of) the data's scale.
+const RUNAWAY_LOG: f64 = 13.8;
+
 pub(crate) fn fit<M: Model>(opts: &FitOptions, data: &M::Data) -> Result<Fitted<M>> {
     let k = M::PARAM_NAMES.len();
     validate(opts, k)?;
@@ -476,11 +481,20 @@ pub(crate) fn fit<M: Model>(opts: &FitOptions, data: &M::Data) -> Result<Fitted<
     // that, and report the exact norm.
     let converged = gradient_norm.is_finite() && gradient_norm <= opts.tolerance.max(1e-5);
     if !converged {
+        // Estimates a million-fold off the data's scale mean the likelihood keeps rising
+        // towards the edge of the parameter space: no finite maximum, so more iterations
+        // or other starting values cannot help, only a penalty (or another model).
+        let runaway = log_theta.iter().any(|v| v.abs() > RUNAWAY_LOG);
+        let hint = if runaway {
+            "the estimates run off towards infinity or zero (the likelihood has no maximum at finite parameters on these data), so more iterations will not help: add a penalizer (e.g. 0.001) or use another model"
+        } else {
+            "raise max_iterations, give initial values near the expected estimate, or add a small penalizer (e.g. 0.001)"
+        };
         return Err(Error::NotConverged {
             model: M::NAME.into(),
             iterations,
             gradient_norm,
-            hint: "raise max_iterations, give initial values near the expected estimate, or add a small penalizer (e.g. 0.001)".into(),
+            hint: hint.into(),
         });
     }
     let params: Vec<f64> = log_theta

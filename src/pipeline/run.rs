@@ -1,5 +1,7 @@
-//! [`Pipeline::run_with`]: the stages in order on one customer table, and the joins of
-//! their results into one row per customer.
+//! [`Pipeline::run_with`]: the stage functions (`crate::stages`) in order on one customer
+//! table, and the joins of their results into one row per customer. Every decision a
+//! stage makes (Gamma-Gamma falling back to historic spend, the channel mix) is made in
+//! the stage function, so the CLI's commands give what the pipeline gives.
 
 use std::collections::HashMap;
 
@@ -7,11 +9,12 @@ use polars::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::profitability::{analyse_table, cost_table};
-use crate::segmentation::{FeatureSpec, Scale, segment};
-use crate::stages::clv::{ClvSettings, SpendSource, clv_table_on};
+use crate::stages::clv::clv_table_on;
+use crate::stages::cohorts::cohorts;
 use crate::stages::fit::{FitOutcome, fit_summary, purchase_checks};
+use crate::stages::segment::{CLV_COLUMNS, SegmentSettings, segment};
+use crate::stages::summary::summary_of;
 use crate::transactions::Transactions;
-use crate::transactions::aggregate::CustomerTable;
 
 use super::{Pipeline, PipelineOutput, Stage};
 
@@ -38,15 +41,14 @@ impl Pipeline {
         progress: &mut dyn FnMut(Stage),
     ) -> Result<PipelineOutput> {
         let options = &self.config.time;
-        let mut notes = Vec::new();
         progress(Stage::Clean);
         let clean = tx.clean(options)?;
         // One aggregation pass gives every per-customer figure: the summary, the
         // activity counts cost-to-serve prices, the channel counts and the cohorts.
         progress(Stage::Summary);
-        let table = CustomerTable::from_clean(clean, options, Some(self.config.cohorts.period))?;
+        let table = summary_of(clean, options, Some(self.config.cohorts.period))?;
         progress(Stage::Cohorts);
-        let cohort_table = crate::stages::cohorts::cohorts(&table)?;
+        let cohort_table = cohorts(&table)?;
         let costs = match &self.profitability {
             Some((model, _, _, activity)) => {
                 progress(Stage::Costs);
@@ -54,11 +56,12 @@ impl Pipeline {
             }
             None => None,
         };
-        let mix = match &self.segmentation {
-            Some((_, true)) => Some(crate::segmentation::channel_shares(table.frame())?),
-            _ => None,
+        // The channel mix reads the table's channel counts at the segmentation step;
+        // otherwise only the summary is kept.
+        let (summary, mix_table) = match &self.segmentation {
+            Some((_, true)) => (table.summary()?, Some(table)),
+            _ => (table.into_summary()?, None),
         };
-        let summary = table.into_summary()?;
         progress(Stage::Rfm);
         let rfm = summary.rfm(&self.rfm)?;
 
@@ -80,24 +83,9 @@ impl Pipeline {
         let (clv, checks) = match &self.clv {
             Some((settings, period)) => {
                 progress(Stage::Clv);
-                let out = match clv_table_on(&summary, settings, *period) {
-                    Err(first) if settings.spend == SpendSource::GammaGamma => {
-                        // The purchase fit is deterministic: when the same run with
-                        // historic spend succeeds, the failure was Gamma-Gamma's.
-                        let historic = ClvSettings {
-                            spend: SpendSource::Historic,
-                            ..settings.clone()
-                        };
-                        let out = clv_table_on(&summary, &historic, *period)?;
-                        notes.push(format!(
-                            "Gamma-Gamma could not give expected spend ({first}); CLV uses each customer's historic mean repeat spend instead"
-                        ));
-                        out
-                    }
-                    other => other?,
-                };
+                let out = clv_table_on(&summary, settings, *period)?;
                 same_customers(&customers, &out.frame, "clv")?;
-                for name in ["p_alive", "expected_purchases", "expected_spend", "clv"] {
+                for name in CLV_COLUMNS {
                     customers.with_column(out.frame.column(name)?.clone())?;
                 }
                 progress(Stage::Checks);
@@ -146,45 +134,17 @@ impl Pipeline {
             _ => None,
         };
         let segmentation = match &self.segmentation {
-            Some((spec, _)) => {
+            Some((spec, channel_mix)) => {
                 progress(Stage::Segmentation);
-                let mut spec = spec.clone();
-                if let Some(mix) = &mix {
-                    same_customers(&customers, mix, "channel mix")?;
-                    for c in mix.columns().iter().skip(1) {
-                        customers.with_column(c.clone())?;
-                        if !spec.features.iter().any(|f| f.column == c.name().as_str()) {
-                            spec.features.push(FeatureSpec {
-                                column: c.name().to_string(),
-                                log1p: false,
-                                scale: Scale::Standardize,
-                            });
-                        }
-                    }
-                }
-                let seg = segment(&customers, &spec)?;
-                customers.with_column(Column::new(
-                    "cluster".into(),
-                    seg.assignments
-                        .iter()
-                        .map(|&s| s as u32)
-                        .collect::<Vec<_>>(),
-                ))?;
-                let labels: Vec<&str> = seg
-                    .assignments
-                    .iter()
-                    .map(|&s| {
-                        seg.profiles
-                            .iter()
-                            .find(|p| p.segment == s)
-                            .map_or("", |p| p.label.as_str())
-                    })
-                    .collect();
-                customers.with_column(Column::new("cluster_label".into(), labels))?;
-                Some(seg)
+                // The customers already carry the CLV columns: none to add.
+                let settings = SegmentSettings::new(spec.clone(), *channel_mix);
+                let out = segment(&customers, mix_table.as_ref(), &settings, None)?;
+                customers = out.customers;
+                Some(out.segmentation)
             }
             None => None,
         };
+        let notes = clv.as_ref().map(|c| c.notes.clone()).unwrap_or_default();
 
         progress(Stage::Assemble);
         Ok(PipelineOutput {

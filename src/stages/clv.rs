@@ -139,6 +139,7 @@ impl Default for ClvSettings {
 
 /// The per-customer CLV table and the models behind it.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ClvOutcome {
     /// `customer_id, frequency, recency, T, monetary_value, p_alive, expected_purchases,
     /// expected_spend, clv` (calibration-period inputs when the summary has a calibration
@@ -150,27 +151,38 @@ pub struct ClvOutcome {
     pub spend: Option<FitOutcome>,
     /// Sum of CLV.
     pub customer_equity: f64,
+    /// What the stage decided on its own, one sentence each: with
+    /// [`SpendSource::GammaGamma`], that Gamma-Gamma could not give expected spend (why,
+    /// in the error's words) and historic spend was used instead (`spend` is then `None`).
+    pub notes: Vec<String>,
 }
 
 /// Fits the purchase model (and Gamma-Gamma) on a summary and scores every customer.
 ///
+/// When [`SpendSource::GammaGamma`] is asked for but Gamma-Gamma cannot give expected
+/// spend (the fit fails, as on data whose likelihood has no interior optimum, or q <= 1
+/// leaves the mean spend undefined), the customers are scored on their historic mean
+/// repeat spend instead, `spend` is `None` and [`ClvOutcome::notes`] says why: every
+/// caller (the pipeline, `patronage clv`, `target`, `segment`) gets the same result.
+///
 /// # Errors
 ///
 /// [`Error::InvalidOption`] for a non-purchase model or `MarginSource::Cost` without a
-/// cost column; fit errors; [`Error::Model`] when Gamma-Gamma has `q <= 1` (use
-/// `SpendSource::Historic` then).
+/// cost column; the purchase model's fit errors ([`Error::NotConverged`]); bad customer
+/// rows ([`Error::BadRow`]).
 ///
 /// # Example
 ///
 /// ```
 /// use patronage::prelude::*;
-/// use patronage::stages::clv::{clv_table, ClvSettings, SpendSource};
+/// use patronage::stages::clv::{clv_table, ClvSettings};
 /// let s = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?
 ///     .summary(&SummaryOptions::weekly())?;
-/// // Gamma-Gamma has no interior optimum on this small sample: each customer's own spend.
-/// let settings = ClvSettings { spend: SpendSource::Historic, ..ClvSettings::default() };
-/// let out = clv_table(&s, &settings)?;
+/// // Gamma-Gamma has no interior optimum on this small sample: the stage scores each
+/// // customer's own mean spend instead, and says so.
+/// let out = clv_table(&s, &ClvSettings::default())?;
 /// assert!(out.spend.is_none() && out.customer_equity > 0.0);
+/// assert_eq!(out.notes.len(), 1);
 /// println!("customer equity {:.0}", out.customer_equity);
 /// # Ok::<(), patronage::Error>(())
 /// ```
@@ -267,15 +279,6 @@ pub fn clv_table_on(
     let pm = purchase
         .purchase_model()
         .ok_or_else(|| Error::invalid("clv.model", "not a purchase model"))?;
-    let spend = match settings.spend {
-        SpendSource::GammaGamma => {
-            let sd = SpendData::new(&x, &m)?;
-            let gg: Fitted<GammaGamma> = fit_with(&settings.fit, &sd)?;
-            gg.mean_spend()?;
-            Some((gg, sd.excluded()))
-        }
-        SpendSource::Historic => None,
-    };
     let margin = match (&settings.margin, &margins_all) {
         (MarginSource::Rate(r), _) => Margin::Rate(*r),
         (MarginSource::Cost, Some(all)) => {
@@ -289,17 +292,36 @@ pub fn clv_table_on(
         step: settings.step,
         margin,
     };
-    let scores = score(
-        pm,
-        spend.as_ref().map(|s| &s.0),
-        CustomerInputs {
-            x: &x,
-            t_x: &t_x,
-            t: &t,
-            monetary: &m,
-        },
-        &opts,
-    )?;
+    let inputs = CustomerInputs {
+        x: &x,
+        t_x: &t_x,
+        t: &t,
+        monetary: &m,
+    };
+    let mut notes = Vec::new();
+    let (scores, spend) = match settings.spend {
+        SpendSource::GammaGamma => {
+            let with_gg = gamma_gamma(&x, &m, &settings.fit).and_then(|(gg, excluded)| {
+                let scores = score(pm, Some(&gg), inputs, &opts)?;
+                Ok((scores, Some((gg, excluded))))
+            });
+            match with_gg {
+                Ok(done) => done,
+                // The purchase fit above succeeded, so what failed is the spend model
+                // (no finite mean spend, no interior optimum, no repeat customers): score
+                // on historic spend instead of failing the whole stage. If that fails
+                // too, the error is not Gamma-Gamma's and is returned.
+                Err(gg_error) => {
+                    let scores = score(pm, None, inputs, &opts)?;
+                    notes.push(format!(
+                        "Gamma-Gamma could not give expected spend ({gg_error}); CLV uses each customer's historic mean repeat spend instead"
+                    ));
+                    (scores, None)
+                }
+            }
+        }
+        SpendSource::Historic => (score(pm, None, inputs, &opts)?, None),
+    };
     let customer_equity = scores.customer_equity();
     // Scatter back to all customers (null where there was nothing to score).
     let scatter = |v: &[f64]| -> Vec<Option<f64>> {
@@ -337,5 +359,15 @@ pub fn clv_table_on(
             histogram: None,
         }),
         customer_equity,
+        notes,
     })
+}
+
+/// Fits Gamma-Gamma on the repeat customers' spend and checks that it has a finite mean
+/// spend (q > 1); with the customers it left out.
+fn gamma_gamma(x: &[f64], m: &[f64], fit: &FitOptions) -> Result<(Fitted<GammaGamma>, (f64, f64))> {
+    let data = SpendData::new(x, m)?;
+    let gg: Fitted<GammaGamma> = fit_with(fit, &data)?;
+    gg.mean_spend()?;
+    Ok((gg, data.excluded()))
 }

@@ -208,6 +208,31 @@ impl Transactions {
         options: &SummaryOptions,
         partitions: Option<usize>,
     ) -> Result<Summary> {
+        self.customer_table_partitioned(options, partitions)?
+            .into_summary()
+    }
+
+    /// The customer table ([`Transactions::customer_table`] without cohorts) one customer
+    /// partition at a time, as [`Transactions::summary_partitioned`] makes it: the same
+    /// table, row order, values and cleaning report as in memory.
+    ///
+    /// # Errors
+    /// As [`Transactions::summary_partitioned`].
+    ///
+    /// # Example
+    /// ```
+    /// use patronage::prelude::*;
+    /// let tx = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?;
+    /// let opts = SummaryOptions::weekly();
+    /// let split = tx.customer_table_partitioned(&opts, Some(3))?;
+    /// assert!(split.frame().equals_missing(tx.customer_table(&opts, None)?.frame()));
+    /// # Ok::<(), patronage::Error>(())
+    /// ```
+    pub fn customer_table_partitioned(
+        &self,
+        options: &SummaryOptions,
+        partitions: Option<usize>,
+    ) -> Result<CustomerTable> {
         if let Some(end) = options.parsed_observation_end()? {
             options.parsed_calibration_end(end)?;
         }
@@ -215,7 +240,7 @@ impl Transactions {
             Some(0) => {
                 return Err(Error::invalid("partitions", "must be at least 1"));
             }
-            Some(1) => return self.summary(options),
+            Some(1) => return self.customer_table(options, None),
             Some(p) => p,
             None => 0,
         };
@@ -228,25 +253,25 @@ impl Transactions {
         self.summary_split(options, n, p, SLICE)
     }
 
-    /// [`Transactions::summary_partitioned`] with `p` partitions of `n` rows, reading
-    /// `slice` rows at a time.
+    /// [`Transactions::customer_table_partitioned`] with `p` partitions of `n` rows,
+    /// reading `slice` rows at a time.
     fn summary_split(
         &self,
         options: &SummaryOptions,
         n: u64,
         p: usize,
         slice: u64,
-    ) -> Result<Summary> {
+    ) -> Result<CustomerTable> {
         let cal = options.parsed_calibration_end(i32::MAX)?;
         if p == 1 || n == 0 {
-            return self.summary(options);
+            return self.customer_table(options, None);
         }
         let Some(bounds) = self.sample_bounds(n, p)? else {
             // Ids of a type cleaning refuses: the in-memory path reports it.
-            return self.summary(options);
+            return self.customer_table(options, None);
         };
         if bounds.len() == 0 {
-            return self.summary(options);
+            return self.customer_table(options, None);
         }
         let today = clean::today();
         let (_spill, files) = self.spill(&bounds.predicates(&self.schema.customer_id), slice)?;
@@ -272,7 +297,7 @@ impl Transactions {
                 facts,
             });
         }
-        self.merge(parts, options, cal)?.into_summary()
+        self.merge(parts, options, cal)
     }
 
     /// Reads the input once, `slice` rows at a time, and appends each slice's rows of
@@ -542,7 +567,11 @@ mod tests {
     fn assert_same(tx: &Transactions, opts: &SummaryOptions, p: usize, slice: u64) {
         let whole = tx.summary(opts).unwrap();
         let n = tx.count_rows().unwrap();
-        let split = tx.summary_split(opts, n, p, slice).unwrap();
+        let split = tx
+            .summary_split(opts, n, p, slice)
+            .unwrap()
+            .into_summary()
+            .unwrap();
         assert!(
             whole.frame().equals_missing(split.frame()),
             "P {p}, slice {slice}"

@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-fn patronage(args: &[&str]) -> (i32, String, String) {
+pub(crate) fn patronage(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_patronage"))
         .args(args)
         .output()

@@ -379,6 +379,35 @@ fn bad_inputs_are_typed_errors() {
     assert!(e.to_string().contains("max_iterations"), "{e}");
 }
 
+/// Gamma-Gamma on the retail sample has no maximum at finite parameters: the error says
+/// that more iterations will not help and a penalizer will, which is true.
+#[test]
+fn a_runaway_fit_advises_a_penalizer_not_more_iterations() {
+    use patronage::prelude::*;
+    let spend = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())
+        .unwrap()
+        .summary(&SummaryOptions::weekly())
+        .unwrap()
+        .spend_data()
+        .unwrap();
+    for iterations in [1000, 20_000] {
+        let e = GammaGamma::fitter()
+            .max_iterations(iterations)
+            .fit(&spend)
+            .unwrap_err();
+        let Error::NotConverged { model, hint, .. } = &e else {
+            panic!("{e:?}");
+        };
+        assert_eq!(model, "gamma-gamma");
+        assert!(
+            !hint.contains("max_iterations") && hint.contains("penalizer"),
+            "{hint}"
+        );
+    }
+    let fit = GammaGamma::fitter().penalizer(0.001).fit(&spend).unwrap();
+    assert!(fit.report().unwrap().converged);
+}
+
 #[test]
 fn one_customer_and_all_equal_customers_do_not_panic() {
     // One customer: the likelihood has no interior optimum in every direction; the fit

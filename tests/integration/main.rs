@@ -5,6 +5,7 @@ mod arrow_interop;
 mod bad_input;
 mod cdnow_summary;
 mod cli;
+mod cli_stages;
 mod clv_properties;
 mod clv_reference;
 mod determinism;

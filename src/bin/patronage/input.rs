@@ -1,7 +1,7 @@
 //! From the command-line options to data: reading the transaction file with the column
 //! mapping and format options (`load`), the `SummaryOptions` the time and cleaning options
-//! make (`summary_options`, `apply_time_options`), and the cleaned per-customer summary
-//! (`summarise`, `summarise_with`, `summarise_partitioned`) with its one-line cleaning
+//! make (`summary_options`, `apply_time_options`), and the summary stage's customer table
+//! (`customer_table`, `summarise`, `summarise_partitioned`) with its one-line cleaning
 //! report on stderr and the rejects file (`report_cleaning`).
 
 use patronage::pipeline::{FileFormat, InputConfig};
@@ -68,25 +68,38 @@ pub(crate) fn apply_time_options(
     Ok(base)
 }
 
-pub(crate) fn summarise(input: &InputArgs, time: &TimeArgs) -> patronage::Result<Summary> {
-    summarise_with(input, time, |_| Ok(())).map(|(summary, ())| summary)
+/// The customer table of the summary stage (`stages::summary::summary`), with the
+/// cleaning report on stderr and the rejects file.
+pub(crate) fn customer_table(
+    input: &InputArgs,
+    time: &TimeArgs,
+) -> patronage::Result<CustomerTable> {
+    let options = summary_options(input, time)?;
+    let table = patronage::stages::summary::summary(&load(input)?, &options, None)?;
+    report_cleaning(input, table.report())?;
+    Ok(table)
 }
 
-/// The summary one customer partition at a time (see `Transactions::summary_partitioned`).
+/// The summary columns of [`customer_table`].
+pub(crate) fn summarise(input: &InputArgs, time: &TimeArgs) -> patronage::Result<Summary> {
+    customer_table(input, time)?.into_summary()
+}
+
+/// The summary one customer partition at a time (`stages::summary::summary_partitioned`).
 pub(crate) fn summarise_partitioned(
     input: &InputArgs,
     time: &TimeArgs,
     partitions: Option<usize>,
 ) -> patronage::Result<Summary> {
     let options = summary_options(input, time)?;
-    let summary = load(input)?.summary_partitioned(&options, partitions)?;
-    report_cleaning(input, &summary)?;
-    Ok(summary)
+    let table =
+        patronage::stages::summary::summary_partitioned(&load(input)?, &options, partitions)?;
+    report_cleaning(input, table.report())?;
+    table.into_summary()
 }
 
 /// Prints what cleaning did and writes the rejects when asked.
-fn report_cleaning(input: &InputArgs, summary: &Summary) -> patronage::Result<()> {
-    let r = summary.report();
+fn report_cleaning(input: &InputArgs, r: &CleaningReport) -> patronage::Result<()> {
     eprintln!(
         "patronage: {} rows read, {} used ({} returns netted), {} rejected, {} duplicates kept; {} customers; observation end {}",
         r.rows_read,
@@ -101,18 +114,4 @@ fn report_cleaning(input: &InputArgs, summary: &Summary) -> patronage::Result<()
         patronage::io::write_frame(&mut r.rejects_frame()?, path)?;
     }
     Ok(())
-}
-
-/// Aggregates the customer table once, lets `also` use it, then keeps its summary.
-pub(crate) fn summarise_with<T>(
-    input: &InputArgs,
-    time: &TimeArgs,
-    also: impl FnOnce(&CustomerTable) -> patronage::Result<T>,
-) -> patronage::Result<(Summary, T)> {
-    let options = summary_options(input, time)?;
-    let table = load(input)?.customer_table(&options, None)?;
-    let extra = also(&table)?;
-    let summary = table.into_summary()?;
-    report_cleaning(input, &summary)?;
-    Ok((summary, extra))
 }

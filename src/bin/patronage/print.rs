@@ -1,6 +1,7 @@
 //! Output helpers shared by the commands: `emit` writes a table to a file (format by
 //! extension) or as CSV on standard output, `to_json_text` pretty-prints a JSON value with
-//! serialisation failures as `Error::Parse`, and `print_fit` prints a fitted model's
+//! serialisation failures as `Error::Serialize`, `print_notes` prints a stage's notes on
+//! stderr, and `print_fit` prints a fitted model's
 //! coefficient table, fit report, repeat-purchase histogram and holdout check as text.
 
 use std::path::PathBuf;
@@ -14,6 +15,14 @@ pub(crate) fn emit(
     match output {
         Some(path) => patronage::io::write_frame(&mut df, path),
         None => patronage::io::write_csv_to(&mut df, std::io::stdout().lock()),
+    }
+}
+
+/// What a stage decided on its own (`ClvOutcome::notes`, the pipeline's notes), one
+/// line each on stderr.
+pub(crate) fn print_notes(notes: &[String]) {
+    for note in notes {
+        eprintln!("patronage: note: {note}");
     }
 }
 

@@ -1,7 +1,9 @@
-//! `patronage clv`: parses the margin and spend sources, fits the purchase model (and
-//! Gamma-Gamma unless `--spend historic`) on the summary, prints the fitted parameters and
-//! the customer equity on stderr, and writes the per-customer P(alive), expected
-//! purchases, expected spend and CLV table.
+//! `patronage clv`: parses the margin and spend sources, runs the CLV stage
+//! (`stages::clv::clv_table`: the purchase model and Gamma-Gamma unless `--spend
+//! historic`, falling back to historic spend with a note when Gamma-Gamma cannot give
+//! expected spend) on the summary, prints the fitted parameters, the notes and the
+//! customer equity on stderr, and writes the per-customer P(alive), expected purchases,
+//! expected spend and CLV table.
 
 use std::path::PathBuf;
 
@@ -9,7 +11,7 @@ use patronage::stages::clv::{ClvSettings, MarginSource, SpendSource, clv_table};
 
 use crate::args::{FitArgs, InputArgs, TimeArgs};
 use crate::input::summarise;
-use crate::print::emit;
+use crate::print::{emit, print_notes};
 
 #[allow(clippy::too_many_arguments)] // one per command-line option
 pub(crate) fn run_clv(
@@ -55,6 +57,7 @@ pub(crate) fn run_clv(
             params(&gg.model)
         );
     }
+    print_notes(&out.notes);
     eprintln!(
         "patronage: customer equity {:.2} over {horizon} time units",
         out.customer_equity

@@ -18,7 +18,7 @@ pub(crate) fn run_cohorts(
 ) -> patronage::Result<()> {
     let period: CohortPeriod = cohort.parse()?;
     let options = summary_options(input, time)?;
-    let table = load(input)?.customer_table(&options, Some(period))?;
+    let table = patronage::stages::summary::summary(&load(input)?, &options, Some(period))?;
     let c = patronage::stages::cohorts::cohorts(&table)?;
     eprintln!(
         "patronage: {} cohorts of {} customers",

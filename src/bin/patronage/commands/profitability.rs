@@ -1,5 +1,5 @@
 //! `patronage profitability`: reads the cost model and the optional activity table, runs
-//! the profitability analysis on the transactions (`stages::profitability::analyse`), prints the
+//! the profitability stage on the transactions (`stages::profitability::analyse`), prints the
 //! whale-curve figures on stderr, and writes the per-customer cost-to-serve and net
 //! contribution table and/or the JSON figures.
 
@@ -19,7 +19,7 @@ pub(crate) fn run_profitability(
     json: bool,
 ) -> patronage::Result<()> {
     use patronage::profitability::{CostModel, Split};
-    use patronage::stages::profitability::analyse;
+    use patronage::stages::profitability::{analyse, customer_frame};
     let split: Split = split.parse()?;
     let model = match costs {
         Some(path) => CostModel::from_path(path)?,
@@ -29,41 +29,7 @@ pub(crate) fn run_profitability(
     let options = summary_options(input, time)?;
     let tx = load(input)?;
     let p = analyse(&tx, &options, &model, activity.as_ref(), split)?;
-    let mut columns: Vec<String> = [
-        "customer_id",
-        "revenue",
-        "cogs",
-        "returns",
-        "gross_profit",
-        "cost_to_serve",
-        "net_contribution",
-        "margin_pct",
-        "quadrant",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    columns.extend(
-        [
-            "tier",
-            "cts_share",
-            "orders",
-            "lines",
-            "units",
-            "deliveries",
-            "return_count",
-            "service_contacts",
-            "visits",
-        ]
-        .iter()
-        .map(|s| s.to_string()),
-    );
-    columns.extend(
-        patronage::profitability::CTS_COMPONENTS
-            .iter()
-            .map(|s| s.to_string()),
-    );
-    let table = p.table.select(columns)?;
+    let table = customer_frame(&p)?;
     match &p.whale {
         Some(w) => eprintln!(
             "patronage: {} customers; net contribution {:.2}; whale curve peaks at {:.1}% after {} customers; top 20% bring {:.1}%",

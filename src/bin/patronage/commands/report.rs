@@ -100,9 +100,7 @@ pub(crate) fn run_report(
             files.len(),
             out.display()
         );
-        for note in &output.notes {
-            eprintln!("patronage: note: {note}");
-        }
+        crate::print::print_notes(&output.notes);
     }
     Ok(())
 }

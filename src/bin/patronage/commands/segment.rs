@@ -1,16 +1,18 @@
 //! `patronage segment`: parses k (fixed or a range), the method and the feature list;
-//! builds the feature table from the summary, adding the CLV scores when a feature needs
-//! them and the channel shares of the same cleaned rows for `channel_mix`; then clusters
-//! (`finish_segment`), prints the segment profiles on stderr, optionally saves the model,
-//! and writes the assignments and/or the JSON summary.
+//! runs the CLV stage when a feature needs its scores (its notes on stderr and in the
+//! JSON), then the segmentation stage (`stages::segment::segment`, which adds the CLV
+//! columns and, for `channel_mix`, the channel shares); prints the segment profiles on
+//! stderr, optionally saves the model, and writes the assignments and/or the JSON
+//! summary.
 
 use std::path::PathBuf;
 
 use patronage::stages::clv::{ClvSettings, clv_table};
+use patronage::stages::segment::{CLV_COLUMNS, SegmentSettings, segment};
 
 use crate::args::{InputArgs, TimeArgs};
-use crate::input::summarise_with;
-use crate::print::{emit, to_json_text};
+use crate::input::customer_table;
+use crate::print::{emit, print_notes, to_json_text};
 
 #[allow(clippy::too_many_arguments)] // one per command-line option
 pub(crate) fn run_segment(
@@ -61,62 +63,23 @@ pub(crate) fn run_segment(
         .k(k)
         .method(method)
         .seed(seed);
-    // One cleaning pass feeds both the summary and, when asked for, the channel shares.
-    let (summary, mix) = summarise_with(input, time, |table| {
-        if wants_mix {
-            patronage::segmentation::channel_shares(table.frame()).map(Some)
-        } else {
-            Ok(None)
-        }
-    })?;
-    let needs_clv = spec.features.iter().any(|f| {
-        ["p_alive", "expected_purchases", "expected_spend", "clv"].contains(&f.column.as_str())
-    });
-    let table = if needs_clv {
-        let clv = clv_table(&summary, &ClvSettings::default())?;
-        let mut df = summary.frame().clone();
-        for name in ["p_alive", "expected_purchases", "expected_spend", "clv"] {
-            df.with_column(clv.frame.column(name)?.clone())?;
-        }
-        df
+    let needs_clv = spec
+        .features
+        .iter()
+        .any(|f| CLV_COLUMNS.contains(&f.column.as_str()));
+    // One cleaning pass feeds the summary, the CLV fit and the channel shares.
+    let table = customer_table(input, time)?;
+    let summary = table.summary()?;
+    let clv = if needs_clv {
+        Some(clv_table(&summary, &ClvSettings::default())?)
     } else {
-        summary.frame().clone()
+        None
     };
-    let mut table = table;
-    if let Some(mix) = mix {
-        // Channel shares of the same cleaned rows, in customer_id order like the summary.
-        if !mix
-            .column("customer_id")?
-            .equals_missing(table.column("customer_id")?)
-        {
-            return Err(patronage::Error::InvalidOption {
-                option: "segmentation.features".into(),
-                reason: "channel shares and summary disagree on the customers".into(),
-            });
-        }
-        let mut spec = spec;
-        for c in mix.columns().iter().skip(1) {
-            table.with_column(c.clone())?;
-            spec.features.push(FeatureSpec {
-                column: c.name().to_string(),
-                log1p: false,
-                scale: patronage::segmentation::Scale::Standardize,
-            });
-        }
-        return finish_segment(&table, &spec, output, json, save_model);
-    }
-    finish_segment(&table, &spec, output, json, save_model)
-}
-
-fn finish_segment(
-    table: &polars::prelude::DataFrame,
-    spec: &patronage::segmentation::SegmentationSpec,
-    output: Option<&PathBuf>,
-    json: bool,
-    save_model: Option<&PathBuf>,
-) -> patronage::Result<()> {
-    let table = table.clone();
-    let seg = patronage::segmentation::segment(&table, spec)?;
+    let notes = clv.as_ref().map(|c| c.notes.clone()).unwrap_or_default();
+    print_notes(&notes);
+    let settings = SegmentSettings::new(spec, wants_mix);
+    let out = segment(summary.frame(), Some(&table), &settings, clv.as_ref())?;
+    let seg = &out.segmentation;
     eprintln!(
         "patronage: {} segments (silhouette on {} customers): {}",
         seg.chosen_k,
@@ -134,12 +97,14 @@ fn finish_segment(
         })?;
     }
     if json {
-        println!("{}", to_json_text(&seg.summary_json())?);
+        let mut summary = seg.summary_json();
+        summary["notes"] = serde_json::json!(notes);
+        println!("{}", to_json_text(&summary)?);
         if output.is_some() {
-            emit(seg.frame(&table)?, output)?;
+            emit(out.frame()?, output)?;
         }
         Ok(())
     } else {
-        emit(seg.frame(&table)?, output)
+        emit(out.frame()?, output)
     }
 }

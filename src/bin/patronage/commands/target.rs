@@ -1,6 +1,7 @@
 //! `patronage target`: ranks customers by CLV, expected purchases or P(alive) x value
-//! (`targeting::target`), cuts the list by a count or a contact cost, and writes the
-//! ranked list and/or the selection count with the holdout gain table as JSON.
+//! (`stages::target::target`), cuts the list by a count or a contact cost, prints the CLV
+//! stage's notes on stderr, and writes the ranked list and/or the selection count, the
+//! holdout gain table and the notes as JSON.
 
 use std::path::PathBuf;
 
@@ -8,7 +9,7 @@ use patronage::stages::clv::{ClvSettings, MarginSource};
 
 use crate::args::{InputArgs, TimeArgs};
 use crate::input::summarise;
-use crate::print::{emit, to_json_text};
+use crate::print::{emit, print_notes, to_json_text};
 
 #[allow(clippy::too_many_arguments)] // one per command-line option
 pub(crate) fn run_target(
@@ -35,7 +36,9 @@ pub(crate) fn run_target(
         margin: MarginSource::Rate(margin),
         ..ClvSettings::default()
     };
-    let t = target(&summarise(input, time)?, &settings, by, cut)?.targeting;
+    let out = target(&summarise(input, time)?, &settings, by, cut)?;
+    print_notes(&out.clv.notes);
+    let t = out.targeting;
     eprintln!(
         "patronage: {} of {} scored customers selected",
         t.selected,
@@ -46,6 +49,7 @@ pub(crate) fn run_target(
             "scored": t.list.height(),
             "selected": t.selected,
             "holdout": t.evaluation,
+            "notes": out.clv.notes,
         });
         println!("{}", to_json_text(&value)?);
         if output.is_some() {

@@ -76,7 +76,8 @@ use crate::transactions::Transactions;
 use crate::transactions::summary::Summary;
 
 /// A stage of [`Pipeline::run_with`], reported to the progress callback as it starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Stage {
     /// Reading and cleaning the transactions.
@@ -159,6 +160,23 @@ pub struct PipelineOutput {
     /// What the run decided on its own (for example spend falling back to historic
     /// means when Gamma-Gamma has q <= 1).
     pub notes: Vec<String>,
+    /// Stages the configuration asked for that the data cannot support, each with the
+    /// reason and the setting that would enable it (profitability without a cost column
+    /// or a margin rate, say). The other stages ran.
+    pub skipped: Vec<SkippedStage>,
+    /// Every assumption in force that the data do not give: the margin CLV applies, the
+    /// cost-to-serve rates, a gross margin standing in for a cost column.
+    pub assumptions: Vec<String>,
+}
+
+/// A stage of the run that did not run, and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct SkippedStage {
+    /// The stage.
+    pub stage: Stage,
+    /// Why, naming the TOML key (and the CLI flag) that would enable it.
+    pub reason: String,
 }
 
 impl Pipeline {

@@ -8,15 +8,17 @@ use std::collections::HashMap;
 use polars::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::profitability::{analyse_table, cost_table};
+use crate::profitability::{CostModel, MatrixAxis, Split, analyse_table, cost_table};
+use crate::segmentation::{KChoice, SegmentationSpec};
 use crate::stages::clv::clv_table_on;
+use crate::stages::clv::{ClvSettings, MarginSource, ScoringPeriod};
 use crate::stages::cohorts::cohorts;
 use crate::stages::fit::{FitOutcome, fit_summary, purchase_checks};
 use crate::stages::segment::{CLV_COLUMNS, SegmentSettings, segment};
 use crate::stages::summary::summary_of;
 use crate::transactions::Transactions;
 
-use super::{Pipeline, PipelineOutput, Stage};
+use super::{Pipeline, PipelineOutput, SkippedStage, Stage};
 
 impl Pipeline {
     /// [`Pipeline::run`] calling `progress` as each stage starts.
@@ -49,7 +51,45 @@ impl Pipeline {
         let table = summary_of(clean, options, Some(self.config.cohorts.period))?;
         progress(Stage::Cohorts);
         let cohort_table = cohorts(&table)?;
-        let costs = match &self.profitability {
+        // Stages the data cannot support are skipped with their reason, before they run.
+        let has_cost = table.frame().column("cogs").is_ok();
+        let mut skipped = Vec::new();
+        let profitability_setup = match &self.profitability {
+            Some((model, ..)) if !has_cost && model.margin_rate.is_none() => {
+                skipped.push(SkippedStage {
+                    stage: Stage::Profitability,
+                    reason: "the transactions have no cost column, so gross profit is unknown: map one (--cost-col or --unit-cost-col) or give a gross margin rate (costs.margin_rate, --margin-rate)".into(),
+                });
+                None
+            }
+            other => other.as_ref(),
+        };
+        let clv_setup = match &self.clv {
+            Some((settings, _)) if settings.margin == MarginSource::Cost && !has_cost => {
+                skipped.push(SkippedStage {
+                    stage: Stage::Clv,
+                    reason: "clv.margin = \"cost\" (--margin cost) needs a cost column (--cost-col or --unit-cost-col); give a margin rate instead".into(),
+                });
+                None
+            }
+            other => other.as_ref(),
+        };
+        let segmentation_setup = match &self.segmentation {
+            Some((spec, _)) if !enough_customers(spec, table.n_customers()) => {
+                skipped.push(SkippedStage {
+                    stage: Stage::Segmentation,
+                    reason: format!(
+                        "{} customers are too few for segmentation.k = {:?}",
+                        table.n_customers(),
+                        spec.k
+                    ),
+                });
+                None
+            }
+            other => other.as_ref(),
+        };
+        let assumptions = assumptions(clv_setup, profitability_setup, has_cost);
+        let costs = match profitability_setup {
             Some((model, _, _, activity)) => {
                 progress(Stage::Costs);
                 Some(cost_table(table.frame(), model, activity.as_ref())?)
@@ -58,7 +98,7 @@ impl Pipeline {
         };
         // The channel mix reads the table's channel counts at the segmentation step;
         // otherwise only the summary is kept.
-        let (summary, mix_table) = match &self.segmentation {
+        let (summary, mix_table) = match segmentation_setup {
             Some((_, true)) => (table.summary()?, Some(table)),
             _ => (table.into_summary()?, None),
         };
@@ -80,7 +120,7 @@ impl Pipeline {
             customers.with_column(c)?;
         }
 
-        let (clv, checks) = match &self.clv {
+        let (clv, checks) = match clv_setup {
             Some((settings, period)) => {
                 progress(Stage::Clv);
                 let out = clv_table_on(&summary, settings, *period)?;
@@ -108,7 +148,7 @@ impl Pipeline {
         };
 
         // Profitability columns first: the segment profiles use gross_profit.
-        let profitability = match (costs, &self.profitability) {
+        let profitability = match (costs, profitability_setup) {
             (Some(table), Some((_, split, axis, _))) => {
                 progress(Stage::Profitability);
                 let p = analyse_table(table, rfm_frame, *split, *axis)?;
@@ -133,7 +173,7 @@ impl Pipeline {
             }
             _ => None,
         };
-        let segmentation = match &self.segmentation {
+        let segmentation = match segmentation_setup {
             Some((spec, channel_mix)) => {
                 progress(Stage::Segmentation);
                 // The customers already carry the CLV columns: none to add.
@@ -157,8 +197,70 @@ impl Pipeline {
             profitability,
             cohorts: cohort_table,
             notes,
+            skipped,
+            assumptions,
         })
     }
+}
+
+/// Whether `n` customers can be clustered under `spec`'s k (a range needs more customers
+/// than its smallest k: a k is compared by silhouette only below n).
+fn enough_customers(spec: &SegmentationSpec, n: usize) -> bool {
+    match spec.k {
+        KChoice::Fixed(k) => k <= n,
+        KChoice::Range(lo, _) => lo < n,
+    }
+}
+
+/// The assumptions in force that the data do not give, as sentences naming the setting.
+fn assumptions(
+    clv: Option<&(ClvSettings, ScoringPeriod)>,
+    profitability: Option<&(CostModel, Split, MatrixAxis, Option<DataFrame>)>,
+    has_cost: bool,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some((s, _)) = clv {
+        out.push(match s.margin {
+            MarginSource::Rate(m) if m == 1.0 => "CLV is revenue, not profit: no margin is applied (clv.margin = 1; set a gross margin rate, --margin)".to_string(),
+            MarginSource::Rate(m) => format!("CLV applies a gross margin of {m} to every customer's spend (clv.margin)"),
+            MarginSource::Cost => "CLV applies each customer's own margin from the cost column (clv.margin = \"cost\")".to_string(),
+        });
+        out.push(format!(
+            "CLV horizon {} time units, discounted at {} per time unit in steps of {} (clv.horizon, clv.discount_rate, clv.step)",
+            s.horizon, s.discount_rate, s.step
+        ));
+    }
+    if let Some((model, split, axis, activity)) = profitability {
+        if let (false, Some(m)) = (has_cost, model.margin_rate) {
+            out.push(format!(
+                "cost of goods is (1 - {m}) x revenue for every customer: the data have no cost column (costs.margin_rate)"
+            ));
+        }
+        let rates: Vec<String> = model
+            .rates()
+            .into_iter()
+            .filter(|(_, v)| *v != 0.0)
+            .map(|(name, v)| format!("{name} {v}"))
+            .collect();
+        out.push(if rates.is_empty() {
+            "cost-to-serve is zero: no activity rate is set (costs.per_order, costs.per_line, ...)"
+                .to_string()
+        } else {
+            format!(
+                "cost-to-serve rates in force (costs.*): {}",
+                rates.join(", ")
+            )
+        });
+        if activity.is_none() && (model.per_service_contact != 0.0 || model.per_visit != 0.0) {
+            out.push("no activity table: service contacts and visits count as zero (profitability.activity)".to_string());
+        }
+        let axis = match axis {
+            MatrixAxis::Margin => "gross margin %",
+            MatrixAxis::Contribution => "gross profit",
+        };
+        out.push(format!("the matrix splits each axis at its {split} (profitability.split); first axis {axis} (profitability.axis)"));
+    }
+    out
 }
 
 /// Fails unless `other` has the same `customer_id` column as `base` (same order): the

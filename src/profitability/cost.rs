@@ -129,13 +129,17 @@ impl CostModel {
         }
     }
 
-    /// Checks every rate is finite and non-negative and the shares are in 0..=1.
+    /// The activity rates by their TOML key, in the table's order (the per-channel order
+    /// rates and the discount and margin rates are not activity rates).
     ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidOption`] naming the field.
-    pub fn validate(&self) -> Result<()> {
-        let rates = [
+    /// # Example
+    /// ```
+    /// use patronage::profitability::CostModel;
+    /// let m = CostModel::default();
+    /// assert_eq!(m.rates()[0], ("per_order", m.per_order));
+    /// ```
+    pub fn rates(&self) -> [(&'static str, f64); 8] {
+        [
             ("per_order", self.per_order),
             ("per_line", self.per_line),
             ("per_unit", self.per_unit),
@@ -144,8 +148,16 @@ impl CostModel {
             ("per_service_contact", self.per_service_contact),
             ("per_visit", self.per_visit),
             ("account_per_month", self.account_per_month),
-        ];
-        for (name, v) in rates {
+        ]
+    }
+
+    /// Checks every rate is finite and non-negative and the shares are in 0..=1.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidOption`] naming the field.
+    pub fn validate(&self) -> Result<()> {
+        for (name, v) in self.rates() {
             if !(v.is_finite() && v >= 0.0) {
                 return Err(Error::invalid(
                     format!("costs.{name}"),

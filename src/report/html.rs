@@ -120,6 +120,27 @@ pub(super) fn page(out: &PipelineOutput, figures: &Value, charts: &[Chart]) -> S
         }
         h.push_str("</ul></section>\n");
     }
+    if !out.skipped.is_empty() {
+        h.push_str("<section class=\"notes\" id=\"skipped\"><h2>Not run</h2><ul>\n");
+        for s in &out.skipped {
+            let _ = writeln!(
+                h,
+                "<li><strong>{}</strong>: {}</li>",
+                esc(s.stage.describe()),
+                esc(&s.reason)
+            );
+        }
+        h.push_str("</ul></section>\n");
+    }
+    if !out.assumptions.is_empty() {
+        h.push_str(
+            "<section class=\"assumptions\" id=\"assumptions\"><h2>Assumptions in force</h2><ul>\n",
+        );
+        for a in &out.assumptions {
+            let _ = writeln!(h, "<li>{}</li>", esc(a));
+        }
+        h.push_str("</ul></section>\n");
+    }
     h.push_str("<nav><ul>\n");
     for c in charts {
         let _ = writeln!(h, "<li><a href=\"#{}\">{}</a></li>", c.id, esc(&c.title));
@@ -231,6 +252,7 @@ table{border-collapse:collapse;margin:1em 0;font-size:.92em}
 th,td{border-bottom:1px solid #ddd;padding:.3em .6em;text-align:right}
 th:first-child,td:first-child,td:nth-child(2){text-align:left}
 .notes{background:#fff8e1;padding:.4em 1em;border-radius:6px}
+.assumptions{background:#eef3fb;padding:.4em 1em;border-radius:6px;font-size:.95em}
 footer{color:#666;margin:3em 0 1em;font-size:.9em}";
 
 const CHECK_SCRIPT: &str = "(function () {

@@ -220,7 +220,8 @@ pub fn models_json(out: &PipelineOutput) -> Result<Value> {
 /// Every figure of a run as JSON (what `report.json` holds, without the configuration
 /// and the file list): `data` (rows read, used, rejected, customers, dates), `rfm`,
 /// `clv` (fit, customer equity, mean P(alive)), `checks`, `segmentation`,
-/// `profitability`, `cohorts`, `notes`.
+/// `profitability`, `cohorts`, `notes`, `skipped` (stages the data cannot support, with
+/// the reason), `assumptions` (every assumption in force the data do not give).
 ///
 /// # Example
 ///
@@ -254,6 +255,8 @@ pub fn figures(out: &PipelineOutput) -> Value {
         },
         "rfm": out.rfm.segment_summary(),
         "notes": out.notes,
+        "skipped": out.skipped,
+        "assumptions": out.assumptions,
     });
     if let Some(clv) = &out.clv {
         let mean = |name: &str| -> Option<f64> {

@@ -612,10 +612,14 @@ fn report_errors_name_the_setting() {
     ]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("horizn"), "{err}");
-    // No cost column and no margin rate: an option error that says what to set.
-    let (code, _, err) = patronage(&["report", MASTER, "--out", out.to_str().unwrap()]);
-    assert_eq!(code, 2, "{err}");
-    assert!(err.contains("margin_rate"), "{err}");
+    // No cost column and no margin rate: the report runs, profitability is skipped and
+    // report.json says why.
+    let (code, _, err) = patronage(&["report", MASTER, "--out", out.to_str().unwrap(), "--quiet"]);
+    assert_eq!(code, 0, "{err}");
+    let figures: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(figures["skipped"][0]["stage"], "profitability");
+    assert!(!out.join("matrix.csv").exists() || figures["profitability"].is_null());
     // --margin-rate is enough for data without costs.
     let (code, _, err) = patronage(&[
         "report",

@@ -244,7 +244,8 @@ period = "week"
 }
 
 #[test]
-fn missing_cost_column_without_a_margin_rate_is_a_clear_error() {
+fn a_table_without_costs_runs_every_other_stage_and_says_why_profitability_did_not() {
+    // CDNOW has an id, a date and an amount: no cost column, and no margin rate given.
     let pipeline = Pipeline::builder().build().unwrap();
     let tx = Transactions::scan_whitespace(
         "datasets/cdnow/CDNOW_master.txt",
@@ -252,8 +253,32 @@ fn missing_cost_column_without_a_margin_rate_is_a_clear_error() {
         TransactionSchema::default(),
     )
     .unwrap();
-    let err = pipeline.run(&tx).unwrap_err();
-    assert!(err.to_string().contains("margin_rate"), "{err}");
+    let out = pipeline.run(&tx).unwrap();
+    assert!(out.profitability.is_none());
+    assert_eq!(out.skipped.len(), 1);
+    assert_eq!(out.skipped[0].stage, Stage::Profitability);
+    assert!(out.clv.is_some() && out.segmentation.is_some());
+    assert_eq!(out.customers.height(), 23_570);
+    // No margin was given: the CLV assumption is stated, and no cost-to-serve rate is.
+    assert!(!out.assumptions.is_empty());
+    let figures = patronage::report::figures(&out);
+    assert_eq!(figures["skipped"][0]["stage"], "profitability");
+    assert_eq!(
+        figures["assumptions"].as_array().unwrap().len(),
+        out.assumptions.len()
+    );
+    // With a margin rate the stage runs, and the rates in force are listed.
+    let with_margin = Pipeline::builder()
+        .costs(patronage::profitability::CostModel {
+            margin_rate: Some(0.3),
+            ..Default::default()
+        })
+        .build()
+        .unwrap()
+        .run(&tx)
+        .unwrap();
+    assert!(with_margin.skipped.is_empty() && with_margin.profitability.is_some());
+    assert!(with_margin.assumptions.len() > out.assumptions.len());
 }
 
 #[test]

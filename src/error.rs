@@ -151,6 +151,7 @@ pub enum Error {
         reason: String,
     },
     /// An error raised inside polars while reading or computing a frame.
+    #[cfg(feature = "frames")]
     #[error("polars: {0}")]
     Polars(#[from] polars::error::PolarsError),
 }

@@ -2,8 +2,10 @@
 //! and net contribution, from the activity columns of the customer table (counted by
 //! the customer-aggregation pass) and a cost model.
 
+#[cfg(feature = "frames")]
 use std::collections::HashMap;
 
+#[cfg(feature = "frames")]
 use polars::prelude::*;
 use rayon::prelude::*;
 
@@ -74,6 +76,7 @@ impl CustomerCosts {
 ///
 /// A missing `customer_id`, neither count column, a non-numeric count column;
 /// [`Error::BadRow`] for a negative or non-finite count.
+#[cfg(feature = "frames")]
 pub fn activity_counts(activity: &DataFrame) -> Result<HashMap<String, (f64, f64)>> {
     let names = || {
         activity
@@ -131,24 +134,232 @@ pub fn activity_counts(activity: &DataFrame) -> Result<HashMap<String, (f64, f64
     Ok(out)
 }
 
-/// The activity columns of a customer table that cost-to-serve prices, as `f64`.
-struct Activity {
-    revenue: Vec<f64>,
-    returns: Vec<f64>,
-    cogs: Option<Vec<f64>>,
-    orders: Vec<f64>,
-    lines: Vec<f64>,
-    units: Vec<f64>,
-    deliveries: Vec<f64>,
-    return_count: Vec<f64>,
-    tenure_months: Vec<f64>,
-    /// Per channel (name, orders), from the `channel_orders_<name>` columns.
-    channel_orders: Vec<(String, Vec<f64>)>,
+/// What cost-to-serve prices, per customer, as slices (one value per customer, all the
+/// same length): the frame-free input of [`costs_from_activity`], for crates built
+/// without the `frames` feature. Start from [`CustomerActivity::new`] with each
+/// customer's revenue and returns and add the activities there are; an activity not
+/// given counts 0 for every customer (so costs nothing).
+///
+/// # Example
+///
+/// ```
+/// use patronage::profitability::CustomerActivity;
+/// let activity = CustomerActivity::new(&[120.0, 40.0], &[0.0, 10.0])
+///     .orders(&[3.0, 1.0])
+///     .lines(&[7.0, 2.0]);
+/// assert_eq!(activity.len(), 2);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub struct CustomerActivity<'a> {
+    revenue: &'a [f64],
+    returns: &'a [f64],
+    cogs: Option<&'a [f64]>,
+    orders: Option<&'a [f64]>,
+    lines: Option<&'a [f64]>,
+    units: Option<&'a [f64]>,
+    deliveries: Option<&'a [f64]>,
+    return_count: Option<&'a [f64]>,
+    tenure_months: Option<&'a [f64]>,
+    service_contacts: Option<&'a [f64]>,
+    visits: Option<&'a [f64]>,
+    channel_orders: &'a [(&'a str, &'a [f64])],
+}
+
+impl<'a> CustomerActivity<'a> {
+    /// Customers with their revenue (sales before returns) and the value of returned
+    /// goods, and no other activity yet.
+    pub fn new(revenue: &'a [f64], returns: &'a [f64]) -> Self {
+        CustomerActivity {
+            revenue,
+            returns,
+            cogs: None,
+            orders: None,
+            lines: None,
+            units: None,
+            deliveries: None,
+            return_count: None,
+            tenure_months: None,
+            service_contacts: None,
+            visits: None,
+            channel_orders: &[],
+        }
+    }
+
+    /// Number of customers (the length of the revenue slice).
+    pub fn len(&self) -> usize {
+        self.revenue.len()
+    }
+
+    /// True with no customers.
+    pub fn is_empty(&self) -> bool {
+        self.revenue.is_empty()
+    }
+
+    /// Orders per customer in each channel, `(channel, orders)`, priced by the cost
+    /// model's `per_channel_order` (a channel it does not list costs nothing).
+    #[must_use]
+    pub fn channel_orders(mut self, channel_orders: &'a [(&'a str, &'a [f64])]) -> Self {
+        self.channel_orders = channel_orders;
+        self
+    }
+
+    /// Every slice with its name, to check their lengths.
+    fn slices(&self) -> Vec<(&'a str, &'a [f64])> {
+        [
+            ("revenue", Some(self.revenue)),
+            ("returns", Some(self.returns)),
+        ]
+        .into_iter()
+        .chain(self.optional())
+        .filter_map(|(n, v)| Some((n, v?)))
+        .chain(self.channel_orders.iter().copied())
+        .collect()
+    }
+}
+
+/// The setters of the optional per-customer slices and `optional()`, the slices with
+/// their names: one list, so a new activity cannot be settable but left unchecked.
+macro_rules! optional_activities {
+    ($($(#[$doc:meta])* $name:ident,)*) => {
+        impl<'a> CustomerActivity<'a> {
+            $(
+                $(#[$doc])*
+                #[must_use]
+                pub fn $name(mut self, values: &'a [f64]) -> Self {
+                    self.$name = Some(values);
+                    self
+                }
+            )*
+
+            /// The optional slices, named as the setters (and the customer table's columns).
+            fn optional(&self) -> Vec<(&'static str, Option<&'a [f64]>)> {
+                vec![$((stringify!($name), self.$name)),*]
+            }
+        }
+    };
+}
+
+optional_activities! {
+    /// Cost of the goods kept; without it the cost model's `margin_rate` prices them.
+    cogs,
+    /// Orders per customer.
+    orders,
+    /// Order lines per customer.
+    lines,
+    /// Units per customer.
+    units,
+    /// Deliveries per customer.
+    deliveries,
+    /// Returned lines per customer.
+    return_count,
+    /// Months each customer has held an account (priced by `account_per_month`).
+    tenure_months,
+    /// Service contacts per customer.
+    service_contacts,
+    /// Visits per customer.
+    visits,
+}
+
+/// Computes every customer's costs from per-customer activity slices and a cost model:
+/// the frame-free form of [`customer_costs`], with the same results for the same
+/// values.
+///
+/// # Errors
+///
+/// [`Error::InvalidOption`] when the model is invalid, when there is no cost of goods
+/// and the model has no `margin_rate`, or when a slice's length differs from the
+/// number of customers.
+///
+/// # Example
+///
+/// ```
+/// use patronage::profitability::{costs_from_activity, CostModel, CustomerActivity};
+/// let model = CostModel { margin_rate: Some(0.4), per_order: 2.0, ..CostModel::default() };
+/// let activity = CustomerActivity::new(&[120.0, 40.0], &[0.0, 10.0]).orders(&[3.0, 1.0]);
+/// let costs = costs_from_activity(&activity, &model)?;
+/// assert_eq!(costs[0].gross_profit, 0.4 * 120.0);
+/// assert_eq!(costs[1].cts[0], 2.0); // one order at 2.0
+/// # Ok::<(), patronage::Error>(())
+/// ```
+pub fn costs_from_activity(
+    a: &CustomerActivity<'_>,
+    model: &CostModel,
+) -> Result<Vec<CustomerCosts>> {
+    model.validate()?;
+    let n = a.len();
+    if let Some((name, v)) = a.slices().into_iter().find(|(_, v)| v.len() != n) {
+        return Err(Error::invalid(
+            "activity",
+            format!(
+                "`{name}` has {} values for {n} customers (the length of revenue): give one value per customer",
+                v.len()
+            ),
+        ));
+    }
+    if a.cogs.is_none() && model.margin_rate.is_none() {
+        return Err(Error::invalid(
+            "costs.margin_rate",
+            "the transactions have no cost column: map one (--cost-col / --unit-cost-col) or set margin_rate in the cost model",
+        ));
+    }
+    let count = |v: Option<&[f64]>, c: usize| v.map_or(0.0, |v| v[c]);
+    let channel_rate: Vec<f64> = a
+        .channel_orders
+        .iter()
+        .map(|(n, _)| model.per_channel_order.get(*n).copied().unwrap_or(0.0))
+        .collect();
+    let out: Vec<CustomerCosts> = (0..n)
+        .into_par_iter()
+        .map(|c| {
+            let mut k = CustomerCosts {
+                revenue: a.revenue[c],
+                returns: a.returns[c],
+                orders: count(a.orders, c),
+                lines: count(a.lines, c),
+                units: count(a.units, c),
+                deliveries: count(a.deliveries, c),
+                return_count: count(a.return_count, c),
+                service_contacts: count(a.service_contacts, c),
+                visits: count(a.visits, c),
+                ..CustomerCosts::default()
+            };
+            k.cogs = match (a.cogs, model.margin_rate) {
+                (Some(cogs), _) => cogs[c],
+                (None, Some(m)) => (1.0 - m) * (k.revenue - k.returns),
+                (None, None) => 0.0,
+            };
+            k.gross_profit = k.revenue - k.returns - k.cogs;
+            let channel_cost: f64 = a
+                .channel_orders
+                .iter()
+                .zip(&channel_rate)
+                .map(|((_, orders), rate)| rate * orders[c])
+                .sum();
+            k.cts = [
+                model.per_order * k.orders,
+                model.per_line * k.lines,
+                model.per_unit * k.units,
+                model.per_delivery * k.deliveries,
+                model.per_return * k.return_count,
+                model.per_service_contact * k.service_contacts,
+                model.per_visit * k.visits,
+                channel_cost,
+                model.account_per_month * count(a.tenure_months, c),
+                model.discount_rate * k.revenue,
+            ];
+            k
+        })
+        .collect();
+    Ok(out)
 }
 
 /// Prefix of the per-channel order counts in a customer table.
+#[cfg(feature = "frames")]
 const CHANNEL_ORDERS: &str = "channel_orders_";
 
+/// A numeric column of a customer table as `f64`, a null counting 0.
+#[cfg(feature = "frames")]
 fn numbers(customers: &DataFrame, name: &str) -> Result<Vec<f64>> {
     Ok(crate::io::frame::column(customers, name)?
         .cast(&DataType::Float64)?
@@ -158,43 +369,12 @@ fn numbers(customers: &DataFrame, name: &str) -> Result<Vec<f64>> {
         .collect())
 }
 
-impl Activity {
-    fn of(customers: &DataFrame) -> Result<Self> {
-        let get = |name: &str| numbers(customers, name);
-        let channel_orders = customers
-            .get_column_names()
-            .iter()
-            .filter_map(|n| n.strip_prefix(CHANNEL_ORDERS))
-            .map(|channel| {
-                Ok((
-                    channel.to_string(),
-                    get(&format!("{CHANNEL_ORDERS}{channel}"))?,
-                ))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Activity {
-            revenue: get("revenue")?,
-            returns: get("returns")?,
-            cogs: customers
-                .column("cogs")
-                .is_ok()
-                .then(|| get("cogs"))
-                .transpose()?,
-            orders: get("orders")?,
-            lines: get("lines")?,
-            units: get("units")?,
-            deliveries: get("deliveries")?,
-            return_count: get("return_count")?,
-            tenure_months: get("tenure_months")?,
-            channel_orders,
-        })
-    }
-}
-
 /// Computes every customer's costs from the activity columns of a customer table
 /// ([`CustomerTable::frame`](crate::prelude::CustomerTable::frame): `customer_id,
 /// revenue, returns, orders, lines, units, deliveries, return_count, tenure_months`,
-/// `cogs` when the rows had a cost, and `channel_orders_<channel>` per channel).
+/// `cogs` when the rows had a cost, and `channel_orders_<channel>` per channel): reads
+/// them (service contacts and visits from `activity` by customer id) and runs
+/// [`costs_from_activity`].
 ///
 /// # Errors
 ///
@@ -213,73 +393,61 @@ impl Activity {
 /// assert_eq!(costs.len(), table.n_customers());
 /// # Ok::<(), patronage::Error>(())
 /// ```
+#[cfg(feature = "frames")]
 pub fn customer_costs(
     customers: &DataFrame,
     model: &CostModel,
     activity: Option<&HashMap<String, (f64, f64)>>,
 ) -> Result<Vec<CustomerCosts>> {
+    // The model's own check before any column, as before there was a slice entry point.
     model.validate()?;
-    let a = Activity::of(customers)?;
-    if a.cogs.is_none() && model.margin_rate.is_none() {
-        return Err(Error::invalid(
-            "costs.margin_rate",
-            "the transactions have no cost column: map one (--cost-col / --unit-cost-col) or set margin_rate in the cost model",
-        ));
-    }
+    let get = |name: &str| numbers(customers, name);
+    let channel_orders = customers
+        .get_column_names()
+        .iter()
+        .filter_map(|n| n.strip_prefix(CHANNEL_ORDERS))
+        .map(|channel| Ok((channel, get(&format!("{CHANNEL_ORDERS}{channel}"))?)))
+        .collect::<Result<Vec<_>>>()?;
+    let (revenue, returns) = (get("revenue")?, get("returns")?);
+    let cogs = customers
+        .column("cogs")
+        .is_ok()
+        .then(|| get("cogs"))
+        .transpose()?;
+    let (orders, lines, units) = (get("orders")?, get("lines")?, get("units")?);
+    let (deliveries, return_count) = (get("deliveries")?, get("return_count")?);
+    let tenure_months = get("tenure_months")?;
     let ids = customers.column("customer_id")?.cast(&DataType::String)?;
     let ids = ids.str()?;
-    let channel_rate: Vec<f64> = a
-        .channel_orders
-        .iter()
-        .map(|(n, _)| model.per_channel_order.get(n).copied().unwrap_or(0.0))
-        .collect();
-    let out: Vec<CustomerCosts> = (0..customers.height())
-        .into_par_iter()
+    let (contacts, visits): (Vec<f64>, Vec<f64>) = (0..customers.height())
         .map(|c| {
-            let mut k = CustomerCosts {
-                revenue: a.revenue[c],
-                returns: a.returns[c],
-                orders: a.orders[c],
-                lines: a.lines[c],
-                units: a.units[c],
-                deliveries: a.deliveries[c],
-                return_count: a.return_count[c],
-                ..CustomerCosts::default()
-            };
-            k.cogs = match (&a.cogs, model.margin_rate) {
-                (Some(cogs), _) => cogs[c],
-                (None, Some(m)) => (1.0 - m) * (k.revenue - k.returns),
-                (None, None) => 0.0,
-            };
-            k.gross_profit = k.revenue - k.returns - k.cogs;
-            let (contacts, visits) = activity
+            activity
                 .and_then(|m| ids.get(c).and_then(|id| m.get(id)))
                 .copied()
-                .unwrap_or((0.0, 0.0));
-            k.service_contacts = contacts;
-            k.visits = visits;
-            let channel_cost: f64 = a
-                .channel_orders
-                .iter()
-                .zip(&channel_rate)
-                .map(|((_, orders), rate)| rate * orders[c])
-                .sum();
-            k.cts = [
-                model.per_order * k.orders,
-                model.per_line * k.lines,
-                model.per_unit * k.units,
-                model.per_delivery * k.deliveries,
-                model.per_return * k.return_count,
-                model.per_service_contact * k.service_contacts,
-                model.per_visit * k.visits,
-                channel_cost,
-                model.account_per_month * a.tenure_months[c],
-                model.discount_rate * k.revenue,
-            ];
-            k
+                .unwrap_or((0.0, 0.0))
         })
+        .unzip();
+    let channels: Vec<(&str, &[f64])> = channel_orders
+        .iter()
+        .map(|(n, v)| (*n, v.as_slice()))
         .collect();
-    Ok(out)
+    // A literal rather than the builder: a field added to `CustomerActivity` must be
+    // read here too, or this does not compile.
+    let a = CustomerActivity {
+        revenue: &revenue,
+        returns: &returns,
+        cogs: cogs.as_deref(),
+        orders: Some(&orders),
+        lines: Some(&lines),
+        units: Some(&units),
+        deliveries: Some(&deliveries),
+        return_count: Some(&return_count),
+        tenure_months: Some(&tenure_months),
+        service_contacts: Some(&contacts),
+        visits: Some(&visits),
+        channel_orders: &channels,
+    };
+    costs_from_activity(&a, model)
 }
 
 /// The per-customer profitability table, in the row order of `customers`: `customer_id,
@@ -290,6 +458,7 @@ pub fn customer_costs(
 /// # Errors
 ///
 /// Polars errors building the frame.
+#[cfg(feature = "frames")]
 pub fn costs_frame(customers: &DataFrame, costs: &[CustomerCosts]) -> Result<DataFrame> {
     let col = |name: &str, f: &dyn Fn(&CustomerCosts) -> f64| {
         Column::new(name.into(), costs.iter().map(f).collect::<Vec<f64>>())
@@ -334,4 +503,99 @@ pub fn costs_frame(customers: &DataFrame, costs: &[CustomerCosts]) -> Result<Dat
         cols.push(col(name, &|k| k.cts[i]));
     }
     Ok(DataFrame::new_infer_height(cols)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model() -> CostModel {
+        CostModel {
+            per_order: 2.0,
+            per_line: 0.5,
+            per_unit: 0.1,
+            per_delivery: 3.0,
+            per_return: 5.0,
+            per_service_contact: 4.0,
+            per_visit: 1.5,
+            per_channel_order: [("phone".to_string(), 6.0), ("web".to_string(), 1.0)].into(),
+            account_per_month: 1.0,
+            discount_rate: 0.02,
+            margin_rate: None,
+        }
+    }
+
+    #[test]
+    fn prices_each_activity_from_slices() {
+        let (revenue, returns, cogs) = ([350.0, 40.0], [50.0, 0.0], [210.0, 10.0]);
+        let (orders, lines, units, deliveries) = ([2.0, 1.0], [3.0, 1.0], [4.0, 4.0], [2.0, 1.0]);
+        let (return_count, tenure, contacts, visits) =
+            ([1.0, 0.0], [3.0, 1.0], [2.0, 0.0], [0.0, 3.0]);
+        let (phone, store) = ([1.0, 0.0], [0.0, 1.0]);
+        let channels = [("phone", &phone[..]), ("store", &store[..])];
+        let a = CustomerActivity::new(&revenue, &returns)
+            .cogs(&cogs)
+            .orders(&orders)
+            .lines(&lines)
+            .units(&units)
+            .deliveries(&deliveries)
+            .return_count(&return_count)
+            .tenure_months(&tenure)
+            .service_contacts(&contacts)
+            .visits(&visits)
+            .channel_orders(&channels);
+        let costs = costs_from_activity(&a, &model()).unwrap();
+        let first = &costs[0];
+        assert_eq!(first.gross_profit, 350.0 - 50.0 - 210.0);
+        assert_eq!(
+            first.cts,
+            [4.0, 1.5, 0.4, 6.0, 5.0, 8.0, 0.0, 6.0, 3.0, 0.02 * 350.0]
+        );
+        // The store is not in the model: its orders cost nothing extra.
+        let second = &costs[1];
+        assert_eq!(second.cts[6..8], [4.5, 0.0]);
+        assert_eq!(second.net_contribution(), 30.0 - second.cost_to_serve());
+    }
+
+    #[test]
+    fn activities_not_given_cost_nothing() {
+        let m = CostModel {
+            margin_rate: Some(0.4),
+            ..model()
+        };
+        let costs = costs_from_activity(&CustomerActivity::new(&[100.0], &[20.0]), &m).unwrap();
+        assert_eq!(costs[0].cogs, (1.0 - 0.4) * 80.0);
+        // Only the discount, which is priced on revenue.
+        assert_eq!(costs[0].cost_to_serve(), 0.02 * 100.0);
+        assert_eq!(costs[0].orders, 0.0);
+    }
+
+    #[test]
+    fn slice_errors() {
+        let a = CustomerActivity::new(&[100.0, 50.0], &[0.0, 0.0]);
+        // No cost of goods and no margin rate.
+        match costs_from_activity(&a, &model()) {
+            Err(Error::InvalidOption { option, .. }) => assert_eq!(option, "costs.margin_rate"),
+            other => panic!("expected InvalidOption, got {other:?}"),
+        }
+        // A slice shorter than revenue.
+        match costs_from_activity(&a.cogs(&[1.0]), &model()) {
+            Err(Error::InvalidOption { option, .. }) => assert_eq!(option, "activity"),
+            other => panic!("expected InvalidOption, got {other:?}"),
+        }
+        let channel = [("web", &[1.0][..])];
+        match costs_from_activity(&a.cogs(&[1.0, 2.0]).channel_orders(&channel), &model()) {
+            Err(Error::InvalidOption { option, .. }) => assert_eq!(option, "activity"),
+            other => panic!("expected InvalidOption, got {other:?}"),
+        }
+        // An invalid model before anything else.
+        let negative = CostModel {
+            per_order: -1.0,
+            ..model()
+        };
+        match costs_from_activity(&a.cogs(&[1.0]), &negative) {
+            Err(Error::InvalidOption { option, .. }) => assert_eq!(option, "costs.per_order"),
+            other => panic!("expected InvalidOption, got {other:?}"),
+        }
+    }
 }

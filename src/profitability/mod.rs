@@ -21,21 +21,30 @@ mod matrix;
 mod whale;
 
 pub use cost::CostModel;
-pub use customers::{CTS_COMPONENTS, CustomerCosts, activity_counts, costs_frame, customer_costs};
+pub use customers::{CTS_COMPONENTS, CustomerActivity, CustomerCosts, costs_from_activity};
+#[cfg(feature = "frames")]
+pub use customers::{activity_counts, costs_frame, customer_costs};
 pub use matrix::{
     CrossTabRow, GridCell, MatrixAxis, Quadrant, QuadrantSummary, Split, crosstab, grid, quadrants,
     summarise, thresholds,
 };
 pub use whale::{Tier, WhaleCurve, pyramid, whale_curve};
 
+// The per-customer profitability table and its analysis below are frames; the math
+// above (costs from activity slices, the matrix, the whale curve, the pyramid) is not.
+#[cfg(feature = "frames")]
 use polars::prelude::*;
+#[cfg(feature = "frames")]
 use serde::Serialize;
 
+#[cfg(feature = "frames")]
 use crate::error::Result;
+#[cfg(feature = "frames")]
 use crate::io::frame::{customer_ids_as_text, nullable_f64};
 
 /// Everything `patronage profitability` reports.
 #[derive(Debug, Clone)]
+#[cfg(feature = "frames")]
 #[non_exhaustive]
 pub struct Profitability {
     /// Per customer (sorted by id): revenue, cogs, returns, gross_profit, cost_to_serve,
@@ -68,6 +77,7 @@ pub struct Profitability {
 
 /// The JSON figures of a [`Profitability`] (everything but the per-customer table).
 #[derive(Debug, Clone, Serialize)]
+#[cfg(feature = "frames")]
 pub struct ProfitabilityFigures<'a> {
     /// `{"margin_pct": x, "cost_to_serve": y}`.
     pub thresholds: serde_json::Value,
@@ -97,6 +107,7 @@ pub struct ProfitabilityFigures<'a> {
     pub by_rfm_segment: &'a [CrossTabRow],
 }
 
+#[cfg(feature = "frames")]
 impl Profitability {
     /// The figures for `--json`.
     pub fn figures(&self) -> ProfitabilityFigures<'_> {
@@ -140,6 +151,7 @@ impl Profitability {
 /// assert!(table.column("net_contribution").is_ok());
 /// # Ok::<(), patronage::Error>(())
 /// ```
+#[cfg(feature = "frames")]
 pub fn cost_table(
     customers: &DataFrame,
     model: &CostModel,
@@ -173,6 +185,7 @@ pub fn cost_table(
 /// assert!(!p.quadrants.is_empty());
 /// # Ok::<(), patronage::Error>(())
 /// ```
+#[cfg(feature = "frames")]
 pub fn analyse_table(
     mut table: DataFrame,
     rfm: &DataFrame,

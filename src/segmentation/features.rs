@@ -3,6 +3,7 @@
 //! built from (copied through slices rather than through polars' `ndarray` feature,
 //! which would build a second ndarray version beside linfa's).
 
+#[cfg(feature = "frames")]
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -140,26 +141,65 @@ pub(crate) fn signed_log1p(v: f64) -> f64 {
 ///
 /// [`Error::MissingColumn`] / [`Error::WrongType`] for the column; [`Error::BadRow`]
 /// (1-based row) for a null, NaN or infinite value.
+#[cfg(feature = "frames")]
 pub(crate) fn raw_columns(df: &DataFrame, features: &[FeatureSpec]) -> Result<Vec<Vec<f64>>> {
     features
         .iter()
         .map(|f| {
-            let values = crate::io::frame::nullable_f64(df, &f.column)?;
-            values
+            crate::io::frame::nullable_f64(df, &f.column)?
                 .into_iter()
                 .enumerate()
-                .map(|(i, v)| match v {
-                    Some(v) if v.is_finite() => Ok(v),
-                    other => Err(Error::BadRow {
-                        row: i as u64 + 1,
-                        column: f.column.clone(),
-                        reason: "a clustering feature must be a finite number".into(),
-                        value: other.map_or("null".into(), |v| v.to_string()),
-                    }),
-                })
+                .map(|(i, v)| finite(&f.column, i, v))
                 .collect()
         })
         .collect()
+}
+
+/// The named columns of the features, in feature order, each checked finite.
+///
+/// # Errors
+///
+/// [`Error::MissingColumn`] for a feature with no column of its name; [`Error::BadRow`]
+/// (1-based row) for a NaN or infinite value.
+pub(crate) fn named_columns<'a>(
+    columns: &[(&str, &'a [f64])],
+    features: &[FeatureSpec],
+) -> Result<Vec<&'a [f64]>> {
+    features
+        .iter()
+        .map(|f| {
+            let values = find(columns, &f.column).ok_or_else(|| Error::MissingColumn {
+                column: f.column.clone(),
+                available: columns
+                    .iter()
+                    .map(|(name, _)| *name)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })?;
+            for (i, &v) in values.iter().enumerate() {
+                finite(&f.column, i, Some(v))?;
+            }
+            Ok(values)
+        })
+        .collect()
+}
+
+/// The first column of this name.
+pub(crate) fn find<'a>(columns: &[(&str, &'a [f64])], name: &str) -> Option<&'a [f64]> {
+    columns.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+}
+
+/// A feature value, or the [`Error::BadRow`] (1-based row) of a null, NaN or infinity.
+fn finite(column: &str, row: usize, v: Option<f64>) -> Result<f64> {
+    match v {
+        Some(v) if v.is_finite() => Ok(v),
+        other => Err(Error::BadRow {
+            row: row as u64 + 1,
+            column: column.to_string(),
+            reason: "a clustering feature must be a finite number".into(),
+            value: other.map_or("null".into(), |v| v.to_string()),
+        }),
+    }
 }
 
 /// Fits a scaler to transformed values; a constant feature gets scale 1 (it becomes all
@@ -203,12 +243,12 @@ pub(crate) fn transform(values: &[f64], f: &FeatureSpec) -> Vec<f64> {
 }
 
 /// The row-major `n x d` matrix of scaled features.
-pub(crate) fn matrix(raw: &[Vec<f64>], features: &[FeatureSpec], scalers: &[Scaler]) -> Vec<f64> {
-    let n = raw.first().map_or(0, Vec::len);
+pub(crate) fn matrix(raw: &[&[f64]], features: &[FeatureSpec], scalers: &[Scaler]) -> Vec<f64> {
+    let n = raw.first().map_or(0, |c| c.len());
     let d = features.len();
     let mut out = vec![0.0; n * d];
     for (j, (f, s)) in features.iter().zip(scalers).enumerate() {
-        for (i, v) in transform(&raw[j], f).into_iter().enumerate() {
+        for (i, v) in transform(raw[j], f).into_iter().enumerate() {
             out[i * d + j] = (v - s.center) / s.scale;
         }
     }

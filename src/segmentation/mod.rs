@@ -31,6 +31,7 @@ use linfa::DatasetBase;
 use linfa::traits::Fit;
 use linfa_clustering::{GaussianMixtureModel, KMeans, KMeansInit};
 use ndarray::Array2;
+#[cfg(feature = "frames")]
 use polars::prelude::*;
 use rand_xoshiro::Xoshiro256Plus;
 use rand_xoshiro::rand_core::SeedableRng;
@@ -39,7 +40,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::stats::{median, quantile, sorted};
-use features::{fit_scaler, matrix, raw_columns, transform};
+#[cfg(feature = "frames")]
+use features::raw_columns;
+use features::{find, fit_scaler, matrix, named_columns, transform};
 
 /// Version of the JSON layout of [`SegmentModel`].
 pub const FORMAT_VERSION: u32 = 1;
@@ -296,8 +299,40 @@ impl SegmentModel {
     /// assert_eq!(seg.model.predict(&df)?, seg.assignments);
     /// # Ok::<(), patronage::Error>(())
     /// ```
+    #[cfg(feature = "frames")]
     pub fn predict(&self, df: &DataFrame) -> Result<Vec<usize>> {
-        let raw = raw_columns(df, &resolve(df, &self.features))?;
+        let features = resolve(&self.features, |c| df.column(c).is_ok());
+        let raw = raw_columns(df, &features)?;
+        self.predict_columns(&named(&features, &raw))
+    }
+
+    /// Assigns customers given as named columns (one value per customer, all columns
+    /// the same length) to segments: the frame-free form of [`SegmentModel::predict`],
+    /// with the same results, for crates built without the `frames` feature.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::MissingColumn`] for a feature with no column of its name,
+    /// [`Error::BadRow`] (1-based row) for a NaN or infinite value,
+    /// [`Error::InvalidOption`] for columns of different lengths.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use patronage::segmentation::{segment_columns, KChoice, SegmentationSpec};
+    /// let columns: [(&str, &[f64]); 3] = [
+    ///     ("recency_days", &[1.0, 2.0, 90.0, 95.0]),
+    ///     ("n_purchases", &[9.0, 8.0, 1.0, 1.0]),
+    ///     ("total_spend", &[500.0, 450.0, 20.0, 25.0]),
+    /// ];
+    /// let seg = segment_columns(&columns, &SegmentationSpec::default().k(KChoice::Fixed(2)))?;
+    /// assert_eq!(seg.model.predict_columns(&columns)?, seg.assignments);
+    /// # Ok::<(), patronage::Error>(())
+    /// ```
+    pub fn predict_columns(&self, columns: &[(&str, &[f64])]) -> Result<Vec<usize>> {
+        common_len(columns)?;
+        let features = resolve(&self.features, |c| find(columns, c).is_some());
+        let raw = named_columns(columns, &features)?;
         let x = matrix(&raw, &self.features, &self.scalers);
         self.assign(&x)
     }
@@ -380,6 +415,7 @@ impl Segmentation {
     /// # Errors
     ///
     /// Polars errors building the frame.
+    #[cfg(feature = "frames")]
     pub fn frame(&self, df: &DataFrame) -> Result<DataFrame> {
         let mut cols = Vec::new();
         if let Ok(id) = df.column("customer_id") {
@@ -399,7 +435,7 @@ impl Segmentation {
                 .map(|&s| self.model.labels[s].clone())
                 .collect::<Vec<_>>(),
         ));
-        for f in resolve(df, &self.model.features) {
+        for f in resolve(&self.model.features, |c| df.column(c).is_ok()) {
             if let Ok(c) = df.column(&f.column) {
                 cols.push(c.clone());
             }
@@ -420,13 +456,14 @@ impl Segmentation {
     }
 }
 
-/// Maps the `tenure` alias to the summary's `T` when the table has no `tenure` column.
-fn resolve(df: &DataFrame, features: &[FeatureSpec]) -> Vec<FeatureSpec> {
+/// Maps the `tenure` alias to the summary's `T` when the table has no `tenure` column
+/// (`has` says whether the table has a column of a name).
+fn resolve(features: &[FeatureSpec], has: impl Fn(&str) -> bool) -> Vec<FeatureSpec> {
     features
         .iter()
         .map(|f| {
             let mut f = f.clone();
-            if f.column == "tenure" && df.column("tenure").is_err() {
+            if f.column == "tenure" && !has("tenure") {
                 f.column = "T".into();
             }
             f
@@ -434,7 +471,55 @@ fn resolve(df: &DataFrame, features: &[FeatureSpec]) -> Vec<FeatureSpec> {
         .collect()
 }
 
+/// The features' columns under the names [`resolve`] gave them, for the slice entry
+/// points.
+#[cfg(feature = "frames")]
+fn named<'a>(features: &'a [FeatureSpec], raw: &'a [Vec<f64>]) -> Vec<(&'a str, &'a [f64])> {
+    features
+        .iter()
+        .zip(raw)
+        .map(|(f, v)| (f.column.as_str(), v.as_slice()))
+        .collect()
+}
+
+/// The number of customers in named columns: their common length (0 with no columns).
+///
+/// # Errors
+///
+/// [`Error::InvalidOption`] naming the first column whose length differs from the first.
+fn common_len(columns: &[(&str, &[f64])]) -> Result<usize> {
+    let Some((first, values)) = columns.first() else {
+        return Ok(0);
+    };
+    let n = values.len();
+    match columns.iter().find(|(_, v)| v.len() != n) {
+        Some((name, v)) => Err(Error::invalid(
+            "segmentation.columns",
+            format!(
+                "column `{name}` has {} values but `{first}` has {n}: give one value per customer in every column",
+                v.len()
+            ),
+        )),
+        None => Ok(n),
+    }
+}
+
+/// The k values to fit for a table of `n` customers.
+///
+/// # Errors
+///
+/// [`Error::EmptyTable`] with no customers; the errors of [`validate`].
+fn ks_for(spec: &SegmentationSpec, n: usize) -> Result<Vec<usize>> {
+    if n == 0 {
+        return Err(Error::EmptyTable {
+            what: "no customers to segment".into(),
+        });
+    }
+    validate(spec, n)
+}
+
 /// Checks a spec before there is data (the k range against any number of customers).
+#[cfg(feature = "frames")]
 pub(crate) fn check_spec(spec: &SegmentationSpec) -> Result<()> {
     validate(spec, usize::MAX).map(|_| ())
 }
@@ -703,6 +788,10 @@ fn most_probable(p: &[f64], comps: &[Component]) -> usize {
 /// Davies-Bouldin are reported beside it for judgement. Segments are numbered by revenue
 /// (`total_spend`) when the table has it, else by size, largest first.
 ///
+/// Reads the feature columns (and `total_spend`, `gross_profit` when the table has them,
+/// a null counting 0) and runs [`segment_columns`] on them: the two give the same
+/// segmentation.
+///
 /// # Errors
 ///
 /// [`Error::InvalidOption`] for an empty or duplicated feature list, k = 0, more
@@ -710,16 +799,83 @@ fn most_probable(p: &[f64], comps: &[Component]) -> usize {
 /// [`Error::MissingColumn`] / [`Error::WrongType`] / [`Error::BadRow`] for the feature
 /// columns (a null or NaN value names its row); [`Error::Model`] when the clustering
 /// itself fails (e.g. a singular Gaussian mixture).
+///
+/// # Example
+///
+/// ```
+/// use patronage::segmentation::{segment, KChoice, SegmentationSpec};
+/// use polars::prelude::*;
+/// let df = df!("recency_days" => [1.0, 2.0, 90.0, 95.0], "n_purchases" => [9.0, 8.0, 1.0, 1.0], "total_spend" => [500.0, 450.0, 20.0, 25.0])?;
+/// let seg = segment(&df, &SegmentationSpec::default().k(KChoice::Fixed(2)))?;
+/// assert_eq!(seg.assignments, [0, 0, 1, 1]);
+/// # Ok::<(), patronage::Error>(())
+/// ```
+#[cfg(feature = "frames")]
 pub fn segment(df: &DataFrame, spec: &SegmentationSpec) -> Result<Segmentation> {
-    let n = df.height();
-    if n == 0 {
-        return Err(Error::EmptyTable {
-            what: "no customers to segment".into(),
-        });
-    }
-    let ks = validate(spec, n)?;
-    let features = resolve(df, &spec.features);
+    // The checks that need no column first, as before there was a slice entry point.
+    ks_for(spec, df.height())?;
+    let features = resolve(&spec.features, |c| df.column(c).is_ok());
     let raw = raw_columns(df, &features)?;
+    let mut columns = named(&features, &raw);
+    let money: Vec<(&str, Vec<f64>)> = [REVENUE, PROFIT]
+        .into_iter()
+        .filter(|c| !features.iter().any(|f| f.column == *c))
+        .filter_map(|c| {
+            let v = crate::io::frame::nullable_f64(df, c).ok()?;
+            Some((c, v.into_iter().map(|v| v.unwrap_or(0.0)).collect()))
+        })
+        .collect();
+    columns.extend(money.iter().map(|(c, v)| (*c, v.as_slice())));
+    segment_columns(&columns, spec)
+}
+
+/// The column that numbers the segments and gives their revenue share.
+const REVENUE: &str = "total_spend";
+/// The column that gives the segments' profit share.
+const PROFIT: &str = "gross_profit";
+
+/// Clusters customers given as named columns (one value per customer, every column the
+/// same length) and describes the segments: [`segment`] without a frame, for crates
+/// built without the `frames` feature, with the same results for the same values.
+///
+/// The features of `spec` are looked up by name (`tenure` falls back to `T`); a
+/// `total_spend` column, when given, numbers the segments by revenue and gives
+/// [`SegmentProfile::revenue_share`], and a `gross_profit` column gives
+/// [`SegmentProfile::profit_share`]. Other columns are ignored.
+///
+/// # Errors
+///
+/// As [`segment`]: [`Error::InvalidOption`] for the spec or for columns of different
+/// lengths; [`Error::EmptyTable`] with no customers; [`Error::MissingColumn`] for a
+/// feature with no column; [`Error::BadRow`] (1-based row) for a NaN or infinite
+/// feature value; [`Error::Model`] when the clustering fails.
+///
+/// # Example
+///
+/// ```
+/// use patronage::segmentation::{segment_columns, KChoice, SegmentationSpec};
+/// let recency = [3.0, 5.0, 4.0, 300.0, 280.0, 310.0];
+/// let purchases = [12.0, 15.0, 11.0, 1.0, 1.0, 2.0];
+/// let spend = [900.0, 1200.0, 800.0, 20.0, 35.0, 40.0];
+/// let columns = [
+///     ("recency_days", &recency[..]),
+///     ("n_purchases", &purchases[..]),
+///     ("total_spend", &spend[..]),
+/// ];
+/// let seg = segment_columns(&columns, &SegmentationSpec::default().k(KChoice::Fixed(2)))?;
+/// assert_eq!(seg.assignments, [0, 0, 0, 1, 1, 1]);
+/// assert_eq!(seg.profiles[0].label, "recent, frequent, high spend");
+/// assert!(seg.profiles[0].revenue_share.unwrap() > 0.9);
+/// # Ok::<(), patronage::Error>(())
+/// ```
+pub fn segment_columns(
+    columns: &[(&str, &[f64])],
+    spec: &SegmentationSpec,
+) -> Result<Segmentation> {
+    let n = common_len(columns)?;
+    let ks = ks_for(spec, n)?;
+    let features = resolve(&spec.features, |c| find(columns, c).is_some());
+    let raw = named_columns(columns, &features)?;
     let d = features.len();
     let scalers: Vec<Scaler> = features
         .iter()
@@ -752,13 +908,10 @@ pub fn segment(df: &DataFrame, spec: &SegmentationSpec) -> Result<Segmentation> 
     let chosen_k = run.score.k;
 
     // Number segments by revenue (or size), largest first; ties by old index.
-    let revenue = crate::io::frame::nullable_f64(df, "total_spend").ok();
+    let revenue = find(columns, REVENUE);
     let mut weight = vec![0.0; chosen_k];
     for (i, &l) in run.labels.iter().enumerate() {
-        weight[l] += match &revenue {
-            Some(r) => r[i].unwrap_or(0.0),
-            None => 1.0,
-        };
+        weight[l] += revenue.map_or(1.0, |r| r[i]);
     }
     let mut order: Vec<usize> = (0..chosen_k).collect();
     order.sort_by(|&a, &b| weight[b].total_cmp(&weight[a]).then(a.cmp(&b)));
@@ -774,7 +927,7 @@ pub fn segment(df: &DataFrame, spec: &SegmentationSpec) -> Result<Segmentation> 
         covariances: order.iter().map(|&o| m.covariances[o].clone()).collect(),
     });
 
-    let profiles = profiles(df, &features, &raw, &assignments, chosen_k)?;
+    let profiles = profiles(columns, &features, &raw, &assignments, chosen_k);
     let model = SegmentModel {
         format_version: FORMAT_VERSION,
         method: spec.method,
@@ -829,32 +982,32 @@ const LABEL_ORDER: &[&str] = &[
 ];
 
 fn profiles(
-    df: &DataFrame,
+    columns: &[(&str, &[f64])],
     features: &[FeatureSpec],
-    raw: &[Vec<f64>],
+    raw: &[&[f64]],
     assignments: &[usize],
     k: usize,
-) -> Result<Vec<SegmentProfile>> {
+) -> Vec<SegmentProfile> {
     let n = assignments.len();
     let mut members: Vec<Vec<usize>> = vec![Vec::new(); k];
     for (i, &s) in assignments.iter().enumerate() {
         members[s].push(i);
     }
     let share_of = |col: &str| -> Option<Vec<f64>> {
-        let v = crate::io::frame::nullable_f64(df, col).ok()?;
-        let total: f64 = v.iter().map(|x| x.unwrap_or(0.0)).sum();
+        let v = find(columns, col)?;
+        let total: f64 = v.iter().sum();
         if total == 0.0 {
             return None;
         }
         Some(
             members
                 .iter()
-                .map(|m| m.iter().map(|&i| v[i].unwrap_or(0.0)).sum::<f64>() / total)
+                .map(|m| m.iter().map(|&i| v[i]).sum::<f64>() / total)
                 .collect(),
         )
     };
-    let revenue = share_of("total_spend");
-    let profit = share_of("gross_profit");
+    let revenue = share_of(REVENUE);
+    let profit = share_of(PROFIT);
     // Label dimensions: known columns first (in LABEL_ORDER), at most three; else the
     // first three features.
     let mut dims: Vec<usize> = LABEL_ORDER
@@ -942,10 +1095,11 @@ fn profiles(
             p.label = format!("{} ({})", base[i], same + 1);
         }
     }
-    Ok(out)
+    out
 }
 
 /// Prefix of the per-channel purchase-line counts in a customer table.
+#[cfg(feature = "frames")]
 const CHANNEL_LINES: &str = "channel_lines_";
 
 /// Channel mix per customer: `customer_id` and one `channel_share_<channel>` column per
@@ -970,6 +1124,7 @@ const CHANNEL_LINES: &str = "channel_lines_";
 /// assert!(mix.column("channel_share_web").is_ok());
 /// # Ok::<(), patronage::Error>(())
 /// ```
+#[cfg(feature = "frames")]
 pub fn channel_shares(customers: &DataFrame) -> Result<DataFrame> {
     let channels: Vec<(String, Vec<f64>)> = customers
         .get_column_names()
@@ -1033,5 +1188,128 @@ mod tests {
             mixture_components(&bad),
             Err(Error::Model { model, .. }) if model == "gaussian-mixture"
         ));
+    }
+
+    const RECENCY: [f64; 6] = [3.0, 5.0, 4.0, 300.0, 280.0, 310.0];
+    const PURCHASES: [f64; 6] = [12.0, 15.0, 11.0, 1.0, 1.0, 2.0];
+    const SPEND: [f64; 6] = [900.0, 1200.0, 800.0, 20.0, 35.0, 40.0];
+
+    fn two() -> SegmentationSpec {
+        SegmentationSpec::default().k(KChoice::Fixed(2))
+    }
+
+    #[test]
+    fn segments_named_columns_and_numbers_them_by_revenue() {
+        let columns = [
+            ("recency_days", &RECENCY[..]),
+            ("n_purchases", &PURCHASES[..]),
+            ("total_spend", &SPEND[..]),
+        ];
+        let seg = segment_columns(&columns, &two()).unwrap();
+        assert_eq!(seg.assignments, [0, 0, 0, 1, 1, 1]);
+        assert_eq!(seg.profiles[0].label, "recent, frequent, high spend");
+        let revenue = SPEND[..3].iter().sum::<f64>() / SPEND.iter().sum::<f64>();
+        assert_eq!(seg.profiles[0].revenue_share, Some(revenue));
+        assert_eq!(seg.profiles[0].profit_share, None);
+        assert_eq!(
+            seg.model.predict_columns(&columns).unwrap(),
+            seg.assignments
+        );
+
+        // Spend given only as the revenue column (not a feature) still numbers the
+        // segments: the big spenders first, although they are the same size.
+        let spec = two().features(vec![
+            FeatureSpec::default_for("recency_days"),
+            FeatureSpec::default_for("n_purchases"),
+        ]);
+        let seg = segment_columns(&columns, &spec).unwrap();
+        assert_eq!(seg.assignments, [0, 0, 0, 1, 1, 1]);
+        // Without it, by size: no revenue shares.
+        let seg = segment_columns(&columns[..2], &spec).unwrap();
+        assert_eq!(seg.profiles[0].revenue_share, None);
+        assert_eq!(seg.profiles[0].customers, 3);
+    }
+
+    #[test]
+    fn tenure_falls_back_to_t() {
+        let t = [30.0, 32.0, 31.0, 2.0, 3.0, 1.0];
+        let spec = |name: &str| {
+            two().features(vec![
+                FeatureSpec::default_for("n_purchases"),
+                FeatureSpec::default_for(name),
+            ])
+        };
+        let columns = [("n_purchases", &PURCHASES[..]), ("T", &t[..])];
+        let by_t = segment_columns(&columns, &spec("T")).unwrap();
+        let by_tenure = segment_columns(&columns, &spec("tenure")).unwrap();
+        assert_eq!(by_tenure.assignments, by_t.assignments);
+        assert_eq!(by_tenure.model.features[1].column, "tenure");
+        assert_eq!(
+            by_tenure.model.predict_columns(&columns).unwrap(),
+            by_t.assignments
+        );
+    }
+
+    #[test]
+    fn slice_errors_name_the_column_and_row() {
+        let mut bad = PURCHASES;
+        bad[2] = f64::NAN;
+        let columns = [
+            ("recency_days", &RECENCY[..]),
+            ("n_purchases", &bad[..]),
+            ("total_spend", &SPEND[..]),
+        ];
+        match segment_columns(&columns, &two()) {
+            Err(Error::BadRow { row, column, .. }) => {
+                assert_eq!((row, column.as_str()), (3, "n_purchases"));
+            }
+            other => panic!("expected BadRow, got {other:?}"),
+        }
+        let no_spend = [
+            ("recency_days", &RECENCY[..]),
+            ("n_purchases", &PURCHASES[..]),
+        ];
+        match segment_columns(&no_spend, &SegmentationSpec::default()) {
+            Err(Error::MissingColumn { column, available }) => {
+                assert_eq!(column, "total_spend");
+                assert_eq!(available, "recency_days, n_purchases");
+            }
+            other => panic!("expected MissingColumn, got {other:?}"),
+        }
+        let short = [
+            ("recency_days", &RECENCY[..]),
+            ("n_purchases", &PURCHASES[..5]),
+        ];
+        match segment_columns(&short, &two()) {
+            Err(Error::InvalidOption { option, .. }) => {
+                assert_eq!(option, "segmentation.columns");
+            }
+            other => panic!("expected InvalidOption, got {other:?}"),
+        }
+        let empty: [(&str, &[f64]); 1] = [("recency_days", &[])];
+        assert!(matches!(
+            segment_columns(&empty, &two()),
+            Err(Error::EmptyTable { .. })
+        ));
+        assert!(matches!(
+            segment_columns(&[], &two()),
+            Err(Error::EmptyTable { .. })
+        ));
+        let model = segment_columns(
+            &[
+                ("recency_days", &RECENCY[..]),
+                ("n_purchases", &PURCHASES[..]),
+                ("total_spend", &SPEND[..]),
+            ],
+            &two(),
+        )
+        .unwrap()
+        .model;
+        match model.predict_columns(&columns[..2]) {
+            Err(Error::BadRow { row, column, .. }) => {
+                assert_eq!((row, column.as_str()), (3, "n_purchases"));
+            }
+            other => panic!("expected BadRow, got {other:?}"),
+        }
     }
 }

@@ -9,6 +9,7 @@ mod cli_stages;
 mod clv_properties;
 mod clv_reference;
 mod determinism;
+mod frame_free;
 mod hyp2f1_reference;
 mod malformed_inputs;
 mod out_of_core;

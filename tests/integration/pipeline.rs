@@ -17,7 +17,7 @@ fn options() -> SummaryOptions {
     SummaryOptions::weekly().calibration_end("2024-03-31")
 }
 
-fn column_f64(df: &DataFrame, name: &str) -> Vec<Option<f64>> {
+pub(crate) fn column_f64(df: &DataFrame, name: &str) -> Vec<Option<f64>> {
     df.column(name)
         .unwrap()
         .cast(&DataType::Float64)

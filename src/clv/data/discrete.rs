@@ -1,11 +1,14 @@
 //! [`DiscreteData`]: `(x, t_x, n)` per customer for the discrete-time BG/BB model,
 //! validated and compressed to weighted distinct rows.
 
+#[cfg(feature = "frames")]
 use polars::prelude::*;
 
 use super::compress::{bad, check_inputs, compress};
+#[cfg(feature = "frames")]
 use super::{FREQUENCY_NAMES, PERIODS_NAMES, RECENCY_NAMES, WEIGHT_NAMES};
 use crate::error::Result;
+#[cfg(feature = "frames")]
 use crate::io::frame::{float_column, optional_float_column};
 
 /// Discrete-time data for BG/BB: per customer the number of transactions `x` in `n`
@@ -101,6 +104,7 @@ impl DiscreteData {
     /// let df = df!("frequency" => [0, 3], "recency" => [0, 5], "periods" => [6, 6], "weights" => [10, 2]).unwrap();
     /// assert_eq!(DiscreteData::from_frame(&df).unwrap().n_customers(), 12.0);
     /// ```
+    #[cfg(feature = "frames")]
     pub fn from_frame(df: &DataFrame) -> Result<Self> {
         let x = float_column(df, FREQUENCY_NAMES)?;
         let t_x = float_column(df, RECENCY_NAMES)?;

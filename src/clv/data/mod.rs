@@ -23,15 +23,23 @@ pub use discrete::DiscreteData;
 pub use repeat::RepeatData;
 pub use spend::SpendData;
 
+// The accepted column names per role, for the `from_frame` constructors.
+#[cfg(feature = "frames")]
+pub(crate) use names::*;
+
 /// Column names accepted for each role in a per-customer frame, first match wins.
-pub(crate) const FREQUENCY_NAMES: &[&str] = &["frequency", "x", "frequency_cal"];
-/// Accepted names of the recency (`t_x`) column.
-pub(crate) const RECENCY_NAMES: &[&str] = &["recency", "t_x", "recency_cal"];
-/// Accepted names of the `T` column.
-pub(crate) const T_NAMES: &[&str] = &["T", "T_cal"];
-/// Accepted names of the weight (customers per row) column.
-pub(crate) const WEIGHT_NAMES: &[&str] = &["weights", "weight", "count", "n_custs"];
-/// Accepted names of the mean repeat spend column.
-pub(crate) const MONETARY_NAMES: &[&str] = &["monetary_value", "zbar", "monetary_value_cal"];
-/// Accepted names of the BG/BB opportunities column.
-pub(crate) const PERIODS_NAMES: &[&str] = &["periods", "n", "n_periods", "T"];
+#[cfg(feature = "frames")]
+mod names {
+    /// Accepted names of the frequency (`x`) column.
+    pub(crate) const FREQUENCY_NAMES: &[&str] = &["frequency", "x", "frequency_cal"];
+    /// Accepted names of the recency (`t_x`) column.
+    pub(crate) const RECENCY_NAMES: &[&str] = &["recency", "t_x", "recency_cal"];
+    /// Accepted names of the `T` column.
+    pub(crate) const T_NAMES: &[&str] = &["T", "T_cal"];
+    /// Accepted names of the weight (customers per row) column.
+    pub(crate) const WEIGHT_NAMES: &[&str] = &["weights", "weight", "count", "n_custs"];
+    /// Accepted names of the mean repeat spend column.
+    pub(crate) const MONETARY_NAMES: &[&str] = &["monetary_value", "zbar", "monetary_value_cal"];
+    /// Accepted names of the BG/BB opportunities column.
+    pub(crate) const PERIODS_NAMES: &[&str] = &["periods", "n", "n_periods", "T"];
+}

@@ -2,12 +2,15 @@
 //! validated, compressed to weighted distinct rows, with the run and age indices the
 //! likelihoods use.
 
+#[cfg(feature = "frames")]
 use polars::prelude::*;
 use rayon::prelude::*;
 
 use super::compress::{bad, check_inputs, compress_triples};
+#[cfg(feature = "frames")]
 use super::{FREQUENCY_NAMES, RECENCY_NAMES, T_NAMES, WEIGHT_NAMES};
 use crate::error::{Error, Result};
+#[cfg(feature = "frames")]
 use crate::io::frame::{float_column, optional_float_column};
 
 /// Recency-frequency data for the continuous-time models (BG/NBD, MBG/NBD, Pareto/NBD):
@@ -175,6 +178,7 @@ impl RepeatData {
     /// let df = df!("x" => [0.0, 1.0], "t_x" => [0.0, 4.0], "T" => [10.0, 10.0]).unwrap();
     /// assert_eq!(RepeatData::from_frame(&df).unwrap().n_customers(), 2.0);
     /// ```
+    #[cfg(feature = "frames")]
     pub fn from_frame(df: &DataFrame) -> Result<Self> {
         let x = float_column(df, FREQUENCY_NAMES)?;
         let t_x = float_column(df, RECENCY_NAMES)?;

@@ -1,11 +1,14 @@
 //! [`SpendData`]: repeat customers' purchase count and mean spend for the Gamma-Gamma
 //! model, validated and compressed to weighted distinct rows.
 
+#[cfg(feature = "frames")]
 use polars::prelude::*;
 
 use super::compress::{bad, check_inputs, compress};
+#[cfg(feature = "frames")]
 use super::{FREQUENCY_NAMES, MONETARY_NAMES, WEIGHT_NAMES};
 use crate::error::{Error, Result};
+#[cfg(feature = "frames")]
 use crate::io::frame::{float_column, optional_float_column};
 
 /// Repeat customers' mean spend for the Gamma-Gamma model: per customer the number of
@@ -139,6 +142,7 @@ impl SpendData {
     /// let df = df!("x" => [1.0, 4.0], "zbar" => [10.0, 25.0]).unwrap();
     /// assert_eq!(SpendData::from_frame(&df).unwrap().n_customers(), 2.0);
     /// ```
+    #[cfg(feature = "frames")]
     pub fn from_frame(df: &DataFrame) -> Result<Self> {
         let x = float_column(df, FREQUENCY_NAMES)?;
         let m = float_column(df, MONETARY_NAMES)?;

@@ -221,7 +221,7 @@ fn assumptions(
     let mut out = Vec::new();
     if let Some((s, _)) = clv {
         out.push(match s.margin {
-            MarginSource::Rate(m) if m == 1.0 => "CLV is revenue, not profit: no margin is applied (clv.margin = 1; set a gross margin rate, --margin)".to_string(),
+            MarginSource::Rate(1.0) => "CLV is revenue, not profit: no margin is applied (clv.margin = 1; set a gross margin rate, --margin)".to_string(),
             MarginSource::Rate(m) => format!("CLV applies a gross margin of {m} to every customer's spend (clv.margin)"),
             MarginSource::Cost => "CLV applies each customer's own margin from the cost column (clv.margin = \"cost\")".to_string(),
         });

@@ -160,6 +160,40 @@ impl AnyFitted {
         each!(self, m => m.summary())
     }
 
+    /// The coefficient table as a frame, one row per parameter: `parameter, estimate,
+    /// standard_error, lower_95, upper_95` (what `patronage fit` prints).
+    ///
+    /// # Errors
+    /// A polars error building the frame (it always builds).
+    ///
+    /// # Example
+    /// ```
+    /// use patronage::clv::{BgNbd, RepeatData};
+    /// use patronage::stages::fit::AnyFitted;
+    /// let df = patronage::io::read_table("datasets/cdnow/cdnow_customers_summary.csv")?;
+    /// let fitted = AnyFitted::BgNbd(BgNbd::fitter().fit(&RepeatData::from_frame(&df)?)?);
+    /// let table = fitted.coefficients_frame()?;
+    /// assert_eq!(table.height(), 4); // r, alpha, a, b
+    /// assert_eq!(table.column("parameter")?.str()?.get(0), Some("r"));
+    /// # Ok::<(), patronage::Error>(())
+    /// ```
+    pub fn coefficients_frame(&self) -> Result<DataFrame> {
+        let rows = self.summary();
+        let column = |name: &str, f: fn(&Coefficient) -> f64| {
+            Column::new(name.into(), rows.iter().map(f).collect::<Vec<f64>>())
+        };
+        Ok(DataFrame::new_infer_height(vec![
+            Column::new(
+                "parameter".into(),
+                rows.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+            ),
+            column("estimate", |c| c.estimate),
+            column("standard_error", |c| c.standard_error),
+            column("lower_95", |c| c.lower_95),
+            column("upper_95", |c| c.upper_95),
+        ])?)
+    }
+
     /// The model as JSON ([`Fitted::to_json`]).
     ///
     /// # Errors

@@ -169,6 +169,26 @@ pub struct PipelineOutput {
     pub assumptions: Vec<String>,
 }
 
+impl PipelineOutput {
+    /// Why `stage` has no result: its [`SkippedStage`] reason when the data could not
+    /// support it, else that the configuration switched it off.
+    ///
+    /// # Example
+    /// ```
+    /// use patronage::pipeline::{Pipeline, Stage};
+    /// let p = Pipeline::builder().without_segmentation().build()?;
+    /// let out = p.run(&p.scan("datasets/retail_sample.csv")?)?;
+    /// assert_eq!(out.not_run_reason(Stage::Segmentation), "segmentation is switched off");
+    /// # Ok::<(), patronage::Error>(())
+    /// ```
+    pub fn not_run_reason(&self, stage: Stage) -> String {
+        self.skipped.iter().find(|s| s.stage == stage).map_or_else(
+            || format!("{} is switched off", stage.describe()),
+            |s| s.reason.clone(),
+        )
+    }
+}
+
 /// A stage of the run that did not run, and why.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]

@@ -11,7 +11,7 @@ use plotters::prelude::*;
 
 use super::readings::{self, money};
 use crate::error::{Error, Result};
-use crate::pipeline::PipelineOutput;
+use crate::pipeline::{PipelineOutput, Stage};
 
 /// One chart: an id (also the file name, `<id>.svg`), a title, the SVG text and a
 /// reading of it.
@@ -69,8 +69,8 @@ pub fn skipped(out: &PipelineOutput) -> Vec<(&'static str, String)> {
     let mut s = Vec::new();
     match &out.profitability {
         None => {
-            s.push(("matrix", "profitability is switched off".to_string()));
-            s.push(("whale", "profitability is switched off".to_string()));
+            s.push(("matrix", out.not_run_reason(Stage::Profitability)));
+            s.push(("whale", out.not_run_reason(Stage::Profitability)));
         }
         Some(p) if p.whale.is_none() => s.push((
             "whale",
@@ -81,13 +81,13 @@ pub fn skipped(out: &PipelineOutput) -> Vec<(&'static str, String)> {
         Some(_) => {}
     }
     if out.segmentation.is_none() {
-        s.push(("segments", "segmentation is switched off".into()));
+        s.push(("segments", out.not_run_reason(Stage::Segmentation)));
     }
     match &out.checks {
         None => {
-            s.push(("holdout", "CLV is switched off".into()));
-            s.push(("p_alive", "CLV is switched off".into()));
-            s.push(("period_transactions", "CLV is switched off".into()));
+            for id in ["holdout", "p_alive", "period_transactions"] {
+                s.push((id, out.not_run_reason(Stage::Clv)));
+            }
         }
         Some(c) if c.holdout.is_none() => s.push((
             "holdout",

@@ -38,7 +38,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value, json};
 
 use crate::error::{Error, Result};
-use crate::pipeline::{PipelineConfig, PipelineOutput};
+use crate::pipeline::{PipelineConfig, PipelineOutput, Stage};
 
 pub use tables::{cluster_profiles_frame, matrix_frame, whale_frame};
 
@@ -94,7 +94,7 @@ pub fn write_report(
             .as_ref()
             .map(cluster_profiles_frame)
             .transpose()?,
-        "segmentation is switched off",
+        &out.not_run_reason(Stage::Segmentation),
     )?;
     frame(
         "rfm_segments.csv",
@@ -104,13 +104,13 @@ pub fn write_report(
     frame(
         "matrix.csv",
         out.profitability.as_ref().map(matrix_frame).transpose()?,
-        "profitability is switched off",
+        &out.not_run_reason(Stage::Profitability),
     )?;
     let whale_why = out
         .profitability
         .as_ref()
         .and_then(|p| p.whale_note.clone())
-        .unwrap_or_else(|| "profitability is switched off".into());
+        .unwrap_or_else(|| out.not_run_reason(Stage::Profitability));
     frame(
         "whale.csv",
         out.profitability
@@ -220,7 +220,7 @@ pub fn models_json(out: &PipelineOutput) -> Result<Value> {
 /// Every figure of a run as JSON (what `report.json` holds, without the configuration
 /// and the file list): `data` (rows read, used, rejected, customers, dates), `rfm`,
 /// `clv` (fit, customer equity, mean P(alive)), `checks`, `segmentation`,
-/// `profitability`, `cohorts`, `notes`, `skipped` (stages the data cannot support, with
+/// `profitability`, `cohorts`, `notes`, `skipped_stages` (stages the data cannot support, with
 /// the reason), `assumptions` (every assumption in force the data do not give).
 ///
 /// # Example
@@ -255,7 +255,7 @@ pub fn figures(out: &PipelineOutput) -> Value {
         },
         "rfm": out.rfm.segment_summary(),
         "notes": out.notes,
-        "skipped": out.skipped,
+        "skipped_stages": out.skipped,
         "assumptions": out.assumptions,
     });
     if let Some(clv) = &out.clv {

@@ -485,7 +485,11 @@ fn profitability_writes_the_contract_columns_and_figures() {
     assert_eq!(code, 2, "{err}");
     let (code, _, err) = patronage(&["profitability", MASTER]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("margin_rate"), "{err}");
+    assert!(err.contains("--margin-rate"), "{err}");
+    // The flag `report` has: enough for data without costs.
+    let (code, out, err) = patronage(&["profitability", MASTER, "--margin-rate", "0.3"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), 23_571);
 }
 
 #[test]
@@ -618,7 +622,7 @@ fn report_errors_name_the_setting() {
     assert_eq!(code, 0, "{err}");
     let figures: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
-    assert_eq!(figures["skipped"][0]["stage"], "profitability");
+    assert_eq!(figures["skipped_stages"][0]["stage"], "profitability");
     assert!(!out.join("matrix.csv").exists() || figures["profitability"].is_null());
     // --margin-rate is enough for data without costs.
     let (code, _, err) = patronage(&[

@@ -179,12 +179,8 @@ pub(crate) enum Command {
         input: InputArgs,
         #[command(flatten)]
         time: TimeArgs,
-        /// Cost model (TOML or JSON; every rate has a documented default).
-        #[arg(long, value_name = "FILE")]
-        costs: Option<PathBuf>,
-        /// Per-customer activity table: customer_id with service_contacts and/or visits.
-        #[arg(long, value_name = "FILE")]
-        activity: Option<PathBuf>,
+        #[command(flatten)]
+        costs: CostArgs,
         /// Where to split the matrix axes (margin %, cost-to-serve): median, mean, qN, or x,y.
         #[arg(long, default_value = "median", value_name = "median|mean|qN|x,y")]
         split: String,
@@ -298,6 +294,22 @@ pub(crate) enum Command {
     },
 }
 
+/// The cost model of `patronage profitability`: a file, the activity table, and the
+/// margin rate for data without a cost column (the flags `report` has too).
+#[derive(Args)]
+pub(crate) struct CostArgs {
+    /// Cost model (TOML or JSON; every rate has a documented default).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) costs: Option<PathBuf>,
+    /// Per-customer activity table: customer_id with service_contacts and/or visits.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) activity: Option<PathBuf>,
+    /// Gross margin rate for data without a cost column (sets the cost model's
+    /// margin_rate).
+    #[arg(long, value_name = "RATE")]
+    pub(crate) margin_rate: Option<f64>,
+}
+
 #[derive(Args)]
 pub(crate) struct FitArgs {
     /// L2 penalty on the parameters (0 = maximum likelihood).
@@ -407,6 +419,9 @@ pub(crate) fn flag_hint(e: &patronage::Error) -> String {
     let patronage::Error::InvalidOption { option, .. } = e else {
         return String::new();
     };
+    if option == "costs.margin_rate" {
+        return " (command-line flag --margin-rate, or a key of the --costs file)".into();
+    }
     if option.starts_with("costs.") {
         return " (a key of the --costs file)".into();
     }

@@ -5,15 +5,14 @@
 
 use std::path::PathBuf;
 
-use crate::args::{InputArgs, TimeArgs};
+use crate::args::{CostArgs, InputArgs, TimeArgs};
 use crate::input::{load, summary_options};
 use crate::print::{emit, to_json_text};
 
 pub(crate) fn run_profitability(
     input: &InputArgs,
     time: &TimeArgs,
-    costs: Option<&PathBuf>,
-    activity: Option<&PathBuf>,
+    costs: &CostArgs,
     split: &str,
     output: Option<&PathBuf>,
     json: bool,
@@ -21,11 +20,18 @@ pub(crate) fn run_profitability(
     use patronage::profitability::{CostModel, Split};
     use patronage::stages::profitability::{analyse, customer_frame};
     let split: Split = split.parse()?;
-    let model = match costs {
+    let mut model = match &costs.costs {
         Some(path) => CostModel::from_path(path)?,
         None => CostModel::default(),
     };
-    let activity = activity.map(patronage::io::read_table).transpose()?;
+    if let Some(rate) = costs.margin_rate {
+        model.margin_rate = Some(rate);
+    }
+    let activity = costs
+        .activity
+        .as_ref()
+        .map(patronage::io::read_table)
+        .transpose()?;
     let options = summary_options(input, time)?;
     let tx = load(input)?;
     let p = analyse(&tx, &options, &model, activity.as_ref(), split)?;

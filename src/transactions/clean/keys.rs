@@ -140,42 +140,56 @@ pub(super) fn exact_order_keys(keys: &mut [u64], used: &[u32], offsets: &[usize]
         parts.push((part, &used[w[0]..w[1]]));
         rest = tail;
     }
-    parts.into_par_iter().for_each(|(keys, rows)| {
-        if keys.len() < 2 {
-            return;
-        }
-        let mut by_key: Vec<usize> = (0..keys.len()).collect();
-        by_key.sort_unstable_by_key(|&k| (keys[k], k));
-        let mut taken: std::collections::HashSet<u64> = keys.iter().copied().collect();
-        let mut a = 0;
-        while a < by_key.len() {
-            let mut b = a + 1;
-            while b < by_key.len() && keys[by_key[b]] == keys[by_key[a]] {
-                b += 1;
+    parts
+        .into_par_iter()
+        .for_each_init(Vec::new, |by_key, (keys, rows)| {
+            if keys.len() < 2 {
+                return;
             }
-            // Distinct ids in this run of equal hashes: the first keeps the hash, every
-            // other id gets a fresh key that no row of the customer uses.
-            let mut ids_seen: Vec<(usize, u64)> = vec![(by_key[a], keys[by_key[a]])];
-            for &k in &by_key[a + 1..b] {
-                let row = rows[k] as usize;
-                if let Some(&(_, key)) = ids_seen
-                    .iter()
-                    .find(|&&(first, _)| ids.same(rows[first] as usize, row))
-                {
-                    keys[k] = key;
-                } else {
-                    let mut fresh = keys[k];
-                    while taken.contains(&fresh) {
-                        fresh = fresh.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(1);
-                    }
-                    taken.insert(fresh);
-                    ids_seen.push((k, fresh));
-                    keys[k] = fresh;
+            by_key.clear();
+            by_key.extend(0..keys.len());
+            by_key.sort_unstable_by_key(|&k| (keys[k], k));
+            // The keys in use, built only when a collision is found (almost never).
+            let mut taken: Option<std::collections::HashSet<u64>> = None;
+            let mut a = 0;
+            while a < by_key.len() {
+                let mut b = a + 1;
+                while b < by_key.len() && keys[by_key[b]] == keys[by_key[a]] {
+                    b += 1;
                 }
+                if b - a == 1 {
+                    a = b;
+                    continue;
+                }
+                // Distinct ids in this run of equal hashes: the first keeps the hash, every
+                // other id gets a fresh key that no row of the customer uses. Almost always
+                // every row repeats the first id, and nothing is allocated.
+                let first = rows[by_key[a]] as usize;
+                let mut ids_seen: Vec<(usize, u64)> = Vec::new();
+                for &k in &by_key[a + 1..b] {
+                    let row = rows[k] as usize;
+                    if ids.same(first, row) {
+                        continue;
+                    }
+                    if let Some(&(_, key)) = ids_seen
+                        .iter()
+                        .find(|&&(other, _)| ids.same(rows[other] as usize, row))
+                    {
+                        keys[k] = key;
+                    } else {
+                        let taken = taken.get_or_insert_with(|| keys.iter().copied().collect());
+                        let mut fresh = keys[k];
+                        while taken.contains(&fresh) {
+                            fresh = fresh.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(1);
+                        }
+                        taken.insert(fresh);
+                        ids_seen.push((k, fresh));
+                        keys[k] = fresh;
+                    }
+                }
+                a = b;
             }
-            a = b;
-        }
-    });
+        });
 }
 
 #[cfg(test)]

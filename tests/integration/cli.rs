@@ -285,6 +285,8 @@ fn clv_writes_the_contract_columns() {
     ]);
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("customer equity"), "{err}");
+    // A margin was given: no revenue-CLV note.
+    assert!(!err.contains("--margin"), "{err}");
     let text = std::fs::read_to_string(&path).unwrap();
     let mut lines = text.lines();
     assert_eq!(
@@ -297,6 +299,13 @@ fn clv_writes_the_contract_columns() {
     let (code, _, err) = patronage(&["clv", MASTER, "--margin", "cost"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("cost column"), "{err}");
+    // Without a margin, CLV is revenue: the run says so and names the flag.
+    let (code, _, err) = patronage(&["clv", MASTER, "-o", path.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("patronage: assumption: ") && err.contains("--margin"),
+        "{err}"
+    );
 }
 
 #[test]

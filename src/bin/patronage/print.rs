@@ -26,6 +26,16 @@ pub(crate) fn print_notes(notes: &[String]) {
     }
 }
 
+/// Says so when CLV is valued at revenue because no margin was given: a default that
+/// selects almost every customer at any contact cost should not pass in silence.
+pub(crate) fn print_margin_assumption(margin: patronage::stages::clv::MarginSource) {
+    if margin == patronage::stages::clv::MarginSource::Rate(1.0) {
+        eprintln!(
+            "patronage: assumption: CLV is revenue, not profit: no margin was applied (give --margin RATE, or --margin cost with a cost column)"
+        );
+    }
+}
+
 pub(crate) fn to_json_text(value: &impl serde::Serialize) -> patronage::Result<String> {
     serde_json::to_string_pretty(value).map_err(|source| patronage::Error::Serialize {
         what: "JSON output".into(),

@@ -11,7 +11,7 @@ use patronage::stages::clv::{ClvSettings, MarginSource, SpendSource, clv_table};
 
 use crate::args::{FitArgs, InputArgs, TimeArgs};
 use crate::input::summarise;
-use crate::print::{emit, print_notes};
+use crate::print::{emit, print_margin_assumption, print_notes};
 
 #[allow(clippy::too_many_arguments)] // one per command-line option
 pub(crate) fn run_clv(
@@ -58,6 +58,7 @@ pub(crate) fn run_clv(
         );
     }
     print_notes(&out.notes);
+    print_margin_assumption(margin);
     eprintln!(
         "patronage: customer equity {:.2} over {horizon} time units",
         out.customer_equity

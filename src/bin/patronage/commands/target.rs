@@ -9,7 +9,7 @@ use patronage::stages::clv::{ClvSettings, MarginSource};
 
 use crate::args::{InputArgs, TimeArgs};
 use crate::input::summarise;
-use crate::print::{emit, print_notes, to_json_text};
+use crate::print::{emit, print_margin_assumption, print_notes, to_json_text};
 
 #[allow(clippy::too_many_arguments)] // one per command-line option
 pub(crate) fn run_target(
@@ -38,6 +38,7 @@ pub(crate) fn run_target(
     };
     let out = target(&summarise(input, time)?, &settings, by, cut)?;
     print_notes(&out.clv.notes);
+    print_margin_assumption(settings.margin);
     let t = out.targeting;
     eprintln!(
         "patronage: {} of {} scored customers selected",

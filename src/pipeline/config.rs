@@ -217,7 +217,7 @@ impl Default for ClvConfig {
             horizon: s.horizon,
             discount_rate: s.discount_rate,
             step: s.step,
-            scoring: ScoringPeriod::Full,
+            scoring: ScoringPeriod::default(),
             fit: s.fit,
         }
     }

@@ -142,8 +142,8 @@ impl Default for ClvSettings {
 #[non_exhaustive]
 pub struct ClvOutcome {
     /// `customer_id, frequency, recency, T, monetary_value, p_alive, expected_purchases,
-    /// expected_spend, clv` (calibration-period inputs when the summary has a calibration
-    /// end; customers born in the holdout then have null scores).
+    /// expected_spend, clv` (with [`ScoringPeriod::Fitted`] and a calibration end, the
+    /// calibration-period inputs, and customers born in the holdout have null scores).
     pub frame: DataFrame,
     /// The purchase model.
     pub purchase: AnyFitted,
@@ -157,7 +157,58 @@ pub struct ClvOutcome {
     pub notes: Vec<String>,
 }
 
-/// Fits the purchase model (and Gamma-Gamma) on a summary and scores every customer.
+impl ClvOutcome {
+    /// The JSON object `patronage clv --json` prints: `purchase` and `spend` (each in
+    /// the shape of `patronage fit --json`; `spend` null when historic spend was used),
+    /// `customer_equity`, `customers_scored` (customers with a CLV), the settings the
+    /// scores rest on (`horizon, discount_rate, step, margin, scoring`) and `notes` (what
+    /// the stage decided on its own, e.g. the Gamma-Gamma fallback).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use patronage::prelude::*;
+    /// use patronage::stages::clv::{clv_table, ClvSettings, ScoringPeriod};
+    /// let s = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?
+    ///     .summary(&SummaryOptions::weekly())?;
+    /// let settings = ClvSettings::default();
+    /// let out = clv_table(&s, &settings)?;
+    /// let json = out.to_json(&settings, ScoringPeriod::Full);
+    /// assert_eq!(json["purchase"]["model"], "bg-nbd");
+    /// assert_eq!(json["scoring"], "full");
+    /// assert_eq!(json["notes"].as_array().unwrap().len(), out.notes.len());
+    /// # Ok::<(), patronage::Error>(())
+    /// ```
+    pub fn to_json(&self, settings: &ClvSettings, period: ScoringPeriod) -> serde_json::Value {
+        let purchase = FitOutcome {
+            model: self.purchase.clone(),
+            excluded: None,
+            holdout: None,
+            histogram: None,
+        };
+        let scored = self
+            .frame
+            .column("clv")
+            .map(|c| c.len() - c.null_count())
+            .unwrap_or(0);
+        serde_json::json!({
+            "purchase": purchase.to_json(),
+            "spend": self.spend.as_ref().map(FitOutcome::to_json),
+            "customer_equity": self.customer_equity,
+            "customers_scored": scored,
+            "horizon": settings.horizon,
+            "discount_rate": settings.discount_rate,
+            "step": settings.step,
+            "margin": settings.margin,
+            "scoring": period.name(),
+            "notes": self.notes,
+        })
+    }
+}
+
+/// Fits the purchase model (and Gamma-Gamma) on a summary's full observation period and
+/// scores every customer ([`ScoringPeriod::Full`], the default everywhere; with
+/// [`clv_table_on`] and [`ScoringPeriod::Fitted`] on the calibration period instead).
 ///
 /// When [`SpendSource::GammaGamma`] is asked for but Gamma-Gamma cannot give expected
 /// spend (the fit fails, as on data whose likelihood has no interior optimum, or q <= 1
@@ -187,7 +238,7 @@ pub struct ClvOutcome {
 /// # Ok::<(), patronage::Error>(())
 /// ```
 pub fn clv_table(summary: &Summary, settings: &ClvSettings) -> Result<ClvOutcome> {
-    clv_table_on(summary, settings, ScoringPeriod::Fitted)
+    clv_table_on(summary, settings, ScoringPeriod::default())
 }
 
 /// Which columns of a summary [`clv_table_on`] fits and scores on.
@@ -195,12 +246,50 @@ pub fn clv_table(summary: &Summary, settings: &ClvSettings) -> Result<ClvOutcome
 #[serde(rename_all = "lowercase")]
 pub enum ScoringPeriod {
     /// The calibration columns when the summary has a calibration end, else the full
-    /// period (what [`clv_table`] does: scores that a holdout can check).
-    #[default]
+    /// period: scores that a holdout can check (what the target stage ranks on, so its
+    /// holdout gain and lift are honest).
     Fitted,
     /// Always the full observation period (`frequency, recency, T, monetary_value`):
-    /// scores for acting on today, using every purchase.
+    /// scores for acting on today, using every purchase. The default everywhere: the
+    /// pipeline (`clv.scoring`), [`clv_table`] and `patronage clv` (`--scoring`).
+    #[default]
     Full,
+}
+
+impl ScoringPeriod {
+    /// The setting's spelling in TOML and on the command line (`full`, `fitted`).
+    ///
+    /// # Example
+    /// ```
+    /// use patronage::stages::clv::ScoringPeriod;
+    /// assert_eq!(ScoringPeriod::default().name(), "full");
+    /// ```
+    pub fn name(self) -> &'static str {
+        match self {
+            ScoringPeriod::Fitted => "fitted",
+            ScoringPeriod::Full => "full",
+        }
+    }
+}
+
+impl std::str::FromStr for ScoringPeriod {
+    type Err = Error;
+
+    /// Parses `full` or `fitted`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidOption`] with option `clv.scoring` for any other text.
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "full" => Ok(ScoringPeriod::Full),
+            "fitted" => Ok(ScoringPeriod::Fitted),
+            other => Err(Error::invalid(
+                "clv.scoring",
+                format!("`{other}` is not a scoring period: use full or fitted"),
+            )),
+        }
+    }
 }
 
 /// [`clv_table`] with the scoring period chosen explicitly.
@@ -336,7 +425,14 @@ pub fn clv_table_on(
         .iter()
         .enumerate()
     {
-        columns.push(Column::new((*out_name).into(), cols[k].clone()));
+        let column = Column::new((*out_name).into(), cols[k].clone());
+        // Repeat purchases are a count: the same integer type as the summary's
+        // `frequency`, so `patronage clv` prints `39` where `patronage summary` does.
+        columns.push(if k == 0 {
+            column.cast(&DataType::UInt32)?
+        } else {
+            column
+        });
     }
     columns.push(Column::new("p_alive".into(), scatter(&scores.p_alive)));
     columns.push(Column::new(

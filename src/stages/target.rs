@@ -2,7 +2,7 @@
 //! the ranked list, its cut and, with a calibration end, its evaluation on the holdout
 //! purchases ([`crate::targeting::rank`]).
 
-use super::clv::{ClvOutcome, ClvSettings, MarginSource, clv_table};
+use super::clv::{ClvOutcome, ClvSettings, MarginSource, ScoringPeriod, clv_table_on};
 use crate::error::Result;
 use crate::io::frame::nullable_f64;
 use crate::targeting::{Cut, TargetBy, Targeting, rank};
@@ -18,8 +18,8 @@ pub struct TargetOutcome {
 }
 
 /// Ranks a summary's customers and cuts the list. The models are fitted and customers
-/// scored as [`clv_table`] does: on the calibration period when the summary has a
-/// calibration end, and then the ranking is evaluated against who bought in the holdout
+/// scored by [`clv_table_on`] with [`ScoringPeriod::Fitted`]: on the calibration period
+/// when the summary has a calibration end, and then the ranking is evaluated against who bought in the holdout
 /// period (`frequency_holdout`; customers born in the holdout count as not buying).
 /// With [`MarginSource::Cost`], [`TargetBy::PAliveValue`] ranks on `p_alive x
 /// expected_spend` (margin 1).
@@ -27,7 +27,7 @@ pub struct TargetOutcome {
 /// # Errors
 ///
 /// [`crate::Error::InvalidOption`] for a negative contact cost (before any fit); as
-/// [`clv_table`] and [`rank`].
+/// [`clv_table_on`] and [`rank`].
 ///
 /// # Example
 ///
@@ -52,7 +52,9 @@ pub fn target(
     cut: Cut,
 ) -> Result<TargetOutcome> {
     cut.validate()?;
-    let clv = clv_table(summary, settings)?;
+    // Ranked on the fitted (calibration) period, so that the holdout purchases the list
+    // is checked against were not seen by the scores.
+    let clv = clv_table_on(summary, settings, ScoringPeriod::Fitted)?;
     let margin = match settings.margin {
         MarginSource::Rate(r) => r,
         MarginSource::Cost => 1.0,

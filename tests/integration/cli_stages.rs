@@ -4,9 +4,11 @@
 use std::path::Path;
 
 use patronage::prelude::*;
-use patronage::profitability::{CostModel, Split};
+use patronage::profitability::Split;
 use patronage::segmentation::{FeatureSpec, KChoice, SegmentationSpec};
-use patronage::stages::clv::{ClvSettings, MarginSource, SpendSource, clv_table};
+use patronage::stages::clv::{
+    ClvSettings, MarginSource, ScoringPeriod, SpendSource, clv_table, clv_table_on,
+};
 use patronage::stages::cohorts::cohorts;
 use patronage::stages::fit::{ModelKind, fit_summary};
 use patronage::stages::profitability::{analyse, customer_frame};
@@ -14,7 +16,7 @@ use patronage::stages::segment::{SegmentSettings, segment};
 use patronage::stages::summary::summary;
 use patronage::stages::target::target;
 use patronage::targeting::{Cut, TargetBy};
-use polars::prelude::DataFrame;
+use polars::prelude::{DataFrame, DataType};
 
 use crate::cli::patronage;
 
@@ -139,6 +141,49 @@ fn clv_command_equals_the_clv_stage() {
     assert!(!err.contains("note:"), "{err}");
 }
 
+/// `patronage clv --json --scoring fitted`: the stage's JSON, scored on the calibration
+/// period, and the table on that period (customers born in the holdout have no scores);
+/// the default scoring period is the full one, as the pipeline's.
+#[test]
+fn clv_json_and_scoring_period_equal_the_stage() {
+    let (got, out, _) = run_to_parquet(&[
+        "clv",
+        MASTER,
+        "--whitespace",
+        "--calibration-end",
+        "1997-09-30",
+        "--scoring",
+        "fitted",
+        "--margin",
+        "0.3",
+        "--json",
+    ]);
+    let options = SummaryOptions::weekly().calibration_end("1997-09-30");
+    let s = summary_columns(&master(), &options);
+    let settings = ClvSettings {
+        margin: MarginSource::Rate(0.3),
+        ..ClvSettings::default()
+    };
+    let want = clv_table_on(&s, &settings, ScoringPeriod::Fitted).unwrap();
+    assert_same(&got, &want.frame);
+    assert_eq!(
+        out,
+        json_text(&want.to_json(&settings, ScoringPeriod::Fitted))
+    );
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["scoring"], "fitted");
+    assert_eq!(json["purchase"]["model"], "bg-nbd");
+    // Fitted on the 39 calibration weeks: other scores than the full period's default.
+    let full = clv_table(&s, &settings).unwrap();
+    assert_ne!(full.customer_equity, want.customer_equity);
+    // `frequency` is a count, as in the summary.
+    assert_eq!(got.column("frequency").unwrap().dtype(), &DataType::UInt32);
+    // An unknown period is a usage error naming the flag.
+    let (code, _, err) = patronage(&["clv", MASTER, "--whitespace", "--scoring", "today"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--scoring"), "{err}");
+}
+
 /// `patronage clv` on the retail sample failed ("gamma-gamma fit did not converge") before
 /// the fallback moved into the stage; now it scores historic spend and says so.
 #[test]
@@ -212,10 +257,17 @@ fn segment_command_equals_the_segment_stage() {
 
 #[test]
 fn profitability_command_equals_the_profitability_stage() {
-    let (got, _, _) = run_to_parquet(&["profitability", RETAIL, "--split", "q75"]);
+    let (got, _, _) = run_to_parquet(&[
+        "profitability",
+        RETAIL,
+        "--split",
+        "q75",
+        "--costs",
+        "datasets/costs_example.toml",
+    ]);
     let split: Split = "q75".parse().unwrap();
     let weekly = SummaryOptions::weekly();
-    let p = analyse(&retail(), &weekly, &CostModel::default(), None, split).unwrap();
+    let p = analyse(&retail(), &weekly, &crate::example_costs(), None, split).unwrap();
     assert_same(&got, &customer_frame(&p).unwrap());
 }
 

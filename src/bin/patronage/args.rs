@@ -125,8 +125,17 @@ pub(crate) enum Command {
             value_name = "gamma-gamma|historic"
         )]
         spend: String,
+        /// Fit and score on the full observation period (for acting today), or on the
+        /// fitted period: the calibration period when --calibration-end is given (scores
+        /// a holdout can check).
+        #[arg(long, default_value = "full", value_name = "full|fitted")]
+        scoring: String,
         #[command(flatten)]
         fit: FitArgs,
+        /// Print the models, customer equity, notes and assumptions as JSON on standard
+        /// output (the table then goes only to -o FILE).
+        #[arg(long)]
+        json: bool,
         /// Write the table here (.csv, .parquet, .json by extension); default: CSV on
         /// standard output.
         #[arg(short = 'o', long = "output", value_name = "FILE")]
@@ -240,6 +249,10 @@ pub(crate) enum Command {
         /// [segmentation], [costs], [profitability], [cohorts].
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
+        /// Cost-to-serve rates (TOML or JSON, the keys of [costs]); replaces the
+        /// configuration's [costs]. Without any rate the profitability stage is skipped.
+        #[arg(long, value_name = "FILE")]
+        costs: Option<PathBuf>,
         /// Gross margin rate for data without a cost column (sets [costs] margin_rate).
         #[arg(long, value_name = "RATE")]
         margin_rate: Option<f64>,
@@ -298,7 +311,9 @@ pub(crate) enum Command {
 /// margin rate for data without a cost column (the flags `report` has too).
 #[derive(Args)]
 pub(crate) struct CostArgs {
-    /// Cost model (TOML or JSON; every rate has a documented default).
+    /// Cost-to-serve rates (TOML or JSON: per_order, per_line, per_delivery, ...; see
+    /// datasets/costs_example.toml). Required: a rate left out is zero, and the crate
+    /// invents no costs.
     #[arg(long, value_name = "FILE")]
     pub(crate) costs: Option<PathBuf>,
     /// Per-customer activity table: customer_id with service_contacts and/or visits.
@@ -422,6 +437,9 @@ pub(crate) fn flag_hint(e: &patronage::Error) -> String {
     if option == "costs.margin_rate" {
         return " (command-line flag --margin-rate, or a key of the --costs file)".into();
     }
+    if option == "costs" {
+        return " (command-line flag --costs FILE, a TOML or JSON file of rates)".into();
+    }
     if option.starts_with("costs.") {
         return " (a key of the --costs file)".into();
     }
@@ -446,6 +464,7 @@ pub(crate) fn flag_hint(e: &patronage::Error) -> String {
         "clv.horizon" => "--horizon",
         "clv.discount_rate" => "--discount-rate",
         "clv.step" => "--step",
+        "clv.scoring" => "--scoring",
         "cohorts.period" => "--cohort",
         _ => return String::new(),
     };

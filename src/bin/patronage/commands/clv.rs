@@ -2,16 +2,16 @@
 //! (`stages::clv::clv_table`: the purchase model and Gamma-Gamma unless `--spend
 //! historic`, falling back to historic spend with a note when Gamma-Gamma cannot give
 //! expected spend) on the summary, prints the fitted parameters, the notes and the
-//! customer equity on stderr, and writes the per-customer P(alive), expected purchases,
-//! expected spend and CLV table.
+//! customer equity on stderr (or all of it as JSON on stdout with `--json`), and writes
+//! the per-customer P(alive), expected purchases, expected spend and CLV table.
 
 use std::path::PathBuf;
 
-use patronage::stages::clv::{ClvSettings, MarginSource, SpendSource, clv_table};
+use patronage::stages::clv::{ClvSettings, MarginSource, ScoringPeriod, SpendSource, clv_table_on};
 
 use crate::args::{FitArgs, InputArgs, TimeArgs};
 use crate::input::summarise;
-use crate::print::{emit, print_margin_assumption, print_notes};
+use crate::print::{emit, print_margin_assumption, print_notes, to_json_text};
 
 #[allow(clippy::too_many_arguments)] // one per command-line option
 pub(crate) fn run_clv(
@@ -23,11 +23,14 @@ pub(crate) fn run_clv(
     step: f64,
     margin: &str,
     spend: &str,
+    scoring: &str,
     fit: &FitArgs,
+    json: bool,
     output: Option<&PathBuf>,
 ) -> patronage::Result<()> {
     let margin: MarginSource = margin.parse()?;
     let spend: SpendSource = spend.parse()?;
+    let scoring: ScoringPeriod = scoring.parse()?;
     let settings = ClvSettings {
         model: model.parse()?,
         fit: fit.options(),
@@ -37,7 +40,7 @@ pub(crate) fn run_clv(
         discount_rate,
         step,
     };
-    let out = clv_table(&summarise(input, time)?, &settings)?;
+    let out = clv_table_on(&summarise(input, time)?, &settings, scoring)?;
     let params = |m: &patronage::stages::fit::AnyFitted| {
         m.params()
             .iter()
@@ -63,5 +66,12 @@ pub(crate) fn run_clv(
         "patronage: customer equity {:.2} over {horizon} time units",
         out.customer_equity
     );
+    if json {
+        println!("{}", to_json_text(&out.to_json(&settings, scoring))?);
+        if output.is_some() {
+            emit(out.frame, output)?;
+        }
+        return Ok(());
+    }
     emit(out.frame, output)
 }

@@ -117,10 +117,7 @@ impl CostModel {
     /// [`Error::Io`] when unreadable, else as [`CostModel::from_toml`].
     pub fn from_path(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = crate::error::read_text(path)?;
         if path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("json"))

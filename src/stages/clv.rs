@@ -314,7 +314,100 @@ pub fn clv_table_on(
     settings: &ClvSettings,
     period: ScoringPeriod,
 ) -> Result<ClvOutcome> {
-    if !settings.model.predicts_purchases() {
+    scored(summary, settings, period, None)
+}
+
+/// Models fitted earlier (by `patronage fit --save-model`, or [`AnyFitted::from_json`]
+/// on a file written by [`AnyFitted::to_json`]) to score a summary with, instead of
+/// refitting: this month's customers on the models of the last fit.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct FittedModels {
+    /// A purchase model (BG/NBD, MBG/NBD or Pareto/NBD).
+    pub purchase: AnyFitted,
+    /// A Gamma-Gamma model for expected spend; `None`: [`ClvSettings::spend`] decides
+    /// (fit Gamma-Gamma on this summary, or historic spend).
+    pub spend: Option<Fitted<GammaGamma>>,
+}
+
+impl FittedModels {
+    /// Pairs a purchase model with an optional spend model.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidOption`] with option `clv.model` when `purchase` does not predict
+    /// purchases (BG/BB, Gamma-Gamma).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use patronage::clv::BgNbd;
+    /// use patronage::stages::clv::FittedModels;
+    /// use patronage::stages::fit::AnyFitted;
+    /// let m = AnyFitted::BgNbd(BgNbd::from_params(&[0.243, 4.414, 0.793, 2.426])?);
+    /// assert!(FittedModels::new(m, None).is_ok());
+    /// # Ok::<(), patronage::Error>(())
+    /// ```
+    pub fn new(purchase: AnyFitted, spend: Option<Fitted<GammaGamma>>) -> Result<Self> {
+        if purchase.purchase_model().is_none() {
+            return Err(Error::invalid(
+                "clv.model",
+                format!(
+                    "the model given to score with is {}, which does not predict purchases; give a bg-nbd, mbg-nbd or pareto-nbd model",
+                    purchase.name()
+                ),
+            ));
+        }
+        Ok(FittedModels { purchase, spend })
+    }
+}
+
+/// [`clv_table_on`] with models fitted earlier: nothing is fitted except Gamma-Gamma when
+/// `models.spend` is `None` and [`ClvSettings::spend`] asks for it; `settings.model` and
+/// `settings.fit` are not used for the purchase model. [`ClvOutcome::purchase`] (and
+/// `spend`) are the given models.
+///
+/// # Errors
+///
+/// As [`clv_table_on`], except fitting errors of the given models; a spend model with
+/// q <= 1 (no finite mean spend) falls back to historic spend with a note, as a fit would.
+///
+/// # Example
+///
+/// ```
+/// use patronage::prelude::*;
+/// use patronage::stages::clv::{clv_table, clv_table_with, ClvSettings, FittedModels, ScoringPeriod};
+/// let s = Transactions::scan_whitespace("datasets/cdnow/CDNOW_master.txt", true, TransactionSchema::default())?
+///     .summary(&SummaryOptions::weekly())?;
+/// let settings = ClvSettings::default();
+/// let fitted = clv_table(&s, &settings)?;
+/// let spend = match &fitted.spend.as_ref().unwrap().model {
+///     patronage::stages::fit::AnyFitted::GammaGamma(gg) => Some(gg.clone()),
+///     _ => None,
+/// };
+/// let models = FittedModels::new(fitted.purchase.clone(), spend)?;
+/// // Scoring on the models already fitted gives the same table, without refitting.
+/// let again = clv_table_with(&s, &settings, ScoringPeriod::Full, &models)?;
+/// assert!(again.frame.equals_missing(&fitted.frame));
+/// # Ok::<(), patronage::Error>(())
+/// ```
+pub fn clv_table_with(
+    summary: &Summary,
+    settings: &ClvSettings,
+    period: ScoringPeriod,
+    models: &FittedModels,
+) -> Result<ClvOutcome> {
+    scored(summary, settings, period, Some(models))
+}
+
+/// The CLV stage: fits what `models` does not give, scores, and builds the table.
+fn scored(
+    summary: &Summary,
+    settings: &ClvSettings,
+    period: ScoringPeriod,
+    models: Option<&FittedModels>,
+) -> Result<ClvOutcome> {
+    if models.is_none() && !settings.model.predicts_purchases() {
         return Err(Error::invalid(
             "clv.model",
             format!(
@@ -364,7 +457,10 @@ pub fn clv_table_on(
     let take = |k: usize| -> Vec<f64> { rows.iter().map(|&i| cols[k][i].unwrap_or(0.0)).collect() };
     let (x, t_x, t, m) = (take(0), take(1), take(2), take(3));
     let data = RepeatData::new(&x, &t_x, &t)?;
-    let purchase = fit_repeat(settings.model, &data, &settings.fit)?;
+    let purchase = match models {
+        Some(m) => m.purchase.clone(),
+        None => fit_repeat(settings.model, &data, &settings.fit)?,
+    };
     let pm = purchase
         .purchase_model()
         .ok_or_else(|| Error::invalid("clv.model", "not a purchase model"))?;
@@ -388,9 +484,22 @@ pub fn clv_table_on(
         monetary: &m,
     };
     let mut notes = Vec::new();
-    let (scores, spend) = match settings.spend {
+    // A spend model given to score with is used whatever `settings.spend` says.
+    let given = models.and_then(|m| m.spend.clone());
+    let spend_source = match given {
+        Some(_) => SpendSource::GammaGamma,
+        None => settings.spend,
+    };
+    let (scores, spend) = match spend_source {
         SpendSource::GammaGamma => {
-            let with_gg = gamma_gamma(&x, &m, &settings.fit).and_then(|(gg, excluded)| {
+            let spend_model = match given {
+                Some(gg) => SpendData::new(&x, &m).and_then(|data| {
+                    gg.mean_spend()?;
+                    Ok((gg, data.excluded()))
+                }),
+                None => gamma_gamma(&x, &m, &settings.fit),
+            };
+            let with_gg = spend_model.and_then(|(gg, excluded)| {
                 let scores = score(pm, Some(&gg), inputs, &opts)?;
                 Ok((scores, Some((gg, excluded))))
             });

@@ -28,6 +28,21 @@ fn rfm_on_cdnow_master_writes_the_contract_columns() {
     assert_eq!(lines.count(), 23_570);
     assert!(out.contains("\n00001,"), "ids keep their padding");
     assert!(err.contains("69659 rows read"), "{err}");
+    // The segment summary for people, on stderr: a header, a rule, one row per segment
+    // with counts grouped by thousands.
+    let header = err
+        .lines()
+        .position(|l| l.starts_with("segment ") && l.contains("customers"))
+        .expect(&err);
+    let lines: Vec<&str> = err.lines().collect();
+    assert!(lines[header + 1].chars().all(|c| c == '-'), "{err}");
+    assert!(
+        lines[header + 2..]
+            .iter()
+            .any(|l| l.starts_with("Champions")),
+        "{err}"
+    );
+    assert!(err.contains(','), "{err}");
 }
 
 #[test]

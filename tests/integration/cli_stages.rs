@@ -7,10 +7,11 @@ use patronage::prelude::*;
 use patronage::profitability::Split;
 use patronage::segmentation::{FeatureSpec, KChoice, SegmentationSpec};
 use patronage::stages::clv::{
-    ClvSettings, MarginSource, ScoringPeriod, SpendSource, clv_table, clv_table_on,
+    ClvSettings, FittedModels, MarginSource, ScoringPeriod, SpendSource, clv_table, clv_table_on,
+    clv_table_with,
 };
 use patronage::stages::cohorts::cohorts;
-use patronage::stages::fit::{ModelKind, fit_summary};
+use patronage::stages::fit::{AnyFitted, ModelKind, fit_summary};
 use patronage::stages::profitability::{analyse, customer_frame};
 use patronage::stages::segment::{SegmentSettings, segment};
 use patronage::stages::summary::summary;
@@ -182,6 +183,67 @@ fn clv_json_and_scoring_period_equal_the_stage() {
     let (code, _, err) = patronage(&["clv", MASTER, "--whitespace", "--scoring", "today"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("--scoring"), "{err}");
+}
+
+/// `patronage fit --save-model` then `patronage clv --purchase-model --spend-model`:
+/// scoring on the saved models gives the table a fit gives, and `clv_table_with` is what
+/// the command runs; a file of the wrong kind is a usage error naming the flag.
+#[test]
+fn clv_scores_with_saved_models() {
+    let dir = tempfile::tempdir().unwrap();
+    let bg = dir.path().join("bg.json");
+    let gg = dir.path().join("gg.json");
+    for (model, path) in [("bg-nbd", &bg), ("gamma-gamma", &gg)] {
+        let (code, _, err) = patronage(&[
+            "fit",
+            model,
+            MASTER,
+            "--whitespace",
+            "--save-model",
+            path.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{err}");
+    }
+    let (got, _, _) = run_to_parquet(&[
+        "clv",
+        MASTER,
+        "--whitespace",
+        "--purchase-model",
+        bg.to_str().unwrap(),
+        "--spend-model",
+        gg.to_str().unwrap(),
+    ]);
+    let s = summary_columns(&master(), &SummaryOptions::weekly());
+    let purchase = AnyFitted::from_path(&bg).unwrap();
+    let AnyFitted::GammaGamma(spend) = AnyFitted::from_path(&gg).unwrap() else {
+        panic!("not a gamma-gamma file");
+    };
+    let models = FittedModels::new(purchase.clone(), Some(spend)).unwrap();
+    let settings = ClvSettings::default();
+    let want = clv_table_with(&s, &settings, ScoringPeriod::Full, &models).unwrap();
+    assert_same(&got, &want.frame);
+    assert_eq!(want.purchase, purchase);
+    // The saved models are the ones a fit on the same summary gives.
+    let fitted = clv_table(&s, &settings).unwrap();
+    assert_eq!(fitted.purchase.params(), purchase.params());
+    assert_same(&got, &fitted.frame);
+    // The wrong kind of file, and a spend model alone: usage errors naming the flag.
+    let gg_text = gg.to_str().unwrap();
+    let bg_text = bg.to_str().unwrap();
+    for (args, flag) in [
+        (vec!["--purchase-model", gg_text], "--purchase-model"),
+        (
+            vec!["--purchase-model", bg_text, "--spend-model", bg_text],
+            "--spend-model",
+        ),
+        (vec!["--spend-model", gg_text], "--spend-model"),
+    ] {
+        let mut all = vec!["clv", MASTER, "--whitespace"];
+        all.extend(args);
+        let (code, _, err) = patronage(&all);
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains(flag), "{err}");
+    }
 }
 
 /// `patronage clv` on the retail sample failed ("gamma-gamma fit did not converge") before

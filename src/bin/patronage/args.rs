@@ -130,6 +130,14 @@ pub(crate) enum Command {
         /// a holdout can check).
         #[arg(long, default_value = "full", value_name = "full|fitted")]
         scoring: String,
+        /// Score with a purchase model saved by `patronage fit ... --save-model FILE`
+        /// instead of fitting one (--model and the fitting options are then not used).
+        #[arg(long, value_name = "FILE")]
+        purchase_model: Option<PathBuf>,
+        /// Score with a Gamma-Gamma model saved by `patronage fit gamma-gamma ...
+        /// --save-model FILE` instead of fitting one.
+        #[arg(long, value_name = "FILE")]
+        spend_model: Option<PathBuf>,
         #[command(flatten)]
         fit: FitArgs,
         /// Print the models, customer equity, notes and assumptions as JSON on standard

@@ -7,7 +7,11 @@
 
 use std::path::PathBuf;
 
-use patronage::stages::clv::{ClvSettings, MarginSource, ScoringPeriod, SpendSource, clv_table_on};
+use patronage::stages::clv::{
+    ClvSettings, FittedModels, MarginSource, ScoringPeriod, SpendSource, clv_table_on,
+    clv_table_with,
+};
+use patronage::stages::fit::AnyFitted;
 
 use crate::args::{FitArgs, InputArgs, TimeArgs};
 use crate::input::summarise;
@@ -24,6 +28,7 @@ pub(crate) fn run_clv(
     margin: &str,
     spend: &str,
     scoring: &str,
+    (purchase_model, spend_model): (Option<&PathBuf>, Option<&PathBuf>),
     fit: &FitArgs,
     json: bool,
     output: Option<&PathBuf>,
@@ -40,7 +45,12 @@ pub(crate) fn run_clv(
         discount_rate,
         step,
     };
-    let out = clv_table_on(&summarise(input, time)?, &settings, scoring)?;
+    let models = saved_models(purchase_model, spend_model)?;
+    let summary = summarise(input, time)?;
+    let out = match &models {
+        Some(models) => clv_table_with(&summary, &settings, scoring, models)?,
+        None => clv_table_on(&summary, &settings, scoring)?,
+    };
     let params = |m: &patronage::stages::fit::AnyFitted| {
         m.params()
             .iter()
@@ -74,4 +84,54 @@ pub(crate) fn run_clv(
         return Ok(());
     }
     emit(out.frame, output)
+}
+
+/// The models given by `--purchase-model` and `--spend-model`, read and checked for
+/// their kind before any data is read (a spend model alone is refused: scoring needs a
+/// purchase model, and one fitted here would not be the saved one the user meant).
+fn saved_models(
+    purchase: Option<&PathBuf>,
+    spend: Option<&PathBuf>,
+) -> patronage::Result<Option<FittedModels>> {
+    let wrong = |flag: &str, path: &PathBuf, reason: String| patronage::Error::Parse {
+        what: format!("{flag} {}", path.display()),
+        reason,
+    };
+    let spend = match spend {
+        Some(path) => match AnyFitted::from_path(path)? {
+            AnyFitted::GammaGamma(gg) => Some(gg),
+            other => {
+                return Err(wrong(
+                    "--spend-model",
+                    path,
+                    format!(
+                        "holds a {} model; give a gamma-gamma model file",
+                        other.name()
+                    ),
+                ));
+            }
+        },
+        None => None,
+    };
+    let Some(path) = purchase else {
+        return match spend {
+            Some(_) => Err(patronage::Error::Parse {
+                what: "--spend-model".into(),
+                reason: "needs --purchase-model too: give the purchase model saved with it".into(),
+            }),
+            None => Ok(None),
+        };
+    };
+    let model = AnyFitted::from_path(path)?;
+    if model.purchase_model().is_none() {
+        return Err(wrong(
+            "--purchase-model",
+            path,
+            format!(
+                "holds a {} model; give a bg-nbd, mbg-nbd or pareto-nbd model file",
+                model.name()
+            ),
+        ));
+    }
+    Ok(Some(FittedModels::new(model, spend)?))
 }

@@ -149,6 +149,12 @@ impl PipelineBuilder {
         };
         crate::rfm::scores::check_bins(rfm.bins)?;
         rfm.segments.validate(rfm.bins)?;
+        if c.report.whale_points < 2 {
+            return Err(Error::invalid(
+                "report.whale_points",
+                "the whale curve needs at least 2 points (its first and last customer)",
+            ));
+        }
         let clv = if c.clv.enabled {
             let settings = match self.clv {
                 Some(s) => s,
@@ -261,6 +267,7 @@ mod tests {
             ("[segmentation]\nk = { Range = [5, 2] }\n", "segmentation.k"),
             ("[segmentation]\nfeatures = []\n", "segmentation.features"),
             ("[costs]\nper_order = -1\n", "costs.per_order"),
+            ("[report]\nwhale_points = 1\n", "report.whale_points"),
             (
                 "[input]\nformat = \"parquet\"\ndelimiter = \";\"\n",
                 "input.delimiter",

@@ -314,6 +314,30 @@ pub struct CohortConfig {
     pub period: CohortPeriod,
 }
 
+/// What the report writes besides its fixed files (the `[report]` table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct ReportConfig {
+    /// Also write the per-customer table as `customers.csv` (`customers.parquet` is
+    /// always written). Off by default: at millions of customers the CSV takes longer
+    /// to write than the rest of the report and is several times the Parquet's size.
+    pub csv: bool,
+    /// Points of the whale curve in `whale.csv`: at most this many, evenly spaced by
+    /// customer rank, always with the first and the last (the exact concentration
+    /// figures are in report.json). At least 2.
+    pub whale_points: usize,
+}
+
+impl Default for ReportConfig {
+    fn default() -> Self {
+        ReportConfig {
+            csv: false,
+            whale_points: 1_000,
+        }
+    }
+}
+
 /// Everything a run needs, as one TOML file.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -336,6 +360,8 @@ pub struct PipelineConfig {
     pub profitability: ProfitabilityConfig,
     /// Cohort period.
     pub cohorts: CohortConfig,
+    /// Optional report files.
+    pub report: ReportConfig,
 }
 
 impl PipelineConfig {

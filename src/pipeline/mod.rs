@@ -38,6 +38,10 @@
 //!
 //! [cohorts]
 //! period = "month"               # month | week
+//!
+//! [report]
+//! csv = false                    # customers.csv beside customers.parquet
+//! whale_points = 1000            # points of the whale curve in whale.csv
 //! ```
 //!
 //! ```
@@ -61,7 +65,7 @@ mod run;
 pub use builder::PipelineBuilder;
 pub use config::{
     ClvConfig, CohortConfig, Delimiter, FileFormat, InputConfig, PipelineConfig,
-    ProfitabilityConfig, RfmConfig, SegmentationConfig,
+    ProfitabilityConfig, ReportConfig, RfmConfig, SegmentationConfig,
 };
 
 use std::path::Path;

@@ -226,7 +226,7 @@ pub(super) fn page(out: &PipelineOutput, figures: &Value, charts: &[Chart]) -> S
     let ids: Vec<String> = charts.iter().map(|c| format!("\"{}\"", c.id)).collect();
     let _ = write!(
         h,
-        "<footer>Every figure on this page is in report.json; the per-customer table is customers.csv / customers.parquet.</footer>\n<script>\n{}\n</script>\n</body>\n</html>\n",
+        "<footer>Every figure on this page is in report.json; the per-customer table is customers.parquet (and customers.csv when asked).</footer>\n<script>\n{}\n</script>\n</body>\n</html>\n",
         CHECK_SCRIPT.replace("__CHARTS__", &ids.join(","))
     );
     h

@@ -3,11 +3,11 @@
 //!
 //! | file | content |
 //! |---|---|
-//! | `customers.parquet`, `customers.csv` | [`PipelineOutput::customers`] |
+//! | `customers.parquet` (and `customers.csv` with `[report] csv = true`) | [`PipelineOutput::customers`] |
 //! | `segments.csv` | one row per cluster: size, shares, label, mean/median per feature |
 //! | `rfm_segments.csv` | one row per RFM segment: customers, shares, means |
 //! | `matrix.csv` | one row per profitability quadrant, with the action |
-//! | `whale.csv` | customer rank, share of customers, cumulative share of net contribution |
+//! | `whale.csv` | customer rank, share of customers, cumulative share of net contribution (at most `[report] whale_points` rows, evenly spaced) |
 //! | `cohorts.csv` | retention and revenue by acquisition cohort and period |
 //! | `models.json` | the fitted models (reloadable JSON) |
 //! | `report.json` | every figure of the page |
@@ -40,7 +40,7 @@ use serde_json::{Value, json};
 use crate::error::{Error, Result};
 use crate::pipeline::{PipelineConfig, PipelineOutput, Stage};
 
-pub use tables::{cluster_profiles_frame, matrix_frame, whale_frame};
+pub use tables::{cluster_profiles_frame, matrix_frame, whale_frame, whale_frame_thinned};
 
 /// Writes every report file into `dir` (created when missing) and returns their paths.
 ///
@@ -87,7 +87,11 @@ pub fn write_report(
         Ok(())
     };
     frame("customers.parquet", Some(out.customers.clone()), "")?;
-    frame("customers.csv", Some(out.customers.clone()), "")?;
+    frame(
+        "customers.csv",
+        config.report.csv.then(|| out.customers.clone()),
+        "customers.parquet holds the table; CSV only when asked ([report] csv = true, --csv)",
+    )?;
     frame(
         "segments.csv",
         out.segmentation
@@ -116,7 +120,7 @@ pub fn write_report(
         out.profitability
             .as_ref()
             .and_then(|p| p.whale.as_ref())
-            .map(whale_frame)
+            .map(|w| whale_frame_thinned(w, config.report.whale_points))
             .transpose()?,
         &whale_why,
     )?;

@@ -146,14 +146,56 @@ pub fn matrix_frame(p: &Profitability) -> Result<DataFrame> {
 /// # Ok::<(), patronage::Error>(())
 /// ```
 pub fn whale_frame(w: &WhaleCurve) -> Result<DataFrame> {
+    whale_frame_thinned(w, usize::MAX)
+}
+
+/// [`whale_frame`] with at most `max_points` rows, evenly spaced by customer rank and
+/// always with the first and the last customer (what the report writes: a curve of
+/// 3.5 million points plots no better than one of 1,000; the exact concentration figures
+/// are in [`WhaleCurve`]'s fields). All rows when there are no more than `max_points`.
+///
+/// # Errors
+///
+/// Polars errors building the frame.
+///
+/// # Example
+///
+/// ```
+/// use patronage::profitability::whale_curve;
+/// use patronage::report::whale_frame_thinned;
+/// let w = whale_curve(&(0..10_000).map(|i| (i % 7) as f64 - 1.0).collect::<Vec<_>>())?;
+/// let df = whale_frame_thinned(&w, 1_000)?;
+/// assert_eq!(df.height(), 1_000);
+/// assert_eq!(df.column("rank")?.u64()?.get(999), Some(10_000));
+/// # Ok::<(), patronage::Error>(())
+/// ```
+pub fn whale_frame_thinned(w: &WhaleCurve, max_points: usize) -> Result<DataFrame> {
     let n = w.points.len();
+    // Ranks (1-based) of the rows kept: every one, or `max_points` evenly spaced from the
+    // first to the last (distinct, since max_points < n).
+    let ranks: Vec<usize> = if n <= max_points || max_points < 2 {
+        (1..=n).collect()
+    } else {
+        (0..max_points)
+            .map(|i| 1 + (i as u128 * (n as u128 - 1) / (max_points as u128 - 1)) as usize)
+            .collect()
+    };
     let cols = vec![
-        Column::new("rank".into(), (1..=n as u64).collect::<Vec<_>>()),
+        Column::new(
+            "rank".into(),
+            ranks.iter().map(|&r| r as u64).collect::<Vec<_>>(),
+        ),
         Column::new(
             "customer_share".into(),
-            (1..=n).map(|i| i as f64 / n as f64).collect::<Vec<_>>(),
+            ranks
+                .iter()
+                .map(|&r| r as f64 / n as f64)
+                .collect::<Vec<_>>(),
         ),
-        Column::new("cumulative_share".into(), w.points.clone()),
+        Column::new(
+            "cumulative_share".into(),
+            ranks.iter().map(|&r| w.points[r - 1]).collect::<Vec<_>>(),
+        ),
     ];
     Ok(DataFrame::new_infer_height(cols)?)
 }

@@ -86,6 +86,82 @@ pub(crate) struct Fit {
 /// [`Error::InvalidOption`] when d = 0, the matrix is not n x d, there are no rows,
 /// k = 0 or k > n, no runs or no iterations, or a value is not finite.
 pub(crate) fn fit(x: &[f64], d: usize, params: &Params) -> Result<Fit> {
+    check(x, d, params)?;
+    let k = params.k;
+    let tol = params.tol * mean_variance(x, d);
+    let mut best: Option<Fit> = None;
+    for run in 0..params.n_runs {
+        let mut rng = ChaCha8Rng::seed_from_u64(params.seed);
+        rng.set_stream(run as u64);
+        // The distance loops specialised for small numbers of features (unrolled).
+        let f = match d {
+            1 => run_once::<1>(x, d, k, &mut rng, params.max_iterations, tol),
+            2 => run_once::<2>(x, d, k, &mut rng, params.max_iterations, tol),
+            3 => run_once::<3>(x, d, k, &mut rng, params.max_iterations, tol),
+            4 => run_once::<4>(x, d, k, &mut rng, params.max_iterations, tol),
+            5 => run_once::<5>(x, d, k, &mut rng, params.max_iterations, tol),
+            6 => run_once::<6>(x, d, k, &mut rng, params.max_iterations, tol),
+            7 => run_once::<7>(x, d, k, &mut rng, params.max_iterations, tol),
+            8 => run_once::<8>(x, d, k, &mut rng, params.max_iterations, tol),
+            _ => run_once::<0>(x, d, k, &mut rng, params.max_iterations, tol),
+        };
+        if best.as_ref().is_none_or(|b| f.inertia < b.inertia) {
+            best = Some(f);
+        }
+    }
+    best.ok_or_else(|| Error::invalid("segmentation.n_runs", "must be at least 1"))
+}
+
+/// Lloyd's iterations on all of `x` from `centroids` (found on a sample of its rows): the
+/// full-data step of the sampled segmentation. The tolerance is `tol` relative to the
+/// mean per-feature variance of `x`, as in [`fit`].
+///
+/// # Errors
+///
+/// [`Error::InvalidOption`] as [`fit`] for a matrix that is not n x d, no rows, no
+/// centroid, a centroid of another width, no iterations or a value that is not finite.
+pub(crate) fn refine(
+    x: &[f64],
+    d: usize,
+    centroids: &[Vec<f64>],
+    max_iterations: u64,
+    tol: f64,
+) -> Result<Fit> {
+    let k = centroids.len();
+    check(
+        x,
+        d,
+        &Params {
+            k,
+            n_runs: 1,
+            max_iterations,
+            tol,
+            seed: 0,
+        },
+    )?;
+    if centroids.iter().any(|c| c.len() != d) {
+        return Err(Error::invalid(
+            "segmentation.features",
+            format!("centroids of {d} features expected"),
+        ));
+    }
+    let tol = tol * mean_variance(x, d);
+    let centers: Vec<f64> = centroids.concat();
+    Ok(match d {
+        1 => lloyd_hamerly::<1>(x, d, k, centers, max_iterations, tol),
+        2 => lloyd_hamerly::<2>(x, d, k, centers, max_iterations, tol),
+        3 => lloyd_hamerly::<3>(x, d, k, centers, max_iterations, tol),
+        4 => lloyd_hamerly::<4>(x, d, k, centers, max_iterations, tol),
+        5 => lloyd_hamerly::<5>(x, d, k, centers, max_iterations, tol),
+        6 => lloyd_hamerly::<6>(x, d, k, centers, max_iterations, tol),
+        7 => lloyd_hamerly::<7>(x, d, k, centers, max_iterations, tol),
+        8 => lloyd_hamerly::<8>(x, d, k, centers, max_iterations, tol),
+        _ => lloyd_hamerly::<0>(x, d, k, centers, max_iterations, tol),
+    })
+}
+
+/// The checks of [`fit`] and [`refine`], before any work.
+fn check(x: &[f64], d: usize, params: &Params) -> Result<()> {
     if d == 0 || x.len() % d != 0 || x.is_empty() {
         return Err(Error::invalid(
             "segmentation.features",
@@ -118,28 +194,7 @@ pub(crate) fn fit(x: &[f64], d: usize, params: &Params) -> Result<Fit> {
             "values must be finite",
         ));
     }
-    let tol = params.tol * mean_variance(x, d);
-    let mut best: Option<Fit> = None;
-    for run in 0..params.n_runs {
-        let mut rng = ChaCha8Rng::seed_from_u64(params.seed);
-        rng.set_stream(run as u64);
-        // The distance loops specialised for small numbers of features (unrolled).
-        let f = match d {
-            1 => run_once::<1>(x, d, k, &mut rng, params.max_iterations, tol),
-            2 => run_once::<2>(x, d, k, &mut rng, params.max_iterations, tol),
-            3 => run_once::<3>(x, d, k, &mut rng, params.max_iterations, tol),
-            4 => run_once::<4>(x, d, k, &mut rng, params.max_iterations, tol),
-            5 => run_once::<5>(x, d, k, &mut rng, params.max_iterations, tol),
-            6 => run_once::<6>(x, d, k, &mut rng, params.max_iterations, tol),
-            7 => run_once::<7>(x, d, k, &mut rng, params.max_iterations, tol),
-            8 => run_once::<8>(x, d, k, &mut rng, params.max_iterations, tol),
-            _ => run_once::<0>(x, d, k, &mut rng, params.max_iterations, tol),
-        };
-        if best.as_ref().is_none_or(|b| f.inertia < b.inertia) {
-            best = Some(f);
-        }
-    }
-    best.ok_or_else(|| Error::invalid("segmentation.n_runs", "must be at least 1"))
+    Ok(())
 }
 
 fn run_once<const D: usize>(

@@ -127,11 +127,17 @@ pub struct SegmentationSpec {
     pub seed: u64,
     /// Customers the silhouette is computed on (a seeded sample when there are more).
     pub silhouette_sample: usize,
+    /// Above this many customers, k and the starts are chosen on a seeded sample of this
+    /// size, and only the chosen k is then iterated on every customer (see
+    /// [`FitSample`]); at or below it every k is fitted on every customer. 0: always
+    /// every customer (the exhaustive search at any size).
+    pub fit_sample: usize,
 }
 
 impl Default for SegmentationSpec {
     /// `recency_days, n_purchases, total_spend` (log1p + standardise), native k-means, k in
-    /// 2..=8, 5 runs, 300 iterations, seed 42, silhouette on up to 10,000 customers.
+    /// 2..=8, 5 runs, 300 iterations, seed 42, silhouette on up to 10,000 customers, k
+    /// chosen on a sample of 200,000 customers above that many.
     fn default() -> Self {
         SegmentationSpec {
             features: ["recency_days", "n_purchases", "total_spend"]
@@ -145,6 +151,7 @@ impl Default for SegmentationSpec {
             max_iterations: 300,
             seed: 42,
             silhouette_sample: 10_000,
+            fit_sample: 200_000,
         }
     }
 }
@@ -199,6 +206,30 @@ impl SegmentationSpec {
         self.silhouette_sample = customers;
         self
     }
+    /// Sets the size of the sample k is chosen on when there are more customers (0:
+    /// every k on every customer, at any size).
+    #[must_use]
+    pub fn fit_sample(mut self, customers: usize) -> Self {
+        self.fit_sample = customers;
+        self
+    }
+}
+
+/// How a large table was segmented: k and the starts chosen on a seeded sample of
+/// customers, then Lloyd's iterations (k-means) on every customer from the sample's
+/// centroids for the chosen k only. A Gaussian mixture is fitted on the sample and every
+/// customer is assigned to its most probable component (EM is not rerun on all
+/// customers). The `k_table` of such a run holds the sample's figures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct FitSample {
+    /// Customers in the sample.
+    pub customers: usize,
+    /// Adjusted Rand index between the sample fit's segments and the final segments of
+    /// the same customers (1: the full-data iterations moved nobody in the sample).
+    pub agreement: f64,
+    /// Within-segment sum of squares of the final segments over every customer.
+    pub inertia: f64,
 }
 
 /// Quality figures of one k.
@@ -406,6 +437,10 @@ pub struct Segmentation {
     pub profiles: Vec<SegmentProfile>,
     /// Features that were constant (they cannot separate anyone).
     pub constant_features: Vec<String>,
+    /// With more customers than [`SegmentationSpec::fit_sample`]: the sample k was
+    /// chosen on and how well the final segments agree with it; `None` when every k was
+    /// fitted on every customer.
+    pub fit_sample: Option<FitSample>,
 }
 
 impl Segmentation {
@@ -452,6 +487,7 @@ impl Segmentation {
             "k_table": self.k_table,
             "profiles": self.profiles,
             "constant_features": self.constant_features,
+            "fit_sample": self.fit_sample,
         })
     }
 }
@@ -548,6 +584,15 @@ fn validate(spec: &SegmentationSpec, n: usize) -> Result<Vec<usize>> {
             "must be at least 1",
         ));
     }
+    if spec.fit_sample != 0 && spec.fit_sample < MIN_FIT_SAMPLE {
+        return Err(Error::invalid(
+            "segmentation.fit_sample",
+            format!(
+                "{} is too small a sample: give 0 (every customer) or at least {MIN_FIT_SAMPLE}",
+                spec.fit_sample
+            ),
+        ));
+    }
     if spec.silhouette_sample < 2 {
         return Err(Error::invalid(
             "segmentation.silhouette_sample",
@@ -587,6 +632,13 @@ fn validate(spec: &SegmentationSpec, n: usize) -> Result<Vec<usize>> {
     };
     Ok(ks)
 }
+
+/// The smallest [`SegmentationSpec::fit_sample`] other than 0: a sample too small to
+/// hold every segment of a k range would choose k on noise.
+const MIN_FIT_SAMPLE: usize = 1_000;
+
+/// Mixed into the seed for the fit sample, so that it is not the silhouette sample.
+const FIT_SAMPLE_SALT: u64 = 0xF17_5A3F_1E00_0001;
 
 struct Run {
     centroids: Vec<Vec<f64>>,
@@ -889,22 +941,14 @@ pub fn segment_columns(
         .map(|(f, _)| f.column.clone())
         .collect();
     let x = matrix(&raw, &features, &scalers);
-    let sample = metrics::silhouette_sample(n, spec.silhouette_sample, spec.seed);
-
-    let mut runs: Vec<Run> = Vec::with_capacity(ks.len());
-    for &k in &ks {
-        runs.push(fit_k(&x, d, k, spec, &sample)?);
-    }
-    let best = runs.iter().enumerate().fold(0, |best, (i, r)| {
-        let s = |r: &Run| r.score.silhouette.unwrap_or(f64::NEG_INFINITY);
-        if s(r) > s(&runs[best]) + 1e-12 {
-            i
-        } else {
-            best
-        }
-    });
-    let k_table: Vec<KScore> = runs.iter().map(|r| r.score.clone()).collect();
-    let run = runs.swap_remove(best);
+    let sampled = spec.fit_sample != 0 && n > spec.fit_sample;
+    let (run, k_table, silhouette_sample_size, fit_sample) = if sampled {
+        sampled_fit(&x, d, n, &ks, spec)?
+    } else {
+        let sample = metrics::silhouette_sample(n, spec.silhouette_sample, spec.seed);
+        let (run, k_table) = choose_k(&x, d, &ks, spec, &sample)?;
+        (run, k_table, sample.len(), None)
+    };
     let chosen_k = run.score.k;
 
     // Number segments by revenue (or size), largest first; ties by old index.
@@ -942,10 +986,94 @@ pub fn segment_columns(
         assignments,
         chosen_k,
         k_table,
-        silhouette_sample_size: sample.len(),
+        silhouette_sample_size,
         profiles,
         constant_features,
+        fit_sample,
     })
+}
+
+/// Fits every k in `ks` on the rows of `x` and keeps the one with the highest silhouette
+/// on `sample` (ties: the smaller k); returns it with every k's figures.
+fn choose_k(
+    x: &[f64],
+    d: usize,
+    ks: &[usize],
+    spec: &SegmentationSpec,
+    sample: &[usize],
+) -> Result<(Run, Vec<KScore>)> {
+    let mut runs: Vec<Run> = Vec::with_capacity(ks.len());
+    for &k in ks {
+        runs.push(fit_k(x, d, k, spec, sample)?);
+    }
+    let best = runs.iter().enumerate().fold(0, |best, (i, r)| {
+        let s = |r: &Run| r.score.silhouette.unwrap_or(f64::NEG_INFINITY);
+        if s(r) > s(&runs[best]) + 1e-12 {
+            i
+        } else {
+            best
+        }
+    });
+    let k_table: Vec<KScore> = runs.iter().map(|r| r.score.clone()).collect();
+    Ok((runs.swap_remove(best), k_table))
+}
+
+/// The sampled path: k and the starts chosen on a seeded sample of `spec.fit_sample`
+/// rows, then the chosen k's centroids iterated on every row (k-means) or every row
+/// assigned by the sample's mixture. Returns the final run (its score over every row,
+/// silhouette on a sample of every row), the sample's k table, the silhouette sample size
+/// and the [`FitSample`] figures.
+fn sampled_fit(
+    x: &[f64],
+    d: usize,
+    n: usize,
+    ks: &[usize],
+    spec: &SegmentationSpec,
+) -> Result<(Run, Vec<KScore>, usize, Option<FitSample>)> {
+    let rows = metrics::silhouette_sample(n, spec.fit_sample, spec.seed ^ FIT_SAMPLE_SALT);
+    let mut xs = Vec::with_capacity(rows.len() * d);
+    for &i in &rows {
+        xs.extend_from_slice(&x[i * d..(i + 1) * d]);
+    }
+    let sil_in_sample = metrics::silhouette_sample(rows.len(), spec.silhouette_sample, spec.seed);
+    let (on_sample, k_table) = choose_k(&xs, d, ks, spec, &sil_in_sample)?;
+    let k = on_sample.score.k;
+    let (centroids, mixture, labels) = match &on_sample.mixture {
+        Some(m) => {
+            let comps = mixture_components(m)?;
+            let labels: Vec<usize> = x.par_chunks(d).map(|p| most_probable(p, &comps)).collect();
+            (on_sample.centroids.clone(), Some(m.clone()), labels)
+        }
+        None => {
+            let fit = kmeans::refine(x, d, &on_sample.centroids, spec.max_iterations, 1e-4)?;
+            (fit.centroids, None, fit.labels)
+        }
+    };
+    let agreement = metrics::adjusted_rand_index(
+        &on_sample.labels,
+        &rows.iter().map(|&i| labels[i]).collect::<Vec<_>>(),
+    );
+    let sample = metrics::silhouette_sample(n, spec.silhouette_sample, spec.seed);
+    let inertia = metrics::inertia(x, d, &labels, &centroids);
+    let score = KScore {
+        k,
+        inertia,
+        silhouette: metrics::silhouette(x, d, &labels, k, &sample),
+        calinski_harabasz: metrics::calinski_harabasz(x, d, &labels, &centroids, inertia),
+        davies_bouldin: metrics::davies_bouldin(x, d, &labels, &centroids),
+    };
+    let fit_sample = FitSample {
+        customers: rows.len(),
+        agreement,
+        inertia,
+    };
+    let run = Run {
+        centroids,
+        mixture,
+        labels,
+        score,
+    };
+    Ok((run, k_table, sample.len(), Some(fit_sample)))
 }
 
 /// Words for a segment's median on a known dimension, by where it falls among all

@@ -316,7 +316,6 @@ fn report_writes_every_file_and_the_models_reload() {
     let files = patronage::report::write_report(&out, pipeline.config(), dir.path()).unwrap();
     let expected = [
         "customers.parquet",
-        "customers.csv",
         "segments.csv",
         "rfm_segments.csv",
         "matrix.csv",
@@ -352,7 +351,11 @@ fn report_writes_every_file_and_the_models_reload() {
     let charts = json["charts"].as_array().unwrap();
     assert_eq!(charts.len(), 8);
     assert_eq!(json["data"]["customers"], out.summary.n_customers());
-    assert_eq!(json["skipped"].as_array().unwrap().len(), 0);
+    // customers.csv only when asked ([report] csv = true), and report.json says so.
+    let skipped = json["skipped"].as_array().unwrap();
+    assert_eq!(skipped.len(), 1, "{skipped:?}");
+    assert!(skipped[0].to_string().contains("customers.csv"));
+    assert!(!dir.path().join("customers.csv").exists());
     let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
     for c in charts {
         let id = c.as_str().unwrap();

@@ -371,3 +371,70 @@ fn specs_without_an_engine_still_load() {
     let spec: SegmentationSpec = serde_json::from_value(json).unwrap();
     assert_eq!(spec.kmeans_engine, KMeansEngine::Native);
 }
+
+/// Issue #15: above `fit_sample` customers, k and the starts are chosen on a seeded
+/// sample and only the chosen k is iterated on everyone. On planted groups the sampled
+/// and the exhaustive paths choose the same k and agree (ARI >= 0.95), the result is the
+/// same on one and two threads, and at or below the sample size nothing changes.
+#[test]
+fn sampled_k_choice_agrees_with_the_exhaustive_search() {
+    let df = blobs();
+    let spec = SegmentationSpec::default()
+        .features(
+            ["a", "b", "c"]
+                .iter()
+                .map(|c| FeatureSpec {
+                    column: c.to_string(),
+                    log1p: false,
+                    scale: patronage::segmentation::Scale::Standardize,
+                })
+                .collect(),
+        )
+        .k(KChoice::Range(2, 7))
+        .seed(3);
+    let exhaustive = segment(&df, &spec.clone().fit_sample(0)).unwrap();
+    assert!(exhaustive.fit_sample.is_none());
+    let sampled_spec = spec.clone().fit_sample(5_000);
+    let sampled = in_pool(2, || segment(&df, &sampled_spec).unwrap());
+    assert_eq!(
+        sampled.chosen_k, exhaustive.chosen_k,
+        "{:#?}",
+        sampled.k_table
+    );
+    let ari = adjusted_rand_index(&sampled.assignments, &exhaustive.assignments);
+    assert!(ari >= 0.95, "ARI {ari}");
+    let f = sampled.fit_sample.as_ref().unwrap();
+    assert_eq!(f.customers, 5_000);
+    assert!(f.agreement >= 0.95, "agreement {}", f.agreement);
+    assert!(f.inertia > 0.0);
+    assert_eq!(sampled.k_table.len(), exhaustive.k_table.len());
+    assert_eq!(sampled.assignments.len(), 30_000);
+    assert!(sampled.summary_json()["fit_sample"]["customers"] == 5_000);
+    // Seeded: the same on one thread.
+    assert_eq!(in_pool(1, || segment(&df, &sampled_spec).unwrap()), sampled);
+    // At or below the sample size, the exhaustive path, unchanged.
+    assert_eq!(
+        segment(&df, &spec.clone().fit_sample(30_000)).unwrap(),
+        exhaustive
+    );
+    // The default (200,000) leaves this table on the exhaustive path.
+    assert_eq!(segment(&df, &spec).unwrap(), exhaustive);
+
+    // The planted behaviour groups, with the mixture too.
+    let (summary, truth) = four_groups();
+    let gmm = SegmentationSpec::default()
+        .k(KChoice::Range(3, 5))
+        .method(Method::GaussianMixture)
+        .fit_sample(1_000);
+    let seg = segment(summary.frame(), &gmm).unwrap();
+    assert_eq!(seg.chosen_k, 4, "{:#?}", seg.k_table);
+    assert!(adjusted_rand_index(&seg.assignments, &truth) >= 0.9);
+    assert_eq!(seg.model.predict(summary.frame()).unwrap(), seg.assignments);
+
+    // A sample too small to choose k on is refused, naming the setting.
+    let err = segment(&df, &spec.fit_sample(10)).unwrap_err();
+    assert!(
+        matches!(&err, patronage::Error::InvalidOption { option, .. } if option == "segmentation.fit_sample"),
+        "{err:?}"
+    );
+}

@@ -179,6 +179,10 @@ pub(crate) enum Command {
         /// Seed of the initialisations and the silhouette sample.
         #[arg(long, default_value_t = 42)]
         seed: u64,
+        /// Above this many customers, choose k on a seeded sample of this size, then
+        /// iterate the chosen k on everyone (0: every k on every customer).
+        #[arg(long, default_value_t = 200_000, value_name = "N")]
+        fit_sample: usize,
         /// Write customer_id, segment, segment_label and the features here.
         #[arg(short = 'o', long = "output", value_name = "FILE")]
         output: Option<PathBuf>,
@@ -264,6 +268,10 @@ pub(crate) enum Command {
         /// Gross margin rate for data without a cost column (sets [costs] margin_rate).
         #[arg(long, value_name = "RATE")]
         margin_rate: Option<f64>,
+        /// Also write customers.csv (customers.parquet is always written; sets [report]
+        /// csv).
+        #[arg(long)]
+        csv: bool,
         /// Directory to write into (created when missing).
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
@@ -462,6 +470,7 @@ pub(crate) fn flag_hint(e: &patronage::Error) -> String {
         "rfm.bins" => "--bins",
         "rfm.segments" => "--segments",
         "segmentation.k" => "--k or --k-range",
+        "segmentation.fit_sample" => "--fit-sample",
         "segmentation.features" => "--features",
         "profitability.split" => "--split",
         "clv.fit.penalizer" => "--penalizer",

@@ -13,8 +13,8 @@ pub(crate) fn run_report(
     input: &InputArgs,
     time: &TimeArgs,
     config: Option<&PathBuf>,
-    costs: Option<&PathBuf>,
-    margin_rate: Option<f64>,
+    (costs, margin_rate): (Option<&PathBuf>, Option<f64>),
+    csv: bool,
     out: &std::path::Path,
     quiet: bool,
     timings: bool,
@@ -60,6 +60,9 @@ pub(crate) fn run_report(
     }
     if let Some(rate) = margin_rate {
         c.costs.margin_rate = Some(rate);
+    }
+    if csv {
+        c.report.csv = true;
     }
     let pipeline = Pipeline::builder().config(c).build()?;
     let bar = if quiet {

@@ -22,7 +22,7 @@ pub(crate) fn run_segment(
     k_range: &str,
     features: &str,
     method: &str,
-    seed: u64,
+    (seed, fit_sample): (u64, usize),
     output: Option<&PathBuf>,
     json: bool,
     save_model: Option<&PathBuf>,
@@ -62,7 +62,8 @@ pub(crate) fn run_segment(
         .features(features)
         .k(k)
         .method(method)
-        .seed(seed);
+        .seed(seed)
+        .fit_sample(fit_sample);
     let needs_clv = spec
         .features
         .iter()
@@ -80,10 +81,16 @@ pub(crate) fn run_segment(
     let settings = SegmentSettings::new(spec, wants_mix);
     let out = segment(summary.frame(), Some(&table), &settings, clv.as_ref())?;
     let seg = &out.segmentation;
-    eprintln!(
-        "patronage: {} segments (k chosen by silhouette on {} customers)",
-        seg.chosen_k, seg.silhouette_sample_size,
-    );
+    match &seg.fit_sample {
+        Some(f) => eprintln!(
+            "patronage: {} segments (k chosen by silhouette on a sample of {} customers; agreement with the final segments on it: adjusted Rand index {:.3})",
+            seg.chosen_k, f.customers, f.agreement
+        ),
+        None => eprintln!(
+            "patronage: {} segments (k chosen by silhouette on {} customers)",
+            seg.chosen_k, seg.silhouette_sample_size,
+        ),
+    }
     eprintln!("{}", profiles_table(&seg.profiles));
     if let Some(path) = save_model {
         std::fs::write(path, seg.model.to_json()?).map_err(|source| patronage::Error::Io {

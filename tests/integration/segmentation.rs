@@ -318,10 +318,9 @@ fn blobs() -> DataFrame {
     df!("a" => &cols[0], "b" => &cols[1], "c" => &cols[2]).unwrap()
 }
 
-#[test]
-fn native_kmeans_is_bit_identical_on_one_and_two_threads() {
-    let df = blobs();
-    let spec = SegmentationSpec::default()
+/// The blobs' three features as they are (standardised), k in 2..=7, seed 3.
+fn blob_spec() -> SegmentationSpec {
+    SegmentationSpec::default()
         .features(
             ["a", "b", "c"]
                 .iter()
@@ -333,7 +332,13 @@ fn native_kmeans_is_bit_identical_on_one_and_two_threads() {
                 .collect(),
         )
         .k(KChoice::Range(2, 7))
-        .seed(3);
+        .seed(3)
+}
+
+#[test]
+fn native_kmeans_is_bit_identical_on_one_and_two_threads() {
+    let df = blobs();
+    let spec = blob_spec();
     let one = in_pool(1, || segment(&df, &spec).unwrap());
     let two = in_pool(2, || segment(&df, &spec).unwrap());
     assert_eq!(one, two);
@@ -379,19 +384,7 @@ fn specs_without_an_engine_still_load() {
 #[test]
 fn sampled_k_choice_agrees_with_the_exhaustive_search() {
     let df = blobs();
-    let spec = SegmentationSpec::default()
-        .features(
-            ["a", "b", "c"]
-                .iter()
-                .map(|c| FeatureSpec {
-                    column: c.to_string(),
-                    log1p: false,
-                    scale: patronage::segmentation::Scale::Standardize,
-                })
-                .collect(),
-        )
-        .k(KChoice::Range(2, 7))
-        .seed(3);
+    let spec = blob_spec();
     let exhaustive = segment(&df, &spec.clone().fit_sample(0)).unwrap();
     assert!(exhaustive.fit_sample.is_none());
     let sampled_spec = spec.clone().fit_sample(5_000);

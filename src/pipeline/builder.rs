@@ -9,6 +9,7 @@ use crate::profitability::{CostModel, Split};
 use crate::rfm::RfmOptions;
 use crate::segmentation::SegmentationSpec;
 use crate::stages::clv::{ClvSettings, MarginSource, ScoringPeriod};
+use crate::stages::compare::{COMPARED, ModelChoice};
 use crate::transactions::aggregate::CohortPeriod;
 use crate::transactions::options::SummaryOptions;
 
@@ -149,6 +150,8 @@ impl PipelineBuilder {
         };
         crate::rfm::scores::check_bins(rfm.bins)?;
         rfm.segments.validate(rfm.bins)?;
+        // `auto` comes from the file; settings given to the builder name their model.
+        let clv_auto = self.clv.is_none() && c.clv.model == ModelChoice::Auto;
         let clv = if c.clv.enabled {
             let settings = match self.clv {
                 Some(s) => s,
@@ -183,6 +186,7 @@ impl PipelineBuilder {
         Ok(Pipeline {
             rfm,
             clv,
+            clv_auto,
             segmentation,
             profitability,
             config: self.config,
@@ -191,7 +195,13 @@ impl PipelineBuilder {
 }
 
 fn clv_settings(c: &ClvConfig) -> Result<ClvSettings> {
-    let (model, spend, margin) = (c.model, c.spend, c.margin);
+    let (spend, margin) = (c.spend, c.margin);
+    let model = match c.model {
+        ModelChoice::Fixed(kind) => kind,
+        // Replaced by the comparison's choice when the pipeline runs; every compared
+        // model predicts purchases, so the checks of the other settings hold for it.
+        ModelChoice::Auto => COMPARED[0],
+    };
     Ok(ClvSettings {
         model,
         fit: c.fit.clone(),

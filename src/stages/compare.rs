@@ -142,6 +142,16 @@ pub struct ModelComparison {
 }
 
 impl ModelComparison {
+    /// The chosen model.
+    ///
+    /// # Errors
+    ///
+    /// As [`ModelComparison::chosen_fit`].
+    pub fn chosen_model(&self) -> Result<ModelKind> {
+        self.chosen_fit()?;
+        self.chosen.ok_or_else(|| self.none_chosen())
+    }
+
     /// The chosen model's fit.
     ///
     /// # Errors
@@ -152,21 +162,25 @@ impl ModelComparison {
         self.chosen
             .and_then(|k| self.models.iter().find(|m| m.model == k))
             .and_then(|m| m.fitted.as_ref())
-            .ok_or_else(|| Error::Model {
-                model: "auto".into(),
-                reason: format!(
-                    "no model could be fitted and scored: {}",
-                    self.models
-                        .iter()
-                        .map(|m| format!(
-                            "{}: {}",
-                            m.model.name(),
-                            m.error.as_deref().unwrap_or("no score")
-                        ))
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                ),
-            })
+            .ok_or_else(|| self.none_chosen())
+    }
+
+    fn none_chosen(&self) -> Error {
+        Error::Model {
+            model: "auto".into(),
+            reason: format!(
+                "no model could be fitted and scored: {}",
+                self.models
+                    .iter()
+                    .map(|m| format!(
+                        "{}: {}",
+                        m.model.name(),
+                        m.error.as_deref().unwrap_or("no score")
+                    ))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+        }
     }
 
     /// The JSON object of `patronage fit compare --json` and of report.json's
@@ -376,6 +390,35 @@ pub enum ModelChoice {
     Fixed(ModelKind),
     /// The model [`compare_models`] chooses.
     Auto,
+}
+
+impl PartialEq<ModelKind> for ModelChoice {
+    fn eq(&self, other: &ModelKind) -> bool {
+        *self == ModelChoice::Fixed(*other)
+    }
+}
+
+impl ModelChoice {
+    /// The setting as written: `auto` or the model's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelChoice::Fixed(k) => k.name(),
+            ModelChoice::Auto => "auto",
+        }
+    }
+}
+
+impl serde::Serialize for ModelChoice {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ModelChoice {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
 }
 
 impl FromStr for ModelChoice {

@@ -275,3 +275,81 @@ fn fit_compare_command_equals_the_stage() {
     assert!(out.contains(&format!("chosen: {}", want["chosen"].as_str().unwrap())));
     assert!(out.contains("over-predicts"), "{out}");
 }
+
+/// `[clv] model = "auto"` in the pipeline: the comparison runs on the fitted period, the
+/// CLV stage uses its choice (refitted on the full period it scores on), the checks are
+/// the chosen fit's, and report.json and the page carry the comparison.
+#[test]
+fn pipeline_auto_uses_the_chosen_model_and_reports_why() {
+    use patronage::pipeline::{Pipeline, PipelineConfig};
+    use patronage::stages::clv::ScoringPeriod;
+    let text = "[time]\ncalibration_end = \"2024-03-31\"\n[clv]\nmodel = \"auto\"\nspend = \"historic\"\n[segmentation]\nenabled = false\n";
+    let config = PipelineConfig::from_toml(text).unwrap();
+    let pipeline = Pipeline::builder().config(config).build().unwrap();
+    let out = pipeline
+        .run(&pipeline.scan("datasets/retail_sample.csv").unwrap())
+        .unwrap();
+    let c = out.model_comparison.as_ref().unwrap();
+    print(c);
+    assert_eq!(c.rule, SelectionRule::HoldoutMae);
+    assert_eq!(
+        *c,
+        compare_models(&out.summary, &FitOptions::default()).unwrap()
+    );
+    let chosen = c.chosen_model().unwrap();
+    let clv = out.clv.as_ref().unwrap();
+    assert_eq!(clv.purchase.name(), chosen.name());
+    // The default scoring period is the full one: the chosen model refitted on it.
+    assert_eq!(pipeline.config().clv.scoring, ScoringPeriod::Full);
+    // The checks are the chosen model on the calibration period, as `fit` gives them.
+    let checks = out.checks.as_ref().unwrap();
+    assert_eq!(
+        *checks,
+        fit_summary(chosen, &out.summary, &FitOptions::default()).unwrap()
+    );
+    assert!(
+        out.notes.iter().any(|n| n.contains("auto")),
+        "{:?}",
+        out.notes
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    patronage::report::write_report(&out, pipeline.config(), dir.path()).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["model_comparison"], c.to_json());
+    let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+    assert!(html.contains("Model choice") && html.contains(chosen.name()));
+
+    // Without `auto` there is no comparison.
+    let fixed = PipelineConfig::from_toml("[clv]\nspend = \"historic\"\n").unwrap();
+    let pipeline = Pipeline::builder().config(fixed).build().unwrap();
+    let out = pipeline
+        .run(&pipeline.scan("datasets/retail_sample.csv").unwrap())
+        .unwrap();
+    assert!(out.model_comparison.is_none());
+}
+
+/// `patronage clv --model auto` scores with the chosen model and says which on stderr.
+#[test]
+fn clv_model_auto_uses_the_chosen_model() {
+    let mut args = vec!["clv"];
+    args.extend(SAMPLE_COLUMNS);
+    args.extend(SAMPLE_CAL);
+    args.extend(["--model", "auto", "--spend", "historic"]);
+    let (code, _, err) = patronage(&args);
+    assert_eq!(code, 0, "{err}");
+    let chosen = compare_models(&sample_summary(), &FitOptions::default())
+        .unwrap()
+        .chosen_model()
+        .unwrap();
+    assert!(
+        err.contains(&format!("--model auto: {} chosen", chosen.name())),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("patronage: {}:", chosen.name())),
+        "{err}"
+    );
+}

@@ -101,11 +101,12 @@ pub(crate) enum Command {
         input: InputArgs,
         #[command(flatten)]
         time: TimeArgs,
-        /// Purchase model.
+        /// Purchase model; `auto`: the one `patronage fit compare` chooses (lowest
+        /// holdout MAE with --calibration-end, else lowest BIC).
         #[arg(
             long,
             default_value = "bg-nbd",
-            value_name = "bg-nbd|mbg-nbd|pareto-nbd"
+            value_name = "bg-nbd|mbg-nbd|pareto-nbd|auto"
         )]
         model: String,
         /// Horizon in time units (--time-unit).

@@ -1,4 +1,5 @@
-//! `patronage clv`: parses the margin and spend sources, runs the CLV stage
+//! `patronage clv`: parses the margin and spend sources (and with `--model auto` runs
+//! the model comparison, `stages::compare`, and uses its choice), runs the CLV stage
 //! (`stages::clv::clv_table`: the purchase model and Gamma-Gamma unless `--spend
 //! historic`, falling back to historic spend with a note when Gamma-Gamma cannot give
 //! expected spend) on the summary, prints the fitted parameters, the notes and the
@@ -8,6 +9,7 @@
 use std::path::PathBuf;
 
 use patronage::stages::clv::{ClvSettings, MarginSource, SpendSource, clv_table};
+use patronage::stages::compare::{ModelChoice, compare_models};
 
 use crate::args::{FitArgs, InputArgs, TimeArgs};
 use crate::input::summarise;
@@ -28,8 +30,23 @@ pub(crate) fn run_clv(
 ) -> patronage::Result<()> {
     let margin: MarginSource = margin.parse()?;
     let spend: SpendSource = spend.parse()?;
+    let summary = summarise(input, time)?;
+    // `--model auto`: the model `fit compare` would choose, said on stderr.
+    let model = match model.parse::<ModelChoice>()? {
+        ModelChoice::Auto => {
+            let c = compare_models(&summary, &fit.options())?;
+            let chosen = c.chosen_model()?;
+            print_notes(&[format!(
+                "--model auto: {} chosen by {}",
+                chosen.name(),
+                c.rule.describe()
+            )]);
+            chosen
+        }
+        choice => choice.fixed("clv.model")?,
+    };
     let settings = ClvSettings {
-        model: model.parse()?,
+        model,
         fit: fit.options(),
         spend,
         margin,
@@ -37,7 +54,7 @@ pub(crate) fn run_clv(
         discount_rate,
         step,
     };
-    let out = clv_table(&summarise(input, time)?, &settings)?;
+    let out = clv_table(&summary, &settings)?;
     let params = |m: &patronage::stages::fit::AnyFitted| {
         m.params()
             .iter()

@@ -152,6 +152,20 @@ fn cdnow_sample_comparison_matches_the_fit_stage() {
     assert_eq!(got, want);
 }
 
+/// The comparison is the same on one thread as on two, bit for bit.
+#[test]
+fn comparison_does_not_depend_on_the_thread_count() {
+    let s = sample_summary();
+    let on = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| compare_models(&s, &FitOptions::default()).unwrap())
+    };
+    assert_eq!(on(1), on(2));
+}
+
 /// Without a calibration end there is no holdout: the rule is BIC.
 #[test]
 fn without_a_holdout_the_rule_is_bic() {

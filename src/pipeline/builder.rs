@@ -9,6 +9,7 @@ use crate::profitability::{CostModel, Split};
 use crate::rfm::RfmOptions;
 use crate::segmentation::SegmentationSpec;
 use crate::stages::clv::{ClvSettings, MarginSource, ScoringPeriod};
+use crate::stages::compare::{COMPARED, ModelChoice};
 use crate::transactions::aggregate::CohortPeriod;
 use crate::transactions::options::SummaryOptions;
 
@@ -155,6 +156,8 @@ impl PipelineBuilder {
                 "the whale curve needs at least 2 points (its first and last customer)",
             ));
         }
+        // `auto` comes from the file; settings given to the builder name their model.
+        let clv_auto = self.clv.is_none() && c.clv.model == ModelChoice::Auto;
         let clv = if c.clv.enabled {
             let settings = match self.clv {
                 Some(s) => s,
@@ -189,6 +192,7 @@ impl PipelineBuilder {
         Ok(Pipeline {
             rfm,
             clv,
+            clv_auto,
             segmentation,
             profitability,
             config: self.config,
@@ -197,7 +201,13 @@ impl PipelineBuilder {
 }
 
 fn clv_settings(c: &ClvConfig) -> Result<ClvSettings> {
-    let (model, spend, margin) = (c.model, c.spend, c.margin);
+    let (spend, margin) = (c.spend, c.margin);
+    let model = match c.model {
+        ModelChoice::Fixed(kind) => kind,
+        // Replaced by the comparison's choice when the pipeline runs; every compared
+        // model predicts purchases, so the checks of the other settings hold for it.
+        ModelChoice::Auto => COMPARED[0],
+    };
     Ok(ClvSettings {
         model,
         fit: c.fit.clone(),

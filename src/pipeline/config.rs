@@ -12,7 +12,7 @@ use crate::profitability::{CostModel, MatrixAxis, Split};
 use crate::rfm::SegmentTable;
 use crate::segmentation::SegmentationSpec;
 use crate::stages::clv::{ClvSettings, MarginSource, ScoringPeriod, SpendSource};
-use crate::stages::fit::ModelKind;
+use crate::stages::compare::ModelChoice;
 use crate::transactions::aggregate::CohortPeriod;
 use crate::transactions::options::SummaryOptions;
 
@@ -188,8 +188,11 @@ impl Default for RfmConfig {
 pub struct ClvConfig {
     /// Run the CLV stage.
     pub enabled: bool,
-    /// `bg-nbd`, `mbg-nbd` or `pareto-nbd` (a model that predicts purchases).
-    pub model: ModelKind,
+    /// `bg-nbd`, `mbg-nbd` or `pareto-nbd` (a model that predicts purchases), or `auto`:
+    /// the model [`compare_models`](crate::stages::compare::compare_models) chooses on
+    /// the fitted period (holdout MAE with a calibration end, else BIC), whose comparison
+    /// the output carries ([`crate::pipeline::PipelineOutput::model_comparison`]).
+    pub model: ModelChoice,
     /// `gamma-gamma` or `historic`.
     pub spend: SpendSource,
     /// A margin rate (1 = revenue CLV), or `"cost"`.
@@ -211,7 +214,7 @@ impl Default for ClvConfig {
         let s = ClvSettings::default();
         ClvConfig {
             enabled: true,
-            model: s.model,
+            model: ModelChoice::Fixed(s.model),
             spend: s.spend,
             margin: s.margin,
             horizon: s.horizon,
@@ -413,6 +416,7 @@ impl PipelineConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stages::fit::ModelKind;
 
     #[test]
     fn config_round_trips_through_toml() {
@@ -428,6 +432,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.clv.model, ModelKind::MbgNbd);
+        let auto = PipelineConfig::from_toml("[clv]\nmodel = \"auto\"\n").unwrap();
+        assert_eq!(auto.clv.model, ModelChoice::Auto);
+        assert!(toml::to_string(&auto).unwrap().contains("model = \"auto\""));
         assert_eq!(c.clv.spend, SpendSource::Historic);
         assert_eq!(c.clv.margin, MarginSource::Cost);
         let text = toml::to_string(&c).unwrap();

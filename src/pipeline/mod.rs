@@ -19,7 +19,7 @@
 //! segments = "rfm"               # rfm | rf-map | a rules file (TOML/JSON)
 //!
 //! [clv]
-//! model = "bg-nbd"               # bg-nbd | mbg-nbd | pareto-nbd
+//! model = "bg-nbd"               # bg-nbd | mbg-nbd | pareto-nbd | auto (chosen by stages::compare)
 //! spend = "gamma-gamma"          # gamma-gamma | historic
 //! margin = 0.3                   # a rate, or "cost" (per customer from the cost column)
 //! horizon = 52                   # time units
@@ -78,6 +78,7 @@ use crate::profitability::{CostModel, MatrixAxis, Profitability, Split};
 use crate::rfm::{RfmOptions, RfmTable};
 use crate::segmentation::{Segmentation, SegmentationSpec};
 use crate::stages::clv::{ClvOutcome, ClvSettings, ScoringPeriod};
+use crate::stages::compare::ModelComparison;
 use crate::stages::fit::FitOutcome;
 use crate::transactions::Transactions;
 use crate::transactions::summary::Summary;
@@ -132,6 +133,8 @@ impl Stage {
 pub struct Pipeline {
     rfm: RfmOptions,
     clv: Option<(ClvSettings, ScoringPeriod)>,
+    /// `[clv] model = "auto"`: the purchase model is chosen by `compare_models` at run time.
+    clv_auto: bool,
     segmentation: Option<(SegmentationSpec, bool)>,
     profitability: Option<(CostModel, Split, MatrixAxis, Option<DataFrame>)>,
     config: PipelineConfig,
@@ -158,6 +161,9 @@ pub struct PipelineOutput {
     /// The purchase model fitted on the fitted period (the calibration period when there
     /// is one) with its period-transactions histogram and holdout check.
     pub checks: Option<FitOutcome>,
+    /// With `[clv] model = "auto"`: the comparison of BG/NBD, MBG/NBD and Pareto/NBD on
+    /// the fitted period whose chosen model the CLV stage used.
+    pub model_comparison: Option<ModelComparison>,
     /// The segmentation (model, k table, profiles).
     pub segmentation: Option<Segmentation>,
     /// The profitability matrix, whale curve, grid and cross-tab.

@@ -13,6 +13,7 @@ use crate::segmentation::{KChoice, SegmentationSpec};
 use crate::stages::clv::clv_table_on;
 use crate::stages::clv::{ClvSettings, MarginSource, ScoringPeriod};
 use crate::stages::cohorts::cohorts;
+use crate::stages::compare::compare_models;
 use crate::stages::fit::{FitOutcome, fit_summary, purchase_checks};
 use crate::stages::profitability::{NO_RATES, matrix, price};
 use crate::stages::segment::{CLV_COLUMNS, SegmentSettings, segment};
@@ -128,31 +129,48 @@ impl Pipeline {
             customers.with_column(c)?;
         }
 
-        let (clv, checks) = match clv_setup {
+        let (clv, checks, model_comparison) = match clv_setup {
             Some((settings, period)) => {
                 progress(Stage::Clv);
-                let out = clv_table_on(&summary, settings, *period)?;
+                // `auto`: compare the purchase models on the fitted period and score with
+                // the chosen one (refitted on the scoring period when that differs).
+                let mut settings = settings.clone();
+                let comparison = if self.clv_auto {
+                    let c = compare_models(&summary, &settings.fit)?;
+                    settings.model = c.chosen_model()?;
+                    Some(c)
+                } else {
+                    None
+                };
+                let out = clv_table_on(&summary, &settings, *period)?;
                 same_customers(&customers, &out.frame, "clv")?;
                 for name in CLV_COLUMNS {
                     customers.with_column(out.frame.column(name)?.clone())?;
                 }
                 progress(Stage::Checks);
-                // Without a calibration end the checks' fit is the scoring fit (same
-                // customers, same data): reuse it instead of fitting again.
-                let checks = if summary.calibration_end().is_none() {
-                    let (histogram, holdout) = purchase_checks(&out.purchase, &summary)?;
-                    FitOutcome {
-                        model: out.purchase.clone(),
-                        excluded: None,
-                        holdout,
-                        histogram,
-                    }
-                } else {
-                    fit_summary(settings.model, &summary, &settings.fit)?
+                // The checks' model is the purchase model fitted on the fitted period:
+                // without a calibration end the scoring fit, with `auto` the comparison's
+                // fit (same data, same options); reuse it instead of fitting again.
+                let fitted = match &comparison {
+                    _ if summary.calibration_end().is_none() => Some(out.purchase.clone()),
+                    Some(c) => Some(c.chosen_fit()?.clone()),
+                    None => None,
                 };
-                (Some(out), Some(checks))
+                let checks = match fitted {
+                    Some(model) => {
+                        let (histogram, holdout) = purchase_checks(&model, &summary)?;
+                        FitOutcome {
+                            model,
+                            excluded: None,
+                            holdout,
+                            histogram,
+                        }
+                    }
+                    None => fit_summary(settings.model, &summary, &settings.fit)?,
+                };
+                (Some(out), Some(checks), comparison)
             }
-            None => (None, None),
+            None => (None, None, None),
         };
 
         // Profitability columns first: the segment profiles use gross_profit.
@@ -192,7 +210,14 @@ impl Pipeline {
             }
             None => None,
         };
-        let notes = clv.as_ref().map(|c| c.notes.clone()).unwrap_or_default();
+        let mut notes = clv.as_ref().map(|c| c.notes.clone()).unwrap_or_default();
+        if let Some(c) = &model_comparison {
+            notes.push(format!(
+                "clv.model = \"auto\": the CLV stage used {}, chosen among bg-nbd, mbg-nbd and pareto-nbd by {}",
+                c.chosen.map_or("no model", |k| k.name()),
+                c.rule.describe()
+            ));
+        }
 
         progress(Stage::Assemble);
         Ok(PipelineOutput {
@@ -201,6 +226,7 @@ impl Pipeline {
             rfm,
             clv,
             checks,
+            model_comparison,
             segmentation,
             profitability,
             cohorts: cohort_table,

@@ -12,7 +12,7 @@ use super::charts::Chart;
 use crate::pipeline::PipelineOutput;
 use crate::profitability::MatrixAxis;
 
-fn esc(s: &str) -> String {
+pub(super) fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -158,6 +158,9 @@ pub(super) fn page(out: &PipelineOutput, figures: &Value, charts: &[Chart]) -> S
         );
     }
     h.push_str("<section id=\"tables\">\n");
+    if let Some(c) = &out.model_comparison {
+        h.push_str(&super::model_choice::section(c));
+    }
     if let Some(seg) = &out.segmentation {
         h.push_str("<h2>Segments</h2>\n<table>\n<thead><tr><th>segment</th><th>label</th><th>customers</th><th>share</th><th>revenue share</th>");
         let features: Vec<&str> = seg
@@ -251,6 +254,7 @@ figcaption{color:#333;max-width:760px}
 table{border-collapse:collapse;margin:1em 0;font-size:.92em}
 th,td{border-bottom:1px solid #ddd;padding:.3em .6em;text-align:right}
 th:first-child,td:first-child,td:nth-child(2){text-align:left}
+table.model-choice td:nth-child(2){text-align:right}
 .notes{background:#fff8e1;padding:.4em 1em;border-radius:6px}
 .assumptions{background:#eef3fb;padding:.4em 1em;border-radius:6px;font-size:.95em}
 footer{color:#666;margin:3em 0 1em;font-size:.9em}";

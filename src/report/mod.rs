@@ -30,6 +30,7 @@
 pub mod charts;
 #[cfg(feature = "plots")]
 mod html;
+mod model_choice;
 pub mod readings;
 mod tables;
 
@@ -223,7 +224,8 @@ pub fn models_json(out: &PipelineOutput) -> Result<Value> {
 
 /// Every figure of a run as JSON (what `report.json` holds, without the configuration
 /// and the file list): `data` (rows read, used, rejected, customers, dates), `rfm`,
-/// `clv` (fit, customer equity, mean P(alive)), `checks`, `segmentation`,
+/// `clv` (fit, customer equity, mean P(alive)), `checks`, `model_comparison` (with
+/// `[clv] model = "auto"`: the object of `patronage fit compare --json`), `segmentation`,
 /// `profitability`, `cohorts`, `notes`, `skipped_stages` (stages the data cannot support, with
 /// the reason), `assumptions` (every assumption in force the data do not give).
 ///
@@ -279,6 +281,9 @@ pub fn figures(out: &PipelineOutput) -> Value {
     }
     if let Some(c) = &out.checks {
         f["checks"] = c.to_json();
+    }
+    if let Some(c) = &out.model_comparison {
+        f["model_comparison"] = c.to_json();
     }
     if let Some(seg) = &out.segmentation {
         f["segmentation"] = seg.summary_json();

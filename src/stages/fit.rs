@@ -424,7 +424,7 @@ pub fn fit_table(kind: ModelKind, df: &DataFrame, opts: &FitOptions) -> Result<F
 }
 
 /// Holdout inputs of a calibration summary: customers with calibration data.
-fn holdout_inputs(summary: &Summary) -> Result<[Vec<f64>; 5]> {
+pub(crate) fn holdout_inputs(summary: &Summary) -> Result<[Vec<f64>; 5]> {
     let df = summary.frame();
     let cols: Vec<Vec<Option<f64>>> = [
         "frequency_cal",

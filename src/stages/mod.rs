@@ -16,6 +16,7 @@
 //! | summary | [`summary::summary`], [`summary::summary_partitioned`], [`summary::summary_of`] | [`SummaryOptions`](crate::transactions::options::SummaryOptions), a cohort period → [`CustomerTable`] | `summary` (and the first step of every command) |
 //! | RFM | [`Summary::rfm`] | [`RfmOptions`](crate::rfm::RfmOptions) → [`RfmTable`](crate::rfm::RfmTable) | `rfm` |
 //! | model fit | [`fit::fit_summary`], [`fit::fit_table`] | [`fit::ModelKind`], [`FitOptions`](crate::clv::FitOptions) → [`fit::FitOutcome`] | `fit` |
+//! | model choice | [`compare::compare_models`] | [`FitOptions`](crate::clv::FitOptions) → [`compare::ModelComparison`] (BG/NBD, MBG/NBD, Pareto/NBD scored; one chosen by holdout MAE, else BIC) | `fit compare` |
 //! | CLV | [`clv::clv_table`], [`clv::clv_table_on`] | [`clv::ClvSettings`] → [`clv::ClvOutcome`] (with notes: Gamma-Gamma falling back to historic spend) | `clv` |
 //! | cohorts | [`cohorts::cohorts`] | a [`CustomerTable`] made with a cohort period → [`Cohorts`](crate::cohort::Cohorts) | `cohorts` |
 //! | profitability | [`profitability::analyse`], [`profitability::customer_frame`] | [`CostModel`](crate::profitability::CostModel), [`Split`](crate::profitability::Split) → [`Profitability`](crate::profitability::Profitability) | `profitability` |
@@ -48,6 +49,7 @@
 
 pub mod clv;
 pub mod cohorts;
+pub mod compare;
 pub mod fit;
 mod inputs;
 pub mod profitability;

@@ -184,7 +184,7 @@ fn price_times_quantity_and_unit_cost_from_the_command_line() {
     assert_eq!(col("n_purchases"), "1");
 }
 
-const SAMPLE_CAL: [&str; 4] = [
+pub(crate) const SAMPLE_CAL: [&str; 4] = [
     "--calibration-end",
     "1997-09-30",
     "--observation-end",

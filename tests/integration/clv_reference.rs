@@ -27,7 +27,7 @@ fn read_csv(path: &str) -> DataFrame {
         .unwrap()
 }
 
-fn sample_summary() -> Summary {
+pub(crate) fn sample_summary() -> Summary {
     let schema = TransactionSchema::default()
         .customer_id("column_2")
         .date("column_3")
@@ -43,7 +43,7 @@ fn sample_summary() -> Summary {
     .unwrap()
 }
 
-fn cdnow() -> RepeatData {
+pub(crate) fn cdnow() -> RepeatData {
     sample_summary().repeat_data().unwrap()
 }
 

@@ -1,7 +1,7 @@
 //! Output helpers shared by the commands: `emit` writes a table to a file (format by
 //! extension) or as CSV on standard output, `to_json_text` pretty-prints a JSON value with
 //! serialisation failures as `Error::Serialize`, `print_notes` prints a stage's notes on
-//! stderr, and `print_fit` prints a fitted model's
+//! stderr, `write_model` saves a fitted model (`--save-model`), and `print_fit` prints a fitted model's
 //! coefficient table, fit report, repeat-purchase histogram and holdout check as text.
 
 use std::path::PathBuf;
@@ -34,6 +34,17 @@ pub(crate) fn print_margin_assumption(margin: patronage::stages::clv::MarginSour
             "patronage: assumption: CLV is revenue, not profit: no margin was applied (give --margin RATE, or --margin cost with a cost column)"
         );
     }
+}
+
+/// Writes a fitted model's JSON to `path` (`--save-model`).
+pub(crate) fn write_model(
+    path: &PathBuf,
+    model: &patronage::stages::fit::AnyFitted,
+) -> patronage::Result<()> {
+    std::fs::write(path, model.to_json()?).map_err(|source| patronage::Error::Io {
+        path: path.clone(),
+        source,
+    })
 }
 
 pub(crate) fn to_json_text(value: &impl serde::Serialize) -> patronage::Result<String> {

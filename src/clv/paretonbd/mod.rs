@@ -224,7 +224,7 @@ impl Fitted<ParetoNbd> {
 
 /// `P(X(t) = n)` (Fader, Hardie & Lee 2006, "Deriving an expression for P(X(t) = x)
 /// under the Pareto/NBD model").
-fn prob_n(p: &[f64], n: u32, t: f64) -> Result<f64> {
+pub(crate) fn prob_n(p: &[f64], n: u32, t: f64) -> Result<f64> {
     let (r, alpha, s, beta) = (p[0], p[1], p[2], p[3]);
     let x = f64::from(n);
     let err = |e| model_error(ParetoNbd::NAME, e);

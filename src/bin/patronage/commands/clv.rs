@@ -1,4 +1,5 @@
-//! `patronage clv`: parses the margin and spend sources, runs the CLV stage
+//! `patronage clv`: parses the margin and spend sources (and with `--model auto` runs
+//! the model comparison, `stages::compare`, and uses its choice), runs the CLV stage
 //! (`stages::clv::clv_table`: the purchase model and Gamma-Gamma unless `--spend
 //! historic`, falling back to historic spend with a note when Gamma-Gamma cannot give
 //! expected spend) on the summary, prints the fitted parameters, the notes and the
@@ -11,6 +12,7 @@ use patronage::stages::clv::{
     ClvSettings, FittedModels, MarginSource, ScoringPeriod, SpendSource, clv_table_on,
     clv_table_with,
 };
+use patronage::stages::compare::{ModelChoice, compare_models};
 use patronage::stages::fit::AnyFitted;
 
 use crate::args::{FitArgs, InputArgs, TimeArgs};
@@ -36,8 +38,27 @@ pub(crate) fn run_clv(
     let margin: MarginSource = margin.parse()?;
     let spend: SpendSource = spend.parse()?;
     let scoring: ScoringPeriod = scoring.parse()?;
+    let models = saved_models(purchase_model, spend_model)?;
+    let summary = summarise(input, time)?;
+    // `--model auto`: the model `fit compare` would choose, said on stderr (not with
+    // a saved purchase model, which is used as it is).
+    let model = match model.parse::<ModelChoice>()? {
+        ModelChoice::Auto if models.is_none() => {
+            let c = compare_models(&summary, &fit.options())?;
+            let chosen = c.chosen_model()?;
+            print_notes(&[format!(
+                "--model auto: {} chosen by {}",
+                chosen.name(),
+                c.rule.describe()
+            )]);
+            chosen
+        }
+        // With a saved purchase model the settings' model is not used.
+        ModelChoice::Auto => patronage::stages::fit::ModelKind::BgNbd,
+        choice => choice.fixed("clv.model")?,
+    };
     let settings = ClvSettings {
-        model: model.parse()?,
+        model,
         fit: fit.options(),
         spend,
         margin,
@@ -45,8 +66,6 @@ pub(crate) fn run_clv(
         discount_rate,
         step,
     };
-    let models = saved_models(purchase_model, spend_model)?;
-    let summary = summarise(input, time)?;
     let out = match &models {
         Some(models) => clv_table_with(&summary, &settings, scoring, models)?,
         None => clv_table_on(&summary, &settings, scoring)?,

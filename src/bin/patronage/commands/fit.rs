@@ -1,15 +1,17 @@
-//! `patronage fit`: fits one purchase or spend model by maximum likelihood, on the
+//! `patronage fit`: fits one purchase or spend model by maximum likelihood (or, as
+//! `fit compare`, the three purchase models side by side: `commands::compare`), on the
 //! transactions' summary or on a ready per-customer table (`--summary`), optionally saves
 //! it as JSON, and prints the coefficients (with the calibration/holdout check when
 //! `--calibration-end` is given) as text or JSON.
 
 use std::path::PathBuf;
 
-use patronage::stages::fit::{ModelKind, fit_summary, fit_table};
+use patronage::stages::compare::ModelChoice;
+use patronage::stages::fit::{fit_summary, fit_table};
 
 use crate::args::{FitArgs, InputArgs, TimeArgs};
 use crate::input::summarise;
-use crate::print::{print_fit, to_json_text};
+use crate::print::{print_fit, to_json_text, write_model};
 
 pub(crate) fn run_fit(
     model: &str,
@@ -20,7 +22,10 @@ pub(crate) fn run_fit(
     json: bool,
     save_model: Option<&PathBuf>,
 ) -> patronage::Result<()> {
-    let kind: ModelKind = model.parse()?;
+    if model.eq_ignore_ascii_case("compare") {
+        return crate::commands::compare::run_compare(input, time, summary, fit, json, save_model);
+    }
+    let kind = model.parse::<ModelChoice>()?.fixed("model")?;
     let opts = fit.options();
     let out = if summary {
         fit_table(kind, &patronage::io::read_table(&input.input)?, &opts)?
@@ -28,10 +33,7 @@ pub(crate) fn run_fit(
         fit_summary(kind, &summarise(input, time)?, &opts)?
     };
     if let Some(path) = save_model {
-        std::fs::write(path, out.model.to_json()?).map_err(|source| patronage::Error::Io {
-            path: path.clone(),
-            source,
-        })?;
+        write_model(path, &out.model)?;
     }
     if json {
         println!("{}", to_json_text(&out.to_json())?);

@@ -5,6 +5,7 @@
 
 pub(crate) mod clv;
 pub(crate) mod cohorts;
+pub(crate) mod compare;
 pub(crate) mod fit;
 pub(crate) mod profitability;
 pub(crate) mod report;

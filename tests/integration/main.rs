@@ -4,6 +4,7 @@
 mod arrow_interop;
 mod bad_input;
 mod cdnow_summary;
+mod churn;
 mod cli;
 mod cli_stages;
 mod clv_properties;

@@ -9,6 +9,9 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use patronage::clv::FitOptions;
 
+/// The INPUT `fit` sees when none is given (only allowed with `--survival`).
+pub(crate) const NO_INPUT: &str = "<no input>";
+
 #[derive(Parser)]
 #[command(
     name = "patronage",
@@ -67,13 +70,27 @@ pub(crate) enum Command {
     },
     /// Fit a model (bg-nbd, mbg-nbd, pareto-nbd, bg-bb, gamma-gamma) by maximum
     /// likelihood and print its coefficients; with --calibration-end, fit on the
-    /// calibration period and check against the holdout.
+    /// calibration period and check against the holdout. `fit sbg --survival FILE` fits
+    /// the contractual-churn (shifted-beta-geometric) model to a survival table instead
+    /// of transactions.
+    // INPUT is not needed with --survival (sbg); the placeholder default only lets the
+    // shared `InputArgs` be built then (clap treats an empty default as no value), and
+    // `run_fit` refuses INPUT and --survival together.
+    #[command(mut_arg("input", |a| a
+        .required(false)
+        .required_unless_present("survival")
+        .default_value(NO_INPUT)))]
     Fit {
-        /// bg-nbd | mbg-nbd | pareto-nbd | bg-bb | gamma-gamma
+        /// bg-nbd | mbg-nbd | pareto-nbd | bg-bb | gamma-gamma | sbg
         #[arg(value_name = "MODEL")]
         model: String,
+        /// The transactions (every model but sbg; sbg takes --survival).
         #[command(flatten)]
         input: InputArgs,
+        /// sbg only: survival table (CSV, Parquet or Arrow IPC) with columns `period,
+        /// customers`: customers still active at the start of each period, period 0 first.
+        #[arg(long, value_name = "FILE")]
+        survival: Option<PathBuf>,
         #[command(flatten)]
         time: TimeArgs,
         /// INPUT is a per-customer table (frequency, recency, T or x, t_x, T; optional

@@ -56,6 +56,7 @@ fn run(cli: Cli) -> patronage::Result<()> {
         Command::Fit {
             model,
             input,
+            survival,
             time,
             summary,
             fit,
@@ -64,6 +65,7 @@ fn run(cli: Cli) -> patronage::Result<()> {
         } => run_fit(
             &model,
             &input,
+            survival.as_ref(),
             &time,
             summary,
             &fit,

@@ -9,6 +9,7 @@ pub(crate) mod fit;
 pub(crate) mod profitability;
 pub(crate) mod report;
 pub(crate) mod rfm;
+pub(crate) mod sbg;
 pub(crate) mod segment;
 pub(crate) mod simulate;
 pub(crate) mod summary;

@@ -33,6 +33,7 @@ pub mod gammagamma;
 pub mod mbgnbd;
 mod model;
 pub mod paretonbd;
+pub mod retention;
 pub mod sbg;
 pub mod special;
 pub mod value;

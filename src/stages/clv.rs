@@ -225,6 +225,60 @@ pub fn clv_table_on(
     settings: &ClvSettings,
     period: ScoringPeriod,
 ) -> Result<ClvOutcome> {
+    clv_table_scored(summary, settings, period, None)
+}
+
+/// [`clv_table_on`] with a given purchase model instead of one fitted on the summary
+/// (the spend model is still fitted, as `settings` says): the customers scored under
+/// known or changed parameters, as the retention what-if ([`super::whatif`]) scores its
+/// scenario.
+///
+/// # Errors
+///
+/// As [`clv_table`]; [`Error::InvalidOption`] (`clv.model`) when `purchase` is not a
+/// purchase model or not the model `settings` names.
+///
+/// # Example
+///
+/// ```
+/// use patronage::prelude::*;
+/// use patronage::clv::BgNbd;
+/// use patronage::stages::clv::{clv_table_on, clv_table_with, ClvSettings, ScoringPeriod};
+/// use patronage::stages::fit::AnyFitted;
+/// let s = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?
+///     .summary(&SummaryOptions::weekly())?;
+/// let settings = ClvSettings::default();
+/// let fitted = clv_table_on(&s, &settings, ScoringPeriod::Full)?;
+/// let again = clv_table_with(&s, &settings, ScoringPeriod::Full, &fitted.purchase)?;
+/// assert_eq!(again.customer_equity, fitted.customer_equity);
+/// # Ok::<(), patronage::Error>(())
+/// ```
+pub fn clv_table_with(
+    summary: &Summary,
+    settings: &ClvSettings,
+    period: ScoringPeriod,
+    purchase: &AnyFitted,
+) -> Result<ClvOutcome> {
+    if purchase.name() != settings.model.name() || purchase.purchase_model().is_none() {
+        return Err(Error::invalid(
+            "clv.model",
+            format!(
+                "the given {} model is not the purchase model the settings name ({})",
+                purchase.name(),
+                settings.model.name()
+            ),
+        ));
+    }
+    clv_table_scored(summary, settings, period, Some(purchase))
+}
+
+/// The CLV stage: `purchase` given, or fitted on the summary when `None`.
+fn clv_table_scored(
+    summary: &Summary,
+    settings: &ClvSettings,
+    period: ScoringPeriod,
+    purchase: Option<&AnyFitted>,
+) -> Result<ClvOutcome> {
     if !settings.model.predicts_purchases() {
         return Err(Error::invalid(
             "clv.model",
@@ -252,21 +306,7 @@ pub fn clv_table_on(
         .collect::<Result<_>>()?;
     let margins_all: Option<Vec<f64>> = match settings.margin {
         MarginSource::Rate(_) => None,
-        MarginSource::Cost => {
-            let gp = nullable_f64(df, "gross_profit").map_err(|_| {
-                Error::invalid("clv.margin", "`cost` needs a cost column in the transactions (--cost-col or --unit-cost-col)")
-            })?;
-            let spend = nullable_f64(df, "total_spend")?;
-            Some(
-                gp.iter()
-                    .zip(&spend)
-                    .map(|(g, s)| match (g, s) {
-                        (Some(g), Some(s)) if *s > 0.0 => g / s,
-                        _ => 0.0,
-                    })
-                    .collect(),
-            )
-        }
+        MarginSource::Cost => Some(cost_margins(df)?),
     };
     // Customers with data in the scoring period.
     let rows: Vec<usize> = (0..df.height())
@@ -275,7 +315,10 @@ pub fn clv_table_on(
     let take = |k: usize| -> Vec<f64> { rows.iter().map(|&i| cols[k][i].unwrap_or(0.0)).collect() };
     let (x, t_x, t, m) = (take(0), take(1), take(2), take(3));
     let data = RepeatData::new(&x, &t_x, &t)?;
-    let purchase = fit_repeat(settings.model, &data, &settings.fit)?;
+    let purchase = match purchase {
+        Some(m) => m.clone(),
+        None => fit_repeat(settings.model, &data, &settings.fit)?,
+    };
     let pm = purchase
         .purchase_model()
         .ok_or_else(|| Error::invalid("clv.model", "not a purchase model"))?;
@@ -361,6 +404,30 @@ pub fn clv_table_on(
         customer_equity,
         notes,
     })
+}
+
+/// Each customer's margin from the cost column, `gross_profit / total_spend` (0 without
+/// spend): what [`MarginSource::Cost`] applies.
+///
+/// # Errors
+///
+/// [`Error::InvalidOption`] (`clv.margin`) when the summary has no cost column.
+pub(crate) fn cost_margins(df: &DataFrame) -> Result<Vec<f64>> {
+    let gp = nullable_f64(df, "gross_profit").map_err(|_| {
+        Error::invalid(
+            "clv.margin",
+            "`cost` needs a cost column in the transactions (--cost-col or --unit-cost-col)",
+        )
+    })?;
+    let spend = nullable_f64(df, "total_spend")?;
+    Ok(gp
+        .iter()
+        .zip(&spend)
+        .map(|(g, s)| match (g, s) {
+            (Some(g), Some(s)) if *s > 0.0 => g / s,
+            _ => 0.0,
+        })
+        .collect())
 }
 
 /// Fits Gamma-Gamma on the repeat customers' spend and checks that it has a finite mean

@@ -22,3 +22,4 @@ mod segmentation;
 mod summary_rules;
 mod targeting_cohorts;
 mod whale_curve;
+mod whatif;

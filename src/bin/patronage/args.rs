@@ -270,6 +270,46 @@ pub(crate) enum Command {
         #[arg(long)]
         timings: bool,
     },
+    /// Retention what-if: customer equity before and after the retention rate (the
+    /// expected share of today's active customers still active --period time units
+    /// later) moves by --retention points, with the gain per point and the break-even
+    /// spend per customer retained; per RFM segment or profitability quadrant with --by,
+    /// net of cost-to-serve with a cost model (--costs, --margin-rate or --by quadrant).
+    Whatif {
+        #[command(flatten)]
+        input: InputArgs,
+        #[command(flatten)]
+        time: TimeArgs,
+        /// Change of the retention rate in percentage points (5 = from 62% to 67%;
+        /// negative lowers it).
+        #[arg(long, allow_hyphen_values = true, value_name = "POINTS")]
+        retention: f64,
+        /// The period the retention rate is measured over, in time units (--time-unit).
+        #[arg(long, default_value_t = 52.0)]
+        period: f64,
+        /// Break the figures down by RFM segment or profitability quadrant.
+        #[arg(long, value_name = "segment|quadrant")]
+        by: Option<String>,
+        #[command(flatten)]
+        clv: ClvArgs,
+        #[command(flatten)]
+        costs: CostArgs,
+        /// Where to split the profitability matrix (for --by quadrant).
+        #[arg(long, default_value = "median", value_name = "median|mean|qN|x,y")]
+        split: String,
+        /// The matrix's first axis: margin %, or gross profit (`contribution`, for data
+        /// where every customer has one margin rate).
+        #[arg(long, default_value = "margin", value_name = "margin|contribution")]
+        axis: String,
+        #[command(flatten)]
+        fit: FitArgs,
+        /// Write the per-customer table (CLV before and after, gain) here.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Print the figures as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
     /// Acquisition cohorts: retention and revenue by period since acquisition.
     Cohorts {
         #[command(flatten)]
@@ -325,6 +365,52 @@ pub(crate) struct CostArgs {
     /// margin_rate).
     #[arg(long, value_name = "RATE")]
     pub(crate) margin_rate: Option<f64>,
+}
+
+/// The CLV settings of `patronage whatif` (`patronage clv` has the same options).
+#[derive(Args)]
+pub(crate) struct ClvArgs {
+    /// Purchase model.
+    #[arg(
+        long,
+        default_value = "bg-nbd",
+        value_name = "bg-nbd|mbg-nbd|pareto-nbd"
+    )]
+    pub(crate) model: String,
+    /// CLV horizon in time units.
+    #[arg(long, default_value_t = 52.0)]
+    pub(crate) horizon: f64,
+    /// Discount rate per time unit.
+    #[arg(long, default_value_t = 0.0)]
+    pub(crate) discount_rate: f64,
+    /// Discount every STEP time units.
+    #[arg(long, default_value_t = 1.0)]
+    pub(crate) step: f64,
+    /// Profit margin on spend: a number, or `cost` (from the cost column).
+    #[arg(long, default_value = "1", value_name = "M|cost")]
+    pub(crate) margin: String,
+    /// Expected spend from a Gamma-Gamma fit, or each customer's historic mean.
+    #[arg(
+        long,
+        default_value = "gamma-gamma",
+        value_name = "gamma-gamma|historic"
+    )]
+    pub(crate) spend: String,
+}
+
+impl CostArgs {
+    /// The cost model: the `--costs` file (or every rate's default), with
+    /// `--margin-rate` when given.
+    pub(crate) fn model(&self) -> patronage::Result<patronage::profitability::CostModel> {
+        let mut model = match &self.costs {
+            Some(path) => patronage::profitability::CostModel::from_path(path)?,
+            None => patronage::profitability::CostModel::default(),
+        };
+        if let Some(rate) = self.margin_rate {
+            model.margin_rate = Some(rate);
+        }
+        Ok(model)
+    }
 }
 
 #[derive(Args)]
@@ -464,6 +550,11 @@ pub(crate) fn flag_hint(e: &patronage::Error) -> String {
         "clv.discount_rate" => "--discount-rate",
         "clv.step" => "--step",
         "cohorts.period" => "--cohort",
+        "whatif.retention" => "--retention",
+        "whatif.period" => "--period",
+        "whatif.by" => "--by",
+        "profitability.axis" => "--axis",
+        "survival" => "--survival",
         _ => return String::new(),
     };
     format!(" (command-line flag {flag})")

@@ -14,3 +14,4 @@ pub(crate) mod segment;
 pub(crate) mod simulate;
 pub(crate) mod summary;
 pub(crate) mod target;
+pub(crate) mod whatif;

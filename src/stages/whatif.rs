@@ -238,6 +238,7 @@ impl WhatIf {
 /// let w = whatif(&table, &settings, None)?;
 /// assert!((w.retention_rate_after - w.retention_rate_before - 0.05).abs() < 1e-9);
 /// assert!(w.total.gain > 0.0);
+/// assert_eq!(w.to_json()["gain"].as_f64(), Some(w.total.gain));
 /// # Ok::<(), patronage::Error>(())
 /// ```
 pub fn whatif(

@@ -79,7 +79,8 @@ pub(crate) enum Command {
     #[command(mut_arg("input", |a| a
         .required(false)
         .required_unless_present("survival")
-        .default_value(NO_INPUT)))]
+        .default_value(NO_INPUT)
+        .hide_default_value(true)))]
     Fit {
         /// bg-nbd | mbg-nbd | pareto-nbd | bg-bb | gamma-gamma | sbg
         #[arg(value_name = "MODEL")]

@@ -8,6 +8,7 @@
 //! | Pareto/NBD (Schmittlein, Morrison & Colombo 1987) | [`RepeatData`] | `r, alpha, s, beta` | [`paretonbd`] |
 //! | BG/BB (Fader, Hardie & Shang 2010) | [`DiscreteData`] | `alpha, beta, gamma, delta` | [`bgbb`] |
 //! | Gamma-Gamma (Fader, Hardie & Lee 2005; Colombo & Jiang 1999) | [`SpendData`] | `p, q, gamma` | [`gammagamma`] |
+//! | sBG, contractual churn (Fader & Hardie 2007) | [`sbg::SurvivalData`] | `alpha, beta` | [`sbg`] |
 //!
 //! Every model is fitted the same way:
 //!
@@ -34,6 +35,8 @@ pub mod goodness;
 pub mod mbgnbd;
 mod model;
 pub mod paretonbd;
+pub mod retention;
+pub mod sbg;
 pub mod special;
 pub mod value;
 

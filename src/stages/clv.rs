@@ -434,21 +434,7 @@ fn scored(
         .collect::<Result<_>>()?;
     let margins_all: Option<Vec<f64>> = match settings.margin {
         MarginSource::Rate(_) => None,
-        MarginSource::Cost => {
-            let gp = nullable_f64(df, "gross_profit").map_err(|_| {
-                Error::invalid("clv.margin", "`cost` needs a cost column in the transactions (--cost-col or --unit-cost-col)")
-            })?;
-            let spend = nullable_f64(df, "total_spend")?;
-            Some(
-                gp.iter()
-                    .zip(&spend)
-                    .map(|(g, s)| match (g, s) {
-                        (Some(g), Some(s)) if *s > 0.0 => g / s,
-                        _ => 0.0,
-                    })
-                    .collect(),
-            )
-        }
+        MarginSource::Cost => Some(cost_margins(df)?),
     };
     // Customers with data in the scoring period.
     let rows: Vec<usize> = (0..df.height())
@@ -566,6 +552,30 @@ fn scored(
         customer_equity,
         notes,
     })
+}
+
+/// Each customer's margin from the cost column, `gross_profit / total_spend` (0 without
+/// spend): what [`MarginSource::Cost`] applies.
+///
+/// # Errors
+///
+/// [`Error::InvalidOption`] (`clv.margin`) when the summary has no cost column.
+pub(crate) fn cost_margins(df: &DataFrame) -> Result<Vec<f64>> {
+    let gp = nullable_f64(df, "gross_profit").map_err(|_| {
+        Error::invalid(
+            "clv.margin",
+            "`cost` needs a cost column in the transactions (--cost-col or --unit-cost-col)",
+        )
+    })?;
+    let spend = nullable_f64(df, "total_spend")?;
+    Ok(gp
+        .iter()
+        .zip(&spend)
+        .map(|(g, s)| match (g, s) {
+            (Some(g), Some(s)) if *s > 0.0 => g / s,
+            _ => 0.0,
+        })
+        .collect())
 }
 
 /// Fits Gamma-Gamma on the repeat customers' spend and checks that it has a finite mean

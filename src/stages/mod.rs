@@ -17,10 +17,12 @@
 //! | RFM | [`Summary::rfm`] | [`RfmOptions`](crate::rfm::RfmOptions) → [`RfmTable`](crate::rfm::RfmTable) | `rfm` |
 //! | model fit | [`fit::fit_summary`], [`fit::fit_table`] | [`fit::ModelKind`], [`FitOptions`](crate::clv::FitOptions) → [`fit::FitOutcome`] | `fit` |
 //! | model choice | [`compare::compare_models`] | [`FitOptions`](crate::clv::FitOptions) → [`compare::ModelComparison`] (BG/NBD, MBG/NBD, Pareto/NBD scored; one chosen by holdout MAE, else BIC) | `fit compare` |
-//! | CLV | [`clv::clv_table`], [`clv::clv_table_on`] | [`clv::ClvSettings`] → [`clv::ClvOutcome`] (with notes: Gamma-Gamma falling back to historic spend) | `clv` |
+//! | CLV | [`clv::clv_table`], [`clv::clv_table_on`], [`clv::clv_table_with`] | [`clv::ClvSettings`] → [`clv::ClvOutcome`] (with notes: Gamma-Gamma falling back to historic spend) | `clv` |
+//! | contractual churn | [`churn::read_survival`], [`churn::fit_survival`] | a survival table ([`SurvivalData`](crate::clv::sbg::SurvivalData)), [`FitOptions`](crate::clv::FitOptions) → [`churn::ChurnOutcome`] (the sBG model) | `fit sbg --survival` |
 //! | cohorts | [`cohorts::cohorts`] | a [`CustomerTable`] made with a cohort period → [`Cohorts`](crate::cohort::Cohorts) | `cohorts` |
 //! | profitability | [`profitability::analyse`], [`profitability::customer_frame`] | [`CostModel`](crate::profitability::CostModel), [`Split`](crate::profitability::Split) → [`Profitability`](crate::profitability::Profitability) | `profitability` |
 //! | segmentation | [`segment::segment`] | [`segment::SegmentSettings`] (spec, channel mix), optional [`clv::ClvOutcome`] → [`segment::SegmentOutcome`] | `segment` |
+//! | retention what-if | [`whatif::whatif`] | [`whatif::WhatIfSettings`] (points, period, breakdown, cost model) → [`whatif::WhatIf`] | `whatif` |
 //! | targeting | [`target::target`] | [`clv::ClvSettings`], [`TargetBy`](crate::targeting::TargetBy), [`Cut`](crate::targeting::Cut) → [`target::TargetOutcome`] | `target` |
 //!
 //! The model inputs a summary gives ([`Summary::repeat_data`], [`Summary::spend_data`],
@@ -47,6 +49,7 @@
 //! [`Summary::discrete_data`]: crate::transactions::summary::Summary::discrete_data
 //! [`Summary::repeat_columns`]: crate::transactions::summary::Summary::repeat_columns
 
+pub mod churn;
 pub mod clv;
 pub mod cohorts;
 pub mod compare;
@@ -57,3 +60,4 @@ mod rfm;
 pub mod segment;
 pub mod summary;
 pub mod target;
+pub mod whatif;

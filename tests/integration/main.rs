@@ -4,6 +4,7 @@
 mod arrow_interop;
 mod bad_input;
 mod cdnow_summary;
+mod churn;
 mod cli;
 mod cli_stages;
 mod clv_checks;
@@ -24,6 +25,7 @@ mod segmentation;
 mod summary_rules;
 mod targeting_cohorts;
 mod whale_curve;
+mod whatif;
 
 /// The example cost-to-serve rates of `datasets/costs_example.toml` (the crate's own
 /// default prices no activity, and the profitability stage refuses it).

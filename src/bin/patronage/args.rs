@@ -9,6 +9,9 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use patronage::clv::FitOptions;
 
+/// The INPUT `fit` sees when none is given (only allowed with `--survival`).
+pub(crate) const NO_INPUT: &str = "<no input>";
+
 #[derive(Parser)]
 #[command(
     name = "patronage",
@@ -70,13 +73,28 @@ pub(crate) enum Command {
     /// calibration period and check against the holdout. `fit compare` fits BG/NBD,
     /// MBG/NBD and Pareto/NBD and prints log-likelihood, AIC, BIC, holdout errors and
     /// the pooled chi-square of each, and the model chosen (lowest holdout MAE with
-    /// --calibration-end, else lowest BIC).
+    /// --calibration-end, else lowest BIC). `fit sbg --survival FILE` fits the
+    /// contractual-churn (shifted-beta-geometric) model to a survival table instead of
+    /// transactions.
+    // INPUT is not needed with --survival (sbg); the placeholder default only lets the
+    // shared `InputArgs` be built then (clap treats an empty default as no value), and
+    // `run_fit` refuses INPUT and --survival together.
+    #[command(mut_arg("input", |a| a
+        .required(false)
+        .required_unless_present("survival")
+        .default_value(NO_INPUT)
+        .hide_default_value(true)))]
     Fit {
-        /// bg-nbd | mbg-nbd | pareto-nbd | bg-bb | gamma-gamma, or `compare`
+        /// bg-nbd | mbg-nbd | pareto-nbd | bg-bb | gamma-gamma | sbg, or `compare`
         #[arg(value_name = "MODEL|compare")]
         model: String,
+        /// The transactions (every model but sbg; sbg takes --survival).
         #[command(flatten)]
         input: InputArgs,
+        /// sbg only: survival table (CSV, Parquet or Arrow IPC) with columns `period,
+        /// customers`: customers still active at the start of each period, period 0 first.
+        #[arg(long, value_name = "FILE")]
+        survival: Option<PathBuf>,
         #[command(flatten)]
         time: TimeArgs,
         /// INPUT is a per-customer table (frequency, recency, T or x, t_x, T; optional
@@ -286,6 +304,46 @@ pub(crate) enum Command {
         #[arg(long)]
         timings: bool,
     },
+    /// Retention what-if: customer equity before and after the retention rate (the
+    /// expected share of today's active customers still active --period time units
+    /// later) moves by --retention points, with the gain per point and the break-even
+    /// spend per customer retained; per RFM segment or profitability quadrant with --by,
+    /// net of cost-to-serve with a cost model (--costs, --margin-rate or --by quadrant).
+    Whatif {
+        #[command(flatten)]
+        input: InputArgs,
+        #[command(flatten)]
+        time: TimeArgs,
+        /// Change of the retention rate in percentage points (5 = from 62% to 67%;
+        /// negative lowers it).
+        #[arg(long, allow_hyphen_values = true, value_name = "POINTS")]
+        retention: f64,
+        /// The period the retention rate is measured over, in time units (--time-unit).
+        #[arg(long, default_value_t = 52.0)]
+        period: f64,
+        /// Break the figures down by RFM segment or profitability quadrant.
+        #[arg(long, value_name = "segment|quadrant")]
+        by: Option<String>,
+        #[command(flatten)]
+        clv: ClvArgs,
+        #[command(flatten)]
+        costs: CostArgs,
+        /// Where to split the profitability matrix (for --by quadrant).
+        #[arg(long, default_value = "median", value_name = "median|mean|qN|x,y")]
+        split: String,
+        /// The matrix's first axis: margin %, or gross profit (`contribution`, for data
+        /// where every customer has one margin rate).
+        #[arg(long, default_value = "margin", value_name = "margin|contribution")]
+        axis: String,
+        #[command(flatten)]
+        fit: FitArgs,
+        /// Write the per-customer table (CLV before and after, gain) here.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Print the figures as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
     /// Acquisition cohorts: retention and revenue by period since acquisition.
     Cohorts {
         #[command(flatten)]
@@ -343,6 +401,52 @@ pub(crate) struct CostArgs {
     /// margin_rate).
     #[arg(long, value_name = "RATE")]
     pub(crate) margin_rate: Option<f64>,
+}
+
+/// The CLV settings of `patronage whatif` (`patronage clv` has the same options).
+#[derive(Args)]
+pub(crate) struct ClvArgs {
+    /// Purchase model.
+    #[arg(
+        long,
+        default_value = "bg-nbd",
+        value_name = "bg-nbd|mbg-nbd|pareto-nbd"
+    )]
+    pub(crate) model: String,
+    /// CLV horizon in time units.
+    #[arg(long, default_value_t = 52.0)]
+    pub(crate) horizon: f64,
+    /// Discount rate per time unit.
+    #[arg(long, default_value_t = 0.0)]
+    pub(crate) discount_rate: f64,
+    /// Discount every STEP time units.
+    #[arg(long, default_value_t = 1.0)]
+    pub(crate) step: f64,
+    /// Profit margin on spend: a number, or `cost` (from the cost column).
+    #[arg(long, default_value = "1", value_name = "M|cost")]
+    pub(crate) margin: String,
+    /// Expected spend from a Gamma-Gamma fit, or each customer's historic mean.
+    #[arg(
+        long,
+        default_value = "gamma-gamma",
+        value_name = "gamma-gamma|historic"
+    )]
+    pub(crate) spend: String,
+}
+
+impl CostArgs {
+    /// The cost model: the `--costs` file (or every rate's default), with
+    /// `--margin-rate` when given.
+    pub(crate) fn model(&self) -> patronage::Result<patronage::profitability::CostModel> {
+        let mut model = match &self.costs {
+            Some(path) => patronage::profitability::CostModel::from_path(path)?,
+            None => patronage::profitability::CostModel::default(),
+        };
+        if let Some(rate) = self.margin_rate {
+            model.margin_rate = Some(rate);
+        }
+        Ok(model)
+    }
 }
 
 #[derive(Args)]
@@ -487,6 +591,11 @@ pub(crate) fn flag_hint(e: &patronage::Error) -> String {
         "clv.step" => "--step",
         "clv.scoring" => "--scoring",
         "cohorts.period" => "--cohort",
+        "whatif.retention" => "--retention",
+        "whatif.period" => "--period",
+        "whatif.by" => "--by",
+        "profitability.axis" => "--axis",
+        "survival" => "--survival",
         _ => return String::new(),
     };
     format!(" (command-line flag {flag})")

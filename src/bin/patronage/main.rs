@@ -16,10 +16,11 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::args::{Cli, Command};
+use crate::commands::whatif::WhatifOptions;
 use crate::commands::{
     clv::run_clv, cohorts::run_cohorts, fit::run_fit, profitability::run_profitability,
     report::run_report, rfm::run_rfm, segment::run_segment, simulate::run_simulate,
-    summary::run_summary, target::run_target,
+    summary::run_summary, target::run_target, whatif::run_whatif,
 };
 
 /// jemalloc keeps freed pages for reuse (see Cargo.toml): a 10M-row summary allocates and
@@ -56,6 +57,7 @@ fn run(cli: Cli) -> patronage::Result<()> {
         Command::Fit {
             model,
             input,
+            survival,
             time,
             summary,
             fit,
@@ -64,6 +66,7 @@ fn run(cli: Cli) -> patronage::Result<()> {
         } => run_fit(
             &model,
             &input,
+            survival.as_ref(),
             &time,
             summary,
             &fit,
@@ -179,6 +182,35 @@ fn run(cli: Cli) -> patronage::Result<()> {
             cohort,
             output,
         } => run_cohorts(&input, &time, &cohort, output.as_ref()),
+        Command::Whatif {
+            input,
+            time,
+            retention,
+            period,
+            by,
+            clv,
+            costs,
+            split,
+            axis,
+            fit,
+            output,
+            json,
+        } => run_whatif(
+            &input,
+            &time,
+            WhatifOptions {
+                retention,
+                period,
+                by: by.as_deref(),
+                split: &split,
+                axis: &axis,
+            },
+            &clv,
+            &costs,
+            &fit,
+            output.as_ref(),
+            json,
+        ),
         Command::Simulate {
             customers,
             seed,

@@ -1,7 +1,8 @@
 //! Output helpers shared by the commands: `emit` writes a table to a file (format by
 //! extension) or as CSV on standard output, `to_json_text` pretty-prints a JSON value with
 //! serialisation failures as `Error::Serialize`, `print_notes` prints a stage's notes on
-//! stderr, `write_model` saves a fitted model (`--save-model`), and `print_fit` prints a fitted model's
+//! stderr, `save_model` writes a model's JSON, and `print_fit` (with
+//! `print_coefficients`) prints a fitted model's
 //! coefficient table, fit report, repeat-purchase histogram and holdout check as text.
 
 use std::path::PathBuf;
@@ -36,17 +37,6 @@ pub(crate) fn print_margin_assumption(margin: patronage::stages::clv::MarginSour
     }
 }
 
-/// Writes a fitted model's JSON to `path` (`--save-model`).
-pub(crate) fn write_model(
-    path: &PathBuf,
-    model: &patronage::stages::fit::AnyFitted,
-) -> patronage::Result<()> {
-    std::fs::write(path, model.to_json()?).map_err(|source| patronage::Error::Io {
-        path: path.clone(),
-        source,
-    })
-}
-
 pub(crate) fn to_json_text(value: &impl serde::Serialize) -> patronage::Result<String> {
     serde_json::to_string_pretty(value).map_err(|source| patronage::Error::Serialize {
         what: "JSON output".into(),
@@ -54,19 +44,32 @@ pub(crate) fn to_json_text(value: &impl serde::Serialize) -> patronage::Result<S
     })
 }
 
-pub(crate) fn print_fit(out: &FitOutcome) {
-    let m = &out.model;
-    println!("{}", m.name());
+/// Writes a model's JSON to the `--save-model` file.
+pub(crate) fn save_model(path: &PathBuf, json: String) -> patronage::Result<()> {
+    std::fs::write(path, json).map_err(|source| patronage::Error::Io {
+        path: path.clone(),
+        source,
+    })
+}
+
+/// The model's name and its coefficient table (estimate, standard error, 95% interval).
+pub(crate) fn print_coefficients(name: &str, coefficients: &[patronage::clv::Coefficient]) {
+    println!("{name}");
     println!(
         "{:<8} {:>14} {:>14} {:>14} {:>14}",
         "param", "estimate", "std error", "lower 95%", "upper 95%"
     );
-    for c in m.summary() {
+    for c in coefficients {
         println!(
             "{:<8} {:>14.7} {:>14.7} {:>14.7} {:>14.7}",
             c.name, c.estimate, c.standard_error, c.lower_95, c.upper_95
         );
     }
+}
+
+pub(crate) fn print_fit(out: &FitOutcome) {
+    let m = &out.model;
+    print_coefficients(m.name(), &m.summary());
     if let Some(r) = m.report() {
         println!(
             "log-likelihood {:.4}; {} customers ({} distinct rows); {} in {} iterations (gradient norm {:.2e}, {})",

@@ -8,7 +8,7 @@ use patronage::stages::compare::{ModelComparison, compare_models};
 
 use crate::args::{FitArgs, InputArgs, TimeArgs};
 use crate::input::summarise;
-use crate::print::{to_json_text, write_model};
+use crate::print::{save_model as save_model_file, to_json_text};
 
 pub(crate) fn run_compare(
     input: &InputArgs,
@@ -27,7 +27,7 @@ pub(crate) fn run_compare(
     }
     let out = compare_models(&summarise(input, time)?, &fit.options())?;
     if let Some(path) = save_model {
-        write_model(path, out.chosen_fit()?)?;
+        save_model_file(path, out.chosen_fit()?.to_json()?)?;
     }
     if json {
         println!("{}", to_json_text(&out.to_json())?);

@@ -9,19 +9,41 @@ use std::path::PathBuf;
 use patronage::stages::compare::ModelChoice;
 use patronage::stages::fit::{fit_summary, fit_table};
 
-use crate::args::{FitArgs, InputArgs, TimeArgs};
+use crate::args::{FitArgs, InputArgs, NO_INPUT, TimeArgs};
+use crate::commands::sbg::run_fit_sbg;
 use crate::input::summarise;
-use crate::print::{print_fit, to_json_text, write_model};
+use crate::print::{print_fit, save_model as save_model_file, to_json_text};
 
+#[allow(clippy::too_many_arguments)] // one per command-line option
 pub(crate) fn run_fit(
     model: &str,
     input: &InputArgs,
+    survival: Option<&PathBuf>,
     time: &TimeArgs,
     summary: bool,
     fit: &FitArgs,
     json: bool,
     save_model: Option<&PathBuf>,
 ) -> patronage::Result<()> {
+    // sBG fits a survival table, not transactions: neither INPUT nor the transaction
+    // options apply to it.
+    if model.eq_ignore_ascii_case("sbg") {
+        return match survival {
+            Some(path) if input.input.as_os_str() == NO_INPUT && !summary => {
+                run_fit_sbg(path, fit, json, save_model)
+            }
+            _ => Err(usage(
+                "survival",
+                "sbg fits a survival table: give --survival FILE and no INPUT or --summary".into(),
+            )),
+        };
+    }
+    if survival.is_some() {
+        return Err(usage(
+            "survival",
+            format!("--survival is for the sbg model, not {model}"),
+        ));
+    }
     if model.eq_ignore_ascii_case("compare") {
         return crate::commands::compare::run_compare(input, time, summary, fit, json, save_model);
     }
@@ -33,7 +55,7 @@ pub(crate) fn run_fit(
         fit_summary(kind, &summarise(input, time)?, &opts)?
     };
     if let Some(path) = save_model {
-        write_model(path, &out.model)?;
+        save_model_file(path, out.model.to_json()?)?;
     }
     if json {
         println!("{}", to_json_text(&out.to_json())?);
@@ -41,4 +63,11 @@ pub(crate) fn run_fit(
         print_fit(&out);
     }
     Ok(())
+}
+
+fn usage(option: &str, reason: String) -> patronage::Error {
+    patronage::Error::InvalidOption {
+        option: option.into(),
+        reason,
+    }
 }

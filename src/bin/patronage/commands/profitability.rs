@@ -17,16 +17,10 @@ pub(crate) fn run_profitability(
     output: Option<&PathBuf>,
     json: bool,
 ) -> patronage::Result<()> {
-    use patronage::profitability::{CostModel, Split};
+    use patronage::profitability::Split;
     use patronage::stages::profitability::{analyse, customer_frame};
     let split: Split = split.parse()?;
-    let mut model = match &costs.costs {
-        Some(path) => CostModel::from_path(path)?,
-        None => CostModel::default(),
-    };
-    if let Some(rate) = costs.margin_rate {
-        model.margin_rate = Some(rate);
-    }
+    let model = costs.model()?;
     let activity = costs
         .activity
         .as_ref()

@@ -93,10 +93,7 @@ pub(crate) fn run_segment(
     }
     eprintln!("{}", profiles_table(&seg.profiles));
     if let Some(path) = save_model {
-        std::fs::write(path, seg.model.to_json()?).map_err(|source| patronage::Error::Io {
-            path: path.clone(),
-            source,
-        })?;
+        crate::print::save_model(path, seg.model.to_json()?)?;
     }
     if json {
         let mut summary = seg.summary_json();

@@ -29,6 +29,7 @@ pub mod check;
 pub(crate) mod data;
 pub mod fit;
 pub mod gammagamma;
+pub mod interval;
 pub mod mbgnbd;
 mod model;
 pub mod paretonbd;

@@ -16,7 +16,7 @@
 //! | summary | [`summary::summary`], [`summary::summary_partitioned`], [`summary::summary_of`] | [`SummaryOptions`](crate::transactions::options::SummaryOptions), a cohort period → [`CustomerTable`] | `summary` (and the first step of every command) |
 //! | RFM | [`Summary::rfm`] | [`RfmOptions`](crate::rfm::RfmOptions) → [`RfmTable`](crate::rfm::RfmTable) | `rfm` |
 //! | model fit | [`fit::fit_summary`], [`fit::fit_table`] | [`fit::ModelKind`], [`FitOptions`](crate::clv::FitOptions) → [`fit::FitOutcome`] | `fit` |
-//! | CLV | [`clv::clv_table`], [`clv::clv_table_on`] | [`clv::ClvSettings`] → [`clv::ClvOutcome`] (with notes: Gamma-Gamma falling back to historic spend) | `clv` |
+//! | CLV | [`clv::clv_table`], [`clv::clv_table_on`] | [`clv::ClvSettings`] → [`clv::ClvOutcome`] (with notes: Gamma-Gamma falling back to historic spend; with `interval`, the bounds of [`interval`]) | `clv` |
 //! | cohorts | [`cohorts::cohorts`] | a [`CustomerTable`] made with a cohort period → [`Cohorts`](crate::cohort::Cohorts) | `cohorts` |
 //! | profitability | [`profitability::analyse`], [`profitability::customer_frame`] | [`CostModel`](crate::profitability::CostModel), [`Split`](crate::profitability::Split) → [`Profitability`](crate::profitability::Profitability) | `profitability` |
 //! | segmentation | [`segment::segment`] | [`segment::SegmentSettings`] (spec, channel mix), optional [`clv::ClvOutcome`] → [`segment::SegmentOutcome`] | `segment` |
@@ -50,6 +50,7 @@ pub mod clv;
 pub mod cohorts;
 pub mod fit;
 mod inputs;
+pub mod interval;
 pub mod profitability;
 mod rfm;
 pub mod segment;

@@ -11,6 +11,7 @@ mod clv_reference;
 mod determinism;
 mod frame_free;
 mod hyp2f1_reference;
+mod intervals;
 mod malformed_inputs;
 mod out_of_core;
 mod pipeline;

@@ -80,6 +80,7 @@ fn run(cli: Cli) -> patronage::Result<()> {
             margin,
             spend,
             fit,
+            interval,
             output,
         } => run_clv(
             &input,
@@ -91,6 +92,7 @@ fn run(cli: Cli) -> patronage::Result<()> {
             &margin,
             &spend,
             &fit,
+            &interval,
             output.as_ref(),
         ),
         Command::Segment {
@@ -132,6 +134,7 @@ fn run(cli: Cli) -> patronage::Result<()> {
             contact_cost,
             horizon,
             margin,
+            interval,
             output,
             json,
         } => run_target(
@@ -142,6 +145,7 @@ fn run(cli: Cli) -> patronage::Result<()> {
             contact_cost,
             horizon,
             margin,
+            &interval,
             output.as_ref(),
             json,
         ),
@@ -150,6 +154,7 @@ fn run(cli: Cli) -> patronage::Result<()> {
             time,
             config,
             margin_rate,
+            interval,
             out,
             quiet,
             timings,
@@ -158,6 +163,7 @@ fn run(cli: Cli) -> patronage::Result<()> {
             &time,
             config.as_ref(),
             margin_rate,
+            &interval,
             &out,
             quiet,
             timings,

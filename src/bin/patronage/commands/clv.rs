@@ -2,14 +2,15 @@
 //! (`stages::clv::clv_table`: the purchase model and Gamma-Gamma unless `--spend
 //! historic`, falling back to historic spend with a note when Gamma-Gamma cannot give
 //! expected spend) on the summary, prints the fitted parameters, the notes and the
-//! customer equity on stderr, and writes the per-customer P(alive), expected purchases,
-//! expected spend and CLV table.
+//! customer equity on stderr (with its interval under `--interval`), and writes the
+//! per-customer P(alive), expected purchases, expected spend and CLV table (with the
+//! `_lo`/`_hi` bounds under `--interval`).
 
 use std::path::PathBuf;
 
 use patronage::stages::clv::{ClvSettings, MarginSource, SpendSource, clv_table};
 
-use crate::args::{FitArgs, InputArgs, TimeArgs};
+use crate::args::{FitArgs, InputArgs, IntervalArgs, TimeArgs};
 use crate::input::summarise;
 use crate::print::{emit, print_margin_assumption, print_notes};
 
@@ -24,6 +25,7 @@ pub(crate) fn run_clv(
     margin: &str,
     spend: &str,
     fit: &FitArgs,
+    interval: &IntervalArgs,
     output: Option<&PathBuf>,
 ) -> patronage::Result<()> {
     let margin: MarginSource = margin.parse()?;
@@ -36,7 +38,12 @@ pub(crate) fn run_clv(
         horizon,
         discount_rate,
         step,
+        interval: interval.options(),
     };
+    // Bad interval settings are refused before the data are read.
+    if let Some(options) = &settings.interval {
+        options.validate()?;
+    }
     let out = clv_table(&summarise(input, time)?, &settings)?;
     let params = |m: &patronage::stages::fit::AnyFitted| {
         m.params()
@@ -59,9 +66,23 @@ pub(crate) fn run_clv(
     }
     print_notes(&out.notes);
     print_margin_assumption(margin);
-    eprintln!(
-        "patronage: customer equity {:.2} over {horizon} time units",
-        out.customer_equity
-    );
+    match &out.intervals {
+        Some(iv) => {
+            let e = iv.customer_equity;
+            eprintln!(
+                "patronage: customer equity {:.2} over {horizon} time units ({:.0}% interval {:.2} to {:.2}, {} {} draws)",
+                e.estimate,
+                e.level * 100.0,
+                e.lo,
+                e.hi,
+                e.draws,
+                e.method.name()
+            );
+        }
+        None => eprintln!(
+            "patronage: customer equity {:.2} over {horizon} time units",
+            out.customer_equity
+        ),
+    }
     emit(out.frame, output)
 }

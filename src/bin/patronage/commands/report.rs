@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use crate::args::{InputArgs, TimeArgs};
+use crate::args::{InputArgs, IntervalArgs, TimeArgs};
 use crate::input::apply_time_options;
 
 #[allow(clippy::too_many_arguments)] // one per command-line option
@@ -14,6 +14,7 @@ pub(crate) fn run_report(
     time: &TimeArgs,
     config: Option<&PathBuf>,
     margin_rate: Option<f64>,
+    interval: &IntervalArgs,
     out: &std::path::Path,
     quiet: bool,
     timings: bool,
@@ -56,6 +57,12 @@ pub(crate) fn run_report(
     c.time = apply_time_options(c.time.clone(), input, time)?;
     if let Some(rate) = margin_rate {
         c.costs.margin_rate = Some(rate);
+    }
+    if let Some(level) = interval.interval {
+        c.clv.interval = Some(level);
+        c.clv.draws = Some(interval.draws);
+        c.clv.seed = Some(interval.seed);
+        c.clv.bootstrap = interval.bootstrap;
     }
     let pipeline = Pipeline::builder().config(c).build()?;
     let bar = if quiet {

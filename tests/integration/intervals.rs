@@ -36,7 +36,8 @@ fn with_interval(options: IntervalOptions) -> ClvSettings {
 
 /// The bound columns are there (the spend pair only with Gamma-Gamma spend), null
 /// where the scores are, each `lo <= hi`; customer equity's estimate is inside its
-/// interval.
+/// interval (checked with enough draws for that to be all but certain: with 4 draws all
+/// four fall on one side of the estimate one time in eight).
 fn check_bounds(out: &ClvOutcome, with_spend: bool) {
     let df = &out.frame;
     for pair in BOUND_COLUMNS.chunks(2) {
@@ -57,7 +58,10 @@ fn check_bounds(out: &ClvOutcome, with_spend: bool) {
     let iv = out.intervals.as_ref().unwrap();
     let e = iv.customer_equity;
     assert_eq!(e.estimate, out.customer_equity);
-    assert!(e.lo < e.estimate && e.estimate < e.hi, "{e:?}");
+    assert!(e.lo <= e.hi, "{e:?}");
+    if e.draws >= 50 {
+        assert!(e.lo < e.estimate && e.estimate < e.hi, "{e:?}");
+    }
 }
 
 #[test]

@@ -32,6 +32,7 @@ fn bench(c: &mut Criterion) {
     } else if std::env::var_os("PATRONAGE_BENCH_PROFIT_10M").is_some() {
         inputs.push(("1e7_rows".into(), log(2_500_000, dir.path())));
     }
+    let rates = CostModel::from_path("datasets/costs_example.toml").expect("cost rates");
     let mut group = c.benchmark_group("profitability");
     group.sample_size(10);
     for (name, path) in inputs {
@@ -39,14 +40,8 @@ fn bench(c: &mut Criterion) {
             b.iter(|| {
                 let tx =
                     Transactions::scan_parquet(&path, TransactionSchema::default()).expect("scan");
-                analyse(
-                    &tx,
-                    &SummaryOptions::weekly(),
-                    &CostModel::default(),
-                    None,
-                    Split::Median,
-                )
-                .expect("analyse")
+                analyse(&tx, &SummaryOptions::weekly(), &rates, None, Split::Median)
+                    .expect("analyse")
             })
         });
     }

@@ -159,6 +159,14 @@ pub enum Error {
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// A settings or model file's text, with an unreadable file as [`Error::Io`] naming it.
+pub(crate) fn read_text(path: &std::path::Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
 impl Error {
     pub(crate) fn invalid(option: impl Into<String>, reason: impl Into<String>) -> Self {
         Error::InvalidOption {

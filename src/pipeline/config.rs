@@ -227,7 +227,7 @@ impl Default for ClvConfig {
             horizon: s.horizon,
             discount_rate: s.discount_rate,
             step: s.step,
-            scoring: ScoringPeriod::Full,
+            scoring: ScoringPeriod::default(),
             fit: s.fit,
             interval: None,
             draws: None,
@@ -393,10 +393,7 @@ impl PipelineConfig {
     /// ```
     pub fn from_path(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = crate::error::read_text(path)?;
         Self::from_toml(&text)
     }
 }

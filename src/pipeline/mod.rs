@@ -29,6 +29,8 @@
 //! channel_mix = true
 //!
 //! [costs]                        # the cost model of `patronage profitability`
+//! per_order = 2.5                # rates left out are zero; with none, profitability
+//! per_delivery = 4.0             # is skipped (the crate invents no costs)
 //! margin_rate = 0.3              # needed when the data have no cost column
 //!
 //! [profitability]
@@ -43,6 +45,7 @@
 //! use patronage::pipeline::Pipeline;
 //! let pipeline = Pipeline::builder()
 //!     .summary_options(SummaryOptions::weekly().calibration_end("2024-03-31"))
+//!     .costs(patronage::profitability::CostModel::from_path("datasets/costs_example.toml")?)
 //!     .build()?;
 //! let tx = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?;
 //! let out = pipeline.run(&tx)?;
@@ -274,9 +277,15 @@ impl Pipeline {
     ///
     /// ```
     /// use patronage::pipeline::Pipeline;
-    /// let p = Pipeline::builder().build()?;
+    /// use patronage::profitability::CostModel;
+    /// let p = Pipeline::builder()
+    ///     .costs(CostModel::from_path("datasets/costs_example.toml")?)
+    ///     .build()?;
     /// let out = p.run(&p.scan("datasets/retail_sample.csv")?)?;
     /// assert!(out.profitability.is_some() && out.segmentation.is_some());
+    /// // The crate invents no cost-to-serve rates: without them the stage is skipped.
+    /// let bare = Pipeline::builder().build()?.run(&p.scan("datasets/retail_sample.csv")?)?;
+    /// assert!(bare.profitability.is_none() && bare.skipped.len() == 1);
     /// # Ok::<(), patronage::Error>(())
     /// ```
     pub fn run(&self, tx: &Transactions) -> Result<PipelineOutput> {

@@ -8,13 +8,14 @@ use std::collections::HashMap;
 use polars::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::profitability::{CostModel, MatrixAxis, Split, analyse_table, cost_table};
+use crate::profitability::{CostModel, MatrixAxis, Split};
 use crate::segmentation::{KChoice, SegmentationSpec};
 use crate::stages::clv::clv_table_on;
 use crate::stages::clv::{ClvSettings, MarginSource, ScoringPeriod};
 use crate::stages::cohorts::cohorts;
 use crate::stages::fit::{FitOutcome, fit_summary, purchase_checks};
 use crate::stages::interval::BOUND_COLUMNS;
+use crate::stages::profitability::{NO_RATES, matrix, price};
 use crate::stages::segment::{CLV_COLUMNS, SegmentSettings, segment};
 use crate::stages::summary::summary_of;
 use crate::transactions::Transactions;
@@ -56,6 +57,13 @@ impl Pipeline {
         let has_cost = table.frame().column("cogs").is_ok();
         let mut skipped = Vec::new();
         let profitability_setup = match &self.profitability {
+            Some((model, ..)) if !model.prices_activity() => {
+                skipped.push(SkippedStage {
+                    stage: Stage::Profitability,
+                    reason: format!("{NO_RATES} (a [costs] table in the configuration; --costs FILE on the command line)"),
+                });
+                None
+            }
             Some((model, ..)) if !has_cost && model.margin_rate.is_none() => {
                 skipped.push(SkippedStage {
                     stage: Stage::Profitability,
@@ -93,7 +101,7 @@ impl Pipeline {
         let costs = match profitability_setup {
             Some((model, _, _, activity)) => {
                 progress(Stage::Costs);
-                Some(cost_table(table.frame(), model, activity.as_ref())?)
+                Some(price(table.frame(), model, activity.as_ref())?)
             }
             None => None,
         };
@@ -158,7 +166,7 @@ impl Pipeline {
         let profitability = match (costs, profitability_setup) {
             (Some(table), Some((_, split, axis, _))) => {
                 progress(Stage::Profitability);
-                let p = analyse_table(table, rfm_frame, *split, *axis)?;
+                let p = matrix(table, rfm_frame, *split, *axis)?;
                 let mut names = vec![
                     "revenue",
                     "cogs",
@@ -252,21 +260,28 @@ fn assumptions(
                 "cost of goods is (1 - {m}) x revenue for every customer: the data have no cost column (costs.margin_rate)"
             ));
         }
-        let rates: Vec<String> = model
+        // The stage runs only when some activity is priced, so the list is never empty;
+        // a rate left at zero is left out: the crate sets no cost the user did not give.
+        let mut rates: Vec<String> = model
             .rates()
             .into_iter()
             .filter(|(_, v)| *v != 0.0)
             .map(|(name, v)| format!("{name} {v}"))
             .collect();
-        out.push(if rates.is_empty() {
-            "cost-to-serve is zero: no activity rate is set (costs.per_order, costs.per_line, ...)"
-                .to_string()
-        } else {
-            format!(
-                "cost-to-serve rates in force (costs.*): {}",
-                rates.join(", ")
-            )
-        });
+        rates.extend(
+            model
+                .per_channel_order
+                .iter()
+                .filter(|(_, v)| **v != 0.0)
+                .map(|(ch, v)| format!("per_channel_order.{ch} {v}")),
+        );
+        if model.discount_rate != 0.0 {
+            rates.push(format!("discount_rate {}", model.discount_rate));
+        }
+        out.push(format!(
+            "cost-to-serve rates in force (costs.*; every other rate is zero): {}",
+            rates.join(", ")
+        ));
         if activity.is_none() && (model.per_service_contact != 0.0 || model.per_visit != 0.0) {
             out.push("no activity table: service contacts and visits count as zero (profitability.activity)".to_string());
         }

@@ -18,10 +18,12 @@ use crate::error::{Error, Result};
 /// store = 0.5
 /// ```
 ///
-/// The defaults are illustrative, not anyone's real costs: an order costs 2.50 to
-/// process, a line 0.50 to pick, a delivery (a customer's purchase day) 4.00 to ship,
-/// a return 7.50 to handle, a service contact 5.00; no per-unit, visit, channel, account
-/// or discount cost; cost of goods from the cost column.
+/// Every rate defaults to zero: the crate does not invent what an order, a delivery or a
+/// return costs. A model with no rate set prices no activity
+/// ([`CostModel::prices_activity`] is false), and the profitability stage refuses it
+/// (the pipeline skips the stage and says why): its matrix would put every customer at
+/// zero cost-to-serve. Cost of goods comes from the cost column, or from
+/// [`margin_rate`](CostModel::margin_rate) when the data have none.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CostModel {
@@ -54,12 +56,12 @@ pub struct CostModel {
 impl Default for CostModel {
     fn default() -> Self {
         CostModel {
-            per_order: 2.5,
-            per_line: 0.5,
+            per_order: 0.0,
+            per_line: 0.0,
             per_unit: 0.0,
-            per_delivery: 4.0,
-            per_return: 7.5,
-            per_service_contact: 5.0,
+            per_delivery: 0.0,
+            per_return: 0.0,
+            per_service_contact: 0.0,
             per_visit: 0.0,
             per_channel_order: BTreeMap::new(),
             account_per_month: 0.0,
@@ -83,7 +85,7 @@ impl CostModel {
     /// use patronage::profitability::CostModel;
     /// let m = CostModel::from_toml("per_order = 3.0\n[per_channel_order]\nphone = 4.0\n").unwrap();
     /// assert_eq!(m.per_order, 3.0);
-    /// assert_eq!(m.per_line, 0.5); // default
+    /// assert_eq!(m.per_line, 0.0); // not listed: no cost
     /// ```
     pub fn from_toml(text: &str) -> Result<Self> {
         let m: CostModel = toml::from_str(text).map_err(|e| Error::Parse {
@@ -115,10 +117,7 @@ impl CostModel {
     /// [`Error::Io`] when unreadable, else as [`CostModel::from_toml`].
     pub fn from_path(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = crate::error::read_text(path)?;
         if path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("json"))
@@ -149,6 +148,21 @@ impl CostModel {
             ("per_visit", self.per_visit),
             ("account_per_month", self.account_per_month),
         ]
+    }
+
+    /// Whether any activity is priced: an activity rate, a per-channel order rate or a
+    /// discount rate above zero. Without one, cost-to-serve is zero for every customer.
+    ///
+    /// # Example
+    /// ```
+    /// use patronage::profitability::CostModel;
+    /// assert!(!CostModel::default().prices_activity());
+    /// assert!(CostModel::from_toml("per_order = 2.0").unwrap().prices_activity());
+    /// ```
+    pub fn prices_activity(&self) -> bool {
+        self.rates().iter().any(|(_, v)| *v > 0.0)
+            || self.per_channel_order.values().any(|v| *v > 0.0)
+            || self.discount_rate > 0.0
     }
 
     /// Checks every rate is finite and non-negative and the shares are in 0..=1.

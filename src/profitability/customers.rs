@@ -389,7 +389,7 @@ fn numbers(customers: &DataFrame, name: &str) -> Result<Vec<f64>> {
 /// use patronage::profitability::{customer_costs, CostModel};
 /// let tx = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?;
 /// let table = tx.customer_table(&SummaryOptions::weekly(), None)?;
-/// let costs = customer_costs(table.frame(), &CostModel::default(), None)?;
+/// let costs = customer_costs(table.frame(), &CostModel::from_path("datasets/costs_example.toml")?, None)?;
 /// assert_eq!(costs.len(), table.n_customers());
 /// # Ok::<(), patronage::Error>(())
 /// ```

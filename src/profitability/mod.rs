@@ -6,7 +6,7 @@
 //! use patronage::profitability::{CostModel, Split};
 //! use patronage::stages::profitability::analyse;
 //! let tx = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?;
-//! let report = analyse(&tx, &SummaryOptions::weekly(), &CostModel::default(), None, Split::Median)?;
+//! let report = analyse(&tx, &SummaryOptions::weekly(), &CostModel::from_path("datasets/costs_example.toml")?, None, Split::Median)?;
 //! if let Some(w) = &report.whale {
 //!     println!("{} customers; top 20% bring {:.1}% of net contribution", report.table.height(), 100.0 * w.top20_share);
 //! }
@@ -147,7 +147,7 @@ impl Profitability {
 /// use patronage::profitability::{cost_table, CostModel};
 /// let tx = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?;
 /// let customers = tx.customer_table(&SummaryOptions::weekly(), None)?;
-/// let table = cost_table(customers.frame(), &CostModel::default(), None)?;
+/// let table = cost_table(customers.frame(), &CostModel::from_path("datasets/costs_example.toml")?, None)?;
 /// assert!(table.column("net_contribution").is_ok());
 /// # Ok::<(), patronage::Error>(())
 /// ```
@@ -179,7 +179,7 @@ pub fn cost_table(
 /// use patronage::profitability::{analyse_table, cost_table, CostModel, MatrixAxis, Split};
 /// let tx = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?;
 /// let customers = tx.customer_table(&SummaryOptions::weekly(), None)?;
-/// let table = cost_table(customers.frame(), &CostModel::default(), None)?;
+/// let table = cost_table(customers.frame(), &CostModel::from_path("datasets/costs_example.toml")?, None)?;
 /// let rfm = customers.summary()?.rfm(&RfmOptions::default())?;
 /// let p = analyse_table(table, rfm.frame(), Split::Median, MatrixAxis::Margin)?;
 /// assert!(!p.quadrants.is_empty());

@@ -88,7 +88,7 @@ pub fn cluster_profiles_frame(seg: &Segmentation) -> Result<DataFrame> {
 /// use patronage::profitability::{CostModel, Split};
 /// use patronage::stages::profitability::analyse;
 /// let tx = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?;
-/// let p = analyse(&tx, &SummaryOptions::weekly(), &CostModel::default(), None, Split::Median)?;
+/// let p = analyse(&tx, &SummaryOptions::weekly(), &CostModel::from_path("datasets/costs_example.toml")?, None, Split::Median)?;
 /// assert_eq!(patronage::report::matrix_frame(&p)?.height(), p.quadrants.len());
 /// # Ok::<(), patronage::Error>(())
 /// ```

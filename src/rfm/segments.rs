@@ -143,10 +143,7 @@ impl SegmentRules {
     /// [`Error::Io`] when the file cannot be read, [`Error::Parse`] when it does not parse.
     pub fn from_path(path: impl AsRef<std::path::Path>) -> Result<Self> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = crate::error::read_text(path)?;
         if path.extension().and_then(|e| e.to_str()) == Some("json") {
             Self::from_json_str(&text)
         } else {

@@ -149,11 +149,11 @@ impl Default for ClvSettings {
 #[non_exhaustive]
 pub struct ClvOutcome {
     /// `customer_id, frequency, recency, T, monetary_value, p_alive, expected_purchases,
-    /// expected_spend, clv` (calibration-period inputs when the summary has a calibration
-    /// end; customers born in the holdout then have null scores), and with
-    /// [`ClvSettings::interval`] the bounds `p_alive_lo, p_alive_hi, expected_purchases_lo,
-    /// expected_purchases_hi`, `expected_spend_lo, expected_spend_hi` (when spend comes
-    /// from Gamma-Gamma) and `clv_lo, clv_hi`.
+    /// expected_spend, clv` (with [`ScoringPeriod::Fitted`] and a calibration end, the
+    /// calibration-period inputs, and customers born in the holdout have null scores),
+    /// and with [`ClvSettings::interval`] the bounds `p_alive_lo, p_alive_hi,
+    /// expected_purchases_lo, expected_purchases_hi`, `expected_spend_lo,
+    /// expected_spend_hi` (when spend comes from Gamma-Gamma) and `clv_lo, clv_hi`.
     pub frame: DataFrame,
     /// The purchase model.
     pub purchase: AnyFitted,
@@ -170,7 +170,60 @@ pub struct ClvOutcome {
     pub intervals: Option<ClvIntervals>,
 }
 
-/// Fits the purchase model (and Gamma-Gamma) on a summary and scores every customer.
+impl ClvOutcome {
+    /// The JSON object `patronage clv --json` prints: `purchase` and `spend` (each in
+    /// the shape of `patronage fit --json`; `spend` null when historic spend was used),
+    /// `customer_equity`, `customers_scored` (customers with a CLV), the settings the
+    /// scores rest on (`horizon, discount_rate, step, margin, scoring`), `notes` (what
+    /// the stage decided on its own, e.g. the Gamma-Gamma fallback) and `intervals`
+    /// ([`ClvIntervals::to_json`]; null without [`ClvSettings::interval`]).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use patronage::prelude::*;
+    /// use patronage::stages::clv::{clv_table, ClvSettings, ScoringPeriod};
+    /// let s = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?
+    ///     .summary(&SummaryOptions::weekly())?;
+    /// let settings = ClvSettings::default();
+    /// let out = clv_table(&s, &settings)?;
+    /// let json = out.to_json(&settings, ScoringPeriod::Full);
+    /// assert_eq!(json["purchase"]["model"], "bg-nbd");
+    /// assert_eq!(json["scoring"], "full");
+    /// assert_eq!(json["notes"].as_array().unwrap().len(), out.notes.len());
+    /// # Ok::<(), patronage::Error>(())
+    /// ```
+    pub fn to_json(&self, settings: &ClvSettings, period: ScoringPeriod) -> serde_json::Value {
+        let purchase = FitOutcome {
+            model: self.purchase.clone(),
+            excluded: None,
+            holdout: None,
+            histogram: None,
+        };
+        let scored = self
+            .frame
+            .column("clv")
+            .map(|c| c.len() - c.null_count())
+            .unwrap_or(0);
+        serde_json::json!({
+            "purchase": purchase.to_json(),
+            "spend": self.spend.as_ref().map(FitOutcome::to_json),
+            "customer_equity": self.customer_equity,
+            "customers_scored": scored,
+            "horizon": settings.horizon,
+            "discount_rate": settings.discount_rate,
+            "step": settings.step,
+            "margin": settings.margin,
+            "scoring": period.name(),
+            "notes": self.notes,
+            "intervals": self.intervals.as_ref().map(ClvIntervals::to_json),
+        })
+    }
+}
+
+/// Fits the purchase model (and Gamma-Gamma) on a summary's full observation period and
+/// scores every customer ([`ScoringPeriod::Full`], the default everywhere; with
+/// [`clv_table_on`] and [`ScoringPeriod::Fitted`] on the calibration period instead).
 ///
 /// When [`SpendSource::GammaGamma`] is asked for but Gamma-Gamma cannot give expected
 /// spend (the fit fails, as on data whose likelihood has no interior optimum, or q <= 1
@@ -203,7 +256,7 @@ pub struct ClvOutcome {
 /// # Ok::<(), patronage::Error>(())
 /// ```
 pub fn clv_table(summary: &Summary, settings: &ClvSettings) -> Result<ClvOutcome> {
-    clv_table_on(summary, settings, ScoringPeriod::Fitted)
+    clv_table_on(summary, settings, ScoringPeriod::default())
 }
 
 /// Which columns of a summary [`clv_table_on`] fits and scores on.
@@ -211,12 +264,50 @@ pub fn clv_table(summary: &Summary, settings: &ClvSettings) -> Result<ClvOutcome
 #[serde(rename_all = "lowercase")]
 pub enum ScoringPeriod {
     /// The calibration columns when the summary has a calibration end, else the full
-    /// period (what [`clv_table`] does: scores that a holdout can check).
-    #[default]
+    /// period: scores that a holdout can check (what the target stage ranks on, so its
+    /// holdout gain and lift are honest).
     Fitted,
     /// Always the full observation period (`frequency, recency, T, monetary_value`):
-    /// scores for acting on today, using every purchase.
+    /// scores for acting on today, using every purchase. The default everywhere: the
+    /// pipeline (`clv.scoring`), [`clv_table`] and `patronage clv` (`--scoring`).
+    #[default]
     Full,
+}
+
+impl ScoringPeriod {
+    /// The setting's spelling in TOML and on the command line (`full`, `fitted`).
+    ///
+    /// # Example
+    /// ```
+    /// use patronage::stages::clv::ScoringPeriod;
+    /// assert_eq!(ScoringPeriod::default().name(), "full");
+    /// ```
+    pub fn name(self) -> &'static str {
+        match self {
+            ScoringPeriod::Fitted => "fitted",
+            ScoringPeriod::Full => "full",
+        }
+    }
+}
+
+impl std::str::FromStr for ScoringPeriod {
+    type Err = Error;
+
+    /// Parses `full` or `fitted`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidOption`] with option `clv.scoring` for any other text.
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "full" => Ok(ScoringPeriod::Full),
+            "fitted" => Ok(ScoringPeriod::Fitted),
+            other => Err(Error::invalid(
+                "clv.scoring",
+                format!("`{other}` is not a scoring period: use full or fitted"),
+            )),
+        }
+    }
 }
 
 /// [`clv_table`] with the scoring period chosen explicitly.
@@ -241,7 +332,100 @@ pub fn clv_table_on(
     settings: &ClvSettings,
     period: ScoringPeriod,
 ) -> Result<ClvOutcome> {
-    if !settings.model.predicts_purchases() {
+    scored(summary, settings, period, None)
+}
+
+/// Models fitted earlier (by `patronage fit --save-model`, or [`AnyFitted::from_json`]
+/// on a file written by [`AnyFitted::to_json`]) to score a summary with, instead of
+/// refitting: this month's customers on the models of the last fit.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct FittedModels {
+    /// A purchase model (BG/NBD, MBG/NBD or Pareto/NBD).
+    pub purchase: AnyFitted,
+    /// A Gamma-Gamma model for expected spend; `None`: [`ClvSettings::spend`] decides
+    /// (fit Gamma-Gamma on this summary, or historic spend).
+    pub spend: Option<Fitted<GammaGamma>>,
+}
+
+impl FittedModels {
+    /// Pairs a purchase model with an optional spend model.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidOption`] with option `clv.model` when `purchase` does not predict
+    /// purchases (BG/BB, Gamma-Gamma).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use patronage::clv::BgNbd;
+    /// use patronage::stages::clv::FittedModels;
+    /// use patronage::stages::fit::AnyFitted;
+    /// let m = AnyFitted::BgNbd(BgNbd::from_params(&[0.243, 4.414, 0.793, 2.426])?);
+    /// assert!(FittedModels::new(m, None).is_ok());
+    /// # Ok::<(), patronage::Error>(())
+    /// ```
+    pub fn new(purchase: AnyFitted, spend: Option<Fitted<GammaGamma>>) -> Result<Self> {
+        if purchase.purchase_model().is_none() {
+            return Err(Error::invalid(
+                "clv.model",
+                format!(
+                    "the model given to score with is {}, which does not predict purchases; give a bg-nbd, mbg-nbd or pareto-nbd model",
+                    purchase.name()
+                ),
+            ));
+        }
+        Ok(FittedModels { purchase, spend })
+    }
+}
+
+/// [`clv_table_on`] with models fitted earlier: nothing is fitted except Gamma-Gamma when
+/// `models.spend` is `None` and [`ClvSettings::spend`] asks for it; `settings.model` and
+/// `settings.fit` are not used for the purchase model. [`ClvOutcome::purchase`] (and
+/// `spend`) are the given models.
+///
+/// # Errors
+///
+/// As [`clv_table_on`], except fitting errors of the given models; a spend model with
+/// q <= 1 (no finite mean spend) falls back to historic spend with a note, as a fit would.
+///
+/// # Example
+///
+/// ```
+/// use patronage::prelude::*;
+/// use patronage::stages::clv::{clv_table, clv_table_with, ClvSettings, FittedModels, ScoringPeriod};
+/// let s = Transactions::scan_whitespace("datasets/cdnow/CDNOW_master.txt", true, TransactionSchema::default())?
+///     .summary(&SummaryOptions::weekly())?;
+/// let settings = ClvSettings::default();
+/// let fitted = clv_table(&s, &settings)?;
+/// let spend = match &fitted.spend.as_ref().unwrap().model {
+///     patronage::stages::fit::AnyFitted::GammaGamma(gg) => Some(gg.clone()),
+///     _ => None,
+/// };
+/// let models = FittedModels::new(fitted.purchase.clone(), spend)?;
+/// // Scoring on the models already fitted gives the same table, without refitting.
+/// let again = clv_table_with(&s, &settings, ScoringPeriod::Full, &models)?;
+/// assert!(again.frame.equals_missing(&fitted.frame));
+/// # Ok::<(), patronage::Error>(())
+/// ```
+pub fn clv_table_with(
+    summary: &Summary,
+    settings: &ClvSettings,
+    period: ScoringPeriod,
+    models: &FittedModels,
+) -> Result<ClvOutcome> {
+    scored(summary, settings, period, Some(models))
+}
+
+/// The CLV stage: fits what `models` does not give, scores, and builds the table.
+fn scored(
+    summary: &Summary,
+    settings: &ClvSettings,
+    period: ScoringPeriod,
+    models: Option<&FittedModels>,
+) -> Result<ClvOutcome> {
+    if models.is_none() && !settings.model.predicts_purchases() {
         return Err(Error::invalid(
             "clv.model",
             format!(
@@ -294,7 +478,10 @@ pub fn clv_table_on(
     let take = |k: usize| -> Vec<f64> { rows.iter().map(|&i| cols[k][i].unwrap_or(0.0)).collect() };
     let (x, t_x, t, m) = (take(0), take(1), take(2), take(3));
     let data = RepeatData::new(&x, &t_x, &t)?;
-    let purchase = fit_repeat(settings.model, &data, &settings.fit)?;
+    let purchase = match models {
+        Some(m) => m.purchase.clone(),
+        None => fit_repeat(settings.model, &data, &settings.fit)?,
+    };
     let pm = purchase
         .purchase_model()
         .ok_or_else(|| Error::invalid("clv.model", "not a purchase model"))?;
@@ -318,9 +505,22 @@ pub fn clv_table_on(
         monetary: &m,
     };
     let mut notes = Vec::new();
-    let (scores, spend) = match settings.spend {
+    // A spend model given to score with is used whatever `settings.spend` says.
+    let given = models.and_then(|m| m.spend.clone());
+    let spend_source = match given {
+        Some(_) => SpendSource::GammaGamma,
+        None => settings.spend,
+    };
+    let (scores, spend) = match spend_source {
         SpendSource::GammaGamma => {
-            let with_gg = gamma_gamma(&x, &m, &settings.fit).and_then(|(gg, data)| {
+            let spend_model = match given {
+                Some(gg) => SpendData::new(&x, &m).and_then(|data| {
+                    gg.mean_spend()?;
+                    Ok((gg, data))
+                }),
+                None => gamma_gamma(&x, &m, &settings.fit),
+            };
+            let with_gg = spend_model.and_then(|(gg, data)| {
                 let scores = score(pm, Some(&gg), inputs, &opts)?;
                 Ok((scores, Some((gg, data))))
             });
@@ -370,7 +570,14 @@ pub fn clv_table_on(
         .iter()
         .enumerate()
     {
-        columns.push(Column::new((*out_name).into(), cols[k].clone()));
+        let column = Column::new((*out_name).into(), cols[k].clone());
+        // Repeat purchases are a count: the same integer type as the summary's
+        // `frequency`, so `patronage clv` prints `39` where `patronage summary` does.
+        columns.push(if k == 0 {
+            column.cast(&DataType::UInt32)?
+        } else {
+            column
+        });
     }
     columns.push(Column::new("p_alive".into(), scatter(&scores.p_alive)));
     columns.push(Column::new(

@@ -194,6 +194,55 @@ impl AnyFitted {
         ])?)
     }
 
+    /// Loads a model written by [`AnyFitted::to_json`] (or `patronage fit --save-model`),
+    /// whichever of the five models the file holds.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Parse`] for malformed JSON, a file without a known `model` name, or as
+    /// [`Fitted::from_json`].
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use patronage::clv::ParetoNbd;
+    /// use patronage::stages::fit::AnyFitted;
+    /// let m = AnyFitted::ParetoNbd(ParetoNbd::from_params(&[0.55, 10.58, 0.61, 11.67])?);
+    /// assert_eq!(AnyFitted::from_json(&m.to_json()?)?, m);
+    /// # Ok::<(), patronage::Error>(())
+    /// ```
+    pub fn from_json(json: &str) -> Result<Self> {
+        let value: Value = serde_json::from_str(json).map_err(|e| Error::Parse {
+            what: "model JSON".into(),
+            reason: e.to_string(),
+        })?;
+        let name = value["model"].as_str().unwrap_or_default();
+        let kind: ModelKind = name.parse().map_err(|_| Error::Parse {
+            what: "model JSON".into(),
+            reason: format!(
+                "`model` is `{name}`, not one of bg-nbd, mbg-nbd, pareto-nbd, bg-bb, gamma-gamma"
+            ),
+        })?;
+        Ok(match kind {
+            ModelKind::BgNbd => AnyFitted::BgNbd(Fitted::from_json(json)?),
+            ModelKind::MbgNbd => AnyFitted::MbgNbd(Fitted::from_json(json)?),
+            ModelKind::ParetoNbd => AnyFitted::ParetoNbd(Fitted::from_json(json)?),
+            ModelKind::BgBb => AnyFitted::BgBb(Fitted::from_json(json)?),
+            ModelKind::GammaGamma => AnyFitted::GammaGamma(Fitted::from_json(json)?),
+        })
+    }
+
+    /// Reads a model file ([`AnyFitted::from_json`]).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] when unreadable, else as [`AnyFitted::from_json`].
+    pub fn from_path(path: impl AsRef<std::path::Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let text = crate::error::read_text(path)?;
+        Self::from_json(&text)
+    }
+
     /// The model as JSON ([`Fitted::to_json`]).
     ///
     /// # Errors

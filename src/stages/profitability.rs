@@ -1,11 +1,12 @@
 //! The profitability stage (what `patronage profitability` runs): cost-to-serve of the
 //! customer table's activity counts, the matrix, the whale curve and the RFM cross-tab,
-//! from one aggregation pass ([`analyse`]), and the per-customer table the command writes
-//! ([`customer_frame`]).
+//! from one aggregation pass ([`analyse`]), its two halves for a caller that holds the
+//! customer table ([`price`], then [`matrix`]: what the pipeline runs), and the
+//! per-customer table the command writes ([`customer_frame`]).
 
 use polars::prelude::DataFrame;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::profitability::{
     CTS_COMPONENTS, CostModel, MatrixAxis, Profitability, Split, analyse_table, cost_table,
 };
@@ -20,9 +21,10 @@ use crate::transactions::options::SummaryOptions;
 ///
 /// # Errors
 ///
-/// Cleaning errors; [`crate::Error::InvalidOption`] for an invalid cost model or a
-/// missing cost column without `margin_rate`. A non-positive total leaves the whale curve
-/// out (`whale_note` says why) rather than failing the run.
+/// Cleaning errors; [`crate::Error::InvalidOption`] for an invalid cost model, a model
+/// that prices no activity (option `costs`, see [`price`]) or a missing cost column
+/// without `margin_rate`. A non-positive total leaves the whale curve out (`whale_note`
+/// says why) rather than failing the run.
 ///
 /// # Example
 ///
@@ -31,7 +33,8 @@ use crate::transactions::options::SummaryOptions;
 /// use patronage::profitability::{CostModel, Split};
 /// use patronage::stages::profitability::analyse;
 /// let tx = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?;
-/// let p = analyse(&tx, &SummaryOptions::weekly(), &CostModel::default(), None, Split::Median)?;
+/// let rates = CostModel::from_toml("per_order = 2.5\nper_delivery = 4.0\nper_return = 7.5")?;
+/// let p = analyse(&tx, &SummaryOptions::weekly(), &rates, None, Split::Median)?;
 /// assert!(!p.quadrants.is_empty());
 /// # Ok::<(), patronage::Error>(())
 /// ```
@@ -42,10 +45,95 @@ pub fn analyse(
     activity: Option<&DataFrame>,
     split: Split,
 ) -> Result<Profitability> {
+    check_rates(model)?;
     let customers = super::summary::summary(tx, options, None)?;
-    let table = cost_table(customers.frame(), model, activity)?;
+    let table = price(customers.frame(), model, activity)?;
     let rfm = customers.summary()?.rfm(&RfmOptions::default())?;
-    analyse_table(table, rfm.frame(), split, MatrixAxis::Margin)
+    matrix(table, rfm.frame(), split, MatrixAxis::Margin)
+}
+
+/// Why a cost model that prices no activity is refused, naming the settings that would
+/// set a rate.
+pub const NO_RATES: &str = "no cost-to-serve rate is set, so every customer would cost \
+nothing to serve and the matrix would have no cost axis: give the rates your business \
+pays (costs.per_order, costs.per_line, costs.per_delivery, costs.per_return, ...)";
+
+/// Fails unless `model` prices some activity ([`CostModel::prices_activity`]).
+fn check_rates(model: &CostModel) -> Result<()> {
+    if model.prices_activity() {
+        Ok(())
+    } else {
+        Err(Error::invalid("costs", NO_RATES))
+    }
+}
+
+/// The first half of the stage on a customer table's frame (one row per customer, with
+/// its activity counts): each customer's cost of goods, cost-to-serve by component and
+/// net contribution, with the activity table's service contacts and visits when given.
+///
+/// # Errors
+///
+/// [`crate::Error::InvalidOption`] with option `costs` when `model` prices no activity
+/// (every rate zero: the crate invents no costs), or naming the rate that is invalid, or
+/// `costs.margin_rate` when the table has no cost column and no margin rate is given;
+/// [`crate::Error::MissingColumn`] for an activity table without a `customer_id`.
+///
+/// # Example
+///
+/// ```
+/// use patronage::prelude::*;
+/// use patronage::profitability::CostModel;
+/// use patronage::stages::profitability::price;
+/// use patronage::stages::summary::summary;
+/// let tx = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?;
+/// let customers = summary(&tx, &SummaryOptions::weekly(), None)?;
+/// let table = price(customers.frame(), &CostModel::from_toml("per_order = 2.5")?, None)?;
+/// assert!(table.column("cost_to_serve").is_ok());
+/// // No rate: refused, naming the setting.
+/// let none = price(customers.frame(), &CostModel::default(), None);
+/// assert!(matches!(none, Err(patronage::Error::InvalidOption { option, .. }) if option == "costs"));
+/// # Ok::<(), patronage::Error>(())
+/// ```
+pub fn price(
+    customers: &DataFrame,
+    model: &CostModel,
+    activity: Option<&DataFrame>,
+) -> Result<DataFrame> {
+    check_rates(model)?;
+    cost_table(customers, model, activity)
+}
+
+/// The second half: the quadrants (split per `split` on `axis` against cost-to-serve),
+/// the whale curve, the pyramid and the cross-tab by RFM segment of a table from
+/// [`price`] and the same customers' RFM scores.
+///
+/// # Errors
+///
+/// As [`analyse_table`]: a table or RFM frame without the columns [`price`] and
+/// [`crate::rfm`] give.
+///
+/// # Example
+///
+/// ```
+/// use patronage::prelude::*;
+/// use patronage::profitability::{CostModel, MatrixAxis, Split};
+/// use patronage::stages::profitability::{matrix, price};
+/// use patronage::stages::summary::summary;
+/// let tx = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?;
+/// let customers = summary(&tx, &SummaryOptions::weekly(), None)?;
+/// let table = price(customers.frame(), &CostModel::from_toml("per_order = 2.5")?, None)?;
+/// let rfm = customers.summary()?.rfm(&RfmOptions::default())?;
+/// let p = matrix(table, rfm.frame(), Split::Median, MatrixAxis::Margin)?;
+/// assert_eq!(p.quadrants.len(), 4);
+/// # Ok::<(), patronage::Error>(())
+/// ```
+pub fn matrix(
+    table: DataFrame,
+    rfm: &DataFrame,
+    split: Split,
+    axis: MatrixAxis,
+) -> Result<Profitability> {
+    analyse_table(table, rfm, split, axis)
 }
 
 /// The per-customer table `patronage profitability` writes: `customer_id, revenue, cogs,
@@ -66,7 +154,7 @@ pub fn analyse(
 /// use patronage::profitability::{CostModel, Split};
 /// use patronage::stages::profitability::{analyse, customer_frame};
 /// let tx = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?;
-/// let p = analyse(&tx, &SummaryOptions::weekly(), &CostModel::default(), None, Split::Median)?;
+/// let p = analyse(&tx, &SummaryOptions::weekly(), &CostModel::from_path("datasets/costs_example.toml")?, None, Split::Median)?;
 /// let table = customer_frame(&p)?;
 /// assert_eq!(table.get_column_names()[..3], ["customer_id", "revenue", "cogs"]);
 /// # Ok::<(), patronage::Error>(())

@@ -2,7 +2,7 @@
 //! the ranked list, its cut and, with a calibration end, its evaluation on the holdout
 //! purchases ([`crate::targeting::rank`]).
 
-use super::clv::{ClvOutcome, ClvSettings, MarginSource, clv_table};
+use super::clv::{ClvOutcome, ClvSettings, MarginSource, ScoringPeriod, clv_table_on};
 use crate::clv::interval::IntervalOptions;
 use crate::error::Result;
 use crate::io::frame::nullable_f64;
@@ -19,8 +19,8 @@ pub struct TargetOutcome {
 }
 
 /// Ranks a summary's customers and cuts the list. The models are fitted and customers
-/// scored as [`clv_table`] does: on the calibration period when the summary has a
-/// calibration end, and then the ranking is evaluated against who bought in the holdout
+/// scored by [`clv_table_on`] with [`ScoringPeriod::Fitted`]: on the calibration period
+/// when the summary has a calibration end, and then the ranking is evaluated against who bought in the holdout
 /// period (`frequency_holdout`; customers born in the holdout count as not buying).
 /// With [`MarginSource::Cost`], [`TargetBy::PAliveValue`] ranks on `p_alive x
 /// expected_spend` (margin 1). [`TargetBy::ClvLower`] needs CLV's interval: without
@@ -30,7 +30,7 @@ pub struct TargetOutcome {
 /// # Errors
 ///
 /// [`crate::Error::InvalidOption`] for a negative contact cost (before any fit); as
-/// [`clv_table`] and [`rank`].
+/// [`clv_table_on`] and [`rank`].
 ///
 /// # Example
 ///
@@ -55,14 +55,16 @@ pub fn target(
     cut: Cut,
 ) -> Result<TargetOutcome> {
     cut.validate()?;
+    // Ranked on the fitted (calibration) period, so that the holdout purchases the list
+    // is checked against were not seen by the scores.
     let clv = if by == TargetBy::ClvLower && settings.interval.is_none() {
         let with_interval = ClvSettings {
             interval: Some(IntervalOptions::default()),
             ..settings.clone()
         };
-        clv_table(summary, &with_interval)?
+        clv_table_on(summary, &with_interval, ScoringPeriod::Fitted)?
     } else {
-        clv_table(summary, settings)?
+        clv_table_on(summary, settings, ScoringPeriod::Fitted)?
     };
     let margin = match settings.margin {
         MarginSource::Rate(r) => r,

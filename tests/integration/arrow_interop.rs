@@ -755,7 +755,10 @@ fn extension_and_polars_metadata_are_not_passed_on() {
 
 #[test]
 fn pipeline_customer_table_round_trips_through_record_batches() {
-    let p = patronage::pipeline::Pipeline::builder().build().unwrap();
+    let p = patronage::pipeline::Pipeline::builder()
+        .costs(crate::example_costs())
+        .build()
+        .unwrap();
     let out = p
         .run(&p.scan("datasets/retail_sample.csv").unwrap())
         .unwrap();

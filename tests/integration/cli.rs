@@ -28,6 +28,21 @@ fn rfm_on_cdnow_master_writes_the_contract_columns() {
     assert_eq!(lines.count(), 23_570);
     assert!(out.contains("\n00001,"), "ids keep their padding");
     assert!(err.contains("69659 rows read"), "{err}");
+    // The segment summary for people, on stderr: a header, a rule, one row per segment
+    // with counts grouped by thousands.
+    let header = err
+        .lines()
+        .position(|l| l.starts_with("segment ") && l.contains("customers"))
+        .expect(&err);
+    let lines: Vec<&str> = err.lines().collect();
+    assert!(lines[header + 1].chars().all(|c| c == '-'), "{err}");
+    assert!(
+        lines[header + 2..]
+            .iter()
+            .any(|l| l.starts_with("Champions")),
+        "{err}"
+    );
+    assert!(err.contains(','), "{err}");
 }
 
 #[test]
@@ -422,7 +437,7 @@ fn profitability_writes_the_contract_columns_and_figures() {
     let costs = dir.path().join("costs.toml");
     std::fs::write(
         &costs,
-        "per_order = 3.0\n[per_channel_order]\nphone = 4.0\n",
+        "per_order = 3.0\nper_line = 0.5\nper_delivery = 4.0\nper_return = 7.5\nper_service_contact = 5.0\n[per_channel_order]\nphone = 4.0\n",
     )
     .unwrap();
     let (code, _, err) = patronage(&[
@@ -453,16 +468,28 @@ fn profitability_writes_the_contract_columns_and_figures() {
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["quadrants"].as_array().unwrap().len(), 4);
-    // With 3.00 an order and the service contacts this base loses money overall: the
-    // whale figures are null and say why.
+    // With 3.00 an order, 4.00 a delivery and 5.00 a service contact this base loses
+    // money overall: the whale figures are null and say why.
     assert!(v["total_net_contribution"].as_f64().unwrap() < 0.0);
     assert!(v["peak_share"].is_null());
     assert!(
         v["whale_note"].as_str().unwrap().contains("non-positive"),
         "{json}"
     );
-    // With the default costs it earns money, and every figure is there.
-    let (code, json, err) = patronage(&["profitability", log.to_str().unwrap(), "--json"]);
+    // At 2.50 an order and no extra for phone orders it earns money, and every figure
+    // is there.
+    std::fs::write(
+        &costs,
+        "per_order = 2.5\nper_line = 0.5\nper_delivery = 4.0\nper_return = 7.5\nper_service_contact = 5.0\n",
+    )
+    .unwrap();
+    let (code, json, err) = patronage(&[
+        "profitability",
+        log.to_str().unwrap(),
+        "--costs",
+        costs.to_str().unwrap(),
+        "--json",
+    ]);
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     for key in [
@@ -492,11 +519,26 @@ fn profitability_writes_the_contract_columns_and_figures() {
         costs.to_str().unwrap(),
     ]);
     assert_eq!(code, 2, "{err}");
+    // No rates: refused, naming the flag (the crate invents no costs).
     let (code, _, err) = patronage(&["profitability", MASTER]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--costs FILE"), "{err}");
+    // Rates but no cost column and no margin rate.
+    let rates = dir.path().join("rates.toml");
+    std::fs::write(&rates, "per_order = 1.0\nper_delivery = 2.0\n").unwrap();
+    let rates = rates.to_str().unwrap();
+    let (code, _, err) = patronage(&["profitability", MASTER, "--costs", rates]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("--margin-rate"), "{err}");
     // The flag `report` has: enough for data without costs.
-    let (code, out, err) = patronage(&["profitability", MASTER, "--margin-rate", "0.3"]);
+    let (code, out, err) = patronage(&[
+        "profitability",
+        MASTER,
+        "--costs",
+        rates,
+        "--margin-rate",
+        "0.3",
+    ]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(out.lines().count(), 23_571);
 }

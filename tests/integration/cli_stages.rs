@@ -4,17 +4,20 @@
 use std::path::Path;
 
 use patronage::prelude::*;
-use patronage::profitability::{CostModel, Split};
+use patronage::profitability::Split;
 use patronage::segmentation::{FeatureSpec, KChoice, SegmentationSpec};
-use patronage::stages::clv::{ClvSettings, MarginSource, SpendSource, clv_table};
+use patronage::stages::clv::{
+    ClvSettings, FittedModels, MarginSource, ScoringPeriod, SpendSource, clv_table, clv_table_on,
+    clv_table_with,
+};
 use patronage::stages::cohorts::cohorts;
-use patronage::stages::fit::{ModelKind, fit_summary};
+use patronage::stages::fit::{AnyFitted, ModelKind, fit_summary};
 use patronage::stages::profitability::{analyse, customer_frame};
 use patronage::stages::segment::{SegmentSettings, segment};
 use patronage::stages::summary::summary;
 use patronage::stages::target::target;
 use patronage::targeting::{Cut, TargetBy};
-use polars::prelude::DataFrame;
+use polars::prelude::{DataFrame, DataType};
 
 use crate::cli::patronage;
 
@@ -139,6 +142,110 @@ fn clv_command_equals_the_clv_stage() {
     assert!(!err.contains("note:"), "{err}");
 }
 
+/// `patronage clv --json --scoring fitted`: the stage's JSON, scored on the calibration
+/// period, and the table on that period (customers born in the holdout have no scores);
+/// the default scoring period is the full one, as the pipeline's.
+#[test]
+fn clv_json_and_scoring_period_equal_the_stage() {
+    let (got, out, _) = run_to_parquet(&[
+        "clv",
+        MASTER,
+        "--whitespace",
+        "--calibration-end",
+        "1997-09-30",
+        "--scoring",
+        "fitted",
+        "--margin",
+        "0.3",
+        "--json",
+    ]);
+    let options = SummaryOptions::weekly().calibration_end("1997-09-30");
+    let s = summary_columns(&master(), &options);
+    let settings = ClvSettings {
+        margin: MarginSource::Rate(0.3),
+        ..ClvSettings::default()
+    };
+    let want = clv_table_on(&s, &settings, ScoringPeriod::Fitted).unwrap();
+    assert_same(&got, &want.frame);
+    assert_eq!(
+        out,
+        json_text(&want.to_json(&settings, ScoringPeriod::Fitted))
+    );
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["scoring"], "fitted");
+    assert_eq!(json["purchase"]["model"], "bg-nbd");
+    // Fitted on the 39 calibration weeks: other scores than the full period's default.
+    let full = clv_table(&s, &settings).unwrap();
+    assert_ne!(full.customer_equity, want.customer_equity);
+    // `frequency` is a count, as in the summary.
+    assert_eq!(got.column("frequency").unwrap().dtype(), &DataType::UInt32);
+    // An unknown period is a usage error naming the flag.
+    let (code, _, err) = patronage(&["clv", MASTER, "--whitespace", "--scoring", "today"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--scoring"), "{err}");
+}
+
+/// `patronage fit --save-model` then `patronage clv --purchase-model --spend-model`:
+/// scoring on the saved models gives the table a fit gives, and `clv_table_with` is what
+/// the command runs; a file of the wrong kind is a usage error naming the flag.
+#[test]
+fn clv_scores_with_saved_models() {
+    let dir = tempfile::tempdir().unwrap();
+    let bg = dir.path().join("bg.json");
+    let gg = dir.path().join("gg.json");
+    for (model, path) in [("bg-nbd", &bg), ("gamma-gamma", &gg)] {
+        let (code, _, err) = patronage(&[
+            "fit",
+            model,
+            MASTER,
+            "--whitespace",
+            "--save-model",
+            path.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{err}");
+    }
+    let (got, _, _) = run_to_parquet(&[
+        "clv",
+        MASTER,
+        "--whitespace",
+        "--purchase-model",
+        bg.to_str().unwrap(),
+        "--spend-model",
+        gg.to_str().unwrap(),
+    ]);
+    let s = summary_columns(&master(), &SummaryOptions::weekly());
+    let purchase = AnyFitted::from_path(&bg).unwrap();
+    let AnyFitted::GammaGamma(spend) = AnyFitted::from_path(&gg).unwrap() else {
+        panic!("not a gamma-gamma file");
+    };
+    let models = FittedModels::new(purchase.clone(), Some(spend)).unwrap();
+    let settings = ClvSettings::default();
+    let want = clv_table_with(&s, &settings, ScoringPeriod::Full, &models).unwrap();
+    assert_same(&got, &want.frame);
+    assert_eq!(want.purchase, purchase);
+    // The saved models are the ones a fit on the same summary gives.
+    let fitted = clv_table(&s, &settings).unwrap();
+    assert_eq!(fitted.purchase.params(), purchase.params());
+    assert_same(&got, &fitted.frame);
+    // The wrong kind of file, and a spend model alone: usage errors naming the flag.
+    let gg_text = gg.to_str().unwrap();
+    let bg_text = bg.to_str().unwrap();
+    for (args, flag) in [
+        (vec!["--purchase-model", gg_text], "--purchase-model"),
+        (
+            vec!["--purchase-model", bg_text, "--spend-model", bg_text],
+            "--spend-model",
+        ),
+        (vec!["--spend-model", gg_text], "--spend-model"),
+    ] {
+        let mut all = vec!["clv", MASTER, "--whitespace"];
+        all.extend(args);
+        let (code, _, err) = patronage(&all);
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains(flag), "{err}");
+    }
+}
+
 /// `patronage clv` on the retail sample failed ("gamma-gamma fit did not converge") before
 /// the fallback moved into the stage; now it scores historic spend and says so.
 #[test]
@@ -212,10 +319,17 @@ fn segment_command_equals_the_segment_stage() {
 
 #[test]
 fn profitability_command_equals_the_profitability_stage() {
-    let (got, _, _) = run_to_parquet(&["profitability", RETAIL, "--split", "q75"]);
+    let (got, _, _) = run_to_parquet(&[
+        "profitability",
+        RETAIL,
+        "--split",
+        "q75",
+        "--costs",
+        "datasets/costs_example.toml",
+    ]);
     let split: Split = "q75".parse().unwrap();
     let weekly = SummaryOptions::weekly();
-    let p = analyse(&retail(), &weekly, &CostModel::default(), None, split).unwrap();
+    let p = analyse(&retail(), &weekly, &crate::example_costs(), None, split).unwrap();
     assert_same(&got, &customer_frame(&p).unwrap());
 }
 

@@ -22,3 +22,9 @@ mod segmentation;
 mod summary_rules;
 mod targeting_cohorts;
 mod whale_curve;
+
+/// The example cost-to-serve rates of `datasets/costs_example.toml` (the crate's own
+/// default prices no activity, and the profitability stage refuses it).
+pub(crate) fn example_costs() -> patronage::profitability::CostModel {
+    patronage::profitability::CostModel::from_path("datasets/costs_example.toml").unwrap()
+}

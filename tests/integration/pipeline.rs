@@ -3,7 +3,7 @@
 
 use patronage::pipeline::{Pipeline, PipelineConfig, Stage};
 use patronage::prelude::*;
-use patronage::profitability::{CostModel, Split};
+use patronage::profitability::Split;
 use patronage::segmentation::{SegmentationSpec, segment};
 use patronage::stages::clv::{ClvSettings, ScoringPeriod, clv_table_on};
 use patronage::stages::cohorts::cohorts;
@@ -43,6 +43,7 @@ fn column_str(df: &DataFrame, name: &str) -> Vec<Option<String>> {
 #[test]
 fn pipeline_output_equals_the_separate_stages() {
     let pipeline = Pipeline::builder()
+        .costs(crate::example_costs())
         .summary_options(options())
         .build()
         .unwrap();
@@ -110,7 +111,14 @@ fn pipeline_output_equals_the_separate_stages() {
     assert_eq!(&stage.segmentation, got);
 
     // Profitability as `analyse` gives it.
-    let p = analyse(&tx, &options(), &CostModel::default(), None, Split::Median).unwrap();
+    let p = analyse(
+        &tx,
+        &options(),
+        &crate::example_costs(),
+        None,
+        Split::Median,
+    )
+    .unwrap();
     let got = out.profitability.as_ref().unwrap();
     assert!(got.table.equals_missing(&p.table));
     assert_eq!(got.thresholds, p.thresholds);
@@ -267,10 +275,25 @@ fn a_table_without_costs_runs_every_other_stage_and_says_why_profitability_did_n
         figures["assumptions"].as_array().unwrap().len(),
         out.assumptions.len()
     );
-    // With a margin rate the stage runs, and the rates in force are listed.
+    // A margin rate alone is not enough: no activity is priced, so the stage is still
+    // skipped, now for that reason.
+    let margin_only = Pipeline::builder()
+        .costs(patronage::profitability::CostModel {
+            margin_rate: Some(0.3),
+            ..Default::default()
+        })
+        .build()
+        .unwrap()
+        .run(&tx)
+        .unwrap();
+    assert!(margin_only.profitability.is_none());
+    assert_eq!(margin_only.skipped[0].stage, Stage::Profitability);
+    assert!(margin_only.skipped[0].reason.contains("costs.per_order"));
+    // With a margin rate and rates the stage runs, and the rates in force are listed.
     let with_margin = Pipeline::builder()
         .costs(patronage::profitability::CostModel {
             margin_rate: Some(0.3),
+            per_order: 1.0,
             ..Default::default()
         })
         .build()
@@ -284,6 +307,7 @@ fn a_table_without_costs_runs_every_other_stage_and_says_why_profitability_did_n
 #[test]
 fn report_writes_every_file_and_the_models_reload() {
     let pipeline = Pipeline::builder()
+        .costs(crate::example_costs())
         .summary_options(options())
         .build()
         .unwrap();
@@ -441,6 +465,7 @@ fn tiny_and_empty_inputs_end_in_typed_errors_not_panics() {
     .unwrap();
     let tx = Transactions::from_frame(one, TransactionSchema::default()).unwrap();
     let out = Pipeline::builder()
+        .costs(crate::example_costs())
         .without_clv()
         .build()
         .unwrap()
@@ -453,6 +478,7 @@ fn tiny_and_empty_inputs_end_in_typed_errors_not_panics() {
     let out = Pipeline::builder()
         .without_clv()
         .without_segmentation()
+        .costs(crate::example_costs())
         .build()
         .unwrap()
         .run(&tx)

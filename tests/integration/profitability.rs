@@ -152,7 +152,7 @@ fn grid_and_rfm_crosstab_cover_every_customer() {
     let p = analyse(
         &tx,
         &SummaryOptions::weekly(),
-        &CostModel::default(),
+        &crate::example_costs(),
         None,
         Split::Median,
     )

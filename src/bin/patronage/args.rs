@@ -127,10 +127,27 @@ pub(crate) enum Command {
             value_name = "gamma-gamma|historic"
         )]
         spend: String,
+        /// Fit and score on the full observation period (for acting today), or on the
+        /// fitted period: the calibration period when --calibration-end is given (scores
+        /// a holdout can check).
+        #[arg(long, default_value = "full", value_name = "full|fitted")]
+        scoring: String,
+        /// Score with a purchase model saved by `patronage fit ... --save-model FILE`
+        /// instead of fitting one (--model and the fitting options are then not used).
+        #[arg(long, value_name = "FILE")]
+        purchase_model: Option<PathBuf>,
+        /// Score with a Gamma-Gamma model saved by `patronage fit gamma-gamma ...
+        /// --save-model FILE` instead of fitting one.
+        #[arg(long, value_name = "FILE")]
+        spend_model: Option<PathBuf>,
         #[command(flatten)]
         fit: FitArgs,
         #[command(flatten)]
         interval: IntervalArgs,
+        /// Print the models, customer equity, notes and assumptions as JSON on standard
+        /// output (the table then goes only to -o FILE).
+        #[arg(long)]
+        json: bool,
         /// Write the table here (.csv, .parquet, .json by extension); default: CSV on
         /// standard output.
         #[arg(short = 'o', long = "output", value_name = "FILE")]
@@ -247,6 +264,10 @@ pub(crate) enum Command {
         /// [segmentation], [costs], [profitability], [cohorts].
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
+        /// Cost-to-serve rates (TOML or JSON, the keys of [costs]); replaces the
+        /// configuration's [costs]. Without any rate the profitability stage is skipped.
+        #[arg(long, value_name = "FILE")]
+        costs: Option<PathBuf>,
         /// Gross margin rate for data without a cost column (sets [costs] margin_rate).
         #[arg(long, value_name = "RATE")]
         margin_rate: Option<f64>,
@@ -307,7 +328,9 @@ pub(crate) enum Command {
 /// margin rate for data without a cost column (the flags `report` has too).
 #[derive(Args)]
 pub(crate) struct CostArgs {
-    /// Cost model (TOML or JSON; every rate has a documented default).
+    /// Cost-to-serve rates (TOML or JSON: per_order, per_line, per_delivery, ...; see
+    /// datasets/costs_example.toml). Required: a rate left out is zero, and the crate
+    /// invents no costs.
     #[arg(long, value_name = "FILE")]
     pub(crate) costs: Option<PathBuf>,
     /// Per-customer activity table: customer_id with service_contacts and/or visits.
@@ -481,6 +504,9 @@ pub(crate) fn flag_hint(e: &patronage::Error) -> String {
     if option == "costs.margin_rate" {
         return " (command-line flag --margin-rate, or a key of the --costs file)".into();
     }
+    if option == "costs" {
+        return " (command-line flag --costs FILE, a TOML or JSON file of rates)".into();
+    }
     if option.starts_with("costs.") {
         return " (a key of the --costs file)".into();
     }
@@ -507,6 +533,7 @@ pub(crate) fn flag_hint(e: &patronage::Error) -> String {
         "clv.step" => "--step",
         "clv.interval" => "--interval",
         "clv.draws" => "--draws",
+        "clv.scoring" => "--scoring",
         "cohorts.period" => "--cohort",
         _ => return String::new(),
     };

@@ -121,3 +121,90 @@ pub(crate) fn print_fit(out: &FitOutcome) {
         }
     }
 }
+
+/// A text table for people: the first `left` columns left-aligned (names), the rest
+/// right-aligned (figures), two spaces between columns, a rule under the header.
+pub(crate) fn text_table(headers: &[&str], rows: &[Vec<String>], left: usize) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &mut dyn Iterator<Item = &str>| -> String {
+        let parts: Vec<String> = cells
+            .zip(&widths)
+            .enumerate()
+            .map(|(i, (c, &w))| {
+                if i < left {
+                    format!("{c:<w$}")
+                } else {
+                    format!("{c:>w$}")
+                }
+            })
+            .collect();
+        parts.join("  ").trim_end().to_string()
+    };
+    let mut out = line(&mut headers.iter().copied());
+    out.push('\n');
+    out.push_str(&"-".repeat(widths.iter().sum::<usize>() + 2 * (widths.len() - 1)));
+    for row in rows {
+        out.push('\n');
+        out.push_str(&line(&mut row.iter().map(String::as_str)));
+    }
+    out
+}
+
+/// `x` with `decimals` places and commas between thousands (`1,234,567.89`).
+pub(crate) fn grouped(x: f64, decimals: usize) -> String {
+    let text = format!("{:.*}", decimals, x.abs());
+    let (int, frac) = text.split_once('.').unwrap_or((&text, ""));
+    let mut digits = String::new();
+    for (i, ch) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            digits.push(',');
+        }
+        digits.push(ch);
+    }
+    let sign = if x < 0.0 && text.chars().any(|c| c.is_ascii_digit() && c != '0') {
+        "-"
+    } else {
+        ""
+    };
+    if frac.is_empty() {
+        format!("{sign}{digits}")
+    } else {
+        format!("{sign}{digits}.{frac}")
+    }
+}
+
+/// A share as a percentage with one decimal (`12.3%`).
+pub(crate) fn percent(share: f64) -> String {
+    format!("{:.1}%", 100.0 * share)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grouped_numbers_and_aligned_tables() {
+        assert_eq!(grouped(1_234_567.891, 2), "1,234,567.89");
+        assert_eq!(grouped(999.0, 0), "999");
+        assert_eq!(grouped(-1000.0, 1), "-1,000.0");
+        assert_eq!(grouped(-0.001, 2), "0.00");
+        assert_eq!(percent(0.1234), "12.3%");
+        let t = text_table(
+            &["segment", "customers"],
+            &[
+                vec!["Champions".into(), "1,200".into()],
+                vec!["Lost".into(), "35".into()],
+            ],
+            1,
+        );
+        assert_eq!(
+            t,
+            "segment    customers\n--------------------\nChampions      1,200\nLost              35"
+        );
+    }
+}

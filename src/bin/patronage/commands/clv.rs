@@ -2,17 +2,21 @@
 //! (`stages::clv::clv_table`: the purchase model and Gamma-Gamma unless `--spend
 //! historic`, falling back to historic spend with a note when Gamma-Gamma cannot give
 //! expected spend) on the summary, prints the fitted parameters, the notes and the
-//! customer equity on stderr (with its interval under `--interval`), and writes the
-//! per-customer P(alive), expected purchases, expected spend and CLV table (with the
-//! `_lo`/`_hi` bounds under `--interval`).
+//! customer equity on stderr (with its interval under `--interval`; or all of it as JSON
+//! on stdout with `--json`), and writes the per-customer P(alive), expected purchases,
+//! expected spend and CLV table (with the `_lo`/`_hi` bounds under `--interval`).
 
 use std::path::PathBuf;
 
-use patronage::stages::clv::{ClvSettings, MarginSource, SpendSource, clv_table};
+use patronage::stages::clv::{
+    ClvSettings, FittedModels, MarginSource, ScoringPeriod, SpendSource, clv_table_on,
+    clv_table_with,
+};
+use patronage::stages::fit::AnyFitted;
 
 use crate::args::{FitArgs, InputArgs, IntervalArgs, TimeArgs};
 use crate::input::summarise;
-use crate::print::{emit, print_margin_assumption, print_notes};
+use crate::print::{emit, print_margin_assumption, print_notes, to_json_text};
 
 #[allow(clippy::too_many_arguments)] // one per command-line option
 pub(crate) fn run_clv(
@@ -24,12 +28,16 @@ pub(crate) fn run_clv(
     step: f64,
     margin: &str,
     spend: &str,
+    scoring: &str,
+    (purchase_model, spend_model): (Option<&PathBuf>, Option<&PathBuf>),
     fit: &FitArgs,
     interval: &IntervalArgs,
+    json: bool,
     output: Option<&PathBuf>,
 ) -> patronage::Result<()> {
     let margin: MarginSource = margin.parse()?;
     let spend: SpendSource = spend.parse()?;
+    let scoring: ScoringPeriod = scoring.parse()?;
     let settings = ClvSettings {
         model: model.parse()?,
         fit: fit.options(),
@@ -44,7 +52,12 @@ pub(crate) fn run_clv(
     if let Some(options) = &settings.interval {
         options.validate()?;
     }
-    let out = clv_table(&summarise(input, time)?, &settings)?;
+    let models = saved_models(purchase_model, spend_model)?;
+    let summary = summarise(input, time)?;
+    let out = match &models {
+        Some(models) => clv_table_with(&summary, &settings, scoring, models)?,
+        None => clv_table_on(&summary, &settings, scoring)?,
+    };
     let params = |m: &patronage::stages::fit::AnyFitted| {
         m.params()
             .iter()
@@ -84,5 +97,62 @@ pub(crate) fn run_clv(
             out.customer_equity
         ),
     }
+    if json {
+        println!("{}", to_json_text(&out.to_json(&settings, scoring))?);
+        if output.is_some() {
+            emit(out.frame, output)?;
+        }
+        return Ok(());
+    }
     emit(out.frame, output)
+}
+
+/// The models given by `--purchase-model` and `--spend-model`, read and checked for
+/// their kind before any data is read (a spend model alone is refused: scoring needs a
+/// purchase model, and one fitted here would not be the saved one the user meant).
+fn saved_models(
+    purchase: Option<&PathBuf>,
+    spend: Option<&PathBuf>,
+) -> patronage::Result<Option<FittedModels>> {
+    let wrong = |flag: &str, path: &PathBuf, reason: String| patronage::Error::Parse {
+        what: format!("{flag} {}", path.display()),
+        reason,
+    };
+    let spend = match spend {
+        Some(path) => match AnyFitted::from_path(path)? {
+            AnyFitted::GammaGamma(gg) => Some(gg),
+            other => {
+                return Err(wrong(
+                    "--spend-model",
+                    path,
+                    format!(
+                        "holds a {} model; give a gamma-gamma model file",
+                        other.name()
+                    ),
+                ));
+            }
+        },
+        None => None,
+    };
+    let Some(path) = purchase else {
+        return match spend {
+            Some(_) => Err(patronage::Error::Parse {
+                what: "--spend-model".into(),
+                reason: "needs --purchase-model too: give the purchase model saved with it".into(),
+            }),
+            None => Ok(None),
+        };
+    };
+    let model = AnyFitted::from_path(path)?;
+    if model.purchase_model().is_none() {
+        return Err(wrong(
+            "--purchase-model",
+            path,
+            format!(
+                "holds a {} model; give a bg-nbd, mbg-nbd or pareto-nbd model file",
+                model.name()
+            ),
+        ));
+    }
+    Ok(Some(FittedModels::new(model, spend)?))
 }

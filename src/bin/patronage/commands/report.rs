@@ -13,6 +13,7 @@ pub(crate) fn run_report(
     input: &InputArgs,
     time: &TimeArgs,
     config: Option<&PathBuf>,
+    costs: Option<&PathBuf>,
     margin_rate: Option<f64>,
     interval: &IntervalArgs,
     out: &std::path::Path,
@@ -55,6 +56,9 @@ pub(crate) fn run_report(
         c.input.header = false;
     }
     c.time = apply_time_options(c.time.clone(), input, time)?;
+    if let Some(path) = costs {
+        c.costs = patronage::profitability::CostModel::from_path(path)?;
+    }
     if let Some(rate) = margin_rate {
         c.costs.margin_rate = Some(rate);
     }

@@ -1,6 +1,7 @@
 //! `patronage rfm`: picks the segment rule table (`rfm`, `rf-map` or a rule file) and
 //! checks it before reading the data, scores recency, frequency and monetary value in
-//! quantile bins on the summary, and writes the scores and/or the segment summary as JSON.
+//! quantile bins on the summary, and writes the scores and the segment summary (as a text
+//! table on stderr, or as JSON on stdout with `--json`).
 
 use std::path::PathBuf;
 
@@ -8,7 +9,7 @@ use patronage::prelude::*;
 
 use crate::args::{InputArgs, TimeArgs};
 use crate::input::summarise;
-use crate::print::emit;
+use crate::print::{emit, grouped, percent, text_table};
 
 pub(crate) fn run_rfm(
     input: &InputArgs,
@@ -40,6 +41,39 @@ pub(crate) fn run_rfm(
         }
         Ok(())
     } else {
+        let rows: Vec<Vec<String>> = table
+            .segment_summary()
+            .iter()
+            .map(|s| {
+                vec![
+                    s.segment.clone(),
+                    grouped(s.customers as f64, 0),
+                    percent(s.share),
+                    grouped(s.revenue, 2),
+                    percent(s.revenue_share),
+                    grouped(s.mean_recency_days, 1),
+                    grouped(s.mean_n_purchases, 2),
+                    grouped(s.mean_total_spend, 2),
+                ]
+            })
+            .collect();
+        eprintln!(
+            "{}",
+            text_table(
+                &[
+                    "segment",
+                    "customers",
+                    "share",
+                    "revenue",
+                    "revenue share",
+                    "mean days since last",
+                    "mean purchases",
+                    "mean spend",
+                ],
+                &rows,
+                1,
+            )
+        );
         emit(table.into_frame(), output)
     }
 }

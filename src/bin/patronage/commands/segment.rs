@@ -12,7 +12,7 @@ use patronage::stages::segment::{CLV_COLUMNS, SegmentSettings, segment};
 
 use crate::args::{InputArgs, TimeArgs};
 use crate::input::customer_table;
-use crate::print::{emit, print_notes, to_json_text};
+use crate::print::{emit, grouped, percent, print_notes, text_table, to_json_text};
 
 #[allow(clippy::too_many_arguments)] // one per command-line option
 pub(crate) fn run_segment(
@@ -81,15 +81,10 @@ pub(crate) fn run_segment(
     let out = segment(summary.frame(), Some(&table), &settings, clv.as_ref())?;
     let seg = &out.segmentation;
     eprintln!(
-        "patronage: {} segments (silhouette on {} customers): {}",
-        seg.chosen_k,
-        seg.silhouette_sample_size,
-        seg.profiles
-            .iter()
-            .map(|p| format!("{} {} ({:.0}%)", p.segment, p.label, 100.0 * p.share))
-            .collect::<Vec<_>>()
-            .join("; ")
+        "patronage: {} segments (k chosen by silhouette on {} customers)",
+        seg.chosen_k, seg.silhouette_sample_size,
     );
+    eprintln!("{}", profiles_table(&seg.profiles));
     if let Some(path) = save_model {
         std::fs::write(path, seg.model.to_json()?).map_err(|source| patronage::Error::Io {
             path: path.clone(),
@@ -107,4 +102,46 @@ pub(crate) fn run_segment(
     } else {
         emit(out.frame()?, output)
     }
+}
+
+/// The segment profiles as a text table: number, label, size, revenue and profit share,
+/// and each feature's mean and median.
+fn profiles_table(profiles: &[patronage::segmentation::SegmentProfile]) -> String {
+    let mut headers: Vec<String> = [
+        "segment",
+        "label",
+        "customers",
+        "share",
+        "revenue share",
+        "profit share",
+    ]
+    .map(String::from)
+    .to_vec();
+    if let Some(first) = profiles.first() {
+        for f in &first.features {
+            headers.push(format!("{} mean", f.feature));
+            headers.push(format!("{} median", f.feature));
+        }
+    }
+    let share = |s: Option<f64>| s.map(percent).unwrap_or_else(|| "-".into());
+    let rows: Vec<Vec<String>> = profiles
+        .iter()
+        .map(|p| {
+            let mut row = vec![
+                p.segment.to_string(),
+                p.label.clone(),
+                grouped(p.customers as f64, 0),
+                percent(p.share),
+                share(p.revenue_share),
+                share(p.profit_share),
+            ];
+            for f in &p.features {
+                row.push(grouped(f.mean, 2));
+                row.push(grouped(f.median, 2));
+            }
+            row
+        })
+        .collect();
+    let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
+    text_table(&headers, &rows, 2)
 }

@@ -294,7 +294,8 @@ fn model_error<M: Model>(reason: impl Into<String>) -> Error {
 ///
 /// [`Error::InvalidOption`] for bad options (see [`IntervalOptions::validate`]);
 /// [`Error::Model`] for a model built from known parameters (no fit, so no covariance)
-/// or a fit whose Hessian was not positive definite (use the bootstrap).
+/// or a fit without a log-parameter covariance (its Hessian was not positive definite,
+/// or it was loaded from a model file written before the covariance was kept).
 ///
 /// # Example
 ///
@@ -319,7 +320,7 @@ pub fn asymptotic_draws<M: Model>(
     let chol = cholesky(&report.log_covariance)
         .filter(|l| l.len() == M::PARAM_NAMES.len())
         .ok_or_else(|| {
-            model_error::<M>("the Hessian at the estimate is not positive definite (standard errors are NaN), so the asymptotic normal is not defined: use the bootstrap")
+            model_error::<M>("the fit has no log-parameter covariance: the Hessian at the estimate was not positive definite (standard errors NaN), or the model file predates it (refit to keep one); use the bootstrap, or refit")
         })?;
     let centre: Vec<f64> = fit.params().iter().map(|p| p.ln()).collect();
     let k = centre.len();

@@ -33,6 +33,7 @@ fn main() -> patronage::Result<()> {
         horizon: c.horizon,
         discount_rate: c.discount_rate,
         step: c.step,
+        interval: None,
     };
     settings.period = 52.0; // weeks: a one-year retention rate
     settings.by = Some(WhatIfGroup::Quadrant);

@@ -21,6 +21,10 @@ pub enum TargetBy {
     /// P(alive) x expected spend per purchase x margin: the value of the next purchase
     /// if the customer is still there.
     PAliveValue,
+    /// The lower bound of CLV's interval (`clv_lo`, from parameter uncertainty): ranks
+    /// first the customers who are worth the most even when the parameters are
+    /// pessimistic.
+    ClvLower,
 }
 
 impl std::str::FromStr for TargetBy {
@@ -30,9 +34,10 @@ impl std::str::FromStr for TargetBy {
             "clv" => Ok(TargetBy::Clv),
             "expected-purchases" => Ok(TargetBy::ExpectedPurchases),
             "p-alive-value" => Ok(TargetBy::PAliveValue),
+            "clv-lower" => Ok(TargetBy::ClvLower),
             _ => Err(Error::invalid(
                 "by",
-                format!("`{s}` is not clv, expected-purchases or p-alive-value"),
+                format!("`{s}` is not clv, clv-lower, expected-purchases or p-alive-value"),
             )),
         }
     }
@@ -115,7 +120,8 @@ pub struct Evaluation {
 /// A ranked list and, with holdout purchases, its evaluation.
 #[derive(Debug, Clone)]
 pub struct Targeting {
-    /// `customer_id, rank, score, clv, p_alive, expected_purchases, selected`, ranked.
+    /// `customer_id, rank, score, clv, p_alive, expected_purchases, selected`, ranked
+    /// (with `clv_lo, clv_hi` after `clv` when the score table has them).
     pub list: DataFrame,
     /// Customers selected by the cut.
     pub selected: usize,
@@ -127,14 +133,16 @@ pub struct Targeting {
 /// cuts the list, and with holdout purchases evaluates the ranking against who bought.
 ///
 /// `scores` has `customer_id, p_alive, expected_purchases, expected_spend, clv` (the CLV
-/// stage's table; customers with a null score are not ranked). `margin` multiplies
+/// stage's table; customers with a null score are not ranked), and `clv_lo, clv_hi` for
+/// [`TargetBy::ClvLower`] (the table with intervals; both are then in the list too). `margin` multiplies
 /// `p_alive x expected_spend` for [`TargetBy::PAliveValue`]. `holdout` gives each row's
 /// holdout purchases, in the order of `scores`.
 ///
 /// # Errors
 ///
-/// Missing or non-numeric columns; [`Error::InvalidOption`] for a negative contact cost
-/// or a `holdout` whose length is not the table's height.
+/// Missing or non-numeric columns (`clv_lo` for [`TargetBy::ClvLower`] on a table
+/// without intervals: [`Error::MissingColumn`]); [`Error::InvalidOption`] for a negative
+/// contact cost or a `holdout` whose length is not the table's height.
 ///
 /// # Example
 ///
@@ -182,9 +190,16 @@ pub fn rank(
         col("expected_spend")?,
         col("clv")?,
     );
+    // The interval's bounds, when the table has them (required to rank by the lower).
+    let bounds = match (col("clv_lo"), col("clv_hi")) {
+        (Ok(lo), Ok(hi)) => Some((lo, hi)),
+        (Err(e), _) | (_, Err(e)) if by == TargetBy::ClvLower => return Err(e),
+        _ => None,
+    };
     let score: Vec<Option<f64>> = (0..f.height())
         .map(|i| match by {
             TargetBy::Clv => value[i],
+            TargetBy::ClvLower => bounds.as_ref().and_then(|(lo, _)| lo[i]),
             TargetBy::ExpectedPurchases => expected[i],
             TargetBy::PAliveValue => p_alive[i].zip(spend[i]).map(|(p, s)| p * s * margin),
         })
@@ -208,15 +223,22 @@ pub fn rank(
         .collect();
     let idx = IdxCa::from_vec("".into(), order.iter().map(|&i| i as IdxSize).collect());
     let pick = |v: &[Option<f64>]| order.iter().map(|&i| v[i]).collect::<Vec<_>>();
-    let list = DataFrame::new_infer_height(vec![
+    let mut columns = vec![
         f.column("customer_id")?.take(&idx)?,
         Column::new("rank".into(), (1..=order.len() as u32).collect::<Vec<_>>()),
         Column::new("score".into(), pick(&score)),
         Column::new("clv".into(), pick(&value)),
+    ];
+    if let Some((lo, hi)) = &bounds {
+        columns.push(Column::new("clv_lo".into(), pick(lo)));
+        columns.push(Column::new("clv_hi".into(), pick(hi)));
+    }
+    columns.extend([
         Column::new("p_alive".into(), pick(&p_alive)),
         Column::new("expected_purchases".into(), pick(&expected)),
         Column::new("selected".into(), selected_flags.clone()),
-    ])?;
+    ]);
+    let list = DataFrame::new_infer_height(columns)?;
     let evaluation = holdout.map(|h| evaluate(&order.iter().map(|&i| h[i]).collect::<Vec<_>>()));
     Ok(Targeting {
         selected: selected_flags.iter().filter(|s| **s).count(),

@@ -74,6 +74,14 @@ pub struct FitReport {
     pub standard_errors: Vec<f64>,
     /// Penalizer used.
     pub penalizer: f64,
+    /// Covariance of the log-parameters (row-major, `k x k`, parameter order): the
+    /// inverse Hessian of the total objective in `ln theta`, from which the standard
+    /// errors come (`se_j = theta_j sqrt(cov_jj)`) and from which
+    /// [`crate::clv::interval`] draws parameters. Empty when the Hessian is not positive
+    /// definite (the standard errors are then `NaN`) and in model files written before
+    /// it was kept.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub log_covariance: Vec<Vec<f64>>,
 }
 
 /// One row of [`Fitted::summary`]: a coefficient with its standard error and 95% interval.
@@ -503,7 +511,8 @@ pub(crate) fn fit<M: Model>(opts: &FitOptions, data: &M::Data) -> Result<Fitted<
         .map(|(v, u)| v.exp() * u)
         .collect();
     let (nll, _) = M::neg_ll(&params, data, None);
-    let standard_errors = standard_errors::<M>(&params, data, n, opts.penalizer);
+    let log_covariance = log_covariance::<M>(&params, data, n, opts.penalizer);
+    let standard_errors = standard_errors(&params, log_covariance.as_deref());
     let report = FitReport {
         log_likelihood: -nll,
         n_customers: n,
@@ -514,6 +523,7 @@ pub(crate) fn fit<M: Model>(opts: &FitOptions, data: &M::Data) -> Result<Fitted<
         method,
         standard_errors,
         penalizer: opts.penalizer,
+        log_covariance: log_covariance.unwrap_or_default(),
     };
     Ok(Fitted::from_fit(params, report))
 }
@@ -531,11 +541,16 @@ fn total_grad<M: Model>(log_theta: &[f64], data: &M::Data, n: f64, penalizer: f6
     g.into_iter().map(|v| v * n).collect()
 }
 
-/// Standard errors by the delta method: Cov(theta) = J H^-1 J with H the Hessian of the
-/// total objective in log-parameters (central differences of the gradient) and
-/// J = diag(theta).
+/// Covariance of the log-parameters, `H^-1` with H the Hessian of the total objective
+/// in log-parameters (central differences of the gradient); None when H is not
+/// positive definite.
 #[allow(clippy::needless_range_loop)]
-fn standard_errors<M: Model>(params: &[f64], data: &M::Data, n: f64, penalizer: f64) -> Vec<f64> {
+fn log_covariance<M: Model>(
+    params: &[f64],
+    data: &M::Data,
+    n: f64,
+    penalizer: f64,
+) -> Option<Vec<Vec<f64>>> {
     let k = params.len();
     let log_theta: Vec<f64> = params.iter().map(|v| v.ln()).collect();
     let h = 1e-4;
@@ -558,24 +573,30 @@ fn standard_errors<M: Model>(params: &[f64], data: &M::Data, n: f64, penalizer: 
             hess[j][i] = v;
         }
     }
-    match invert_spd(&hess) {
-        Some(inv) => (0..k)
-            .map(|j| {
-                let var = inv[j][j];
-                if var > 0.0 {
-                    params[j] * var.sqrt()
-                } else {
-                    f64::NAN
-                }
+    invert_spd(&hess)
+}
+
+/// Standard errors by the delta method: Cov(theta) = J Cov(ln theta) J with
+/// J = diag(theta); `NaN` without a covariance or for a non-positive variance.
+fn standard_errors(params: &[f64], log_covariance: Option<&[Vec<f64>]>) -> Vec<f64> {
+    match log_covariance {
+        Some(cov) => params
+            .iter()
+            .zip(cov)
+            .enumerate()
+            .map(|(j, (p, row))| {
+                let var = row[j];
+                if var > 0.0 { p * var.sqrt() } else { f64::NAN }
             })
             .collect(),
-        None => vec![f64::NAN; k],
+        None => vec![f64::NAN; params.len()],
     }
 }
 
-/// Inverse of a symmetric positive-definite matrix by Cholesky; None when not SPD.
+/// The lower-triangular Cholesky factor `L` of a symmetric positive-definite matrix
+/// (`A = L L^T`); None when not SPD.
 #[allow(clippy::needless_range_loop)] // index-heavy matrix algebra reads best with indices
-pub(crate) fn invert_spd(a: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
+pub(crate) fn cholesky(a: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
     let k = a.len();
     let mut l = vec![vec![0.0; k]; k];
     for i in 0..k {
@@ -592,6 +613,14 @@ pub(crate) fn invert_spd(a: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
             }
         }
     }
+    Some(l)
+}
+
+/// Inverse of a symmetric positive-definite matrix by Cholesky; None when not SPD.
+#[allow(clippy::needless_range_loop)] // index-heavy matrix algebra reads best with indices
+pub(crate) fn invert_spd(a: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
+    let k = a.len();
+    let l = cholesky(a)?;
     // Invert L, then A^-1 = L^-T L^-1.
     let mut li = vec![vec![0.0; k]; k];
     for i in 0..k {

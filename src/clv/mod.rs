@@ -32,6 +32,7 @@ pub(crate) mod data;
 pub mod fit;
 pub mod gammagamma;
 pub mod goodness;
+pub mod interval;
 pub mod mbgnbd;
 mod model;
 pub mod paretonbd;

@@ -84,8 +84,15 @@ pub struct CustomerInputs<'a> {
     pub monetary: &'a [f64],
 }
 
-fn validate(input: &CustomerInputs<'_>, opts: &ClvOptions) -> Result<()> {
+pub(crate) fn validate(input: &CustomerInputs<'_>, opts: &ClvOptions) -> Result<()> {
     let n = input.x.len();
+    // Customers are indexed by u32 in the shared-work grouping.
+    if n > u32::MAX as usize {
+        return Err(Error::invalid(
+            "frequency",
+            "more than 4,294,967,295 customers in one call: score in batches",
+        ));
+    }
     for (name, len) in [
         ("recency", input.t_x.len()),
         ("T", input.t.len()),
@@ -176,63 +183,18 @@ pub fn score(
 ) -> Result<Scores> {
     validate(&input, opts)?;
     let n = input.x.len();
-    if n > u32::MAX as usize {
-        return Err(Error::invalid(
-            "frequency",
-            "more than 4,294,967,295 customers in one call: score in batches",
-        ));
-    }
     if let Some(gg) = spend {
         gg.mean_spend()?;
     }
-    // Discount grid.
-    let k = (opts.horizon / opts.step).ceil().max(0.0) as usize;
-    let grid: Vec<f64> = (1..=k)
-        .map(|i| (i as f64 * opts.step).min(opts.horizon))
-        .collect();
-    let factors: Vec<f64> = grid
-        .iter()
-        .map(|t| (1.0 + opts.discount_rate).powf(-t))
-        .collect();
-
-    // Distinct (x, T) pairs, in sorted order. Values are validated non-negative, so
-    // their bit patterns sort as numbers; the index makes every key unique, so the
-    // unstable parallel sort is deterministic.
-    let mut keys: Vec<(u64, u64, u32)> = (0..n)
-        .into_par_iter()
-        .map(|i| {
-            (
-                (input.x[i] + 0.0).to_bits(),
-                (input.t[i] + 0.0).to_bits(),
-                i as u32,
-            )
-        })
-        .collect();
-    keys.par_sort_unstable();
-    let mut pair_of = vec![0u32; n];
-    let mut pairs: Vec<(f64, f64)> = Vec::new();
-    let mut last = None;
-    for &(xb, tb, i) in &keys {
-        if last != Some((xb, tb)) {
-            pairs.push((f64::from_bits(xb), f64::from_bits(tb)));
-            last = Some((xb, tb));
-        }
-        pair_of[i as usize] = (pairs.len() - 1) as u32;
-    }
+    let (grid, factors) = discount_grid(opts);
+    let distinct = Distinct::of(&input);
     // Per pair: (g(H), discounted sum of increments).
-    let per_pair: Vec<(f64, f64)> = pairs
+    let per_pair: Vec<(f64, f64)> = distinct
+        .pairs
         .par_iter()
-        .map(|&(x, t)| {
-            let mut prev = 0.0;
-            let mut disc = 0.0;
-            for (tk, f) in grid.iter().zip(&factors) {
-                let g = model.expected_if_alive(x, t, *tk)?;
-                disc += (g - prev) * f;
-                prev = g;
-            }
-            Ok((prev, disc))
-        })
+        .map(|&(x, t)| pair_value(model, x, t, &grid, &factors))
         .collect::<Result<Vec<_>>>()?;
+    let pair_of = &distinct.pair_of;
 
     let rows: Vec<[f64; 4]> = (0..n)
         .into_par_iter()
@@ -264,4 +226,94 @@ pub fn score(
         out.clv.push(r[3]);
     }
     Ok(out)
+}
+
+/// The discounting grid `t_k = min(k step, H)`, `k = 1..ceil(H / step)`, and the
+/// discount factor `(1 + d)^-t_k` at each point.
+pub(crate) fn discount_grid(opts: &ClvOptions) -> (Vec<f64>, Vec<f64>) {
+    let k = (opts.horizon / opts.step).ceil().max(0.0) as usize;
+    let grid: Vec<f64> = (1..=k)
+        .map(|i| (i as f64 * opts.step).min(opts.horizon))
+        .collect();
+    let factors: Vec<f64> = grid
+        .iter()
+        .map(|t| (1.0 + opts.discount_rate).powf(-t))
+        .collect();
+    (grid, factors)
+}
+
+/// For a customer alive at `T` with `x` repeats: `(g(H), sum_k (g(t_k) - g(t_{k-1})) /
+/// (1 + d)^t_k)`, the undiscounted and the discounted expected purchases over the grid.
+pub(crate) fn pair_value(
+    model: &dyn PurchaseModel,
+    x: f64,
+    t: f64,
+    grid: &[f64],
+    factors: &[f64],
+) -> Result<(f64, f64)> {
+    // Without discounting the increments telescope to g(H): one evaluation instead of
+    // one per step (the draws of an interval evaluate this per draw and pair).
+    if factors.iter().all(|f| *f == 1.0) {
+        let g = match grid.last() {
+            Some(h) => model.expected_if_alive(x, t, *h)?,
+            None => 0.0,
+        };
+        return Ok((g, g));
+    }
+    let mut prev = 0.0;
+    let mut disc = 0.0;
+    for (tk, f) in grid.iter().zip(factors) {
+        let g = model.expected_if_alive(x, t, *tk)?;
+        disc += (g - prev) * f;
+        prev = g;
+    }
+    Ok((prev, disc))
+}
+
+/// The customers grouped for shared work: sorted by `(x, T, t_x)` (then input index),
+/// the distinct `(x, T)` pairs in that order, and each customer's pair.
+pub(crate) struct Distinct {
+    /// Customer indices sorted by `(x, T, t_x, index)`.
+    pub(crate) order: Vec<u32>,
+    /// Distinct `(x, T)`, ascending.
+    pub(crate) pairs: Vec<(f64, f64)>,
+    /// Index into `pairs` per customer (input order).
+    pub(crate) pair_of: Vec<u32>,
+}
+
+impl Distinct {
+    /// Groups validated inputs (non-negative values, fewer than 2^32 customers).
+    pub(crate) fn of(input: &CustomerInputs<'_>) -> Self {
+        let n = input.x.len();
+        // Values are validated non-negative, so their bit patterns sort as numbers; the
+        // index makes every key unique, so the unstable parallel sort is deterministic.
+        // +0.0 turns a -0.0 into 0.0 so that equal values have equal bits.
+        let mut keys: Vec<(u64, u64, u64, u32)> = (0..n)
+            .into_par_iter()
+            .map(|i| {
+                (
+                    (input.x[i] + 0.0).to_bits(),
+                    (input.t[i] + 0.0).to_bits(),
+                    (input.t_x[i] + 0.0).to_bits(),
+                    i as u32,
+                )
+            })
+            .collect();
+        keys.par_sort_unstable();
+        let mut pair_of = vec![0u32; n];
+        let mut pairs: Vec<(f64, f64)> = Vec::new();
+        let mut last = None;
+        for &(xb, tb, _, i) in &keys {
+            if last != Some((xb, tb)) {
+                pairs.push((f64::from_bits(xb), f64::from_bits(tb)));
+                last = Some((xb, tb));
+            }
+            pair_of[i as usize] = (pairs.len() - 1) as u32;
+        }
+        Distinct {
+            order: keys.into_iter().map(|k| k.3).collect(),
+            pairs,
+            pair_of,
+        }
+    }
 }

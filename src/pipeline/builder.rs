@@ -3,6 +3,7 @@
 
 use polars::prelude::*;
 
+use crate::clv::interval::{IntervalMethod, IntervalOptions};
 use crate::error::{Error, Result};
 use crate::io::TransactionSchema;
 use crate::profitability::{CostModel, Split};
@@ -216,10 +217,45 @@ fn clv_settings(c: &ClvConfig) -> Result<ClvSettings> {
         horizon: c.horizon,
         discount_rate: c.discount_rate,
         step: c.step,
+        interval: interval_options(c)?,
     })
 }
 
+/// `[clv] interval, draws, bootstrap, seed` as interval settings: none without
+/// `interval`, and then the other three keys are refused rather than ignored.
+fn interval_options(c: &ClvConfig) -> Result<Option<IntervalOptions>> {
+    let Some(level) = c.interval else {
+        for (key, given) in [
+            ("clv.draws", c.draws.is_some()),
+            ("clv.bootstrap", c.bootstrap),
+            ("clv.seed", c.seed.is_some()),
+        ] {
+            if given {
+                return Err(Error::invalid(
+                    key,
+                    "has no effect without clv.interval (the level of the intervals, e.g. 0.9)",
+                ));
+            }
+        }
+        return Ok(None);
+    };
+    let defaults = IntervalOptions::new(level);
+    let options = defaults
+        .draws(c.draws.unwrap_or(defaults.draws))
+        .seed(c.seed.unwrap_or(defaults.seed))
+        .method(if c.bootstrap {
+            IntervalMethod::Bootstrap
+        } else {
+            IntervalMethod::Asymptotic
+        });
+    options.validate()?;
+    Ok(Some(options))
+}
+
 fn check_clv(s: &ClvSettings) -> Result<()> {
+    if let Some(options) = &s.interval {
+        options.validate()?;
+    }
     if !s.model.predicts_purchases() {
         return Err(Error::invalid(
             "clv.model",

@@ -207,6 +207,16 @@ pub struct ClvConfig {
     pub scoring: ScoringPeriod,
     /// Fit options of both models.
     pub fit: FitOptions,
+    /// Intervals at this level from parameter uncertainty (strictly between 0 and 1,
+    /// e.g. 0.9); none when absent. See `crate::stages::interval`.
+    pub interval: Option<f64>,
+    /// Parameter draws for the intervals (at least 2; default 500). Needs `interval`.
+    pub draws: Option<usize>,
+    /// Draw by refitting on resampled customers instead of from the asymptotic normal.
+    /// Needs `interval`.
+    pub bootstrap: bool,
+    /// Seed of the draws (default 17). Needs `interval`.
+    pub seed: Option<u64>,
 }
 
 impl Default for ClvConfig {
@@ -222,6 +232,10 @@ impl Default for ClvConfig {
             step: s.step,
             scoring: ScoringPeriod::default(),
             fit: s.fit,
+            interval: None,
+            draws: None,
+            bootstrap: false,
+            seed: None,
         }
     }
 }

@@ -15,6 +15,7 @@ use crate::stages::clv::{ClvSettings, MarginSource, ScoringPeriod};
 use crate::stages::cohorts::cohorts;
 use crate::stages::compare::compare_models;
 use crate::stages::fit::{FitOutcome, fit_summary, purchase_checks};
+use crate::stages::interval::BOUND_COLUMNS;
 use crate::stages::profitability::{NO_RATES, matrix, price};
 use crate::stages::segment::{CLV_COLUMNS, SegmentSettings, segment};
 use crate::stages::summary::summary_of;
@@ -147,6 +148,12 @@ impl Pipeline {
                 for name in CLV_COLUMNS {
                     customers.with_column(out.frame.column(name)?.clone())?;
                 }
+                // The interval bounds, when the settings asked for them.
+                for name in BOUND_COLUMNS {
+                    if let Ok(c) = out.frame.column(name) {
+                        customers.with_column(c.clone())?;
+                    }
+                }
                 progress(Stage::Checks);
                 // The checks' model is the purchase model fitted on the fitted period:
                 // without a calibration end the scoring fit, with `auto` the comparison's
@@ -263,6 +270,15 @@ fn assumptions(
             "CLV horizon {} time units, discounted at {} per time unit in steps of {} (clv.horizon, clv.discount_rate, clv.step)",
             s.horizon, s.discount_rate, s.step
         ));
+        if let Some(iv) = &s.interval {
+            out.push(format!(
+                "CLV intervals ({:.0}%, {} {} draws, seed {}) reflect the uncertainty of the fitted parameters only, not whether the model's form fits the customers (clv.interval, clv.draws, clv.bootstrap, clv.seed)",
+                100.0 * iv.level,
+                iv.draws,
+                iv.method.name(),
+                iv.seed
+            ));
+        }
     }
     if let Some((model, split, axis, activity)) = profitability {
         if let (false, Some(m)) = (has_cost, model.margin_rate) {

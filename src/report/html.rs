@@ -75,6 +75,23 @@ pub(super) fn page(out: &PipelineOutput, figures: &Value, charts: &[Chart]) -> S
     if let Some(v) = num(&figures["clv"]["customer_equity"]) {
         tiles.push(("customer equity (CLV)".into(), fmt_money(v)));
     }
+    let equity = &figures["clv"]["customer_equity_interval"];
+    if let (Some(lo), Some(hi), Some(level)) = (
+        num(&equity["lo"]),
+        num(&equity["hi"]),
+        num(&equity["level"]),
+    ) {
+        // The interval gets a tile of its own next to the estimate, saying what it is.
+        tiles.push((
+            format!(
+                "customer equity, {:.0}% interval ({} {} draws)",
+                100.0 * level,
+                equity["draws"].as_u64().unwrap_or(0),
+                equity["method"].as_str().unwrap_or("")
+            ),
+            format!("{} to {}", fmt_money(lo), fmt_money(hi)),
+        ));
+    }
     if let Some(v) = num(&figures["clv"]["mean_p_alive"]) {
         tiles.push(("mean P(alive)".into(), fmt_pct(v)));
     }

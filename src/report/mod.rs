@@ -224,7 +224,9 @@ pub fn models_json(out: &PipelineOutput) -> Result<Value> {
 
 /// Every figure of a run as JSON (what `report.json` holds, without the configuration
 /// and the file list): `data` (rows read, used, rejected, customers, dates), `rfm`,
-/// `clv` (fit, customer equity, mean P(alive)), `checks`, `model_comparison` (with
+/// `clv` (fit, customer equity, mean P(alive); with intervals
+/// `customer_equity_interval: {estimate, lo, hi, level, draws, method}` and `intervals`,
+/// see `ClvIntervals::to_json`), `checks`, `model_comparison` (with
 /// `[clv] model = "auto"`: the object of `patronage fit compare --json`), `segmentation`,
 /// `profitability`, `cohorts`, `notes`, `skipped_stages` (stages the data cannot support, with
 /// the reason), `assumptions` (every assumption in force the data do not give).
@@ -278,6 +280,11 @@ pub fn figures(out: &PipelineOutput) -> Value {
             "mean_expected_purchases": mean("expected_purchases"),
             "mean_clv": mean("clv"),
         });
+        if let Some(iv) = &clv.intervals {
+            f["clv"]["customer_equity_interval"] =
+                serde_json::to_value(iv.customer_equity).unwrap_or(Value::Null);
+            f["clv"]["intervals"] = iv.to_json();
+        }
     }
     if let Some(c) = &out.checks {
         f["checks"] = c.to_json();

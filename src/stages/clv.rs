@@ -6,6 +6,8 @@ use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::fit::{AnyFitted, FitOutcome, ModelKind, fit_repeat, fit_with};
+use super::interval::{ClvIntervals, IntervalInputs, bound_columns, clv_intervals};
+use crate::clv::interval::IntervalOptions;
 use crate::clv::value::{CustomerInputs, score};
 use crate::clv::{ClvOptions, FitOptions, Fitted, GammaGamma, Margin, RepeatData, SpendData};
 use crate::error::{Error, Result};
@@ -120,10 +122,14 @@ pub struct ClvSettings {
     pub discount_rate: f64,
     /// Discounting step in time units.
     pub step: f64,
+    /// Intervals from parameter uncertainty (`None`: point scores only). See
+    /// [`crate::stages::interval`].
+    pub interval: Option<IntervalOptions>,
 }
 
 impl Default for ClvSettings {
-    /// BG/NBD with Gamma-Gamma spend, margin 1, 52 time units, no discounting, step 1.
+    /// BG/NBD with Gamma-Gamma spend, margin 1, 52 time units, no discounting, step 1,
+    /// no intervals.
     fn default() -> Self {
         ClvSettings {
             model: ModelKind::BgNbd,
@@ -133,6 +139,7 @@ impl Default for ClvSettings {
             horizon: 52.0,
             discount_rate: 0.0,
             step: 1.0,
+            interval: None,
         }
     }
 }
@@ -143,7 +150,10 @@ impl Default for ClvSettings {
 pub struct ClvOutcome {
     /// `customer_id, frequency, recency, T, monetary_value, p_alive, expected_purchases,
     /// expected_spend, clv` (with [`ScoringPeriod::Fitted`] and a calibration end, the
-    /// calibration-period inputs, and customers born in the holdout have null scores).
+    /// calibration-period inputs, and customers born in the holdout have null scores),
+    /// and with [`ClvSettings::interval`] the bounds `p_alive_lo, p_alive_hi,
+    /// expected_purchases_lo, expected_purchases_hi`, `expected_spend_lo,
+    /// expected_spend_hi` (when spend comes from Gamma-Gamma) and `clv_lo, clv_hi`.
     pub frame: DataFrame,
     /// The purchase model.
     pub purchase: AnyFitted,
@@ -155,14 +165,18 @@ pub struct ClvOutcome {
     /// [`SpendSource::GammaGamma`], that Gamma-Gamma could not give expected spend (why,
     /// in the error's words) and historic spend was used instead (`spend` is then `None`).
     pub notes: Vec<String>,
+    /// With [`ClvSettings::interval`]: customer equity's interval, the population's
+    /// expected purchases' and each parameter's.
+    pub intervals: Option<ClvIntervals>,
 }
 
 impl ClvOutcome {
     /// The JSON object `patronage clv --json` prints: `purchase` and `spend` (each in
     /// the shape of `patronage fit --json`; `spend` null when historic spend was used),
     /// `customer_equity`, `customers_scored` (customers with a CLV), the settings the
-    /// scores rest on (`horizon, discount_rate, step, margin, scoring`) and `notes` (what
-    /// the stage decided on its own, e.g. the Gamma-Gamma fallback).
+    /// scores rest on (`horizon, discount_rate, step, margin, scoring`), `notes` (what
+    /// the stage decided on its own, e.g. the Gamma-Gamma fallback) and `intervals`
+    /// ([`ClvIntervals::to_json`]; null without [`ClvSettings::interval`]).
     ///
     /// # Example
     ///
@@ -202,6 +216,7 @@ impl ClvOutcome {
             "margin": settings.margin,
             "scoring": period.name(),
             "notes": self.notes,
+            "intervals": self.intervals.as_ref().map(ClvIntervals::to_json),
         })
     }
 }
@@ -218,9 +233,12 @@ impl ClvOutcome {
 ///
 /// # Errors
 ///
-/// [`Error::InvalidOption`] for a non-purchase model or `MarginSource::Cost` without a
-/// cost column; the purchase model's fit errors ([`Error::NotConverged`]); bad customer
-/// rows ([`Error::BadRow`]).
+/// [`Error::InvalidOption`] for a non-purchase model, `MarginSource::Cost` without a
+/// cost column, or bad interval options (`clv.interval`, `clv.draws`; checked before any
+/// fit); the purchase model's fit errors ([`Error::NotConverged`]); bad customer rows
+/// ([`Error::BadRow`]); with intervals, [`Error::Model`] when the fit has no covariance
+/// to draw from or a Gamma-Gamma draw has no finite mean spend (see
+/// [`crate::clv::interval::score_intervals`]).
 ///
 /// # Example
 ///
@@ -416,6 +434,9 @@ fn scored(
             ),
         ));
     }
+    if let Some(options) = &settings.interval {
+        options.validate()?;
+    }
     let df = summary.frame();
     let cal = summary.calibration_end().is_some() && period == ScoringPeriod::Fitted;
     let names: [&str; 4] = if cal {
@@ -481,13 +502,13 @@ fn scored(
             let spend_model = match given {
                 Some(gg) => SpendData::new(&x, &m).and_then(|data| {
                     gg.mean_spend()?;
-                    Ok((gg, data.excluded()))
+                    Ok((gg, data))
                 }),
                 None => gamma_gamma(&x, &m, &settings.fit),
             };
-            let with_gg = spend_model.and_then(|(gg, excluded)| {
+            let with_gg = spend_model.and_then(|(gg, data)| {
                 let scores = score(pm, Some(&gg), inputs, &opts)?;
-                Ok((scores, Some((gg, excluded))))
+                Ok((scores, Some((gg, data))))
             });
             match with_gg {
                 Ok(done) => done,
@@ -507,6 +528,21 @@ fn scored(
         SpendSource::Historic => (score(pm, None, inputs, &opts)?, None),
     };
     let customer_equity = scores.customer_equity();
+    let intervals = match &settings.interval {
+        Some(options) => {
+            let inputs = IntervalInputs {
+                purchase: &purchase,
+                data: &data,
+                spend: spend.as_ref().map(|(gg, data)| (gg, data)),
+                fit: &settings.fit,
+                customers: inputs,
+                clv: &opts,
+                estimates: (customer_equity, scores.expected_purchases.iter().sum()),
+            };
+            Some(clv_intervals(&inputs, options)?)
+        }
+        None => None,
+    };
     // Scatter back to all customers (null where there was nothing to score).
     let scatter = |v: &[f64]| -> Vec<Option<f64>> {
         let mut out = vec![None; df.height()];
@@ -539,18 +575,22 @@ fn scored(
         scatter(&scores.expected_spend),
     ));
     columns.push(Column::new("clv".into(), scatter(&scores.clv)));
+    if let Some((bounds, _)) = &intervals {
+        columns.extend(bound_columns(bounds, scatter));
+    }
     let frame = DataFrame::new_infer_height(columns)?;
     Ok(ClvOutcome {
         frame,
         purchase,
-        spend: spend.map(|(gg, excluded)| FitOutcome {
+        spend: spend.map(|(gg, data)| FitOutcome {
             model: AnyFitted::GammaGamma(gg),
-            excluded: Some(excluded),
+            excluded: Some(data.excluded()),
             holdout: None,
             histogram: None,
         }),
         customer_equity,
         notes,
+        intervals: intervals.map(|(_, summary)| summary),
     })
 }
 
@@ -579,10 +619,11 @@ pub(crate) fn cost_margins(df: &DataFrame) -> Result<Vec<f64>> {
 }
 
 /// Fits Gamma-Gamma on the repeat customers' spend and checks that it has a finite mean
-/// spend (q > 1); with the customers it left out.
-fn gamma_gamma(x: &[f64], m: &[f64], fit: &FitOptions) -> Result<(Fitted<GammaGamma>, (f64, f64))> {
+/// spend (q > 1); with the data it was fitted on (the customers it left out, and the
+/// rows a bootstrap resamples).
+fn gamma_gamma(x: &[f64], m: &[f64], fit: &FitOptions) -> Result<(Fitted<GammaGamma>, SpendData)> {
     let data = SpendData::new(x, m)?;
     let gg: Fitted<GammaGamma> = fit_with(fit, &data)?;
     gg.mean_spend()?;
-    Ok((gg, data.excluded()))
+    Ok((gg, data))
 }

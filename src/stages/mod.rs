@@ -17,7 +17,7 @@
 //! | RFM | [`Summary::rfm`] | [`RfmOptions`](crate::rfm::RfmOptions) → [`RfmTable`](crate::rfm::RfmTable) | `rfm` |
 //! | model fit | [`fit::fit_summary`], [`fit::fit_table`] | [`fit::ModelKind`], [`FitOptions`](crate::clv::FitOptions) → [`fit::FitOutcome`] | `fit` |
 //! | model choice | [`compare::compare_models`] | [`FitOptions`](crate::clv::FitOptions) → [`compare::ModelComparison`] (BG/NBD, MBG/NBD, Pareto/NBD scored; one chosen by holdout MAE, else BIC) | `fit compare` |
-//! | CLV | [`clv::clv_table`], [`clv::clv_table_on`], [`clv::clv_table_with`] | [`clv::ClvSettings`] → [`clv::ClvOutcome`] (with notes: Gamma-Gamma falling back to historic spend) | `clv` |
+//! | CLV | [`clv::clv_table`], [`clv::clv_table_on`], [`clv::clv_table_with`] | [`clv::ClvSettings`] → [`clv::ClvOutcome`] (with notes: Gamma-Gamma falling back to historic spend; with `interval`, the bounds of [`interval`]) | `clv` |
 //! | contractual churn | [`churn::read_survival`], [`churn::fit_survival`] | a survival table ([`SurvivalData`](crate::clv::sbg::SurvivalData)), [`FitOptions`](crate::clv::FitOptions) → [`churn::ChurnOutcome`] (the sBG model) | `fit sbg --survival` |
 //! | cohorts | [`cohorts::cohorts`] | a [`CustomerTable`] made with a cohort period → [`Cohorts`](crate::cohort::Cohorts) | `cohorts` |
 //! | profitability | [`profitability::analyse`], [`profitability::customer_frame`] | [`CostModel`](crate::profitability::CostModel), [`Split`](crate::profitability::Split) → [`Profitability`](crate::profitability::Profitability) | `profitability` |
@@ -55,6 +55,7 @@ pub mod cohorts;
 pub mod compare;
 pub mod fit;
 mod inputs;
+pub mod interval;
 pub mod profitability;
 mod rfm;
 pub mod segment;

@@ -3,6 +3,7 @@
 //! purchases ([`crate::targeting::rank`]).
 
 use super::clv::{ClvOutcome, ClvSettings, MarginSource, ScoringPeriod, clv_table_on};
+use crate::clv::interval::IntervalOptions;
 use crate::error::Result;
 use crate::io::frame::nullable_f64;
 use crate::targeting::{Cut, TargetBy, Targeting, rank};
@@ -22,7 +23,9 @@ pub struct TargetOutcome {
 /// when the summary has a calibration end, and then the ranking is evaluated against who bought in the holdout
 /// period (`frequency_holdout`; customers born in the holdout count as not buying).
 /// With [`MarginSource::Cost`], [`TargetBy::PAliveValue`] ranks on `p_alive x
-/// expected_spend` (margin 1).
+/// expected_spend` (margin 1). [`TargetBy::ClvLower`] needs CLV's interval: without
+/// [`ClvSettings::interval`] the stage computes it with the defaults
+/// ([`IntervalOptions::default`]: 90%, 500 draws, the default seed).
 ///
 /// # Errors
 ///
@@ -54,7 +57,15 @@ pub fn target(
     cut.validate()?;
     // Ranked on the fitted (calibration) period, so that the holdout purchases the list
     // is checked against were not seen by the scores.
-    let clv = clv_table_on(summary, settings, ScoringPeriod::Fitted)?;
+    let clv = if by == TargetBy::ClvLower && settings.interval.is_none() {
+        let with_interval = ClvSettings {
+            interval: Some(IntervalOptions::default()),
+            ..settings.clone()
+        };
+        clv_table_on(summary, &with_interval, ScoringPeriod::Fitted)?
+    } else {
+        clv_table_on(summary, settings, ScoringPeriod::Fitted)?
+    };
     let margin = match settings.margin {
         MarginSource::Rate(r) => r,
         MarginSource::Cost => 1.0,

@@ -24,17 +24,17 @@ use crate::cli::patronage;
 const RETAIL: &str = "datasets/retail_sample.csv";
 const MASTER: &str = "datasets/cdnow/CDNOW_master.txt";
 
-fn retail() -> Transactions {
+pub(crate) fn retail() -> Transactions {
     Transactions::scan(RETAIL, TransactionSchema::default()).unwrap()
 }
 
-fn master() -> Transactions {
+pub(crate) fn master() -> Transactions {
     Transactions::scan_whitespace(MASTER, true, TransactionSchema::default()).unwrap()
 }
 
 /// Runs the CLI with `args` and `-o <dir>/out.parquet`, and reads the table back.
 /// Returns the table, standard output and standard error.
-fn run_to_parquet(args: &[&str]) -> (DataFrame, String, String) {
+pub(crate) fn run_to_parquet(args: &[&str]) -> (DataFrame, String, String) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("out.parquet");
     let mut all = args.to_vec();
@@ -45,7 +45,7 @@ fn run_to_parquet(args: &[&str]) -> (DataFrame, String, String) {
 }
 
 /// The summary stage's summary columns.
-fn summary_columns(tx: &Transactions, options: &SummaryOptions) -> Summary {
+pub(crate) fn summary_columns(tx: &Transactions, options: &SummaryOptions) -> Summary {
     summary(tx, options, None).unwrap().into_summary().unwrap()
 }
 
@@ -55,7 +55,7 @@ fn read(path: &Path) -> DataFrame {
 
 /// Same column names in the same order, same types, same values (nulls in the same
 /// places; floats bit for bit).
-fn assert_same(got: &DataFrame, want: &DataFrame) {
+pub(crate) fn assert_same(got: &DataFrame, want: &DataFrame) {
     assert_eq!(got.get_column_names(), want.get_column_names());
     assert_eq!(got.height(), want.height());
     for (g, w) in got.columns().iter().zip(want.columns()) {

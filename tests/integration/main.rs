@@ -14,6 +14,7 @@ mod clv_reference;
 mod determinism;
 mod frame_free;
 mod hyp2f1_reference;
+mod intervals;
 mod malformed_inputs;
 mod model_compare;
 mod out_of_core;

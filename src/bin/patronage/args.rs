@@ -1,13 +1,15 @@
 //! The command line as clap types: `Cli` and its `Command` enum (one variant per
 //! subcommand, with each option's help text), and the argument groups the commands share:
 //! `InputArgs` (the transaction file, column mapping and cleaning options), `TimeArgs`
-//! (purchase unit, time unit, observation and calibration ends) and `FitArgs` (penalizer
-//! and iteration budget, turned into `FitOptions`).
+//! (purchase unit, time unit, observation and calibration ends), `FitArgs` (penalizer
+//! and iteration budget, turned into `FitOptions`) and `IntervalArgs` (level, draws,
+//! bootstrap and seed of the intervals, turned into `IntervalOptions`).
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use patronage::clv::FitOptions;
+use patronage::clv::interval::{DEFAULT_DRAWS, DEFAULT_SEED, IntervalMethod, IntervalOptions};
 
 /// The INPUT `fit` sees when none is given (only allowed with `--survival`).
 pub(crate) const NO_INPUT: &str = "<no input>";
@@ -162,6 +164,8 @@ pub(crate) enum Command {
         spend_model: Option<PathBuf>,
         #[command(flatten)]
         fit: FitArgs,
+        #[command(flatten)]
+        interval: IntervalArgs,
         /// Print the models, customer equity, notes and assumptions as JSON on standard
         /// output (the table then goes only to -o FILE).
         #[arg(long)]
@@ -241,11 +245,12 @@ pub(crate) enum Command {
         input: InputArgs,
         #[command(flatten)]
         time: TimeArgs,
-        /// Ranking score.
+        /// Ranking score (clv-lower: the lower bound of CLV's interval, computed at
+        /// --interval, 0.9 by default).
         #[arg(
             long,
             default_value = "clv",
-            value_name = "clv|expected-purchases|p-alive-value"
+            value_name = "clv|clv-lower|expected-purchases|p-alive-value"
         )]
         by: String,
         /// Select the best N customers.
@@ -260,6 +265,8 @@ pub(crate) enum Command {
         /// Profit margin on spend.
         #[arg(long, default_value_t = 1.0)]
         margin: f64,
+        #[command(flatten)]
+        interval: IntervalArgs,
         /// Write the ranked list here; default: CSV on standard output unless --json.
         #[arg(short = 'o', long = "output", value_name = "FILE")]
         output: Option<PathBuf>,
@@ -294,6 +301,8 @@ pub(crate) enum Command {
         /// csv).
         #[arg(long)]
         csv: bool,
+        #[command(flatten)]
+        interval: IntervalArgs,
         /// Directory to write into (created when missing).
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
@@ -469,6 +478,56 @@ impl FitArgs {
     }
 }
 
+/// Intervals from parameter uncertainty (`[clv] interval, draws, bootstrap, seed` in
+/// the pipeline's TOML).
+#[derive(Args)]
+pub(crate) struct IntervalArgs {
+    /// Intervals at this level (e.g. 0.9) from the models' parameter uncertainty: adds
+    /// p_alive_lo/hi, expected_purchases_lo/hi, expected_spend_lo/hi (Gamma-Gamma) and
+    /// clv_lo/hi, and customer equity's interval.
+    #[arg(long, value_name = "LEVEL", help_heading = "Intervals")]
+    pub(crate) interval: Option<f64>,
+    /// Parameter draws for the intervals (needs --interval).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = DEFAULT_DRAWS,
+        requires = "interval",
+        help_heading = "Intervals"
+    )]
+    pub(crate) draws: usize,
+    /// Draw parameters by refitting on customers resampled with replacement instead of
+    /// from the fit's asymptotic normal (slower: one fit per draw; needs --interval).
+    #[arg(long, requires = "interval", help_heading = "Intervals")]
+    pub(crate) bootstrap: bool,
+    /// Seed of the draws (same seed, same intervals, whatever the thread count; needs
+    /// --interval).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = DEFAULT_SEED,
+        requires = "interval",
+        help_heading = "Intervals"
+    )]
+    pub(crate) seed: u64,
+}
+
+impl IntervalArgs {
+    /// The interval settings, when --interval is given.
+    pub(crate) fn options(&self) -> Option<IntervalOptions> {
+        self.interval.map(|level| {
+            IntervalOptions::new(level)
+                .draws(self.draws)
+                .seed(self.seed)
+                .method(if self.bootstrap {
+                    IntervalMethod::Bootstrap
+                } else {
+                    IntervalMethod::Asymptotic
+                })
+        })
+    }
+}
+
 #[derive(Args)]
 pub(crate) struct InputArgs {
     /// Transaction file: CSV (default), TSV, whitespace-separated text, Parquet, Arrow IPC.
@@ -589,6 +648,8 @@ pub(crate) fn flag_hint(e: &patronage::Error) -> String {
         "clv.horizon" => "--horizon",
         "clv.discount_rate" => "--discount-rate",
         "clv.step" => "--step",
+        "clv.interval" => "--interval",
+        "clv.draws" => "--draws",
         "clv.scoring" => "--scoring",
         "cohorts.period" => "--cohort",
         "whatif.retention" => "--retention",

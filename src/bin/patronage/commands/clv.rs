@@ -3,8 +3,9 @@
 //! (`stages::clv::clv_table`: the purchase model and Gamma-Gamma unless `--spend
 //! historic`, falling back to historic spend with a note when Gamma-Gamma cannot give
 //! expected spend) on the summary, prints the fitted parameters, the notes and the
-//! customer equity on stderr (or all of it as JSON on stdout with `--json`), and writes
-//! the per-customer P(alive), expected purchases, expected spend and CLV table.
+//! customer equity on stderr (with its interval under `--interval`; or all of it as JSON
+//! on stdout with `--json`), and writes the per-customer P(alive), expected purchases,
+//! expected spend and CLV table (with the `_lo`/`_hi` bounds under `--interval`).
 
 use std::path::PathBuf;
 
@@ -15,7 +16,7 @@ use patronage::stages::clv::{
 use patronage::stages::compare::{ModelChoice, compare_models};
 use patronage::stages::fit::AnyFitted;
 
-use crate::args::{FitArgs, InputArgs, TimeArgs};
+use crate::args::{FitArgs, InputArgs, IntervalArgs, TimeArgs};
 use crate::input::summarise;
 use crate::print::{emit, print_margin_assumption, print_notes, to_json_text};
 
@@ -32,12 +33,18 @@ pub(crate) fn run_clv(
     scoring: &str,
     (purchase_model, spend_model): (Option<&PathBuf>, Option<&PathBuf>),
     fit: &FitArgs,
+    interval: &IntervalArgs,
     json: bool,
     output: Option<&PathBuf>,
 ) -> patronage::Result<()> {
     let margin: MarginSource = margin.parse()?;
     let spend: SpendSource = spend.parse()?;
     let scoring: ScoringPeriod = scoring.parse()?;
+    // Bad interval settings are refused before the data are read.
+    let interval = interval.options();
+    if let Some(options) = &interval {
+        options.validate()?;
+    }
     let models = saved_models(purchase_model, spend_model)?;
     let summary = summarise(input, time)?;
     // `--model auto`: the model `fit compare` would choose, said on stderr (not with
@@ -65,6 +72,7 @@ pub(crate) fn run_clv(
         horizon,
         discount_rate,
         step,
+        interval,
     };
     let out = match &models {
         Some(models) => clv_table_with(&summary, &settings, scoring, models)?,
@@ -91,10 +99,24 @@ pub(crate) fn run_clv(
     }
     print_notes(&out.notes);
     print_margin_assumption(margin);
-    eprintln!(
-        "patronage: customer equity {:.2} over {horizon} time units",
-        out.customer_equity
-    );
+    match &out.intervals {
+        Some(iv) => {
+            let e = iv.customer_equity;
+            eprintln!(
+                "patronage: customer equity {:.2} over {horizon} time units ({:.0}% interval {:.2} to {:.2}, {} {} draws)",
+                e.estimate,
+                e.level * 100.0,
+                e.lo,
+                e.hi,
+                e.draws,
+                e.method.name()
+            );
+        }
+        None => eprintln!(
+            "patronage: customer equity {:.2} over {horizon} time units",
+            out.customer_equity
+        ),
+    }
     if json {
         println!("{}", to_json_text(&out.to_json(&settings, scoring))?);
         if output.is_some() {

@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use crate::args::{InputArgs, TimeArgs};
+use crate::args::{InputArgs, IntervalArgs, TimeArgs};
 use crate::input::apply_time_options;
 
 #[allow(clippy::too_many_arguments)] // one per command-line option
@@ -15,6 +15,7 @@ pub(crate) fn run_report(
     config: Option<&PathBuf>,
     (costs, margin_rate): (Option<&PathBuf>, Option<f64>),
     csv: bool,
+    interval: &IntervalArgs,
     out: &std::path::Path,
     quiet: bool,
     timings: bool,
@@ -63,6 +64,12 @@ pub(crate) fn run_report(
     }
     if csv {
         c.report.csv = true;
+    }
+    if let Some(level) = interval.interval {
+        c.clv.interval = Some(level);
+        c.clv.draws = Some(interval.draws);
+        c.clv.seed = Some(interval.seed);
+        c.clv.bootstrap = interval.bootstrap;
     }
     let pipeline = Pipeline::builder().config(c).build()?;
     let bar = if quiet {

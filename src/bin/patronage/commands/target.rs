@@ -1,5 +1,5 @@
-//! `patronage target`: ranks customers by CLV, expected purchases or P(alive) x value
-//! (`stages::target::target`), cuts the list by a count or a contact cost, prints the CLV
+//! `patronage target`: ranks customers by CLV, the lower bound of CLV's interval,
+//! expected purchases or P(alive) x value (`stages::target::target`), cuts the list by a count or a contact cost, prints the CLV
 //! stage's notes on stderr, and writes the ranked list and/or the selection count, the
 //! holdout gain table and the notes as JSON.
 
@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use patronage::stages::clv::{ClvSettings, MarginSource};
 
-use crate::args::{InputArgs, TimeArgs};
+use crate::args::{InputArgs, IntervalArgs, TimeArgs};
 use crate::input::summarise;
 use crate::print::{emit, print_margin_assumption, print_notes, to_json_text};
 
@@ -20,6 +20,7 @@ pub(crate) fn run_target(
     contact_cost: Option<f64>,
     horizon: f64,
     margin: f64,
+    interval: &IntervalArgs,
     output: Option<&PathBuf>,
     json: bool,
 ) -> patronage::Result<()> {
@@ -34,8 +35,13 @@ pub(crate) fn run_target(
     let settings = ClvSettings {
         horizon,
         margin: MarginSource::Rate(margin),
+        interval: interval.options(),
         ..ClvSettings::default()
     };
+    // Bad interval settings are refused before the data are read.
+    if let Some(options) = &settings.interval {
+        options.validate()?;
+    }
     let out = target(&summarise(input, time)?, &settings, by, cut)?;
     print_notes(&out.clv.notes);
     print_margin_assumption(settings.margin);
@@ -46,12 +52,15 @@ pub(crate) fn run_target(
         t.list.height()
     );
     if json {
-        let value = serde_json::json!({
+        let mut value = serde_json::json!({
             "scored": t.list.height(),
             "selected": t.selected,
             "holdout": t.evaluation,
             "notes": out.clv.notes,
         });
+        if let Some(iv) = &out.clv.intervals {
+            value["intervals"] = iv.to_json();
+        }
         println!("{}", to_json_text(&value)?);
         if output.is_some() {
             emit(t.list, output)?;

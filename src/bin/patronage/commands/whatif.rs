@@ -41,6 +41,8 @@ pub(crate) fn run_whatif(
         horizon: clv.horizon,
         discount_rate: clv.discount_rate,
         step: clv.step,
+        // The what-if compares two point scores; intervals are not drawn for it.
+        interval: None,
     };
     settings.period = options.period;
     settings.by = options.by.map(str::parse::<WhatIfGroup>).transpose()?;

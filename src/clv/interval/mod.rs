@@ -1,0 +1,736 @@
+//! How sure the scores are: intervals for the parameters, and per customer for
+//! P(alive), expected purchases, expected spend and CLV, and for customer equity (the
+//! sum of CLV), from the uncertainty of the fitted parameters (issue #17).
+//!
+//! Two ways to draw parameters:
+//!
+//! - **Asymptotic** ([`asymptotic_draws`]): the fit works on log-parameters, and its
+//!   Hessian there gives the asymptotic covariance `Cov(ln theta)` (kept in
+//!   [`FitReport::log_covariance`]; the standard errors come from the same matrix). Each
+//!   draw is `ln theta_hat + L z` with `L L^T` that covariance and `z` standard normal, so
+//!   every drawn parameter is positive.
+//! - **Bootstrap over customers** ([`bootstrap_draws`]): each draw refits the model on
+//!   the compressed rows with multinomial weights (as many customers as the data hold,
+//!   drawn with replacement), starting from the estimate; the data are not read again.
+//!
+//! Each draw re-scores every customer ([`score_intervals`]) and a customer's interval is
+//! the `(1 - level) / 2` and `(1 + level) / 2` quantiles of that customer's draws (linear
+//! interpolation between order statistics); customer equity's interval is the same
+//! quantiles of the per-draw sums. The purchase model and Gamma-Gamma are fitted
+//! independently, so their parameters are drawn independently and draw `d` of one is
+//! paired with draw `d` of the other.
+//!
+//! **Deterministic.** Draw `d` of a model takes its random numbers from its own ChaCha8
+//! stream: seed [`IntervalOptions::seed`], stream `2 d` for the purchase model and
+//! `2 d + 1` for Gamma-Gamma (and for any other model, `2 d`). Scoring splits customers
+//! into fixed chunks and adds the per-draw sums in chunk order, so the result is the same
+//! on any number of threads.
+//!
+//! **Cost.** Scoring is `draws x customers` evaluations of P(alive), plus
+//! `draws x distinct (x, T)` evaluations of the expected-if-alive path (once per
+//! discounting step, or once in all without discounting); customers sharing `(x, t_x, T)`
+//! share their P(alive) draws.
+//!
+//! ```
+//! use patronage::clv::{BgNbd, RepeatData, ClvOptions};
+//! use patronage::clv::interval::{asymptotic_draws, score_intervals, IntervalOptions};
+//! use patronage::clv::value::CustomerInputs;
+//! let (x, t_x, t) = (
+//!     [0.0, 1.0, 3.0, 0.0, 2.0, 5.0, 1.0, 0.0],
+//!     [0.0, 5.0, 20.0, 0.0, 12.0, 30.0, 2.0, 0.0],
+//!     [30.0, 32.0, 35.0, 20.0, 33.0, 36.0, 31.0, 25.0],
+//! );
+//! let fit = BgNbd::fitter().penalizer(0.01).fit(&RepeatData::new(&x, &t_x, &t)?)?;
+//! let options = IntervalOptions::new(0.9).draws(200);
+//! let draws = asymptotic_draws(&fit, &options)?;
+//! let models = draws.models()?;
+//! let input = CustomerInputs { x: &x, t_x: &t_x, t: &t, monetary: &[1.0; 8] };
+//! let iv = score_intervals(&models, None, input, &ClvOptions::default(), options.level)?;
+//! assert!(iv.p_alive.lo[5] <= iv.p_alive.hi[5]);
+//! assert!(iv.customer_equity.lo <= iv.customer_equity.hi);
+//! # Ok::<(), patronage::Error>(())
+//! ```
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::clv::fit::{FitOptions, FitReport, Fitter, Model, cholesky};
+use crate::clv::value::{
+    ClvOptions, CustomerInputs, Distinct, Margin, discount_grid, pair_value, validate,
+};
+use crate::clv::{DiscreteData, Fitted, GammaGamma, PurchaseModel, RepeatData, SpendData};
+use crate::error::{Error, Result};
+use crate::stats::quantile_in_place;
+
+/// The seed used when none is given: intervals are reproducible by default.
+pub const DEFAULT_SEED: u64 = 17;
+/// Draws when none are given.
+pub const DEFAULT_DRAWS: usize = 500;
+/// The most draws accepted: memory grows with draws times the customers of one chunk.
+pub const MAX_DRAWS: usize = 100_000;
+
+/// How parameters are drawn (`asymptotic` or `bootstrap` in JSON and TOML).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum IntervalMethod {
+    /// From the fit's asymptotic normal in log-parameter space (default).
+    #[default]
+    Asymptotic,
+    /// Refits on customers resampled with replacement.
+    Bootstrap,
+}
+
+impl IntervalMethod {
+    /// `asymptotic` or `bootstrap`.
+    pub fn name(self) -> &'static str {
+        match self {
+            IntervalMethod::Asymptotic => "asymptotic",
+            IntervalMethod::Bootstrap => "bootstrap",
+        }
+    }
+}
+
+/// What interval to compute: level, number of draws, seed and method.
+///
+/// # Example
+///
+/// ```
+/// use patronage::clv::interval::{IntervalOptions, IntervalMethod, DEFAULT_SEED};
+/// let o = IntervalOptions::new(0.8).draws(100).method(IntervalMethod::Bootstrap);
+/// assert_eq!((o.level, o.draws, o.seed), (0.8, 100, DEFAULT_SEED));
+/// assert!(o.validate().is_ok());
+/// assert!(IntervalOptions::new(1.0).validate().is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct IntervalOptions {
+    /// Nominal coverage, strictly between 0 and 1 (0.9 = the 5% and 95% quantiles).
+    pub level: f64,
+    /// Parameter draws, at least 2.
+    pub draws: usize,
+    /// Seed of the draws' random streams.
+    pub seed: u64,
+    /// How parameters are drawn.
+    pub method: IntervalMethod,
+}
+
+impl Default for IntervalOptions {
+    /// Level 0.9, [`DEFAULT_DRAWS`] draws, [`DEFAULT_SEED`], asymptotic.
+    fn default() -> Self {
+        IntervalOptions {
+            level: 0.9,
+            draws: DEFAULT_DRAWS,
+            seed: DEFAULT_SEED,
+            method: IntervalMethod::Asymptotic,
+        }
+    }
+}
+
+impl IntervalOptions {
+    /// The defaults at another level.
+    pub fn new(level: f64) -> Self {
+        IntervalOptions {
+            level,
+            ..IntervalOptions::default()
+        }
+    }
+
+    /// Sets the number of draws.
+    pub fn draws(mut self, draws: usize) -> Self {
+        self.draws = draws;
+        self
+    }
+
+    /// Sets the seed.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Sets the method.
+    pub fn method(mut self, method: IntervalMethod) -> Self {
+        self.method = method;
+        self
+    }
+
+    /// Checks the settings.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidOption`] naming `clv.interval` for a level not strictly between 0
+    /// and 1, `clv.draws` for fewer than 2 or more than [`MAX_DRAWS`] draws.
+    pub fn validate(&self) -> Result<()> {
+        check_level(self.level)?;
+        if !(2..=MAX_DRAWS).contains(&self.draws) {
+            return Err(Error::invalid(
+                "clv.draws",
+                format!("must be between 2 and {MAX_DRAWS}, got {}", self.draws),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn check_level(level: f64) -> Result<()> {
+    if !(level.is_finite() && level > 0.0 && level < 1.0) {
+        return Err(Error::invalid(
+            "clv.interval",
+            format!("the level must be strictly between 0 and 1, got {level}"),
+        ));
+    }
+    Ok(())
+}
+
+/// A lower and an upper bound.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Range {
+    /// The `(1 - level) / 2` quantile.
+    pub lo: f64,
+    /// The `(1 + level) / 2` quantile.
+    pub hi: f64,
+}
+
+impl Range {
+    /// The `level` interval of `values` (reorders them); NaN bounds for no values.
+    fn of(values: &mut [f64], level: f64) -> Range {
+        let lo = quantile_in_place(values, (1.0 - level) / 2.0);
+        let hi = quantile_in_place(values, (1.0 + level) / 2.0);
+        Range { lo, hi }
+    }
+}
+
+/// Per-customer lower and upper bounds, in input order.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Bounds {
+    /// Lower bounds.
+    pub lo: Vec<f64>,
+    /// Upper bounds.
+    pub hi: Vec<f64>,
+}
+
+/// Parameter draws of one model: `values[d]` is draw `d` in the model's parameter order.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ParameterDraws<M> {
+    /// One parameter vector per draw.
+    pub values: Vec<Vec<f64>>,
+    /// How they were drawn.
+    pub method: IntervalMethod,
+    _model: std::marker::PhantomData<M>,
+}
+
+impl<M: Model> ParameterDraws<M> {
+    /// Parameter names in the model's order.
+    pub fn names(&self) -> &'static [&'static str] {
+        M::PARAM_NAMES
+    }
+
+    /// The `level` interval of each parameter (quantiles of its draws), in parameter
+    /// order.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidOption`] naming `clv.interval` for a level not in (0, 1).
+    pub fn intervals(&self, level: f64) -> Result<Vec<Range>> {
+        check_level(level)?;
+        Ok((0..M::PARAM_NAMES.len())
+            .map(|j| {
+                let mut v: Vec<f64> = self.values.iter().map(|p| p[j]).collect();
+                Range::of(&mut v, level)
+            })
+            .collect())
+    }
+
+    /// One model per draw, for [`score_intervals`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Model`] when a draw is not positive and finite (a draw so far out that
+    /// `exp` overflows).
+    pub fn models(&self) -> Result<Vec<Fitted<M>>> {
+        self.values.iter().map(|p| Fitted::from_params(p)).collect()
+    }
+}
+
+/// The stream of draw `d`: Gamma-Gamma's streams are odd, every other model's even, so
+/// a purchase model and the spend model drawn from one seed are independent.
+fn stream<M: Model>(seed: u64, draw: usize) -> ChaCha8Rng {
+    let spend = u64::from(M::NAME == <GammaGamma as Model>::NAME);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(((draw as u64) << 1) | spend);
+    rng
+}
+
+/// `k` independent standard normal numbers (Box-Muller on pairs of uniforms; the
+/// uniform in the logarithm is in (0, 1], so the logarithm is finite).
+fn standard_normals(rng: &mut ChaCha8Rng, k: usize) -> Vec<f64> {
+    let mut out = Vec::with_capacity(k + 1);
+    while out.len() < k {
+        let u1 = 1.0 - rng.random::<f64>();
+        let u2: f64 = rng.random();
+        let radius = (-2.0 * u1.ln()).sqrt();
+        let angle = std::f64::consts::TAU * u2;
+        out.push(radius * angle.cos());
+        out.push(radius * angle.sin());
+    }
+    out.truncate(k);
+    out
+}
+
+fn model_error<M: Model>(reason: impl Into<String>) -> Error {
+    Error::Model {
+        model: M::NAME.into(),
+        reason: reason.into(),
+    }
+}
+
+/// Draws parameters from the fit's asymptotic normal in log-parameter space:
+/// `exp(ln theta_hat + L z)` with `L L^T` = [`FitReport::log_covariance`].
+///
+/// # Errors
+///
+/// [`Error::InvalidOption`] for bad options (see [`IntervalOptions::validate`]);
+/// [`Error::Model`] for a model built from known parameters (no fit, so no covariance)
+/// or a fit without a log-parameter covariance (its Hessian was not positive definite,
+/// or it was loaded from a model file written before the covariance was kept).
+///
+/// # Example
+///
+/// ```
+/// use patronage::clv::{GammaGamma, SpendData};
+/// use patronage::clv::interval::{asymptotic_draws, IntervalOptions};
+/// let data = SpendData::new(&[1.0, 2.0, 3.0, 1.0, 4.0, 2.0, 5.0], &[10.0, 20.0, 15.0, 30.0, 12.0, 18.0, 25.0])?;
+/// let fit = GammaGamma::fitter().penalizer(0.01).fit(&data)?;
+/// let draws = asymptotic_draws(&fit, &IntervalOptions::default().draws(50))?;
+/// assert_eq!(draws.values.len(), 50);
+/// assert!(draws.values.iter().flatten().all(|v| *v > 0.0));
+/// # Ok::<(), patronage::Error>(())
+/// ```
+pub fn asymptotic_draws<M: Model>(
+    fit: &Fitted<M>,
+    options: &IntervalOptions,
+) -> Result<ParameterDraws<M>> {
+    options.validate()?;
+    let report: &FitReport = fit.report().ok_or_else(|| {
+        model_error::<M>("the model was built from known parameters, not fitted: there is no covariance to draw from")
+    })?;
+    let chol = cholesky(&report.log_covariance)
+        .filter(|l| l.len() == M::PARAM_NAMES.len())
+        .ok_or_else(|| {
+            model_error::<M>("the fit has no log-parameter covariance: the Hessian at the estimate was not positive definite (standard errors NaN), or the model file predates it (refit to keep one); use the bootstrap, or refit")
+        })?;
+    let centre: Vec<f64> = fit.params().iter().map(|p| p.ln()).collect();
+    let k = centre.len();
+    let values = (0..options.draws)
+        .into_par_iter()
+        .map(|d| {
+            let z = standard_normals(&mut stream::<M>(options.seed, d), k);
+            (0..k)
+                .map(|i| {
+                    let shift: f64 = (0..=i).map(|j| chol[i][j] * z[j]).sum();
+                    (centre[i] + shift).exp()
+                })
+                .collect()
+        })
+        .collect();
+    Ok(ParameterDraws {
+        values,
+        method: IntervalMethod::Asymptotic,
+        _model: std::marker::PhantomData,
+    })
+}
+
+/// Data a bootstrap can resample: its distinct rows' weights (customers per row) and
+/// the same rows with other weights.
+pub trait Resample: Sized {
+    /// Customers per distinct row.
+    fn row_weights(&self) -> &[f64];
+
+    /// The same distinct rows with `counts` customers each (rows with a zero count are
+    /// left out).
+    ///
+    /// # Errors
+    ///
+    /// The data type's own checks (they do not fail for the rows of a valid value).
+    fn with_counts(&self, counts: &[f64]) -> Result<Self>;
+}
+
+/// The rows with a positive count, gathered from each column.
+fn kept(columns: &[&[f64]], counts: &[f64]) -> (Vec<Vec<f64>>, Vec<f64>) {
+    let rows: Vec<usize> = (0..counts.len()).filter(|&i| counts[i] > 0.0).collect();
+    let cols = columns
+        .iter()
+        .map(|c| rows.iter().map(|&i| c[i]).collect())
+        .collect();
+    (cols, rows.iter().map(|&i| counts[i]).collect())
+}
+
+impl Resample for RepeatData {
+    fn row_weights(&self) -> &[f64] {
+        self.weights()
+    }
+
+    fn with_counts(&self, counts: &[f64]) -> Result<Self> {
+        let (c, w) = kept(&[self.x(), self.t_x(), self.t()], counts);
+        RepeatData::with_weights(&c[0], &c[1], &c[2], &w)
+    }
+}
+
+impl Resample for SpendData {
+    fn row_weights(&self) -> &[f64] {
+        self.weights()
+    }
+
+    fn with_counts(&self, counts: &[f64]) -> Result<Self> {
+        let (c, w) = kept(&[self.x(), self.m()], counts);
+        SpendData::with_weights(&c[0], &c[1], &w)
+    }
+}
+
+impl Resample for DiscreteData {
+    fn row_weights(&self) -> &[f64] {
+        self.weights()
+    }
+
+    fn with_counts(&self, counts: &[f64]) -> Result<Self> {
+        let (c, w) = kept(&[self.x(), self.t_x(), self.n()], counts);
+        DiscreteData::new(&c[0], &c[1], &c[2], Some(&w))
+    }
+}
+
+/// Multinomial counts over rows: `round(sum of weights)` customers drawn with
+/// replacement, row `i` with probability `w_i / sum w` (binary search on the running
+/// sums; the uniform draws are the stream's, in order).
+fn multinomial_counts(weights: &[f64], rng: &mut ChaCha8Rng) -> Vec<f64> {
+    let mut cumulative = Vec::with_capacity(weights.len());
+    let mut total = 0.0;
+    for w in weights {
+        total += w;
+        cumulative.push(total);
+    }
+    let customers = total.round().max(1.0) as u64;
+    let mut counts = vec![0.0; weights.len()];
+    for _ in 0..customers {
+        let u = rng.random::<f64>() * total;
+        let i = cumulative
+            .partition_point(|c| *c <= u)
+            .min(weights.len() - 1);
+        counts[i] += 1.0;
+    }
+    counts
+}
+
+/// Draws parameters by refitting on customers resampled with replacement: each draw
+/// gives every distinct row of `data` a multinomial count (as many customers as `data`
+/// holds, in proportion to the rows' weights) and refits with `fit_options`, starting
+/// at `fit`'s estimate.
+///
+/// # Errors
+///
+/// [`Error::InvalidOption`] for bad options; the first failed refit in draw order, as
+/// [`Error::Model`] naming the draw (a resample on which the model has no finite
+/// optimum, for instance).
+///
+/// # Example
+///
+/// ```
+/// use patronage::clv::{BgNbd, RepeatData, FitOptions};
+/// use patronage::clv::interval::{bootstrap_draws, IntervalOptions};
+/// let data = RepeatData::new(
+///     &[0.0, 1.0, 3.0, 0.0, 2.0, 5.0, 1.0, 0.0],
+///     &[0.0, 5.0, 20.0, 0.0, 12.0, 30.0, 2.0, 0.0],
+///     &[30.0, 32.0, 35.0, 20.0, 33.0, 36.0, 31.0, 25.0],
+/// )?;
+/// let options = FitOptions { penalizer: 0.01, ..FitOptions::default() };
+/// let fit = BgNbd::fitter().penalizer(0.01).fit(&data)?;
+/// let draws = bootstrap_draws(&fit, &data, &options, &IntervalOptions::default().draws(10))?;
+/// assert_eq!(draws.values.len(), 10);
+/// # Ok::<(), patronage::Error>(())
+/// ```
+pub fn bootstrap_draws<M: Model>(
+    fit: &Fitted<M>,
+    data: &M::Data,
+    fit_options: &FitOptions,
+    options: &IntervalOptions,
+) -> Result<ParameterDraws<M>>
+where
+    M::Data: Resample,
+{
+    options.validate()?;
+    let start = FitOptions {
+        initial: Some(fit.params().to_vec()),
+        ..fit_options.clone()
+    };
+    let refits: Vec<Result<Vec<f64>>> = (0..options.draws)
+        .into_par_iter()
+        .map(|d| {
+            let counts = multinomial_counts(data.row_weights(), &mut stream::<M>(options.seed, d));
+            let refit = data
+                .with_counts(&counts)
+                .and_then(|resample| Fitter::<M>::with_options(start.clone()).fit(&resample));
+            refit.map(|f| f.params().to_vec()).map_err(|e| {
+                model_error::<M>(format!(
+                    "bootstrap draw {} of {}: the refit failed ({e})",
+                    d + 1,
+                    options.draws
+                ))
+            })
+        })
+        .collect();
+    Ok(ParameterDraws {
+        values: refits.into_iter().collect::<Result<_>>()?,
+        method: IntervalMethod::Bootstrap,
+        _model: std::marker::PhantomData,
+    })
+}
+
+/// Draws parameters the way `options.method` says: [`asymptotic_draws`] (which needs
+/// only the fit) or [`bootstrap_draws`] (which refits on `data` with `fit_options`).
+///
+/// # Errors
+///
+/// As [`asymptotic_draws`] or [`bootstrap_draws`].
+///
+/// # Example
+///
+/// ```
+/// use patronage::clv::{BgNbd, RepeatData, FitOptions};
+/// use patronage::clv::interval::{parameter_draws, IntervalOptions};
+/// let data = RepeatData::new(&[0.0, 1.0, 3.0, 0.0, 2.0, 5.0], &[0.0, 5.0, 20.0, 0.0, 12.0, 30.0], &[30.0, 32.0, 35.0, 20.0, 33.0, 36.0])?;
+/// let fit = BgNbd::fitter().penalizer(0.01).fit(&data)?;
+/// let options = FitOptions { penalizer: 0.01, ..FitOptions::default() };
+/// let draws = parameter_draws(&fit, &data, &options, &IntervalOptions::default().draws(20))?;
+/// assert_eq!(draws.intervals(0.9)?.len(), 4);
+/// # Ok::<(), patronage::Error>(())
+/// ```
+pub fn parameter_draws<M: Model>(
+    fit: &Fitted<M>,
+    data: &M::Data,
+    fit_options: &FitOptions,
+    options: &IntervalOptions,
+) -> Result<ParameterDraws<M>>
+where
+    M::Data: Resample,
+{
+    match options.method {
+        IntervalMethod::Asymptotic => asymptotic_draws(fit, options),
+        IntervalMethod::Bootstrap => bootstrap_draws(fit, data, fit_options, options),
+    }
+}
+
+/// Per-customer intervals and the intervals of the population totals, from scoring
+/// every customer under every parameter draw.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ScoreIntervals {
+    /// Nominal coverage.
+    pub level: f64,
+    /// Draws scored.
+    pub draws: usize,
+    /// P(alive) at `T`.
+    pub p_alive: Bounds,
+    /// Expected purchases over the horizon.
+    pub expected_purchases: Bounds,
+    /// Expected spend per purchase, when it comes from Gamma-Gamma draws (`None` for
+    /// historic spend, which is data, not an estimate).
+    pub expected_spend: Option<Bounds>,
+    /// CLV.
+    pub clv: Bounds,
+    /// Customer equity (the sum of CLV).
+    pub customer_equity: Range,
+    /// The population's expected purchases over the horizon (the sum over customers).
+    pub total_expected_purchases: Range,
+    /// Customer equity under each draw, in draw order.
+    pub equity_draws: Vec<f64>,
+    /// The population's expected purchases under each draw, in draw order.
+    pub purchases_draws: Vec<f64>,
+}
+
+/// Customers per chunk of the scoring: fixed, so the per-draw sums are added in the same
+/// order whatever the thread count.
+const CHUNK: usize = 512;
+
+/// What one chunk gives: per customer `(index, [p_alive, purchases, spend, clv] x [lo,
+/// hi])`, and the chunk's per-draw sums of CLV and expected purchases.
+type ChunkOut = (Vec<(u32, [f64; 8])>, Vec<f64>, Vec<f64>);
+
+/// Scores every customer under each draw (`purchase[d]` with `spend[d]`) and takes the
+/// `level` quantiles per customer and of the per-draw totals. The scores follow
+/// [`crate::clv::value::score`] (expected spend from Gamma-Gamma when `spend` is given,
+/// else the customer's own mean repeat spend).
+///
+/// # Errors
+///
+/// [`Error::InvalidOption`] for a level outside (0, 1), fewer than 2 draws, a spend draw
+/// count unlike the purchase draws', and the checks of [`crate::clv::value::score`]
+/// ([`Error::BadRow`] for inconsistent customer data); [`Error::Model`] when a draw cannot
+/// give an expectation (a Gamma-Gamma draw with `q <= 1` has no finite mean spend; the
+/// reason names the draw).
+///
+/// # Example
+///
+/// See the [module documentation](self).
+pub fn score_intervals<P: PurchaseModel>(
+    purchase: &[P],
+    spend: Option<&[Fitted<GammaGamma>]>,
+    input: CustomerInputs<'_>,
+    opts: &ClvOptions,
+    level: f64,
+) -> Result<ScoreIntervals> {
+    check_level(level)?;
+    let draws = purchase.len();
+    if draws < 2 {
+        return Err(Error::invalid(
+            "clv.draws",
+            format!("needs at least 2 draws, got {draws}"),
+        ));
+    }
+    if let Some(s) = spend {
+        if s.len() != draws {
+            return Err(Error::invalid(
+                "clv.draws",
+                format!("{} spend draws for {draws} purchase draws", s.len()),
+            ));
+        }
+        for (d, gg) in s.iter().enumerate() {
+            gg.mean_spend().map_err(|e| Error::Model {
+                model: GammaGamma::NAME.into(),
+                reason: format!(
+                    "draw {} of {draws}: {e}; the spend interval is unbounded (use historic spend)",
+                    d + 1
+                ),
+            })?;
+        }
+    }
+    validate(&input, opts)?;
+    let n = input.x.len();
+    let (grid, factors) = discount_grid(opts);
+    let distinct = Distinct::of(&input);
+    let n_chunks = n.div_ceil(CHUNK);
+    let chunk = |c: usize| -> Result<ChunkOut> {
+        let members = &distinct.order[c * CHUNK..((c + 1) * CHUNK).min(n)];
+        // Customers are sorted by pair, so a chunk's pairs are a contiguous range.
+        let first = distinct.pair_of[members[0] as usize] as usize;
+        let last = distinct.pair_of[members[members.len() - 1] as usize] as usize;
+        // Per pair of the chunk, per draw: (g(H), discounted g).
+        let mut per_pair = Vec::with_capacity((last - first + 1) * draws);
+        for &(x, t) in &distinct.pairs[first..=last] {
+            for model in purchase {
+                per_pair.push(pair_value(model, x, t, &grid, &factors)?);
+            }
+        }
+        let mut equity = vec![0.0; draws];
+        let mut total = vec![0.0; draws];
+        let mut out = Vec::with_capacity(members.len());
+        let (mut alive, mut bought, mut spent, mut value) = (
+            vec![0.0; draws],
+            vec![0.0; draws],
+            vec![0.0; draws],
+            vec![0.0; draws],
+        );
+        let mut alive_draws = vec![0.0; draws];
+        let mut shared: Option<(u64, u64, u64)> = None;
+        let mut shared_bounds = [0.0; 4];
+        for &i in members {
+            let i = i as usize;
+            let (x, tx, t, m) = (input.x[i], input.t_x[i], input.t[i], input.monetary[i]);
+            let key = (
+                (x + 0.0).to_bits(),
+                (t + 0.0).to_bits(),
+                (tx + 0.0).to_bits(),
+            );
+            let same = shared == Some(key);
+            if !same {
+                for (d, model) in purchase.iter().enumerate() {
+                    alive_draws[d] = model.p_alive(x, tx, t);
+                }
+            }
+            let pair = &per_pair[(distinct.pair_of[i] as usize - first) * draws..][..draws];
+            let margin = match &opts.margin {
+                Margin::Rate(r) => *r,
+                Margin::PerCustomer(v) => v[i],
+            };
+            for d in 0..draws {
+                let pa = alive_draws[d];
+                let (g_h, disc) = pair[d];
+                let s = match spend {
+                    Some(gg) => gg[d].conditional_expected_spend(x, m)?,
+                    None => m,
+                };
+                alive[d] = pa;
+                bought[d] = pa * g_h;
+                spent[d] = s;
+                value[d] = margin * s * pa * disc;
+                equity[d] += value[d];
+                total[d] += bought[d];
+            }
+            // P(alive) and expected purchases depend on (x, t_x, T) only: customers
+            // sharing them (adjacent in this order) share their bounds.
+            if !same {
+                let a = Range::of(&mut alive, level);
+                let b = Range::of(&mut bought, level);
+                shared_bounds = [a.lo, a.hi, b.lo, b.hi];
+                shared = Some(key);
+            }
+            let s = Range::of(&mut spent, level);
+            let v = Range::of(&mut value, level);
+            let [alo, ahi, blo, bhi] = shared_bounds;
+            out.push((i as u32, [alo, ahi, blo, bhi, s.lo, s.hi, v.lo, v.hi]));
+        }
+        Ok((out, equity, total))
+    };
+    let parts: Vec<Result<ChunkOut>> = if cfg!(feature = "parallel") && n_chunks > 1 {
+        (0..n_chunks).into_par_iter().map(chunk).collect()
+    } else {
+        (0..n_chunks).map(chunk).collect()
+    };
+    let mut columns = vec![vec![0.0; n]; 8];
+    let mut equity_draws = vec![0.0; draws];
+    let mut purchases_draws = vec![0.0; draws];
+    // In chunk order: the first error is the same whatever the thread count, and so
+    // are the per-draw sums.
+    for part in parts {
+        let (rows, equity, total) = part?;
+        for (i, v) in rows {
+            for (col, value) in columns.iter_mut().zip(v) {
+                col[i as usize] = value;
+            }
+        }
+        for d in 0..draws {
+            equity_draws[d] += equity[d];
+            purchases_draws[d] += total[d];
+        }
+    }
+    let customer_equity = Range::of(&mut equity_draws.clone(), level);
+    let total_expected_purchases = Range::of(&mut purchases_draws.clone(), level);
+    let mut cols = columns.into_iter();
+    let mut bounds = || Bounds {
+        lo: cols.next().unwrap_or_default(),
+        hi: cols.next().unwrap_or_default(),
+    };
+    let p_alive = bounds();
+    let expected_purchases = bounds();
+    let expected_spend = bounds();
+    let clv = bounds();
+    Ok(ScoreIntervals {
+        level,
+        draws,
+        p_alive,
+        expected_purchases,
+        expected_spend: spend.map(|_| expected_spend),
+        clv,
+        customer_equity,
+        total_expected_purchases,
+        equity_draws,
+        purchases_draws,
+    })
+}
+
+#[cfg(test)]
+mod tests;
+
+#[cfg(test)]
+mod coverage;

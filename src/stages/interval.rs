@@ -1,0 +1,239 @@
+//! The CLV stage's intervals (issue #17, "know how sure"): with
+//! [`ClvSettings::interval`](super::clv::ClvSettings::interval) set, the stage draws the
+//! purchase model's (and Gamma-Gamma's) parameters ([`crate::clv::interval`]), re-scores
+//! every customer under each draw and adds the bounds to its table (`p_alive_lo`,
+//! `p_alive_hi`, `expected_purchases_lo`, `expected_purchases_hi`, `expected_spend_lo`,
+//! `expected_spend_hi` when spend comes from Gamma-Gamma, `clv_lo`, `clv_hi`); customer
+//! equity's interval, the population's expected purchases' and each parameter's are in
+//! [`ClvIntervals`].
+
+use polars::prelude::*;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::fit::AnyFitted;
+use crate::clv::fit::Model;
+use crate::clv::interval::{
+    IntervalMethod, IntervalOptions, Range, ScoreIntervals, parameter_draws, score_intervals,
+};
+use crate::clv::value::CustomerInputs;
+use crate::clv::{
+    ClvOptions, FitOptions, Fitted, GammaGamma, PurchaseModel, RepeatData, SpendData,
+};
+use crate::error::{Error, Result};
+
+/// The bound columns the CLV table can have, in their order (`expected_spend_lo/hi` only
+/// when spend comes from Gamma-Gamma).
+pub const BOUND_COLUMNS: [&str; 8] = [
+    "p_alive_lo",
+    "p_alive_hi",
+    "expected_purchases_lo",
+    "expected_purchases_hi",
+    "expected_spend_lo",
+    "expected_spend_hi",
+    "clv_lo",
+    "clv_hi",
+];
+
+/// Customer equity with its interval: what `report.json` holds as
+/// `clv.customer_equity_interval`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct EquityInterval {
+    /// The sum of CLV at the estimates.
+    pub estimate: f64,
+    /// Lower bound (the `(1 - level) / 2` quantile of the per-draw sums).
+    pub lo: f64,
+    /// Upper bound.
+    pub hi: f64,
+    /// Nominal coverage.
+    pub level: f64,
+    /// Parameter draws.
+    pub draws: usize,
+    /// How the parameters were drawn.
+    pub method: IntervalMethod,
+}
+
+/// One parameter's interval (quantiles of its draws).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct ParameterInterval {
+    /// The model (`bg-nbd`, `gamma-gamma`, ...).
+    pub model: &'static str,
+    /// The parameter's name.
+    pub parameter: &'static str,
+    /// The estimate.
+    pub estimate: f64,
+    /// Lower bound.
+    pub lo: f64,
+    /// Upper bound.
+    pub hi: f64,
+}
+
+/// The intervals of a CLV run beyond the per-customer columns.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ClvIntervals {
+    /// Level, draws, seed and method used.
+    pub options: IntervalOptions,
+    /// Customer equity with its interval.
+    pub customer_equity: EquityInterval,
+    /// The population's expected purchases over the horizon: the sum at the estimates
+    /// and the interval of the per-draw sums.
+    pub total_expected_purchases: (f64, Range),
+    /// Every parameter of the purchase model, then of Gamma-Gamma when it gave spend.
+    pub parameters: Vec<ParameterInterval>,
+}
+
+impl ClvIntervals {
+    /// As JSON: `{level, draws, seed, method, customer_equity: {estimate, lo, hi, level,
+    /// draws, method}, total_expected_purchases: {estimate, lo, hi}, parameters: [{model,
+    /// parameter, estimate, lo, hi}]}`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use patronage::prelude::*;
+    /// use patronage::clv::interval::IntervalOptions;
+    /// use patronage::stages::clv::{clv_table, ClvSettings, SpendSource};
+    /// let s = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?
+    ///     .summary(&SummaryOptions::weekly())?;
+    /// let settings = ClvSettings {
+    ///     spend: SpendSource::Historic,
+    ///     interval: Some(IntervalOptions::new(0.9).draws(50)),
+    ///     ..ClvSettings::default()
+    /// };
+    /// let out = clv_table(&s, &settings)?;
+    /// let json = out.intervals.unwrap().to_json();
+    /// assert_eq!(json["customer_equity"]["method"], "asymptotic");
+    /// assert!(json["customer_equity"]["lo"].as_f64() <= json["customer_equity"]["hi"].as_f64());
+    /// # Ok::<(), patronage::Error>(())
+    /// ```
+    pub fn to_json(&self) -> Value {
+        let (estimate, r) = self.total_expected_purchases;
+        json!({
+            "level": self.options.level,
+            "draws": self.options.draws,
+            "seed": self.options.seed,
+            "method": self.options.method,
+            "customer_equity": self.customer_equity,
+            "total_expected_purchases": { "estimate": estimate, "lo": r.lo, "hi": r.hi },
+            "parameters": self.parameters,
+        })
+    }
+}
+
+/// What the CLV stage hands over to compute intervals.
+pub(crate) struct IntervalInputs<'a> {
+    pub(crate) purchase: &'a AnyFitted,
+    pub(crate) data: &'a RepeatData,
+    /// Gamma-Gamma and the data it was fitted on, when it gave the spend.
+    pub(crate) spend: Option<(&'a Fitted<GammaGamma>, &'a SpendData)>,
+    pub(crate) fit: &'a FitOptions,
+    pub(crate) customers: CustomerInputs<'a>,
+    pub(crate) clv: &'a ClvOptions,
+    /// Customer equity and the population's expected purchases at the estimates.
+    pub(crate) estimates: (f64, f64),
+}
+
+fn parameter_rows<M: Model>(fit: &Fitted<M>, ranges: &[Range]) -> Vec<ParameterInterval> {
+    M::PARAM_NAMES
+        .iter()
+        .zip(fit.params())
+        .zip(ranges)
+        .map(|((name, estimate), r)| ParameterInterval {
+            model: M::NAME,
+            parameter: name,
+            estimate: *estimate,
+            lo: r.lo,
+            hi: r.hi,
+        })
+        .collect()
+}
+
+fn draw_and_score<M: Model<Data = RepeatData>>(
+    fit: &Fitted<M>,
+    inputs: &IntervalInputs<'_>,
+    options: &IntervalOptions,
+) -> Result<(ScoreIntervals, Vec<ParameterInterval>)>
+where
+    Fitted<M>: PurchaseModel,
+{
+    let purchase = parameter_draws(fit, inputs.data, inputs.fit, options)?;
+    let mut parameters = parameter_rows(fit, &purchase.intervals(options.level)?);
+    let spend = match inputs.spend {
+        Some((gg, data)) => {
+            let draws = parameter_draws(gg, data, inputs.fit, options)?;
+            parameters.extend(parameter_rows(gg, &draws.intervals(options.level)?));
+            Some(draws.models()?)
+        }
+        None => None,
+    };
+    let scores = score_intervals(
+        &purchase.models()?,
+        spend.as_deref(),
+        inputs.customers,
+        inputs.clv,
+        options.level,
+    )?;
+    Ok((scores, parameters))
+}
+
+/// Draws, scores and summarises: the per-customer bounds (in the scored customers'
+/// order) and the [`ClvIntervals`].
+pub(crate) fn clv_intervals(
+    inputs: &IntervalInputs<'_>,
+    options: &IntervalOptions,
+) -> Result<(ScoreIntervals, ClvIntervals)> {
+    let (scores, parameters) = match inputs.purchase {
+        AnyFitted::BgNbd(m) => draw_and_score(m, inputs, options)?,
+        AnyFitted::MbgNbd(m) => draw_and_score(m, inputs, options)?,
+        AnyFitted::ParetoNbd(m) => draw_and_score(m, inputs, options)?,
+        other => {
+            return Err(Error::invalid(
+                "clv.model",
+                format!("{} does not predict purchases", other.name()),
+            ));
+        }
+    };
+    let (equity, purchases) = inputs.estimates;
+    let summary = ClvIntervals {
+        options: *options,
+        customer_equity: EquityInterval {
+            estimate: equity,
+            lo: scores.customer_equity.lo,
+            hi: scores.customer_equity.hi,
+            level: options.level,
+            draws: options.draws,
+            method: options.method,
+        },
+        total_expected_purchases: (purchases, scores.total_expected_purchases),
+        parameters,
+    };
+    Ok((scores, summary))
+}
+
+/// The bound columns of the CLV table, each scattered to all customers by `scatter`
+/// (null where there was nothing to score).
+pub(crate) fn bound_columns(
+    scores: &ScoreIntervals,
+    scatter: impl Fn(&[f64]) -> Vec<Option<f64>>,
+) -> Vec<Column> {
+    let mut named = vec![
+        ("p_alive", &scores.p_alive),
+        ("expected_purchases", &scores.expected_purchases),
+    ];
+    if let Some(spend) = &scores.expected_spend {
+        named.push(("expected_spend", spend));
+    }
+    named.push(("clv", &scores.clv));
+    named
+        .into_iter()
+        .flat_map(|(name, b)| {
+            [
+                Column::new(format!("{name}_lo").into(), scatter(&b.lo)),
+                Column::new(format!("{name}_hi").into(), scatter(&b.hi)),
+            ]
+        })
+        .collect()
+}

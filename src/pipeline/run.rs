@@ -14,7 +14,7 @@ use crate::stages::clv::clv_table_on;
 use crate::stages::clv::{ClvSettings, MarginSource, ScoringPeriod};
 use crate::stages::cohorts::cohorts;
 use crate::stages::compare::compare_models;
-use crate::stages::fit::{FitOutcome, fit_summary, purchase_checks};
+use crate::stages::fit::{FitOutcome, fit_summary, purchase_checks, tracking_of};
 use crate::stages::interval::BOUND_COLUMNS;
 use crate::stages::profitability::{NO_RATES, matrix, price};
 use crate::stages::segment::{CLV_COLUMNS, SegmentSettings, segment};
@@ -166,11 +166,13 @@ impl Pipeline {
                 let checks = match fitted {
                     Some(model) => {
                         let (histogram, holdout) = purchase_checks(&model, &summary)?;
+                        let tracking = tracking_of(&model, &summary)?;
                         FitOutcome {
                             model,
                             excluded: None,
                             holdout,
                             histogram,
+                            tracking,
                         }
                     }
                     None => fit_summary(settings.model, &summary, &settings.fit)?,

@@ -28,7 +28,8 @@ pub struct Chart {
 }
 
 /// Every chart the run has data for, in page order: matrix, whale, segments,
-/// rfm_heatmap, holdout, p_alive, period_transactions, cohort_retention.
+/// rfm_heatmap, holdout, p_alive, period_transactions, tracking, tracking_periods,
+/// cohort_retention.
 ///
 /// # Errors
 ///
@@ -54,6 +55,8 @@ pub fn all(out: &PipelineOutput) -> Result<Vec<Chart>> {
         holdout(out)?,
         p_alive(out)?,
         period_transactions(out)?,
+        tracking_cumulative(out)?,
+        tracking_periods(out)?,
         Some(cohort_retention(out)?),
     ]
     .into_iter()
@@ -85,15 +88,29 @@ pub fn skipped(out: &PipelineOutput) -> Vec<(&'static str, String)> {
     }
     match &out.checks {
         None => {
-            for id in ["holdout", "p_alive", "period_transactions"] {
+            for id in [
+                "holdout",
+                "p_alive",
+                "period_transactions",
+                "tracking",
+                "tracking_periods",
+            ] {
                 s.push((id, out.not_run_reason(Stage::Clv)));
             }
         }
-        Some(c) if c.holdout.is_none() => s.push((
-            "holdout",
-            "no calibration end: nothing to check against".into(),
-        )),
-        Some(_) => {}
+        Some(c) => {
+            if c.holdout.is_none() {
+                s.push((
+                    "holdout",
+                    "no calibration end: nothing to check against".into(),
+                ));
+            }
+            if c.tracking.is_none() {
+                for id in ["tracking", "tracking_periods"] {
+                    s.push((id, "the data span less than one time unit".into()));
+                }
+            }
+        }
     }
     s
 }
@@ -588,6 +605,120 @@ fn period_transactions(out: &PipelineOutput) -> Result<Option<Chart>> {
         title: "Period transactions: actual vs model".into(),
         svg,
         reading: r.text,
+    }))
+}
+
+/// Cumulative or per-period repeat purchases over calendar time, actual against the
+/// model, with the calibration end marked.
+fn tracking_chart(
+    out: &PipelineOutput,
+    cumulative: bool,
+) -> Result<Option<(readings::TrackingReading, String)>> {
+    let Some(t) = out.checks.as_ref().and_then(|c| c.tracking.as_ref()) else {
+        return Ok(None);
+    };
+    let Some(r) = readings::tracking(t) else {
+        return Ok(None);
+    };
+    type Line = Vec<(f64, f64)>;
+    let (actual, expected): (Line, Line) = if cumulative {
+        t.points
+            .iter()
+            .map(|p| ((p.period_end, p.actual), (p.period_end, p.expected)))
+            .unzip()
+    } else {
+        r.rates.iter().map(|&(x, a, e)| ((x, a), (x, e))).unzip()
+    };
+    let top = if cumulative {
+        r.max_cumulative
+    } else {
+        r.max_rate
+    } * 1.1;
+    let (caption, y_desc) = if cumulative {
+        (
+            "Tracking: cumulative repeat purchases".to_string(),
+            "repeat purchases, cumulative".to_string(),
+        )
+    } else {
+        (
+            format!("Tracking: repeat purchases per {}", t.time_unit),
+            format!("repeat purchases per {}", t.time_unit),
+        )
+    };
+    let svg = render(SIZE, |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(caption.as_str(), ("sans-serif", 20))
+            .margin(12)
+            .x_label_area_size(42)
+            .y_label_area_size(72)
+            .build_cartesian_2d(0.0..r.x_max.max(1e-9), 0.0..top.max(1.0))?;
+        let ylab = |v: &f64| readings::count(*v);
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .light_line_style(WHITE)
+            .y_label_formatter(&ylab)
+            .x_desc(r.x_label.as_str())
+            .y_desc(y_desc.as_str())
+            .draw()?;
+        if let Some(cal) = r.calibration_end {
+            chart
+                .draw_series(DashedLineSeries::new(
+                    vec![(cal, 0.0), (cal, top.max(1.0))],
+                    6,
+                    4,
+                    RGBColor(120, 120, 120).stroke_width(1),
+                ))?
+                .label("calibration end")
+                .legend(|(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], RGBColor(120, 120, 120))
+                });
+        }
+        chart
+            .draw_series(LineSeries::new(actual, PALETTE[0].stroke_width(2)))?
+            .label("actual")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], PALETTE[0]));
+        chart
+            .draw_series(DashedLineSeries::new(
+                expected,
+                8,
+                4,
+                PALETTE[1].stroke_width(2),
+            ))?
+            .label("model")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], PALETTE[1]));
+        chart
+            .configure_series_labels()
+            .position(if cumulative {
+                SeriesLabelPosition::UpperLeft
+            } else {
+                SeriesLabelPosition::UpperRight
+            })
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .draw()?;
+        Ok(())
+    })?;
+    Ok(Some((r, svg)))
+}
+
+/// Cumulative repeat purchases over calendar time: actual against the model.
+fn tracking_cumulative(out: &PipelineOutput) -> Result<Option<Chart>> {
+    Ok(tracking_chart(out, true)?.map(|(r, svg)| Chart {
+        id: "tracking",
+        title: "Tracking: cumulative repeat purchases".into(),
+        svg,
+        reading: r.text,
+    }))
+}
+
+/// Repeat purchases per period over calendar time: actual against the model.
+fn tracking_periods(out: &PipelineOutput) -> Result<Option<Chart>> {
+    Ok(tracking_chart(out, false)?.map(|(r, svg)| Chart {
+        id: "tracking_periods",
+        title: "Tracking: repeat purchases per period".into(),
+        svg,
+        reading: r.incremental_text,
     }))
 }
 

@@ -9,6 +9,7 @@
 //! | `matrix.csv` | one row per profitability quadrant, with the action |
 //! | `whale.csv` | customer rank, share of customers, cumulative share of net contribution (at most `[report] whale_points` rows, evenly spaced) |
 //! | `cohorts.csv` | retention and revenue by acquisition cohort and period |
+//! | `tracking.csv` | actual and expected repeat purchases over calendar time, cumulative and per period ([`crate::stages::tracking`]) |
 //! | `models.json` | the fitted models (reloadable JSON) |
 //! | `report.json` | every figure of the page |
 //! | `*.svg`, `report.html` | charts and the page (feature "plots") |
@@ -126,6 +127,18 @@ pub fn write_report(
         &whale_why,
     )?;
     frame("cohorts.csv", Some(out.cohorts.frame()?), "")?;
+    frame(
+        "tracking.csv",
+        out.checks
+            .as_ref()
+            .and_then(|c| c.tracking.as_ref())
+            .map(tables::tracking_frame)
+            .transpose()?,
+        &match &out.checks {
+            None => out.not_run_reason(Stage::Clv),
+            Some(_) => "the data span less than one time unit".into(),
+        },
+    )?;
 
     let models = models_json(out)?;
     written.push(write_text(dir, "models.json", &pretty(&models)?)?);

@@ -25,6 +25,7 @@ use crate::error::Result;
 use crate::pipeline::PipelineOutput;
 use crate::profitability::{MatrixAxis, Quadrant, QuadrantSummary, WhaleCurve};
 use crate::segmentation::{SegmentProfile, Segmentation};
+use crate::stages::tracking::{TrackingCheck, TrackingPoint};
 
 /// Customers drawn at most on the matrix scatter; larger tables draw every n-th.
 pub const MATRIX_MAX_DOTS: usize = 4000;
@@ -791,6 +792,155 @@ pub fn period_transactions(h: &HistogramCheck) -> Option<PeriodTransactionsReadi
     })
 }
 
+/// A count with thousands separators: `4156.4` -> `4,156` (also the tracking charts'
+/// axis labels).
+pub(crate) fn count(v: f64) -> String {
+    let digits = format!("{:.0}", v.abs());
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if v.round() < 0.0 {
+        out.insert(0, '-');
+    }
+    out
+}
+
+/// What the tracking charts (cumulative and per-period repeat purchases over calendar
+/// time) show and say.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrackingReading {
+    /// Axis title of the time axis: `weeks since 1997-01-01`.
+    pub x_label: String,
+    /// The last period end (time units since the origin).
+    pub x_max: f64,
+    /// The highest cumulative figure, actual or expected.
+    pub max_cumulative: f64,
+    /// Per period: `(period end, actual, expected)` repeat purchases per time unit (the
+    /// period's purchases over its length, so that a shorter first or last period is
+    /// not a dip).
+    pub rates: Vec<(f64, f64, f64)>,
+    /// The highest rate, actual or expected.
+    pub max_rate: f64,
+    /// The calibration end, when the model was fitted on a calibration period.
+    pub calibration_end: Option<f64>,
+    /// `(actual, expected)` repeat purchases after the calibration end (the holdout), or
+    /// over the whole window without one.
+    pub judged: (f64, f64),
+    /// `expected / actual - 1` of `judged` (None without actual purchases): negative when
+    /// the model under-forecasts.
+    pub error_share: Option<f64>,
+    /// The period with the largest `|actual - expected|` gap in rates (the first period
+    /// left out: it holds only the earliest customers): its end date, actual and
+    /// expected rate.
+    pub largest_gap: (String, f64, f64),
+    /// The reading under the cumulative chart.
+    pub text: String,
+    /// The reading under the per-period chart.
+    pub incremental_text: String,
+}
+
+/// The tracking check's axis, the holdout (or whole-window) error and the largest
+/// per-period gap, and the readings; None without points.
+pub fn tracking(t: &TrackingCheck) -> Option<TrackingReading> {
+    let (first, end) = (t.points.first()?, t.at_end()?);
+    let unit = if t.step == 1 {
+        format!("{}s", t.time_unit)
+    } else {
+        format!("{}s (periods of {})", t.time_unit, t.step)
+    };
+    let max_cumulative = t
+        .points
+        .iter()
+        .fold(0.0f64, |m, p| m.max(p.actual).max(p.expected));
+    let rates: Vec<(f64, f64, f64)> = t
+        .points
+        .iter()
+        .filter(|p| p.period_length > 0.0)
+        .map(|p| {
+            (
+                p.period_end,
+                p.actual_incremental / p.period_length,
+                p.expected_incremental / p.period_length,
+            )
+        })
+        .collect();
+    let max_rate = rates.iter().fold(0.0f64, |m, r| m.max(r.1).max(r.2));
+    let at_cal = t.at_calibration_end();
+    let judged = match at_cal {
+        Some(c) => (end.actual - c.actual, end.expected - c.expected),
+        None => (end.actual, end.expected),
+    };
+    let error_share = (judged.0 > 0.0).then(|| judged.1 / judged.0 - 1.0);
+    let verdict = match error_share {
+        Some(e) if e < 0.0 => format!("the model under-forecasts by {}", pct(-e)),
+        Some(e) => format!("the model over-forecasts by {}", pct(e)),
+        None => "no actual purchase to compare with".into(),
+    };
+    let text = match at_cal {
+        Some(c) => format!(
+            "Cumulative repeat purchases of the whole base since the first acquisition ({}), against what the model fitted on the calibration period expects from each customer's acquisition date. By the calibration end ({}): {} actual, {} expected. After it, in the holdout: {} actual against {} expected: {verdict}.",
+            t.origin,
+            c.date,
+            count(c.actual),
+            count(c.expected),
+            count(judged.0),
+            count(judged.1)
+        ),
+        None => format!(
+            "Cumulative repeat purchases of the whole base since the first acquisition ({}), against what the fitted model expects from each customer's acquisition date. By {}: {} actual against {} expected: {verdict}. Without a calibration end this is an in-sample check; give one to judge forecasts.",
+            t.origin,
+            end.date,
+            count(judged.0),
+            count(judged.1)
+        ),
+    };
+    let rate = |p: &TrackingPoint| {
+        let l = p.period_length.max(f64::MIN_POSITIVE);
+        (p.actual_incremental / l, p.expected_incremental / l)
+    };
+    let gap = t
+        .points
+        .iter()
+        .skip(1)
+        .filter(|p| p.period_length > 0.0)
+        .max_by(|a, b| {
+            let (ra, rb) = (rate(a), rate(b));
+            (ra.0 - ra.1).abs().total_cmp(&(rb.0 - rb.1).abs())
+        })
+        .unwrap_or(first);
+    let (gap_actual, gap_expected) = rate(gap);
+    let incremental_text = format!(
+        "Repeat purchases per {}{} against the model's expectation. The model has no seasons or campaigns, so periods far from its curve point to them (or to gaps in the data); the largest gap is the period ending {}: {} actual against {} expected per {}.",
+        t.time_unit,
+        if t.step == 1 {
+            String::new()
+        } else {
+            format!(", in periods of {} {}s", t.step, t.time_unit)
+        },
+        gap.date,
+        count(gap_actual),
+        count(gap_expected),
+        t.time_unit
+    );
+    Some(TrackingReading {
+        x_label: format!("{unit} since {}", t.origin),
+        x_max: end.period_end,
+        max_cumulative,
+        rates,
+        max_rate,
+        calibration_end: t.calibration_end,
+        judged,
+        error_share,
+        largest_gap: (gap.date.clone(), gap_actual, gap_expected),
+        text,
+        incremental_text,
+    })
+}
+
 /// What the cohort retention heat map shows and says.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CohortReading {
@@ -859,6 +1009,99 @@ mod tests {
 
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() < 1e-9
+    }
+
+    fn point(
+        date: &str,
+        (end, length): (f64, f64),
+        actual: f64,
+        expected: f64,
+        prev: (f64, f64),
+    ) -> TrackingPoint {
+        TrackingPoint {
+            date: date.into(),
+            period_end: end,
+            period_length: length,
+            actual,
+            expected,
+            actual_incremental: actual - prev.0,
+            expected_incremental: expected - prev.1,
+        }
+    }
+
+    #[test]
+    fn tracking_judges_the_holdout_and_finds_the_largest_gap() {
+        let t = TrackingCheck {
+            time_unit: "week",
+            step: 1,
+            origin: "2024-01-01".into(),
+            calibration_end: Some(2.0),
+            points: vec![
+                point("2024-01-08", (1.0, 1.0), 10.0, 12.0, (0.0, 0.0)),
+                point("2024-01-15", (2.0, 1.0), 30.0, 28.0, (10.0, 12.0)),
+                point("2024-01-22", (3.0, 1.0), 1030.0, 48.0, (30.0, 28.0)),
+                // A last period of half a week.
+                point("2024-01-25", (3.5, 0.5), 1080.0, 1098.0, (1030.0, 48.0)),
+            ],
+        };
+        let r = tracking(&t).unwrap();
+        // Holdout: 1080 - 30 = 1050 actual, 1098 - 28 = 1070 expected.
+        assert_eq!(r.judged, (1050.0, 1070.0));
+        assert!(close(r.error_share.unwrap(), 1070.0 / 1050.0 - 1.0));
+        assert!(
+            r.text
+                .contains("1,050 actual against 1,070 expected: the model over-forecasts by 1.9%"),
+            "{}",
+            r.text
+        );
+        // Per week: 1000 vs 20 in the week to 01-22 (gap 980); 50 vs 1050 in the half
+        // week after, i.e. 100 vs 2100 a week (gap 2000).
+        assert_eq!(r.largest_gap, ("2024-01-25".into(), 100.0, 2100.0));
+        assert_eq!(r.rates[2], (3.0, 1000.0, 20.0));
+        assert_eq!(
+            (r.x_label.as_str(), r.x_max),
+            ("weeks since 2024-01-01", 3.5)
+        );
+        assert_eq!((r.max_cumulative, r.max_rate), (1098.0, 2100.0));
+        assert!(
+            r.incremental_text
+                .contains("period ending 2024-01-25: 100 actual against 2,100 expected per week"),
+            "{}",
+            r.incremental_text
+        );
+    }
+
+    #[test]
+    fn tracking_without_calibration_is_in_sample_and_says_under_forecast() {
+        let t = TrackingCheck {
+            time_unit: "day",
+            step: 7,
+            origin: "2024-01-01".into(),
+            calibration_end: None,
+            points: vec![
+                point("2024-01-08", (7.0, 7.0), 0.0, 1.0, (0.0, 0.0)),
+                point("2024-01-15", (14.0, 7.0), 200.0, 150.0, (0.0, 1.0)),
+            ],
+        };
+        let r = tracking(&t).unwrap();
+        assert_eq!(r.judged, (200.0, 150.0));
+        assert!(r.text.contains("under-forecasts by 25.0%"), "{}", r.text);
+        assert!(r.text.contains("in-sample"));
+        assert_eq!(r.x_label, "days (periods of 7) since 2024-01-01");
+        assert!(
+            r.incremental_text
+                .starts_with("Repeat purchases per day, in periods of 7 days against"),
+            "{}",
+            r.incremental_text
+        );
+        // 200 and 149 purchases over 7 days.
+        assert!(
+            r.incremental_text
+                .contains("29 actual against 21 expected per day")
+        );
+        assert_eq!(count(1234567.4), "1,234,567");
+        assert_eq!(count(-1234.0), "-1,234");
+        assert_eq!(count(999.0), "999");
     }
 
     // ---- helpers ----

@@ -7,6 +7,7 @@ use crate::error::Result;
 use crate::profitability::{Profitability, WhaleCurve};
 use crate::segmentation::Segmentation;
 use crate::stages::fit::{AnyFitted, FitOutcome};
+use crate::stages::tracking::{TrackingCheck, TrackingPoint};
 
 /// One row per cluster: `segment, label, customers, share, revenue_share, profit_share`
 /// and `<feature>_mean`, `<feature>_median` per feature (original units).
@@ -200,6 +201,26 @@ pub fn whale_frame_thinned(w: &WhaleCurve, max_points: usize) -> Result<DataFram
     Ok(DataFrame::new_infer_height(cols)?)
 }
 
+/// The tracking check as a table (`tracking.csv`): `date, period_end, period_length,
+/// actual, expected, actual_incremental, expected_incremental`, one row per period end.
+pub(crate) fn tracking_frame(t: &TrackingCheck) -> Result<DataFrame> {
+    let col = |name: &str, f: fn(&TrackingPoint) -> f64| {
+        Column::new(name.into(), t.points.iter().map(f).collect::<Vec<_>>())
+    };
+    Ok(DataFrame::new_infer_height(vec![
+        Column::new(
+            "date".into(),
+            t.points.iter().map(|p| p.date.as_str()).collect::<Vec<_>>(),
+        ),
+        col("period_end", |p| p.period_end),
+        col("period_length", |p| p.period_length),
+        col("actual", |p| p.actual),
+        col("expected", |p| p.expected),
+        col("actual_incremental", |p| p.actual_incremental),
+        col("expected_incremental", |p| p.expected_incremental),
+    ])?)
+}
+
 /// A fitted model's JSON figures (parameters, standard errors, log-likelihood).
 pub(crate) fn fit_json(model: &AnyFitted) -> Value {
     FitOutcome {
@@ -207,6 +228,7 @@ pub(crate) fn fit_json(model: &AnyFitted) -> Value {
         excluded: None,
         holdout: None,
         histogram: None,
+        tracking: None,
     }
     .to_json()
 }

@@ -199,6 +199,7 @@ impl ClvOutcome {
             excluded: None,
             holdout: None,
             histogram: None,
+            tracking: None,
         };
         let scored = self
             .frame
@@ -587,6 +588,7 @@ fn scored(
             excluded: Some(data.excluded()),
             holdout: None,
             histogram: None,
+            tracking: None,
         }),
         customer_equity,
         notes,

@@ -17,6 +17,7 @@ use crate::clv::{
 };
 use crate::error::{Error, Result};
 use crate::io::frame::nullable_f64;
+use crate::stages::tracking::{TrackingCheck, tracking};
 use crate::transactions::summary::Summary;
 
 /// A model chosen by name: `"bg-nbd"`, `"mbg-nbd"`, `"pareto-nbd"` (alias `pnbd`),
@@ -265,8 +266,8 @@ impl AnyFitted {
 }
 
 /// The result of the fit stage: the model and the checks `patronage fit` reports with
-/// it (spend exclusions for Gamma-Gamma; the histogram and holdout checks for purchase
-/// models fitted on a summary).
+/// it (spend exclusions for Gamma-Gamma; the histogram, holdout and tracking checks for
+/// purchase models fitted on a summary).
 #[derive(Debug, Clone, PartialEq)]
 pub struct FitOutcome {
     /// The fitted model.
@@ -278,6 +279,9 @@ pub struct FitOutcome {
     /// Purchase models fitted on a summary: the fitted period's repeat-purchase
     /// histogram against the model.
     pub histogram: Option<HistogramCheck>,
+    /// Purchase models fitted on a summary: actual against expected repeat purchases
+    /// over calendar time ([`tracking`](crate::stages::tracking)).
+    pub tracking: Option<TrackingCheck>,
 }
 
 impl FitOutcome {
@@ -346,6 +350,9 @@ impl FitOutcome {
         }
         if let Some(h) = &self.histogram {
             out["period_transactions"] = serde_json::to_value(h).unwrap_or(Value::Null);
+        }
+        if let Some(t) = &self.tracking {
+            out["tracking"] = serde_json::to_value(t).unwrap_or(Value::Null);
         }
         out
     }
@@ -420,6 +427,7 @@ pub fn fit_table(kind: ModelKind, df: &DataFrame, opts: &FitOptions) -> Result<F
         excluded,
         holdout: None,
         histogram: None,
+        tracking: None,
     })
 }
 
@@ -479,6 +487,7 @@ pub fn fit_summary(kind: ModelKind, summary: &Summary, opts: &FitOptions) -> Res
                 excluded: Some(spend.excluded()),
                 holdout: None,
                 histogram: None,
+                tracking: None,
             })
         }
         ModelKind::BgBb => {
@@ -488,18 +497,34 @@ pub fn fit_summary(kind: ModelKind, summary: &Summary, opts: &FitOptions) -> Res
                 excluded: None,
                 holdout: None,
                 histogram: None,
+                tracking: None,
             })
         }
         _ => {
             let model = fit_repeat(kind, &summary.repeat_data()?, opts)?;
             let (histogram, holdout) = purchase_checks(&model, summary)?;
+            let tracking = tracking_of(&model, summary)?;
             Ok(FitOutcome {
                 model,
                 excluded: None,
                 holdout,
                 histogram,
+                tracking,
             })
         }
+    }
+}
+
+/// The tracking check ([`crate::stages::tracking`]) of a purchase model on `summary`;
+/// `None` for models that do not predict purchases.
+///
+/// # Errors
+///
+/// As [`tracking`].
+pub fn tracking_of(model: &AnyFitted, summary: &Summary) -> Result<Option<TrackingCheck>> {
+    match model.purchase_model() {
+        Some(pm) => tracking(pm, summary),
+        None => Ok(None),
     }
 }
 

@@ -23,6 +23,7 @@
 //! | profitability | [`profitability::analyse`], [`profitability::customer_frame`] | [`CostModel`](crate::profitability::CostModel), [`Split`](crate::profitability::Split) → [`Profitability`](crate::profitability::Profitability) | `profitability` |
 //! | segmentation | [`segment::segment`] | [`segment::SegmentSettings`] (spec, channel mix), optional [`clv::ClvOutcome`] → [`segment::SegmentOutcome`] | `segment` |
 //! | retention what-if | [`whatif::whatif`] | [`whatif::WhatIfSettings`] (points, period, breakdown, cost model) → [`whatif::WhatIf`] | `whatif` |
+//! | tracking check | [`tracking::tracking`] | a purchase model and a [`Summary`] → [`tracking::TrackingCheck`] (actual vs expected repeat purchases over calendar time) | `fit` (JSON `tracking`), `report` |
 //! | targeting | [`target::target`] | [`clv::ClvSettings`], [`TargetBy`](crate::targeting::TargetBy), [`Cut`](crate::targeting::Cut) → [`target::TargetOutcome`] | `target` |
 //!
 //! The model inputs a summary gives ([`Summary::repeat_data`], [`Summary::spend_data`],
@@ -61,4 +62,5 @@ mod rfm;
 pub mod segment;
 pub mod summary;
 pub mod target;
+pub mod tracking;
 pub mod whatif;

@@ -9,7 +9,8 @@
 //! activity counts cost-to-serve prices (`revenue, cogs, orders, lines, units,
 //! deliveries, return_count, tenure_months`), and per channel the purchase lines and
 //! orders (`channel_lines_<name>`, `channel_orders_<name>`). Across customers: the
-//! cohort x period activity ([`CohortActivity`]) and, from cleaning, the report.
+//! cohort x period activity ([`CohortActivity`]), the acquisitions and repeat purchases
+//! per day ([`PurchaseTimeline`]) and, from cleaning, the report.
 //!
 //! **Invariant**: the table does not depend on how the customers were split into
 //! blocks. Each customer's figures use only its own rows in their canonical order; the
@@ -28,6 +29,7 @@ use super::clean::{CleanTransactions, CleaningReport};
 use super::exact_sum::{Compensated, ExactSum};
 use super::options::SummaryOptions;
 use super::summary::Summary;
+use super::timeline::PurchaseTimeline;
 use super::units::{PurchaseUnit, TimeScale, date_of, elapsed, unit_start};
 use crate::error::{Error, Result};
 
@@ -191,6 +193,7 @@ pub struct CustomerTable {
     calibration_end: Option<i32>,
     channels: Vec<String>,
     cohorts: Option<CohortActivity>,
+    timeline: PurchaseTimeline,
     has_cost: bool,
 }
 
@@ -264,7 +267,7 @@ impl CustomerTable {
             }
             part
         };
-        let parts: Vec<Chunk> = if cfg!(feature = "parallel") {
+        let mut parts: Vec<Chunk> = if cfg!(feature = "parallel") {
             chunks.par_iter().map(pass).collect()
         } else {
             chunks.iter().map(pass).collect()
@@ -276,6 +279,13 @@ impl CustomerTable {
                     total.merge(a);
                 }
             }
+        }
+        let mut timeline = PurchaseTimeline::default();
+        for p in &mut parts {
+            timeline.add_days(
+                std::mem::take(&mut p.births),
+                std::mem::take(&mut p.repeats),
+            );
         }
         let rows: Vec<&Row> = parts.iter().flat_map(|p| p.rows.iter()).collect();
         let channel_names: Vec<String> = clean.channel.as_ref().map_or(Vec::new(), |c| c.1.clone());
@@ -364,6 +374,7 @@ impl CustomerTable {
             calibration_end: cal,
             channels: by_name.iter().map(|&c| channel_names[c].clone()).collect(),
             cohorts: cohort_activity,
+            timeline,
             has_cost,
         })
     }
@@ -410,8 +421,10 @@ impl CustomerTable {
         channels.sort();
         channels.dedup();
         let mut cohorts: Option<CohortActivity> = None;
+        let mut timeline = PurchaseTimeline::default();
         let mut frame: Option<DataFrame> = None;
         for b in blocks {
+            timeline.merge(&b.timeline);
             if let Some(a) = &b.cohorts {
                 cohorts
                     .get_or_insert_with(|| CohortActivity::new(a.period))
@@ -457,6 +470,7 @@ impl CustomerTable {
             calibration_end: cal,
             channels,
             cohorts,
+            timeline,
             has_cost,
         };
         table.check_calibration()?;
@@ -513,6 +527,7 @@ impl CustomerTable {
             &self.options,
             self.observation_end,
             self.calibration_end,
+            self.timeline.clone(),
         ))
     }
 
@@ -528,6 +543,7 @@ impl CustomerTable {
             &self.options,
             self.observation_end,
             self.calibration_end,
+            self.timeline,
         ))
     }
 
@@ -681,6 +697,10 @@ struct Chunk {
     channel_orders: Vec<u32>,
     n_channels: usize,
     cohorts: Option<CohortActivity>,
+    /// First days of the purchase units of each customer's first and repeat purchases
+    /// (the [`PurchaseTimeline`]'s input).
+    births: Vec<i32>,
+    repeats: Vec<i32>,
     /// Scratch space reused across customers.
     order_first: Vec<(u64, usize)>,
     periods: Vec<(u32, bool, f64)>,
@@ -694,6 +714,8 @@ impl Chunk {
             channel_orders: Vec::with_capacity(n * n_channels),
             n_channels,
             cohorts: cohorts.map(CohortActivity::new),
+            births: Vec::with_capacity(n),
+            repeats: Vec::with_capacity(n),
             order_first: Vec::new(),
             periods: Vec::new(),
         }
@@ -737,6 +759,8 @@ fn customer(
     let rows = (lo..hi).map(|j| (day[j], amount[j], ret[j]));
     let units = occasions(rows.clone(), pu);
     let (first, last) = (units[0], units[units.len() - 1]);
+    out.births.push(first.start);
+    out.repeats.extend(units[1..].iter().map(|u| u.start));
     let last_day = (lo..hi)
         .filter(|&j| !ret[j])
         .map(|j| day[j])

@@ -11,6 +11,7 @@ pub(crate) mod ids;
 pub mod options;
 pub mod partition;
 pub mod summary;
+pub mod timeline;
 pub mod units;
 
 use std::path::Path;

@@ -4,6 +4,7 @@ use polars::prelude::*;
 
 use super::clean::{CleanTransactions, CleaningReport};
 use super::options::SummaryOptions;
+use super::timeline::PurchaseTimeline;
 use super::units::date_of;
 use crate::error::Result;
 
@@ -15,6 +16,7 @@ pub struct Summary {
     options: SummaryOptions,
     observation_end: i32,
     calibration_end: Option<i32>,
+    timeline: PurchaseTimeline,
 }
 
 impl Summary {
@@ -47,6 +49,11 @@ impl Summary {
     /// The calibration end, when one was given.
     pub fn calibration_end(&self) -> Option<chrono::NaiveDate> {
         self.calibration_end.map(date_of)
+    }
+    /// Acquisitions and repeat purchases per day, counted as the summary counts them
+    /// (the tracking check's actual side).
+    pub fn purchase_timeline(&self) -> &PurchaseTimeline {
+        &self.timeline
     }
     /// Number of customers.
     pub fn n_customers(&self) -> usize {
@@ -171,6 +178,7 @@ impl Summary {
         options: &SummaryOptions,
         observation_end: i32,
         calibration_end: Option<i32>,
+        timeline: PurchaseTimeline,
     ) -> Self {
         Summary {
             frame,
@@ -178,6 +186,7 @@ impl Summary {
             options: options.clone(),
             observation_end,
             calibration_end,
+            timeline,
         }
     }
 }

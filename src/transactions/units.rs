@@ -106,7 +106,8 @@ pub fn elapsed(from: i32, to: i32, unit: TimeScale) -> f64 {
     }
 }
 
-fn add_months(date: NaiveDate, months: i32) -> NaiveDate {
+/// `date` moved by `months` calendar months, the day clamped to the month's length.
+pub(crate) fn add_months(date: NaiveDate, months: i32) -> NaiveDate {
     let total = date.year() * 12 + date.month0() as i32 + months;
     let (y, m0) = (total.div_euclid(12), total.rem_euclid(12) as u32);
     let first = NaiveDate::from_ymd_opt(y, m0 + 1, 1).unwrap_or(date);

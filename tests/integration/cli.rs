@@ -599,6 +599,7 @@ fn report_on_cdnow_writes_every_file() {
         "matrix.csv",
         "whale.csv",
         "cohorts.csv",
+        "tracking.csv",
         "models.json",
         "report.json",
         "report.html",
@@ -609,6 +610,8 @@ fn report_on_cdnow_writes_every_file() {
         "holdout.svg",
         "p_alive.svg",
         "period_transactions.svg",
+        "tracking.svg",
+        "tracking_periods.svg",
         "cohort_retention.svg",
     ] {
         let len = std::fs::metadata(out_dir.join(name))
@@ -622,7 +625,7 @@ fn report_on_cdnow_writes_every_file() {
     // The model checks: the BG/NBD fitted on the 39 calibration weeks, with the holdout.
     assert_eq!(json["checks"]["converged"], true);
     assert!(json["checks"]["holdout"]["bins"].as_array().unwrap().len() >= 7);
-    assert_eq!(json["charts"].as_array().unwrap().len(), 8);
+    assert_eq!(json["charts"].as_array().unwrap().len(), 10);
     assert_eq!(json["data"]["rows_used"], 69659);
     assert_eq!(json["configuration"]["clv"]["model"], "bg-nbd");
 

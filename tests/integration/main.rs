@@ -26,6 +26,7 @@ mod rows_accounted;
 mod segmentation;
 mod summary_rules;
 mod targeting_cohorts;
+mod tracking;
 mod whale_curve;
 mod whatif;
 

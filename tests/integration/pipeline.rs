@@ -321,6 +321,7 @@ fn report_writes_every_file_and_the_models_reload() {
         "matrix.csv",
         "whale.csv",
         "cohorts.csv",
+        "tracking.csv",
         "models.json",
         "report.json",
         "report.html",
@@ -331,6 +332,8 @@ fn report_writes_every_file_and_the_models_reload() {
         "holdout.svg",
         "p_alive.svg",
         "period_transactions.svg",
+        "tracking.svg",
+        "tracking_periods.svg",
         "cohort_retention.svg",
     ];
     for name in expected {
@@ -349,7 +352,7 @@ fn report_writes_every_file_and_the_models_reload() {
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
             .unwrap();
     let charts = json["charts"].as_array().unwrap();
-    assert_eq!(charts.len(), 8);
+    assert_eq!(charts.len(), 10);
     assert_eq!(json["data"]["customers"], out.summary.n_customers());
     // customers.csv only when asked ([report] csv = true), and report.json says so.
     let skipped = json["skipped"].as_array().unwrap();

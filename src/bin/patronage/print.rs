@@ -134,6 +134,35 @@ pub(crate) fn print_fit(out: &FitOutcome) {
             );
         }
     }
+    if let Some(t) = &out.tracking {
+        // The two points a reader checks first; every period is in `--json`'s `tracking`.
+        let line = |what: &str, p: &patronage::stages::tracking::TrackingPoint| {
+            let off = if p.actual > 0.0 {
+                format!(" ({:+.1}%)", 100.0 * (p.expected / p.actual - 1.0))
+            } else {
+                String::new()
+            };
+            println!(
+                "  {what} {} ({} {:.1}): actual {}, expected {}{off}",
+                p.date,
+                t.time_unit,
+                p.period_end,
+                grouped(p.actual, 0),
+                grouped(p.expected, 1)
+            );
+        };
+        println!(
+            "tracking: cumulative repeat purchases since {} ({} periods; every one in --json)",
+            t.origin,
+            t.points.len()
+        );
+        if let Some(p) = t.at_calibration_end() {
+            line("calibration end", p);
+        }
+        if let Some(p) = t.at_end() {
+            line("observation end", p);
+        }
+    }
 }
 
 /// A text table for people: the first `left` columns left-aligned (names), the rest

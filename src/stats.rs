@@ -21,8 +21,36 @@ pub(crate) fn quantile(sorted: &[f64], q: f64) -> f64 {
 /// A sorted copy (ascending, by `total_cmp`).
 pub(crate) fn sorted(values: &[f64]) -> Vec<f64> {
     let mut v = values.to_vec();
-    v.sort_unstable_by(f64::total_cmp);
+    sort_f64(&mut v);
     v
+}
+
+/// Sorts ascending by `total_cmp`, on every core with the feature "parallel". Values
+/// equal under `total_cmp` have the same bits, so the result is the same whatever the
+/// sort or the thread count.
+pub(crate) fn sort_f64(values: &mut [f64]) {
+    use rayon::slice::ParallelSliceMut;
+    if cfg!(feature = "parallel") {
+        values.par_sort_unstable_by(f64::total_cmp);
+    } else {
+        values.sort_unstable_by(f64::total_cmp);
+    }
+}
+
+/// Row indices ordered by `key` ascending (by `total_cmp`), ties by index: one parallel
+/// sort of `(key, index)` pairs with the feature "parallel" (contiguous, unlike sorting
+/// indices through a comparison that looks the keys up). The order is total, so the
+/// result does not depend on the sort or the thread count.
+pub(crate) fn order_by(key: impl Fn(usize) -> f64, n: usize) -> Vec<usize> {
+    use rayon::slice::ParallelSliceMut;
+    let mut pairs: Vec<(f64, usize)> = (0..n).map(|i| (key(i), i)).collect();
+    let cmp = |a: &(f64, usize), b: &(f64, usize)| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1));
+    if cfg!(feature = "parallel") {
+        pairs.par_sort_unstable_by(cmp);
+    } else {
+        pairs.sort_unstable_by(cmp);
+    }
+    pairs.into_iter().map(|p| p.1).collect()
 }
 
 /// The same value as `quantile(&sorted(values), q)`, by selection instead of a full

@@ -91,8 +91,11 @@ pub(crate) fn whale_outcome(profits: &[f64]) -> Result<WhaleOutcome> {
             value: profits[i].to_string(),
         });
     }
+    // Descending; equal values have equal bits, so the sums below are the same
+    // whichever sort placed them.
     let mut sorted = profits.to_vec();
-    sorted.sort_by(|a, b| b.total_cmp(a));
+    crate::stats::sort_f64(&mut sorted);
+    sorted.reverse();
     let total: f64 = sorted.iter().sum();
     if total <= 0.0 {
         return Ok(WhaleOutcome::Undefined(non_positive_total(total)));
@@ -185,8 +188,8 @@ pub fn pyramid(profits: &[f64], cuts: [f64; 3]) -> Result<Vec<Tier>> {
         ));
     }
     let n = profits.len();
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&a, &b| profits[b].total_cmp(&profits[a]).then(a.cmp(&b)));
+    // Most profitable first (by `total_cmp`, as the negated key ascending), ties by index.
+    let order = crate::stats::order_by(|i| -profits[i], n);
     let mut tiers = vec![Tier::Lead; n];
     let mut rank_of_value_start = 0;
     for (rank, &i) in order.iter().enumerate() {

@@ -196,8 +196,8 @@ pub fn matrix(
     let stride = n.div_ceil(MATRIX_MAX_DOTS).max(1);
     let mut xs: Vec<f64> = cts.iter().flatten().copied().collect();
     let mut ys: Vec<f64> = value.iter().flatten().copied().collect();
-    xs.sort_by(f64::total_cmp);
-    ys.sort_by(f64::total_cmp);
+    crate::stats::sort_f64(&mut xs);
+    crate::stats::sort_f64(&mut ys);
     let (t_value, t_cts) = thresholds;
     let x_max = (quantile(&xs, 0.99) * 1.05).max(t_cts * 1.2).max(1e-9);
     let (q_lo, q_hi) = (
@@ -684,7 +684,7 @@ pub fn p_alive(
         return None;
     }
     let mut sorted = frequency.to_vec();
-    sorted.sort_by(f64::total_cmp);
+    crate::stats::sort_f64(&mut sorted);
     let max_x = quantile(&sorted, 0.995).clamp(5.0, 60.0).round() as usize;
     let cols = P_ALIVE_COLUMNS;
     let dt = t / cols as f64;

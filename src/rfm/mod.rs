@@ -222,44 +222,85 @@ pub fn score(df: &DataFrame, options: &RfmOptions) -> Result<RfmTable> {
             .collect(),
     };
     let neg_recency: Vec<f64> = recency.iter().map(|r| -r).collect();
-    let r = quantile_scores(&neg_recency, options.bins)?;
-    let f = quantile_scores(&n_purchases, options.bins)?;
-    let m = quantile_scores(&monetary, options.bins)?;
-    let seg: Vec<&str> = (0..r.len())
-        .map(|i| options.segments.segment(r[i], f[i], m[i]))
+    let bins = options.bins;
+    let (r, (f, m)) = rayon::join(
+        || quantile_scores(&neg_recency, bins),
+        || {
+            rayon::join(
+                || quantile_scores(&n_purchases, bins),
+                || quantile_scores(&monetary, bins),
+            )
+        },
+    );
+    let (r, f, m) = (r?, f?, m?);
+    // The segment of each of the bins^3 score cells, looked up once instead of a scan of
+    // the rule table per customer.
+    let names = options.segments.names();
+    let b = usize::from(bins);
+    let cell = |r: u8, f: u8, m: u8| {
+        ((usize::from(r) - 1) * b + usize::from(f) - 1) * b + usize::from(m) - 1
+    };
+    let mut segment_of_cell = vec![0usize; b * b * b];
+    for (rs, fs, ms) in
+        (1..=bins).flat_map(|r| (1..=bins).flat_map(move |f| (1..=bins).map(move |m| (r, f, m))))
+    {
+        let name = options.segments.segment(rs, fs, ms);
+        // `names` lists every name `segment` returns.
+        segment_of_cell[cell(rs, fs, ms)] = names.iter().position(|n| *n == name).unwrap_or(0);
+    }
+    let seg_index: Vec<usize> = (0..r.len())
+        .map(|i| segment_of_cell[cell(r[i], f[i], m[i])])
         .collect();
+    let seg: Vec<&str> = seg_index.iter().map(|&k| names[k]).collect();
     let rfm: Vec<u32> = (0..r.len())
         .map(|i| 100 * u32::from(r[i]) + 10 * u32::from(f[i]) + u32::from(m[i]))
         .collect();
 
     let n = r.len() as f64;
     let revenue_total: f64 = total.iter().sum();
-    let segments = options
-        .segments
-        .names()
-        .into_iter()
-        .filter_map(|name| {
-            let members: Vec<usize> = (0..seg.len()).filter(|&i| seg[i] == name).collect();
-            if members.is_empty() {
-                return None;
-            }
-            let k = members.len() as f64;
-            let mean = |v: &[f64]| members.iter().map(|&i| v[i]).sum::<f64>() / k;
-            let revenue: f64 = members.iter().map(|&i| total[i]).sum();
-            Some(SegmentStats {
+    // One pass, adding each segment's members in row order from -0.0 (what `Sum` for
+    // f64 does), so the figures are the ones a sum per segment gives.
+    #[derive(Clone)]
+    struct Sums {
+        customers: u64,
+        revenue: f64,
+        recency: f64,
+        purchases: f64,
+    }
+    let empty = Sums {
+        customers: 0,
+        revenue: -0.0,
+        recency: -0.0,
+        purchases: -0.0,
+    };
+    let mut sums = vec![empty; names.len()];
+    for (i, &k) in seg_index.iter().enumerate() {
+        let s = &mut sums[k];
+        s.customers += 1;
+        s.revenue += total[i];
+        s.recency += recency[i];
+        s.purchases += n_purchases[i];
+    }
+    let segments = names
+        .iter()
+        .zip(&sums)
+        .filter(|(_, s)| s.customers > 0)
+        .map(|(name, s)| {
+            let k = s.customers as f64;
+            SegmentStats {
                 segment: name.to_string(),
-                customers: members.len() as u64,
+                customers: s.customers,
                 share: k / n,
-                revenue,
+                revenue: s.revenue,
                 revenue_share: if revenue_total == 0.0 {
                     0.0
                 } else {
-                    revenue / revenue_total
+                    s.revenue / revenue_total
                 },
-                mean_recency_days: mean(&recency),
-                mean_n_purchases: mean(&n_purchases),
-                mean_total_spend: mean(&total),
-            })
+                mean_recency_days: s.recency / k,
+                mean_n_purchases: s.purchases / k,
+                mean_total_spend: s.revenue / k,
+            }
         })
         .collect();
 

@@ -31,8 +31,8 @@ pub fn quantile_scores(values: &[f64], bins: u8) -> Result<Vec<u8>> {
         ));
     }
     let n = values.len();
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
+    // Within a tie group every customer gets the same score, so any order of ties does.
+    let order = crate::stats::order_by(|i| values[i], n);
     let mut scores = vec![0u8; n];
     let (bins_u, n_u) = (u128::from(bins), n as u128);
     let mut i = 0;

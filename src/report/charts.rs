@@ -207,6 +207,8 @@ fn matrix(out: &PipelineOutput) -> Result<Option<Chart>> {
             .build_cartesian_2d(0.0..x_hi, y_lo..y_hi)?;
         chart
             .configure_mesh()
+            // Major grid lines only: the minor grid is noise on a slide.
+            .light_line_style(WHITE)
             .x_desc("cost to serve per customer")
             .y_desc(y_desc)
             .draw()?;
@@ -266,6 +268,8 @@ fn whale(out: &PipelineOutput) -> Result<Option<Chart>> {
             .build_cartesian_2d(0.0..100.0, y_lo..y_hi)?;
         chart
             .configure_mesh()
+            // Major grid lines only: the minor grid is noise on a slide.
+            .light_line_style(WHITE)
             .x_desc("% of customers, most profitable first")
             .y_desc("cumulative % of net contribution")
             .draw()?;
@@ -316,6 +320,8 @@ fn segments(out: &PipelineOutput) -> Result<Option<Chart>> {
         let fmt = |v: &f64| category(&labels, *v);
         chart
             .configure_mesh()
+            // Major grid lines only: the minor grid is noise on a slide.
+            .light_line_style(WHITE)
             .disable_x_mesh()
             .x_labels(k + 1)
             .x_label_formatter(&fmt)
@@ -450,6 +456,8 @@ fn holdout(out: &PipelineOutput) -> Result<Option<Chart>> {
         let fmt = |v: &f64| category(labels, *v);
         chart
             .configure_mesh()
+            // Major grid lines only: the minor grid is noise on a slide.
+            .light_line_style(WHITE)
             .x_labels(labels.len() + 1)
             .x_label_formatter(&fmt)
             .x_desc("repeat purchases in the calibration period")
@@ -569,6 +577,8 @@ fn period_transactions(out: &PipelineOutput) -> Result<Option<Chart>> {
         let fmt = |v: &f64| category(labels, *v);
         chart
             .configure_mesh()
+            // Major grid lines only: the minor grid is noise on a slide.
+            .light_line_style(WHITE)
             .disable_x_mesh()
             .x_labels(k + 1)
             .x_label_formatter(&fmt)
@@ -741,22 +751,39 @@ fn cohort_retention(out: &PipelineOutput) -> Result<Chart> {
                 -0.5..(rows.len().max(1) as f64 - 0.5),
             )?;
         let ylab = |v: &f64| category(&labels, *v);
+        let xlab = |v: &f64| format!("{v:.0}");
+        // Cohort labels are `2024-01` for months and a Monday's date for weeks
+        // (`CohortPeriod::label`).
+        let unit = if labels.iter().all(|l| l.len() == 7) {
+            "months since acquisition"
+        } else {
+            "weeks since acquisition"
+        };
         chart
             .configure_mesh()
             .disable_mesh()
             .y_labels(labels.len().max(1))
             .y_label_formatter(&ylab)
-            .x_desc("periods since acquisition")
+            .x_labels(periods.min(20))
+            .x_label_formatter(&xlab)
+            .x_desc(unit)
             .y_desc("cohort")
             .draw()?;
+        let top = r.colour_max.max(1e-9);
         for (row, &i) in rows.iter().enumerate() {
             for (p, &v) in c.retention[i].iter().enumerate() {
+                // The acquisition period is 100% by definition: grey, off the scale.
+                let colour = if p == 0 {
+                    RGBColor(215, 215, 215)
+                } else {
+                    shade((v / top).min(1.0))
+                };
                 chart.draw_series(std::iter::once(Rectangle::new(
                     [
                         (p as f64 - 0.5, row as f64 - 0.5),
                         (p as f64 + 0.5, row as f64 + 0.5),
                     ],
-                    shade(v).filled(),
+                    colour.filled(),
                 )))?;
             }
         }

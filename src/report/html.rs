@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 use serde_json::Value;
 
 use super::charts::Chart;
+use super::readings::count;
 use crate::pipeline::PipelineOutput;
 use crate::profitability::MatrixAxis;
 
@@ -53,19 +54,19 @@ pub(super) fn page(out: &PipelineOutput, figures: &Value, charts: &[Chart]) -> S
     let mut tiles: Vec<(String, String)> = vec![
         (
             "customers".into(),
-            d["customers"].as_u64().unwrap_or(0).to_string(),
+            count(d["customers"].as_u64().unwrap_or(0) as f64),
         ),
         (
             "transactions used".into(),
             format!(
                 "{} of {}",
-                d["rows_used"].as_u64().unwrap_or(0),
-                d["rows_read"].as_u64().unwrap_or(0)
+                count(d["rows_used"].as_u64().unwrap_or(0) as f64),
+                count(d["rows_read"].as_u64().unwrap_or(0) as f64)
             ),
         ),
         (
             "rows rejected".into(),
-            d["rows_rejected"].as_u64().unwrap_or(0).to_string(),
+            count(d["rows_rejected"].as_u64().unwrap_or(0) as f64),
         ),
         (
             "total spend".into(),
@@ -195,7 +196,7 @@ pub(super) fn page(out: &PipelineOutput, figures: &Value, charts: &[Chart]) -> S
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
                 p.segment,
                 esc(&p.label),
-                p.customers,
+                count(p.customers as f64),
                 fmt_pct(p.share),
                 p.revenue_share.map_or("n/a".into(), fmt_pct)
             );
@@ -218,7 +219,7 @@ pub(super) fn page(out: &PipelineOutput, figures: &Value, charts: &[Chart]) -> S
                 h,
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 esc(&q.quadrant),
-                q.customers,
+                count(q.customers as f64),
                 fmt_pct(q.customer_share),
                 fmt_pct(q.revenue_share),
                 fmt_money(q.net_contribution),
@@ -234,7 +235,7 @@ pub(super) fn page(out: &PipelineOutput, figures: &Value, charts: &[Chart]) -> S
             h,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.0}</td><td>{:.2}</td><td>{}</td></tr>",
             esc(&s.segment),
-            s.customers,
+            count(s.customers as f64),
             fmt_pct(s.share),
             fmt_pct(s.revenue_share),
             s.mean_recency_days,

@@ -33,6 +33,8 @@ pub const MATRIX_MAX_DOTS: usize = 4000;
 pub const WHALE_MAX_POINTS: usize = 1000;
 /// Cohorts drawn at most on the retention heat map (the latest ones).
 pub const COHORT_MAX_ROWS: usize = 36;
+/// Customers a cell of the RFM heat map needs before the reading names it as the best.
+pub const RFM_MIN_CELL: usize = 30;
 /// Recency columns of the P(alive) grid.
 pub const P_ALIVE_COLUMNS: usize = 40;
 
@@ -376,9 +378,9 @@ pub fn whale(w: &WhaleCurve) -> Option<WhaleReading> {
         pct(w.top20_share),
         money(w.total),
         pct(w.peak_share),
-        w.peak_customers,
+        count(w.peak_customers as f64),
         pct(w.peak_customer_share),
-        w.loss_making,
+        count(w.loss_making as f64),
         money(w.loss_total),
         match w.gini {
             Some(g) => format!(" Gini of net contribution: {g:.3}."),
@@ -458,7 +460,7 @@ pub fn segments(
     let text = format!(
         "{} segments were chosen (highest silhouette over the k range, computed on {} customers). {}. Segments are numbered by revenue, largest first.",
         chosen_k,
-        silhouette_sample_size,
+        count(silhouette_sample_size as f64),
         parts.join("; ")
     );
     Some(SegmentsReading {
@@ -507,7 +509,9 @@ pub struct RfmHeatmapReading {
     pub mean_spend: Vec<Vec<Option<f64>>>,
     /// Lowest and highest cell mean (None when every cell is empty).
     pub mean_range: Option<(f64, f64)>,
-    /// The cell with the highest mean (the last one in R-then-F order on ties).
+    /// The cell with the highest mean among those with at least [`RFM_MIN_CELL`]
+    /// customers, or among all cells when none has that many (the last one in R-then-F
+    /// order on ties).
     pub best: Option<RfmCell>,
     /// The reading.
     pub text: String,
@@ -553,23 +557,40 @@ pub fn rfm_heatmap(
                 (a.min(v), b.max(v))
             })
     });
-    let best = (0..bins)
-        .flat_map(|ri| (0..bins).map(move |fi| (ri, fi)))
-        .filter_map(|(ri, fi)| mean_spend[ri][fi].map(|v| (ri, fi, v)))
-        .max_by(|a, b| a.2.total_cmp(&b.2))
-        .map(|(ri, fi, v)| RfmCell {
-            r_score: ri + 1,
-            f_score: fi + 1,
-            mean_spend: v,
-            customers: count[ri][fi],
-        });
+    // A mean over a handful of customers is noise: name the best cell among those with
+    // at least RFM_MIN_CELL customers, and say so when no cell has that many.
+    let best_of = |min: usize| {
+        (0..bins)
+            .flat_map(|ri| (0..bins).map(move |fi| (ri, fi)))
+            .filter(|&(ri, fi)| count[ri][fi] >= min.max(1))
+            .filter_map(|(ri, fi)| mean_spend[ri][fi].map(|v| (ri, fi, v)))
+            .max_by(|a, b| a.2.total_cmp(&b.2))
+            .map(|(ri, fi, v)| RfmCell {
+                r_score: ri + 1,
+                f_score: fi + 1,
+                mean_spend: v,
+                customers: count[ri][fi],
+            })
+    };
+    let (best, well_filled) = match best_of(RFM_MIN_CELL) {
+        Some(c) => (Some(c), true),
+        None => (best_of(1), false),
+    };
+    let intro = "Each cell holds the customers with one recency score (rows) and one frequency score (columns), coloured by their mean total spend; grey cells have no customers (ties in the frequency score leave some empty).";
     let text = match best {
-        Some(c) => format!(
-            "Each cell holds the customers with one recency score (rows) and one frequency score (columns), coloured by their mean total spend. The highest mean, {}, is at R {} / F {} ({} customers); grey cells have no customers (ties in the frequency score leave some empty).",
+        Some(c) if well_filled => format!(
+            "{intro} Among cells of at least {RFM_MIN_CELL} customers the highest mean, {}, is at R {} / F {} ({} customers).",
             money(c.mean_spend),
             c.r_score,
             c.f_score,
-            c.customers
+            self::count(c.customers as f64)
+        ),
+        Some(c) => format!(
+            "{intro} No cell has {RFM_MIN_CELL} customers; the highest mean, {}, is at R {} / F {} ({} customers), too few to act on.",
+            money(c.mean_spend),
+            c.r_score,
+            c.f_score,
+            self::count(c.customers as f64)
         ),
         None => "No customer has both scores.".into(),
     };
@@ -629,17 +650,25 @@ pub fn holdout(h: &HoldoutCheck) -> Option<HoldoutReading> {
             .iter()
             .map(|b| (b.frequency, b.open_ended, b.actual, b.expected)),
     );
-    let text = format!(
-        "Customers grouped by their repeat purchases in the calibration period; for each group the mean number of purchases they made in the holdout period, and what the model fitted on the calibration period expected. In all: {:.0} actual against {:.0} expected holdout purchases (mean absolute error per group {:.3}).",
-        h.actual_total, h.expected_total, h.mae
-    );
     let over_forecast = h.expected_total - h.actual_total;
+    let over_forecast_share = (h.actual_total != 0.0).then(|| over_forecast / h.actual_total);
+    let verdict = match over_forecast_share {
+        Some(e) if e < 0.0 => format!(" The model under-forecasts the holdout by {}.", pct(-e)),
+        Some(e) if e > 0.0 => format!(" The model over-forecasts the holdout by {}.", pct(e)),
+        _ => String::new(),
+    };
+    let text = format!(
+        "Customers grouped by their repeat purchases in the calibration period; for each group the mean number of purchases they made in the holdout period, and what the model fitted on the calibration period expected. In all: {} actual against {} expected holdout purchases (mean absolute error per group {:.3}).{verdict}",
+        count(h.actual_total),
+        count(h.expected_total),
+        h.mae
+    );
     Some(HoldoutReading {
         labels,
         actual_total: h.actual_total,
         expected_total: h.expected_total,
         over_forecast,
-        over_forecast_share: (h.actual_total != 0.0).then(|| over_forecast / h.actual_total),
+        over_forecast_share,
         mae: h.mae,
         max_mean,
         text,
@@ -707,10 +736,16 @@ pub fn p_alive(
         .and_then(|row| row.first().copied().flatten())
         .unwrap_or(f64::NAN);
     let no_repeat = model.p_alive(0.0, 0.0, t);
-    let text = format!(
+    let mut text = format!(
         "The fitted {} model's probability that a customer is still active, for a customer first seen {t:.1} time units before the end (dark = likely active). Customers with many purchases whose last purchase was long ago (top left) are the likeliest to have left: at {max_x} repeat purchases and the earliest recency P(alive) is {:.3}. Customers without repeat purchases (bottom row) have one value, {:.3}; grey cells cannot occur.",
         model_name, many_but_early, no_repeat
     );
+    if no_repeat > 0.999 {
+        // Why the mean P(alive) can sit beside a large RFM "Lost" segment.
+        text.push_str(&format!(
+            " The {model_name} model lets a customer drop out only right after a repeat purchase, so every one-time buyer counts as active however long ago they bought: the mean P(alive) includes them at 1 while RFM calls the old ones lost. MBG/NBD and Pareto/NBD do not assume this (compare them with `patronage fit compare`)."
+        ));
+    }
     Some(PAliveReading {
         model: model_name.to_string(),
         age: t,
@@ -778,7 +813,11 @@ pub fn period_transactions(h: &HistogramCheck) -> Option<PeriodTransactionsReadi
     let text = format!(
         "How many customers made 0, 1, 2, ... repeat purchases in the period the model was fitted on, against the counts the fitted model implies for the same customer ages.{} Chi-square over the bins: {:.1}.",
         match no_repeat {
-            Some((a, e)) => format!(" Without repeat purchase: {a:.0} customers, model {e:.0}."),
+            Some((a, e)) => format!(
+                " Without repeat purchase: {} customers, model {}.",
+                count(a),
+                count(e)
+            ),
             None => String::new(),
         },
         h.chi_square
@@ -955,6 +994,9 @@ pub struct CohortReading {
     /// Unweighted mean, over the drawn cohorts that have one, of the retention in the
     /// period after acquisition (None when no drawn cohort has it).
     pub mean_next_period: Option<f64>,
+    /// The top of the colour scale: the highest retention of a drawn cohort after its
+    /// acquisition period (0 when there is none).
+    pub colour_max: f64,
     /// The reading.
     pub text: String,
 }
@@ -975,10 +1017,17 @@ pub fn cohort_retention(c: &Cohorts) -> CohortReading {
         .collect();
     let customers = c.sizes.iter().sum::<usize>();
     let mean_next_period = (!p1.is_empty()).then(|| p1.iter().sum::<f64>() / p1.len() as f64);
+    // Period 0 is 100% by definition: scaling the colours to it would leave every later
+    // period pale, so the scale runs to the highest retention after it.
+    let colour_max = (first..c.labels.len())
+        .filter_map(|i| c.retention.get(i))
+        .flat_map(|r| r.iter().skip(1).copied())
+        .fold(0.0f64, f64::max);
     let mut text = format!(
-        "Customers grouped by the period of their first purchase (rows); each cell is the share of the cohort buying again in that period since acquisition (dark = high). {} cohorts, {} customers.",
+        "Customers grouped by the period of their first purchase (rows); each cell is the share of the cohort buying again in that period since acquisition. The acquisition period (100% by definition) is grey; the colours run from 0 (light) to {} (dark), the highest share after it. {} cohorts, {} customers.",
+        pct(colour_max),
         c.labels.len(),
-        customers
+        count(customers as f64)
     );
     if let Some(m) = mean_next_period {
         text.push_str(&format!(
@@ -997,6 +1046,7 @@ pub fn cohort_retention(c: &Cohorts) -> CohortReading {
         first_drawn: first,
         periods,
         mean_next_period,
+        colour_max,
         text,
     }
 }
@@ -1529,9 +1579,29 @@ mod tests {
             })
         );
         assert!(
+            h.text.contains(
+                "No cell has 30 customers; the highest mean, 100.00, is at R 3 / F 2 (1 customers), too few to act on."
+            ),
+            "{}",
             h.text
-                .contains("The highest mean, 100.00, is at R 3 / F 2 (1 customers)")
         );
+    }
+
+    #[test]
+    fn rfm_heatmap_names_the_best_cell_of_at_least_30_customers() {
+        // 30 customers at R1/F1 spending 10 each, one at R3/F2 spending 100.
+        let mut r = vec![Some(1.0); 30];
+        let mut f = vec![Some(1.0); 30];
+        let mut m = vec![Some(10.0); 30];
+        r.push(Some(3.0));
+        f.push(Some(2.0));
+        m.push(Some(100.0));
+        let h = rfm_heatmap(&r, &f, &m);
+        let best = h.best.unwrap();
+        assert_eq!((best.r_score, best.f_score, best.customers), (1, 1, 30));
+        assert!(h.text.contains(
+            "Among cells of at least 30 customers the highest mean, 10.00, is at R 1 / F 1 (30 customers)."
+        ));
     }
 
     #[test]
@@ -1608,7 +1678,7 @@ mod tests {
         assert!(close(r.over_forecast_share.unwrap(), -1.0 / 11.0));
         assert_eq!(r.max_mean, 2.5);
         assert!(r.text.contains(
-            "In all: 11 actual against 10 expected holdout purchases (mean absolute error per group 0.118)."
+            "In all: 11 actual against 10 expected holdout purchases (mean absolute error per group 0.118). The model under-forecasts the holdout by 9.1%."
         ));
     }
 
@@ -1682,6 +1752,18 @@ mod tests {
                 .contains("at 10 repeat purchases and the earliest recency P(alive) is 0.112")
         );
         assert!(r.text.contains("have one value, 0.600;"));
+        // Below 1 for one-time buyers: no word on counting them as active.
+        assert!(!r.text.contains("counts as active"));
+    }
+
+    #[test]
+    fn p_alive_explains_one_time_buyers_at_one() {
+        let bg = crate::clv::BgNbd::from_params(&[0.24, 4.41, 0.79, 2.43]).unwrap();
+        let r = p_alive(&bg, "bg-nbd", &[0.0, 3.0], &[30.0, 30.0]).unwrap();
+        assert_eq!(r.no_repeat, 1.0);
+        assert!(r.text.contains(
+            "The bg-nbd model lets a customer drop out only right after a repeat purchase, so every one-time buyer counts as active"
+        ));
     }
 
     #[test]
@@ -1775,6 +1857,11 @@ mod tests {
         );
         assert!(close(r.mean_next_period.unwrap(), 0.4));
         assert!(r.text.contains("3 cohorts, 35 customers."));
+        assert_eq!(r.colour_max, 0.5);
+        assert!(
+            r.text
+                .contains("the colours run from 0 (light) to 50.0% (dark)")
+        );
         assert!(r.text.contains(" On average 40.0% of a cohort buy again"));
         assert!(!r.text.contains("latest"));
     }

@@ -158,6 +158,10 @@ pub struct MatrixReading {
     pub shown: usize,
     /// Drawn customers outside the axis ranges (not plotted).
     pub outside: usize,
+    /// Customers exactly on the cost-to-serve split and exactly on the value split: a
+    /// tie counts on the low side of its split (cheap to serve, low value). With few
+    /// distinct costs (one-order customers all cost the same) this can be half the base.
+    pub on_splits: (usize, usize),
     /// The quadrant with the most net contribution (the last one on ties).
     pub largest: Option<QuadrantShare>,
     /// The quadrant with the least net contribution (the first one on ties).
@@ -270,6 +274,23 @@ pub fn matrix(
             pct(w.net_contribution_share)
         ));
     }
+    let on_splits = (
+        cts.iter().filter(|c| **c == Some(t_cts)).count(),
+        value.iter().filter(|v| **v == Some(t_value)).count(),
+    );
+    if on_splits.0 > 0 {
+        text.push_str(&format!(
+            " {} customers ({}) sit exactly on the cost-to-serve split and count as cheap to serve (a customer on a split line counts on its low side).",
+            count(on_splits.0 as f64),
+            pct(on_splits.0 as f64 / n.max(1) as f64)
+        ));
+    }
+    if on_splits.1 > 0 && !constant_value {
+        text.push_str(&format!(
+            " {} sit exactly on the value split and count as low value.",
+            count(on_splits.1 as f64)
+        ));
+    }
     if stride > 1 {
         text.push_str(&format!(
             " Every {} customer is drawn ({shown} dots).",
@@ -292,6 +313,7 @@ pub fn matrix(
         dots,
         shown,
         outside,
+        on_splits,
         largest,
         smallest,
         text,
@@ -1301,6 +1323,36 @@ mod tests {
             "Carriage trade customers (50.0% of the base) bring 60.0% of net contribution; Bargain basement (25.0%) bring -10.0%."
         ));
         assert!(!r.text.contains("is drawn") && !r.text.contains("off the chart"));
+    }
+
+    #[test]
+    fn matrix_counts_customers_on_the_split_lines() {
+        // Split at 30 value and 3 cost-to-serve: customer 3 (3.0, 30.0) is on both lines,
+        // customer 2 (2.0, 30.0) on the value line only.
+        let (cts, value, q, sums) = four();
+        let r = matrix(
+            customers(&cts, &value, &q),
+            MatrixAxis::Contribution,
+            (30.0, 3.0),
+            &sums,
+        );
+        assert_eq!(r.on_splits, (1, 2));
+        assert!(r.text.contains(
+            " 1 customers (25.0%) sit exactly on the cost-to-serve split and count as cheap to serve"
+        ));
+        assert!(
+            r.text
+                .contains(" 2 sit exactly on the value split and count as low value.")
+        );
+        // Off the lines: nothing said.
+        let r = matrix(
+            customers(&cts, &value, &q),
+            MatrixAxis::Contribution,
+            (25.0, 2.5),
+            &sums,
+        );
+        assert_eq!(r.on_splits, (0, 0));
+        assert!(!r.text.contains("exactly on"));
     }
 
     #[test]

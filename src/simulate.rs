@@ -497,6 +497,12 @@ pub fn simulate_repeat_data(
     t_max: f64,
     seed: u64,
 ) -> Result<RepeatSample> {
+    let params = check_repeat(process, customers, t_min, t_max)?;
+    draw_repeat(process, customers, t_min, t_max, seed, |_| params)
+}
+
+/// The base parameters of `process`, after the checks of [`simulate_repeat_data`].
+fn check_repeat(process: &Process, customers: usize, t_min: f64, t_max: f64) -> Result<[f64; 4]> {
     let params = match *process {
         Process::BgNbd { r, alpha, a, b } => [r, alpha, a, b],
         Process::ParetoNbd { r, alpha, s, beta } => [r, alpha, s, beta],
@@ -516,7 +522,7 @@ pub fn simulate_repeat_data(
     if customers == 0 {
         return Err(Error::invalid("customers", "must be at least 1"));
     }
-    draw_repeat(process, customers, t_min, t_max, seed, |_| params)
+    Ok(params)
 }
 
 /// The draws of [`simulate_repeat_data`] with customer `i`'s parameters `params(i)`
@@ -547,7 +553,9 @@ fn draw_repeat(
                 let (mut x, mut t_x, mut t) = (0.0, 0.0, 0.0);
                 match *process {
                     Process::BgNbd { .. } => {
-                        let p: f64 = Beta::new(params[2], params[3]).map_err(dist_err)?.sample(&mut rng);
+                        let p: f64 = Beta::new(params[2], params[3])
+                            .map_err(dist_err)?
+                            .sample(&mut rng);
                         loop {
                             t += gap.sample(&mut rng);
                             if t > t_end {
@@ -595,7 +603,6 @@ fn draw_repeat(
     Ok(s)
 }
 
-
 /// Like [`simulate_repeat_data`] with time-invariant covariates (customer `i`'s row
 /// `z.row(i)`) acting through `coefficients` in the parametrisation of
 /// [`crate::clv::covariates`], process by process, covariates in order within:
@@ -634,8 +641,7 @@ pub fn simulate_covariate_repeat_data(
     };
     let k = z.n_columns();
     check_coefficients(coefficients, processes.len() * k)?;
-    // Validates the base parameters and ranges, then draws per customer.
-    simulate_repeat_data(process, 1, t_min, t_max, seed)?;
+    check_repeat(process, z.n_rows(), t_min, t_max)?;
     draw_repeat(process, z.n_rows(), t_min, t_max, seed, |i| {
         scaled_params(base, processes, coefficients, z.row(i))
     })
@@ -709,7 +715,11 @@ pub fn simulate_covariate_spend(
     if frequency.len() != z.n_rows() {
         return Err(Error::invalid(
             "frequency",
-            format!("{} values for {} covariate rows", frequency.len(), z.n_rows()),
+            format!(
+                "{} values for {} covariate rows",
+                frequency.len(),
+                z.n_rows()
+            ),
         ));
     }
     let n = frequency.len();

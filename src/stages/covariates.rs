@@ -149,9 +149,7 @@ impl CovariateTable {
                 Values::Text(v) => {
                     let levels = customers
                         .iter()
-                        .map(|id| {
-                            v[cell(id)?].as_deref().ok_or_else(|| missing(id))
-                        })
+                        .map(|id| v[cell(id)?].as_deref().ok_or_else(|| missing(id)))
                         .collect::<Result<Vec<&str>>>()?;
                     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
                     for l in &levels {
@@ -272,8 +270,11 @@ pub fn fit_covariates(
 
 fn fit_json<M: CovariateModel>(fit: &CovariateFit<M>) -> Value {
     let r = fit.report();
-    let params: serde_json::Map<String, Value> =
-        fit.params().into_iter().map(|(n, v)| (n, json!(v))).collect();
+    let params: serde_json::Map<String, Value> = fit
+        .params()
+        .into_iter()
+        .map(|(n, v)| (n, json!(v)))
+        .collect();
     let se: serde_json::Map<String, Value> = fit
         .param_names()
         .into_iter()
@@ -389,7 +390,9 @@ mod tests {
         );
         assert_eq!(d.covariates.row(1), &[0.0, 1.0, 41.0]);
         // A tie goes to the first level by name.
-        let d = t.design(&ids(&["c1", "c2", "c4"])).unwrap();
+        let d = only(&t, &["channel"])
+            .design(&ids(&["c1", "c2", "c4"]))
+            .unwrap();
         assert_eq!(d.base_levels["channel"], "phone");
     }
 
@@ -397,11 +400,17 @@ mod tests {
     fn covariate_table_errors_name_column_and_customer() {
         let t = table();
         let e = only(&t, &["age"]).design(&ids(&["c1", "zz"])).unwrap_err();
-        assert!(matches!(e, Error::MissingCovariate { ref column, ref customer }
-            if column == "age" && customer == "zz"));
-        let e = only(&t, &["channel"]).design(&ids(&["c1", "c5"])).unwrap_err();
-        assert!(matches!(e, Error::MissingCovariate { ref column, ref customer }
-            if column == "channel" && customer == "c5"));
+        assert!(
+            matches!(e, Error::MissingCovariate { ref column, ref customer }
+            if column == "age" && customer == "zz")
+        );
+        let e = only(&t, &["channel"])
+            .design(&ids(&["c1", "c5"]))
+            .unwrap_err();
+        assert!(
+            matches!(e, Error::MissingCovariate { ref column, ref customer }
+            if column == "channel" && customer == "c5")
+        );
         let e = only(&t, &["one"]).design(&ids(&["c1", "c2"])).unwrap_err();
         assert!(matches!(e, Error::ConstantCovariate { ref column } if column == "one"));
         let e = only(&t, &["age", "age2"])
@@ -412,6 +421,7 @@ mod tests {
         let df = df!("customer_id" => ["a", "a"], "v" => [1.0, 2.0]).unwrap();
         let e = CovariateTable::from_frame(&df, &["v".into()]).unwrap_err();
         assert!(matches!(e, Error::BadRow { row: 2, ref column, .. } if column == "customer_id"));
+        let df = df!("customer_id" => ["a", "b"], "v" => [1.0, 2.0]).unwrap();
         let e = CovariateTable::from_frame(&df, &["w".into()]).unwrap_err();
         assert!(matches!(e, Error::MissingColumn { ref column, .. } if column == "w"));
     }

@@ -71,7 +71,10 @@ pub(crate) fn print_coefficients(name: &str, coefficients: &[patronage::clv::Coe
 /// with its standard error, the likelihood-ratio test and the base levels.
 pub(crate) fn print_covariate_fit(fit: &patronage::stages::covariates::CovariateOutcome) {
     let out = fit.to_json();
-    println!("{} with covariates", out["model"].as_str().unwrap_or_default());
+    println!(
+        "{} with covariates",
+        out["model"].as_str().unwrap_or_default()
+    );
     println!("{:<28} {:>14} {:>14}", "param", "estimate", "std error");
     for (name, v, se) in fit.estimates() {
         println!("{name:<28} {v:>14.7} {se:>14.7}");

@@ -38,7 +38,12 @@ impl CovariateModel for BgNbd {
         (z, w)
     }
 
-    fn transform(data: &CovariateRepeatData, scale: f64, mu: &[f64], sd: &[f64]) -> CovariateRepeatData {
+    fn transform(
+        data: &CovariateRepeatData,
+        scale: f64,
+        mu: &[f64],
+        sd: &[f64],
+    ) -> CovariateRepeatData {
         data.transformed(scale, mu, sd)
     }
 
@@ -53,12 +58,15 @@ impl CovariateModel for BgNbd {
             // ln(e^a3 + e^a4) = max + ln(1 + e^-|a3 - a4|); w4 = e^a4 / (e^a3 + e^a4).
             let e = (-(a3 - a4).abs()).exp();
             let w_big = 1.0 / (1.0 + e);
-            (a3.max(a4) + e.ln_1p(), if a4 >= a3 { w_big } else { e * w_big })
+            (
+                a3.max(a4) + e.ln_1p(),
+                if a4 >= a3 { w_big } else { e * w_big },
+            )
         } else {
             (a3, 0.0)
         };
-        let ll = ln_gamma(rx) - ln_gamma(r) + r * alpha.ln() + ln_beta(a, b + x) - ln_beta(a, b)
-            + tail;
+        let ll =
+            ln_gamma(rx) - ln_gamma(r) + r * alpha.ln() + ln_beta(a, b + x) - ln_beta(a, b) + tail;
         if !grad {
             return (ll, [0.0; 4]);
         }

@@ -34,7 +34,10 @@ fn compress_with(columns: &[&[f64]], z: &Covariates) -> Rows {
             .iter()
             .map(|c| reps.iter().map(|&i| c[i]).collect())
             .collect(),
-        z: reps.iter().flat_map(|&i| z.row(i).iter().copied()).collect(),
+        z: reps
+            .iter()
+            .flat_map(|&i| z.row(i).iter().copied())
+            .collect(),
         w,
     }
 }

@@ -566,7 +566,11 @@ fn moments<M: CovariateModel>(data: &M::CovData, k: usize) -> (Vec<f64>, Vec<f64
 /// The inverse Hessian of the total objective in `u` (central differences of the
 /// analytic gradient); None when it is not positive definite.
 #[allow(clippy::needless_range_loop)] // small dense algebra reads best with indices
-fn covariance<M: CovariateModel>(obj: &Objective<'_, M>, u: &[f64], n: f64) -> Option<Vec<Vec<f64>>> {
+fn covariance<M: CovariateModel>(
+    obj: &Objective<'_, M>,
+    u: &[f64],
+    n: f64,
+) -> Option<Vec<Vec<f64>>> {
     let dim = u.len();
     let h = 1e-4;
     let mut hess = vec![vec![0.0; dim]; dim];

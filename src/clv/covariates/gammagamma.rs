@@ -33,7 +33,12 @@ impl CovariateModel for GammaGamma {
         (z, w)
     }
 
-    fn transform(data: &CovariateSpendData, scale: f64, mu: &[f64], sd: &[f64]) -> CovariateSpendData {
+    fn transform(
+        data: &CovariateSpendData,
+        scale: f64,
+        mu: &[f64],
+        sd: &[f64],
+    ) -> CovariateSpendData {
         data.transformed(scale, mu, sd)
     }
 

@@ -67,7 +67,10 @@ fn covariate_likelihood_at_zero_coefficients_is_the_plain_one() {
     let p = [0.7, 4.0, 0.9, 2.2];
     let (cov, _) = fit::test_neg_ll::<BgNbd>(&p, &[0.0; 6], &data, false);
     let (plain, _) = BgNbd::neg_ll(&p, &RepeatData::new(&x, &t_x, &t).unwrap(), None);
-    assert!((cov - plain).abs() < 1e-10 * plain.abs(), "{cov} vs {plain}");
+    assert!(
+        (cov - plain).abs() < 1e-10 * plain.abs(),
+        "{cov} vs {plain}"
+    );
 }
 
 #[test]
@@ -75,7 +78,9 @@ fn covariate_fit_without_columns_is_the_plain_fit() {
     let (x, t_x, t, _) = small_repeat();
     let data = CovariateRepeatData::new(&x, &t_x, &t, &Covariates::none(x.len())).unwrap();
     let fit = CovariateFit::<BgNbd>::fit(&data, &Default::default()).unwrap();
-    let plain = BgNbd::fitter().fit(&RepeatData::new(&x, &t_x, &t).unwrap()).unwrap();
+    let plain = BgNbd::fitter()
+        .fit(&RepeatData::new(&x, &t_x, &t).unwrap())
+        .unwrap();
     for (a, b) in fit.base().iter().zip(plain.params()) {
         assert!((a - b).abs() <= 1e-6 * b.abs(), "{a} vs {b}");
     }
@@ -125,7 +130,10 @@ mod simulated {
             eprintln!("{name}: {est:.4} ± {s:.4} (truth {t})");
         }
         for (((name, est), s), t) in fit.params().iter().zip(se).zip(truth) {
-            assert!(s.is_finite() && (est - t).abs() <= 2.0 * s, "{name}: {est} ± {s} vs {t}");
+            assert!(
+                s.is_finite() && (est - t).abs() <= 2.0 * s,
+                "{name}: {est} ± {s} vs {t}"
+            );
         }
     }
 
@@ -136,12 +144,23 @@ mod simulated {
         let n = 8_000;
         let z = design(n);
         let coefs = [0.5, -0.3, 0.4, 0.0, -0.3, 0.2];
-        let p = Process::BgNbd { r: BASE[0], alpha: BASE[1], a: BASE[2], b: BASE[3] };
+        let p = Process::BgNbd {
+            r: BASE[0],
+            alpha: BASE[1],
+            a: BASE[2],
+            b: BASE[3],
+        };
         let s = simulate_covariate_repeat_data(&p, &z, &coefs, 30.0, 52.0, 18).unwrap();
         let data = CovariateRepeatData::new(&s.frequency, &s.recency, &s.t, &z).unwrap();
         let start = std::time::Instant::now();
         let fit = CovariateFit::<BgNbd>::fit(&data, &Default::default()).unwrap();
-        eprintln!("fit in {:?}, {} rows, {} iterations, gradient norm {:e}", start.elapsed(), data.len(), fit.report().iterations, fit.report().gradient_norm);
+        eprintln!(
+            "fit in {:?}, {} rows, {} iterations, gradient norm {:e}",
+            start.elapsed(),
+            data.len(),
+            fit.report().iterations,
+            fit.report().gradient_norm
+        );
         let truth: Vec<f64> = BASE.iter().chain(&coefs).copied().collect();
         within_two_se(&fit, &truth);
         let lr = fit.likelihood_ratio();
@@ -151,27 +170,43 @@ mod simulated {
         // Predictions at a customer's z are the plain model's at that customer's parameters.
         let one = fit.for_customer(&[1.0, -1.0]).unwrap();
         let pa = fit.p_alive(3.0, 20.0, 40.0, &[1.0, -1.0]).unwrap();
-        assert_eq!(pa, crate::clv::PurchaseModel::p_alive(&one, 3.0, 20.0, 40.0));
+        assert_eq!(
+            pa,
+            crate::clv::PurchaseModel::p_alive(&one, 3.0, 20.0, 40.0)
+        );
     }
 
     #[test]
     fn covariate_bgnbd_with_zero_coefficients_fits_as_the_plain_model() {
         let n = 8_000;
         let z = design(n);
-        let p = Process::BgNbd { r: BASE[0], alpha: BASE[1], a: BASE[2], b: BASE[3] };
+        let p = Process::BgNbd {
+            r: BASE[0],
+            alpha: BASE[1],
+            a: BASE[2],
+            b: BASE[3],
+        };
         let s = simulate_covariate_repeat_data(&p, &z, &[0.0; 6], 30.0, 52.0, 19).unwrap();
         let data = CovariateRepeatData::new(&s.frequency, &s.recency, &s.t, &z).unwrap();
         let fit = CovariateFit::<BgNbd>::fit(&data, &Default::default()).unwrap();
         let lr = fit.likelihood_ratio();
         eprintln!("zero coefficients: LR {lr:?}");
-        within_two_se(&fit, &BASE.iter().chain(&[0.0; 6]).copied().collect::<Vec<_>>());
+        within_two_se(
+            &fit,
+            &BASE.iter().chain(&[0.0; 6]).copied().collect::<Vec<_>>(),
+        );
         let plain = fit.plain();
         let se = &fit.report().standard_errors;
         for j in 0..4 {
             let d = (fit.base()[j] - plain.params()[j]).abs();
             // The same data with more parameters: the base estimates move by estimation
             // noise, well inside a standard error.
-            assert!(d <= se[j], "{j}: {} vs {}", fit.base()[j], plain.params()[j]);
+            assert!(
+                d <= se[j],
+                "{j}: {} vs {}",
+                fit.base()[j],
+                plain.params()[j]
+            );
         }
         assert!(lr.p_value > 0.01);
     }
@@ -180,7 +215,12 @@ mod simulated {
     fn covariate_gamma_gamma_recovers_known_coefficients() {
         let n = 10_000;
         let z = design(n);
-        let p = Process::BgNbd { r: BASE[0], alpha: BASE[1], a: BASE[2], b: BASE[3] };
+        let p = Process::BgNbd {
+            r: BASE[0],
+            alpha: BASE[1],
+            a: BASE[2],
+            b: BASE[3],
+        };
         let s = simulate_covariate_repeat_data(&p, &z, &[0.0; 6], 30.0, 52.0, 20).unwrap();
         let truth = [6.0, 4.0, 15.0];
         let coefs = [0.3, -0.2];
@@ -188,7 +228,12 @@ mod simulated {
         let data = CovariateSpendData::new(&s.frequency, &m, &z).unwrap();
         let start = std::time::Instant::now();
         let fit = CovariateFit::<GammaGamma>::fit(&data, &Default::default()).unwrap();
-        eprintln!("fit in {:?}, {} rows, LR {:?}", start.elapsed(), data.len(), fit.likelihood_ratio());
+        eprintln!(
+            "fit in {:?}, {} rows, LR {:?}",
+            start.elapsed(),
+            data.len(),
+            fit.likelihood_ratio()
+        );
         assert_eq!(fit.param_names()[3], "spend.web");
         within_two_se(&fit, &[6.0, 4.0, 15.0, 0.3, -0.2]);
     }

@@ -308,12 +308,15 @@ pub(crate) fn test_neg_ll<M: CovariateModel>(
     neg_ll::<M>(base, coefs, data, want_grad)
 }
 
+/// A cached evaluation: point, value, gradient.
+type Evaluation = (Vec<f64>, f64, Vec<f64>);
+
 /// The mean objective in `u = [ln base (rescaled), coefs]`, with a one-point cache.
 struct Objective<'a, M: CovariateModel> {
     data: &'a M::CovData,
     nb: usize,
     n: f64,
-    cache: RefCell<Option<(Vec<f64>, f64, Vec<f64>)>>,
+    cache: RefCell<Option<Evaluation>>,
 }
 
 impl<M: CovariateModel> Objective<'_, M> {
@@ -459,8 +462,8 @@ fn fit_from<M: CovariateModel>(
     // is linear in (ln θ, γ), so the covariance goes through it as A C Aᵀ.
     let dim = nb + n_coef;
     let mut a = vec![vec![0.0; dim]; dim];
-    for j in 0..nb {
-        a[j][j] = 1.0;
+    for (j, row) in a.iter_mut().enumerate().take(nb) {
+        row[j] = 1.0;
     }
     for (p, &(_, j, sign)) in M::PROCESSES.iter().enumerate() {
         for c in 0..k {

@@ -197,16 +197,11 @@ mod simulated {
         );
         let plain = fit.plain();
         let se = &fit.report().standard_errors;
-        for j in 0..4 {
+        for (j, s) in se.iter().enumerate().take(4) {
             let d = (fit.base()[j] - plain.params()[j]).abs();
             // The same data with more parameters: the base estimates move by estimation
             // noise, well inside a standard error.
-            assert!(
-                d <= se[j],
-                "{j}: {} vs {}",
-                fit.base()[j],
-                plain.params()[j]
-            );
+            assert!(d <= *s, "{j}: {} vs {}", fit.base()[j], plain.params()[j]);
         }
         assert!(lr.p_value > 0.01);
     }
@@ -237,4 +232,32 @@ mod simulated {
         assert_eq!(fit.param_names()[3], "spend.web");
         within_two_se(&fit, &[6.0, 4.0, 15.0, 0.3, -0.2]);
     }
+}
+
+#[cfg(feature = "frames")]
+#[test]
+fn covariate_fit_is_identical_on_one_and_two_threads() {
+    use crate::simulate::{Process, simulate_covariate_repeat_data};
+    let n = 3_000; // more than one chunk of rows, so the sums run in parallel
+    let z = Covariates::new(
+        vec!["web".into()],
+        vec![(0..n).map(|i| (i % 2) as f64).collect()],
+    )
+    .unwrap();
+    let p = Process::BgNbd {
+        r: 0.8,
+        alpha: 5.0,
+        a: 0.8,
+        b: 2.5,
+    };
+    let s = simulate_covariate_repeat_data(&p, &z, &[0.3, 0.2, -0.1], 30.0, 52.0, 5).unwrap();
+    let data = CovariateRepeatData::new(&s.frequency, &s.recency, &s.t, &z).unwrap();
+    let fit_on = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| CovariateFit::<BgNbd>::fit(&data, &Default::default()).unwrap())
+    };
+    assert_eq!(fit_on(1), fit_on(2));
 }

@@ -172,9 +172,9 @@ impl CovariateRepeatData {
 ///
 /// ```
 /// use patronage::clv::covariates::{Covariates, CovariateSpendData};
-/// let z = Covariates::new(vec!["web".into()], vec![vec![0.0, 1.0, 1.0]])?;
-/// let d = CovariateSpendData::new(&[0.0, 2.0, 3.0], &[0.0, 20.0, 35.5], &z)?;
-/// assert_eq!(d.n_customers(), 2.0);
+/// let z = Covariates::new(vec!["web".into()], vec![vec![0.0, 1.0, 0.0, 1.0]])?;
+/// let d = CovariateSpendData::new(&[0.0, 2.0, 3.0, 1.0], &[0.0, 20.0, 35.5, 12.0], &z)?;
+/// assert_eq!(d.n_customers(), 3.0); // the customer without repeat purchases is left out
 /// # Ok::<(), patronage::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq)]

@@ -150,6 +150,30 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// A customer of the fitted data has no value (a missing row or an empty cell) in a
+    /// covariate column.
+    #[error("covariate `{column}`: no value for customer `{customer}`")]
+    MissingCovariate {
+        /// The covariate column.
+        column: String,
+        /// The customer's id.
+        customer: String,
+    },
+    /// A covariate column takes one value only over the fitted customers, so its
+    /// coefficient cannot be told apart from the base parameters.
+    #[error("covariate `{column}` is constant over the fitted customers")]
+    ConstantCovariate {
+        /// The covariate column (for a categorical column's dummy, `column=level`).
+        column: String,
+    },
+    /// Covariate columns are perfectly collinear (with each other and the intercept): one
+    /// of them is a linear combination of the others, so their coefficients are not
+    /// identified.
+    #[error("covariates {} are perfectly collinear", columns.join(", "))]
+    CollinearCovariates {
+        /// The columns involved: the one that is a combination of earlier ones first.
+        columns: Vec<String>,
+    },
     /// An error raised inside polars while reading or computing a frame.
     #[cfg(feature = "frames")]
     #[error("polars: {0}")]

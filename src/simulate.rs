@@ -497,6 +497,12 @@ pub fn simulate_repeat_data(
     t_max: f64,
     seed: u64,
 ) -> Result<RepeatSample> {
+    let params = check_repeat(process, customers, t_min, t_max)?;
+    draw_repeat(process, customers, t_min, t_max, seed, |_| params)
+}
+
+/// The base parameters of `process`, after the checks of [`simulate_repeat_data`].
+fn check_repeat(process: &Process, customers: usize, t_min: f64, t_max: f64) -> Result<[f64; 4]> {
     let params = match *process {
         Process::BgNbd { r, alpha, a, b } => [r, alpha, a, b],
         Process::ParetoNbd { r, alpha, s, beta } => [r, alpha, s, beta],
@@ -516,24 +522,40 @@ pub fn simulate_repeat_data(
     if customers == 0 {
         return Err(Error::invalid("customers", "must be at least 1"));
     }
+    Ok(params)
+}
+
+/// The draws of [`simulate_repeat_data`] with customer `i`'s parameters `params(i)`
+/// (in the process's order: `r, alpha, a, b` or `r, alpha, s, beta`).
+fn draw_repeat(
+    process: &Process,
+    customers: usize,
+    t_min: f64,
+    t_max: f64,
+    seed: u64,
+    params: impl Fn(usize) -> [f64; 4] + Sync,
+) -> Result<RepeatSample> {
     let n_blocks = customers.div_ceil(BLOCK);
     let blocks: Vec<Vec<(f64, f64, f64)>> = (0..n_blocks)
         .into_par_iter()
         .map(|bi| {
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
             rng.set_stream(bi as u64);
-            let rate = Gamma::new(params[0], 1.0 / params[1]).map_err(dist_err)?;
             let lo = bi * BLOCK;
             let hi = ((bi + 1) * BLOCK).min(customers);
             let mut out = Vec::with_capacity(hi - lo);
-            for _ in lo..hi {
+            for c in lo..hi {
+                let params = params(c);
+                let rate = Gamma::new(params[0], 1.0 / params[1]).map_err(dist_err)?;
                 let t_end = t_min + (t_max - t_min) * rng.random::<f64>();
                 let lambda: f64 = rate.sample(&mut rng).max(1e-300);
                 let gap = Exp::new(lambda).map_err(dist_err)?;
                 let (mut x, mut t_x, mut t) = (0.0, 0.0, 0.0);
                 match *process {
-                    Process::BgNbd { a, b, .. } => {
-                        let p: f64 = Beta::new(a, b).map_err(dist_err)?.sample(&mut rng);
+                    Process::BgNbd { .. } => {
+                        let p: f64 = Beta::new(params[2], params[3])
+                            .map_err(dist_err)?
+                            .sample(&mut rng);
                         loop {
                             t += gap.sample(&mut rng);
                             if t > t_end {
@@ -546,8 +568,8 @@ pub fn simulate_repeat_data(
                             }
                         }
                     }
-                    Process::ParetoNbd { s, beta, .. } => {
-                        let mu: f64 = Gamma::new(s, 1.0 / beta)
+                    Process::ParetoNbd { .. } => {
+                        let mu: f64 = Gamma::new(params[2], 1.0 / params[3])
                             .map_err(dist_err)?
                             .sample(&mut rng)
                             .max(1e-300);
@@ -579,6 +601,149 @@ pub fn simulate_repeat_data(
         s.t.push(t);
     }
     Ok(s)
+}
+
+/// Like [`simulate_repeat_data`] with time-invariant covariates (customer `i`'s row
+/// `z.row(i)`) acting through `coefficients` in the parametrisation of
+/// [`crate::clv::covariates`], process by process, covariates in order within:
+/// BG/NBD `[purchase…, dropout_a…, dropout_b…]` (`α_i = α e^{−γ_pᵀz}`,
+/// `a_i = a e^{γ_aᵀz}`, `b_i = b e^{γ_bᵀz}`), Pareto/NBD `[purchase…, dropout…]`
+/// (`α_i = α e^{−γ_pᵀz}`, `β_i = β e^{−γ_dᵀz}`). Seeded as [`simulate_repeat_data`]:
+/// with every coefficient at zero the draws are the same.
+///
+/// # Errors
+///
+/// As [`simulate_repeat_data`]; [`Error::InvalidOption`] (option `coefficients`) when
+/// their number is not the processes' times `z`'s columns or one is not finite.
+///
+/// # Example
+///
+/// ```
+/// use patronage::clv::covariates::Covariates;
+/// use patronage::simulate::{Process, simulate_covariate_repeat_data};
+/// let z = Covariates::new(vec!["web".into()], vec![(0..100).map(|i| (i % 2) as f64).collect()])?;
+/// let p = Process::BgNbd { r: 0.24, alpha: 4.41, a: 0.79, b: 2.43 };
+/// let s = simulate_covariate_repeat_data(&p, &z, &[0.5, 0.0, 0.0], 30.0, 39.0, 1)?;
+/// assert_eq!(s.frequency.len(), 100);
+/// # Ok::<(), patronage::Error>(())
+/// ```
+pub fn simulate_covariate_repeat_data(
+    process: &Process,
+    z: &crate::clv::covariates::Covariates,
+    coefficients: &[f64],
+    t_min: f64,
+    t_max: f64,
+    seed: u64,
+) -> Result<RepeatSample> {
+    let (base, processes): ([f64; 4], &[(usize, f64)]) = match *process {
+        Process::BgNbd { r, alpha, a, b } => ([r, alpha, a, b], &[(1, -1.0), (2, 1.0), (3, 1.0)]),
+        Process::ParetoNbd { r, alpha, s, beta } => ([r, alpha, s, beta], &[(1, -1.0), (3, -1.0)]),
+    };
+    let k = z.n_columns();
+    check_coefficients(coefficients, processes.len() * k)?;
+    check_repeat(process, z.n_rows(), t_min, t_max)?;
+    draw_repeat(process, z.n_rows(), t_min, t_max, seed, |i| {
+        scaled_params(base, processes, coefficients, z.row(i))
+    })
+}
+
+fn check_coefficients(coefficients: &[f64], expected: usize) -> Result<()> {
+    if coefficients.len() != expected || !coefficients.iter().all(|v| v.is_finite()) {
+        return Err(Error::invalid(
+            "coefficients",
+            format!("expected {expected} finite values (processes x covariates)"),
+        ));
+    }
+    Ok(())
+}
+
+/// `base` with parameter `j` of each process `(j, sign)` scaled by `exp(sign γᵀz)`.
+fn scaled_params<const K: usize>(
+    mut base: [f64; K],
+    processes: &[(usize, f64)],
+    coefficients: &[f64],
+    z: &[f64],
+) -> [f64; K] {
+    let k = z.len();
+    for (p, &(j, sign)) in processes.iter().enumerate() {
+        let eta: f64 = coefficients[p * k..(p + 1) * k]
+            .iter()
+            .zip(z)
+            .map(|(g, v)| g * v)
+            .sum();
+        base[j] *= (sign * eta).exp();
+    }
+    base
+}
+
+/// Mean repeat spend per customer from Gamma-Gamma with covariates: customer `i` with
+/// `frequency[i]` repeat purchases has spend rate `ν_i ~ Gamma(q, γ_i)`,
+/// `γ_i = γ e^{−γ_sᵀ z_i}` (`coefficients` = `γ_s`, one per column of `z`), and mean
+/// spend `Gamma(p x_i, ν_i x_i)` (the mean of `x_i` draws of `Gamma(p, ν_i)`); 0 for
+/// customers without repeat purchases. Seeded, one ChaCha8 stream per block of
+/// customers.
+///
+/// # Errors
+///
+/// [`Error::InvalidOption`] for a non-positive parameter, a coefficient count other than
+/// `z`'s columns, or `frequency` of another length than `z`'s rows.
+///
+/// # Example
+///
+/// ```
+/// use patronage::clv::covariates::Covariates;
+/// use patronage::simulate::simulate_covariate_spend;
+/// let z = Covariates::new(vec!["web".into()], vec![vec![0.0, 1.0, 0.0]])?;
+/// let m = simulate_covariate_spend([6.0, 4.0, 15.0], &z, &[0.3], &[2.0, 3.0, 0.0], 7)?;
+/// assert!(m[0] > 0.0 && m[1] > 0.0 && m[2] == 0.0);
+/// # Ok::<(), patronage::Error>(())
+/// ```
+pub fn simulate_covariate_spend(
+    params: [f64; 3],
+    z: &crate::clv::covariates::Covariates,
+    coefficients: &[f64],
+    frequency: &[f64],
+    seed: u64,
+) -> Result<Vec<f64>> {
+    if !params.iter().all(|v| v.is_finite() && *v > 0.0) {
+        return Err(Error::invalid(
+            "parameters",
+            "every parameter must be positive and finite",
+        ));
+    }
+    check_coefficients(coefficients, z.n_columns())?;
+    if frequency.len() != z.n_rows() {
+        return Err(Error::invalid(
+            "frequency",
+            format!(
+                "{} values for {} covariate rows",
+                frequency.len(),
+                z.n_rows()
+            ),
+        ));
+    }
+    let n = frequency.len();
+    let blocks: Vec<Vec<f64>> = (0..n.div_ceil(BLOCK))
+        .into_par_iter()
+        .map(|bi| {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            rng.set_stream(bi as u64);
+            ((bi * BLOCK)..((bi + 1) * BLOCK).min(n))
+                .map(|i| {
+                    let [p, q, g] = scaled_params(params, &[(2, -1.0)], coefficients, z.row(i));
+                    let x = frequency[i];
+                    let nu: f64 = Gamma::new(q, 1.0 / g).map_err(dist_err)?.sample(&mut rng);
+                    if x <= 0.0 {
+                        return Ok(0.0);
+                    }
+                    Gamma::new(p * x, 1.0 / (nu * x))
+                        .map_err(dist_err)
+                        .map(|d| d.sample(&mut rng))
+                })
+                .collect::<Result<Vec<f64>>>()
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(blocks.into_iter().flatten().collect())
 }
 
 /// Simulates several behaviour groups, each from its own spec (customers, seed and

@@ -673,3 +673,33 @@ pub(crate) fn chunked_sum<const K: usize>(
     }
     total
 }
+
+/// Like [`chunked_sum`] for a vector of `len` sums: `f(i, acc)` adds row `i`'s terms into
+/// `acc`; chunks are summed in parallel and their results added in chunk order, so the
+/// total is bit-identical whatever the number of threads.
+pub(crate) fn chunked_sum_vec(
+    n: usize,
+    len: usize,
+    f: impl Fn(usize, &mut [f64]) + Sync,
+) -> Vec<f64> {
+    let n_chunks = n.div_ceil(CHUNK);
+    let chunk = |c: usize| {
+        let mut acc = vec![0.0; len];
+        for i in c * CHUNK..((c + 1) * CHUNK).min(n) {
+            f(i, &mut acc);
+        }
+        acc
+    };
+    let parts: Vec<Vec<f64>> = if cfg!(feature = "parallel") && n_chunks > 1 {
+        (0..n_chunks).into_par_iter().map(chunk).collect()
+    } else {
+        (0..n_chunks).map(chunk).collect()
+    };
+    let mut total = vec![0.0; len];
+    for p in parts {
+        for (t, v) in total.iter_mut().zip(p) {
+            *t += v;
+        }
+    }
+    total
+}

@@ -28,6 +28,7 @@ pub mod bgbb;
 pub mod bgnbd;
 pub mod check;
 pub mod conditional;
+pub mod covariates;
 pub(crate) mod data;
 pub mod fit;
 pub mod gammagamma;

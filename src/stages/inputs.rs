@@ -33,6 +33,13 @@ impl Summary {
     /// # Ok::<(), patronage::Error>(())
     /// ```
     pub fn repeat_columns(&self) -> Result<(Vec<f64>, Vec<f64>, Vec<f64>)> {
+        let (_, [x, t_x, t]) = self.repeat_rows()?;
+        Ok((x, t_x, t))
+    }
+
+    /// [`Summary::repeat_columns`] with the summary row of each customer kept (for
+    /// joining per-customer covariates by id).
+    pub(crate) fn repeat_rows(&self) -> Result<(Vec<usize>, [Vec<f64>; 3])> {
         let df = self.frame();
         let names: [&str; 3] = if self.calibration_end().is_some() {
             ["frequency_cal", "recency_cal", "T_cal"]
@@ -42,20 +49,22 @@ impl Summary {
         let x = nullable_f64(df, names[0])?;
         let t_x = nullable_f64(df, names[1])?;
         let t = nullable_f64(df, names[2])?;
-        let mut out = (Vec::new(), Vec::new(), Vec::new());
+        let mut rows = Vec::new();
+        let mut out = [Vec::new(), Vec::new(), Vec::new()];
         for i in 0..x.len() {
             if let (Some(a), Some(b), Some(c)) = (x[i], t_x[i], t[i]) {
-                out.0.push(a);
-                out.1.push(b);
-                out.2.push(c);
+                rows.push(i);
+                out[0].push(a);
+                out[1].push(b);
+                out[2].push(c);
             }
         }
-        if out.0.is_empty() {
+        if rows.is_empty() {
             return Err(Error::EmptyTable {
                 what: "no customer has calibration-period data".into(),
             });
         }
-        Ok(out)
+        Ok((rows, out))
     }
 
     /// The fitted period's [`RepeatData`] for BG/NBD, MBG/NBD and Pareto/NBD (the columns
@@ -104,6 +113,13 @@ impl Summary {
     /// # Ok::<(), patronage::Error>(())
     /// ```
     pub fn spend_data(&self) -> Result<SpendData> {
+        let (_, [xs, ms]) = self.spend_rows()?;
+        SpendData::new(&xs, &ms)
+    }
+
+    /// The fitted period's frequency and mean repeat spend (0 where missing) of the
+    /// customers with data in that period, with each one's summary row.
+    pub(crate) fn spend_rows(&self) -> Result<(Vec<usize>, [Vec<f64>; 2])> {
         let df = self.frame();
         let (xn, mn) = if self.calibration_end().is_some() {
             ("frequency_cal", "monetary_value_cal")
@@ -112,14 +128,15 @@ impl Summary {
         };
         let x = nullable_f64(df, xn)?;
         let m = nullable_f64(df, mn)?;
-        let (mut xs, mut ms) = (Vec::new(), Vec::new());
-        for (a, b) in x.into_iter().zip(m) {
+        let (mut rows, mut xs, mut ms) = (Vec::new(), Vec::new(), Vec::new());
+        for (i, (a, b)) in x.into_iter().zip(m).enumerate() {
             if let Some(a) = a {
+                rows.push(i);
                 xs.push(a);
                 ms.push(b.unwrap_or(0.0));
             }
         }
-        SpendData::new(&xs, &ms)
+        Ok((rows, [xs, ms]))
     }
 
     /// The fitted period's columns as [`DiscreteData`] for BG/BB: repeat purchases,

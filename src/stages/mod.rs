@@ -54,6 +54,7 @@ pub mod churn;
 pub mod clv;
 pub mod cohorts;
 pub mod compare;
+pub mod covariates;
 pub mod fit;
 mod inputs;
 pub mod interval;

@@ -12,6 +12,7 @@ mod clv_conditional;
 mod clv_lifetimes;
 mod clv_properties;
 mod clv_reference;
+mod covariates;
 mod determinism;
 mod frame_free;
 mod hyp2f1_reference;

@@ -106,6 +106,8 @@ pub(crate) enum Command {
         summary: bool,
         #[command(flatten)]
         fit: FitArgs,
+        #[command(flatten)]
+        covariates: CovariateArgs,
         /// Print one JSON object (params, standard_errors, log_likelihood, n_customers,
         /// converged, iterations; holdout check with --calibration-end).
         #[arg(long)]
@@ -456,6 +458,30 @@ impl CostArgs {
         }
         Ok(model)
     }
+}
+
+/// Time-invariant covariates for `fit bg-nbd|gamma-gamma` (issue #18).
+#[derive(Args)]
+pub(crate) struct CovariateArgs {
+    /// Per-customer covariate table (CSV, Parquet or Arrow IPC) with a `customer_id`
+    /// column, joined to the fitted customers; bg-nbd and gamma-gamma only.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "covariate_cols",
+        help_heading = "Covariates"
+    )]
+    pub(crate) covariates: Option<PathBuf>,
+    /// The table's columns to use, comma-separated: numbers as they are, text as dummies
+    /// against the most frequent level.
+    #[arg(
+        long,
+        value_name = "A,B",
+        value_delimiter = ',',
+        requires = "covariates",
+        help_heading = "Covariates"
+    )]
+    pub(crate) covariate_cols: Vec<String>,
 }
 
 #[derive(Args)]

@@ -61,6 +61,7 @@ fn run(cli: Cli) -> patronage::Result<()> {
             time,
             summary,
             fit,
+            covariates,
             json,
             save_model,
         } => run_fit(
@@ -70,6 +71,7 @@ fn run(cli: Cli) -> patronage::Result<()> {
             &time,
             summary,
             &fit,
+            &covariates,
             json,
             save_model.as_ref(),
         ),

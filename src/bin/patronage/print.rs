@@ -67,6 +67,37 @@ pub(crate) fn print_coefficients(name: &str, coefficients: &[patronage::clv::Coe
     }
 }
 
+/// The text form of a fit with covariates: every parameter
+/// with its standard error, the likelihood-ratio test and the base levels.
+pub(crate) fn print_covariate_fit(fit: &patronage::stages::covariates::CovariateOutcome) {
+    let out = fit.to_json();
+    println!(
+        "{} with covariates",
+        out["model"].as_str().unwrap_or_default()
+    );
+    println!("{:<28} {:>14} {:>14}", "param", "estimate", "std error");
+    for (name, v, se) in fit.estimates() {
+        println!("{name:<28} {v:>14.7} {se:>14.7}");
+    }
+    println!(
+        "log-likelihood {:.4} ({} without covariates)",
+        out["log_likelihood"].as_f64().unwrap_or(f64::NAN),
+        out["without_covariates"]["log_likelihood"]
+    );
+    let lr = &out["likelihood_ratio"];
+    println!(
+        "likelihood-ratio test: statistic {:.4}, df {}, p-value {:.4e}",
+        lr["statistic"].as_f64().unwrap_or(f64::NAN),
+        lr["df"],
+        lr["p_value"].as_f64().unwrap_or(f64::NAN)
+    );
+    if let Some(levels) = out["covariates"]["base_levels"].as_object() {
+        for (column, level) in levels {
+            println!("base level of {column}: {level}");
+        }
+    }
+}
+
 pub(crate) fn print_fit(out: &FitOutcome) {
     let m = &out.model;
     print_coefficients(m.name(), &m.summary());

@@ -122,7 +122,7 @@ pub(super) fn compress_triples(
 
 /// Sorts row indices by the given keys (non-negative or any finite values: compared by
 /// `total_cmp`) and merges equal rows, summing weights in input order.
-pub(super) fn compress(
+pub(crate) fn compress(
     keys: &[&[f64]],
     weights: Option<&[f64]>,
     n: usize,

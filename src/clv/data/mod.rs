@@ -14,7 +14,7 @@
 //! customers. Rows are kept sorted (by `x`, then `t_x`, then `T`), which makes
 //! compression and every later sum deterministic (`compress`).
 
-mod compress;
+pub(crate) mod compress;
 mod discrete;
 mod repeat;
 mod spend;

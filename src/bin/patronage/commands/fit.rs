@@ -7,12 +7,13 @@
 use std::path::PathBuf;
 
 use patronage::stages::compare::ModelChoice;
+use patronage::stages::covariates::{CovariateTable, fit_covariates};
 use patronage::stages::fit::{fit_summary, fit_table};
 
-use crate::args::{FitArgs, InputArgs, NO_INPUT, TimeArgs};
+use crate::args::{CovariateArgs, FitArgs, InputArgs, NO_INPUT, TimeArgs};
 use crate::commands::sbg::run_fit_sbg;
 use crate::input::summarise;
-use crate::print::{print_fit, save_model as save_model_file, to_json_text};
+use crate::print::{print_covariate_fit, print_fit, save_model as save_model_file, to_json_text};
 
 #[allow(clippy::too_many_arguments)] // one per command-line option
 pub(crate) fn run_fit(
@@ -22,9 +23,27 @@ pub(crate) fn run_fit(
     time: &TimeArgs,
     summary: bool,
     fit: &FitArgs,
+    covariates: &CovariateArgs,
     json: bool,
     save_model: Option<&PathBuf>,
 ) -> patronage::Result<()> {
+    if let Some(path) = &covariates.covariates {
+        if summary || save_model.is_some() || survival.is_some() {
+            return Err(usage(
+                "covariates",
+                "--covariates fits on transactions and prints the fit: not with --summary, --survival or --save-model".into(),
+            ));
+        }
+        let kind = model.parse::<ModelChoice>()?.fixed("model")?;
+        let table = CovariateTable::read(path, &covariates.covariate_cols)?;
+        let out = fit_covariates(kind, &summarise(input, time)?, &table, &fit.options())?;
+        if json {
+            println!("{}", to_json_text(&out.to_json())?);
+        } else {
+            print_covariate_fit(&out);
+        }
+        return Ok(());
+    }
     // sBG fits a survival table, not transactions: neither INPUT nor the transaction
     // options apply to it.
     if model.eq_ignore_ascii_case("sbg") {

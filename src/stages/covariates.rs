@@ -1,0 +1,428 @@
+//! The covariate stage: a per-customer covariate table read from a file, joined on
+//! `customer_id` to a summary's fitted customers, and BG/NBD or Gamma-Gamma fitted with
+//! it ([`crate::clv::covariates`]); what `patronage fit bg-nbd|gamma-gamma --covariates
+//! FILE --covariate-cols a,b` runs.
+//!
+//! Numeric (and boolean) columns enter as they are; a text column becomes 0/1 dummies
+//! named `column=level`, one per level but the base level, which is the most frequent
+//! level among the fitted customers (ties broken by name) and is reported.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use polars::prelude::*;
+use serde_json::{Value, json};
+
+use crate::clv::covariates::{
+    CovariateFit, CovariateModel, CovariateRepeatData, CovariateSpendData, Covariates,
+};
+use crate::clv::{BgNbd, FitOptions, GammaGamma};
+use crate::error::{Error, Result};
+use crate::io::frame::{column, customer_ids_as_text};
+use crate::stages::fit::ModelKind;
+use crate::transactions::summary::Summary;
+
+/// One covariate column as read: numbers, or text levels (None = missing).
+#[derive(Debug, Clone, PartialEq)]
+enum Values {
+    Numeric(Vec<Option<f64>>),
+    Text(Vec<Option<String>>),
+}
+
+/// A per-customer covariate table: the requested columns by customer id.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct CovariateTable {
+    columns: Vec<(String, Values)>,
+    rows: HashMap<String, usize>,
+}
+
+/// A design matrix for given customers, with the base level of each text column.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Design {
+    /// The checked design matrix, one row per customer asked for.
+    pub covariates: Covariates,
+    /// Text column → its base level (the level without a dummy).
+    pub base_levels: BTreeMap<String, String>,
+}
+
+impl CovariateTable {
+    /// Reads `columns` and `customer_id` from a CSV, Parquet or Arrow IPC file.
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::io::read_table`]; [`Error::InvalidOption`] (option `covariate-cols`)
+    /// for no columns; [`Error::MissingColumn`] for a column (or `customer_id`) the file
+    /// lacks; [`Error::WrongType`] for a column neither numeric, boolean nor text;
+    /// [`Error::BadRow`] for a customer id that appears twice.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// use patronage::stages::covariates::CovariateTable;
+    /// let table = CovariateTable::read("covariates.csv", &["channel".into(), "age".into()])?;
+    /// # Ok::<(), patronage::Error>(())
+    /// ```
+    pub fn read(path: impl AsRef<Path>, columns: &[String]) -> Result<Self> {
+        Self::from_frame(&crate::io::read_table(path)?, columns)
+    }
+
+    /// As [`CovariateTable::read`] from a frame.
+    ///
+    /// # Errors
+    ///
+    /// As [`CovariateTable::read`].
+    pub fn from_frame(df: &DataFrame, columns: &[String]) -> Result<Self> {
+        if columns.is_empty() {
+            return Err(Error::invalid(
+                "covariate-cols",
+                "name at least one covariate column",
+            ));
+        }
+        column(df, "customer_id")?;
+        let ids = customer_ids_as_text(df)?;
+        let mut rows = HashMap::with_capacity(ids.len());
+        for (i, id) in ids.into_iter().enumerate() {
+            let Some(id) = id else { continue };
+            if rows.insert(id.clone(), i).is_some() {
+                return Err(Error::BadRow {
+                    row: i as u64 + 1,
+                    column: "customer_id".into(),
+                    reason: "customer id appears more than once in the covariate table".into(),
+                    value: id,
+                });
+            }
+        }
+        let mut out = Vec::with_capacity(columns.len());
+        for name in columns {
+            let col = column(df, name)?;
+            let dtype = col.dtype();
+            let values = if dtype.is_primitive_numeric() || dtype.is_bool() {
+                let c = col.cast(&DataType::Float64)?;
+                Values::Numeric(c.f64()?.iter().collect())
+            } else if matches!(dtype, DataType::String) {
+                Values::Text(col.str()?.iter().map(|v| v.map(str::to_string)).collect())
+            } else {
+                return Err(Error::WrongType {
+                    column: name.clone(),
+                    found: dtype.to_string(),
+                    expected: "a number, boolean or text".into(),
+                });
+            };
+            out.push((name.clone(), values));
+        }
+        Ok(CovariateTable { columns: out, rows })
+    }
+
+    /// The design matrix for `customers` (ids, in order): numeric columns as they are,
+    /// text columns as dummies against their base level.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::MissingCovariate`] for a customer not in the table or with an empty
+    /// cell (naming the column and the id); as [`Covariates::new`] for constant or
+    /// collinear columns.
+    pub fn design(&self, customers: &[String]) -> Result<Design> {
+        let mut names = Vec::new();
+        let mut cols = Vec::new();
+        let mut base_levels = BTreeMap::new();
+        for (name, values) in &self.columns {
+            let missing = |id: &String| Error::MissingCovariate {
+                column: name.clone(),
+                customer: id.clone(),
+            };
+            let cell = |id: &String| self.rows.get(id).copied().ok_or_else(|| missing(id));
+            match values {
+                Values::Numeric(v) => {
+                    let col = customers
+                        .iter()
+                        .map(|id| {
+                            v[cell(id)?]
+                                .filter(|x| !x.is_nan())
+                                .ok_or_else(|| missing(id))
+                        })
+                        .collect::<Result<Vec<f64>>>()?;
+                    names.push(name.clone());
+                    cols.push(col);
+                }
+                Values::Text(v) => {
+                    let levels = customers
+                        .iter()
+                        .map(|id| v[cell(id)?].as_deref().ok_or_else(|| missing(id)))
+                        .collect::<Result<Vec<&str>>>()?;
+                    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+                    for l in &levels {
+                        *counts.entry(l).or_default() += 1;
+                    }
+                    // Most frequent; the BTreeMap's name order breaks ties.
+                    let base = counts
+                        .iter()
+                        .fold(None::<(&str, usize)>, |best, (l, c)| match best {
+                            Some((_, bc)) if bc >= *c => best,
+                            _ => Some((l, *c)),
+                        })
+                        .map(|(l, _)| l.to_string())
+                        .unwrap_or_default();
+                    if counts.len() < 2 {
+                        return Err(Error::ConstantCovariate {
+                            column: name.clone(),
+                        });
+                    }
+                    for level in counts.keys().filter(|l| **l != base) {
+                        names.push(format!("{name}={level}"));
+                        cols.push(
+                            levels
+                                .iter()
+                                .map(|l| if l == level { 1.0 } else { 0.0 })
+                                .collect(),
+                        );
+                    }
+                    base_levels.insert(name.clone(), base);
+                }
+            }
+        }
+        Ok(Design {
+            covariates: Covariates::new(names, cols)?,
+            base_levels,
+        })
+    }
+}
+
+/// A fit with covariates of either model.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum AnyCovariateFit {
+    /// BG/NBD (`purchase.*`, `dropout_a.*`, `dropout_b.*`).
+    BgNbd(CovariateFit<BgNbd>),
+    /// Gamma-Gamma (`spend.*`).
+    GammaGamma(CovariateFit<GammaGamma>),
+}
+
+/// The result of [`fit_covariates`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct CovariateOutcome {
+    /// The fit.
+    pub model: AnyCovariateFit,
+    /// The covariate table's columns as asked for.
+    pub columns: Vec<String>,
+    /// Text column → base level.
+    pub base_levels: BTreeMap<String, String>,
+}
+
+/// Fits `kind` (BG/NBD or Gamma-Gamma) on the summary's fitted period with the table's
+/// covariates joined on `customer_id`.
+///
+/// # Errors
+///
+/// [`Error::InvalidOption`] (option `covariates`) for another model; as
+/// [`CovariateTable::design`] and [`CovariateFit::fit`].
+pub fn fit_covariates(
+    kind: ModelKind,
+    summary: &Summary,
+    table: &CovariateTable,
+    opts: &FitOptions,
+) -> Result<CovariateOutcome> {
+    let ids = summary.customer_ids()?;
+    let pick = |rows: &[usize]| -> Vec<String> { rows.iter().map(|&i| ids[i].clone()).collect() };
+    let (model, base_levels) = match kind {
+        ModelKind::BgNbd => {
+            let (rows, [x, t_x, t]) = summary.repeat_rows()?;
+            let design = table.design(&pick(&rows))?;
+            let data = CovariateRepeatData::new(&x, &t_x, &t, &design.covariates)?;
+            (
+                AnyCovariateFit::BgNbd(CovariateFit::fit(&data, opts)?),
+                design.base_levels,
+            )
+        }
+        ModelKind::GammaGamma => {
+            let (rows, [x, m]) = summary.spend_rows()?;
+            // Only repeat customers with positive spend enter the fit: only they need
+            // covariates, and only their levels set the base.
+            let kept: Vec<usize> = (0..rows.len())
+                .filter(|&i| x[i] > 0.0 && m[i] > 0.0)
+                .collect();
+            let design = table.design(&pick(&kept.iter().map(|&i| rows[i]).collect::<Vec<_>>()))?;
+            let (xs, ms): (Vec<f64>, Vec<f64>) = kept.iter().map(|&i| (x[i], m[i])).unzip();
+            let data = CovariateSpendData::new(&xs, &ms, &design.covariates)?;
+            (
+                AnyCovariateFit::GammaGamma(CovariateFit::fit(&data, opts)?),
+                design.base_levels,
+            )
+        }
+        other => {
+            return Err(Error::invalid(
+                "covariates",
+                format!(
+                    "covariates are supported for bg-nbd and gamma-gamma, not {}",
+                    other.name()
+                ),
+            ));
+        }
+    };
+    Ok(CovariateOutcome {
+        model,
+        columns: table.columns.iter().map(|(n, _)| n.clone()).collect(),
+        base_levels,
+    })
+}
+
+fn fit_json<M: CovariateModel>(fit: &CovariateFit<M>) -> Value {
+    let r = fit.report();
+    let params: serde_json::Map<String, Value> = fit
+        .params()
+        .into_iter()
+        .map(|(n, v)| (n, json!(v)))
+        .collect();
+    let se: serde_json::Map<String, Value> = fit
+        .param_names()
+        .into_iter()
+        .zip(&r.standard_errors)
+        .map(|(n, s)| (n, if s.is_finite() { json!(s) } else { Value::Null }))
+        .collect();
+    let lr = fit.likelihood_ratio();
+    let plain = fit.plain();
+    let plain_params: serde_json::Map<String, Value> = plain
+        .param_names()
+        .iter()
+        .zip(plain.params())
+        .map(|(n, v)| (n.to_string(), json!(v)))
+        .collect();
+    json!({
+        "model": M::NAME,
+        "params": params,
+        "standard_errors": se,
+        "log_likelihood": r.log_likelihood,
+        "n_customers": r.n_customers,
+        "n_distinct": r.n_distinct,
+        "converged": r.converged,
+        "iterations": r.iterations,
+        "gradient_norm": r.gradient_norm,
+        "method": r.method,
+        "likelihood_ratio": { "statistic": lr.statistic, "df": lr.df, "p_value": lr.p_value },
+        "without_covariates": {
+            "params": plain_params,
+            "log_likelihood": plain.report().map(|r| r.log_likelihood),
+        },
+    })
+}
+
+fn estimates<M: CovariateModel>(fit: &CovariateFit<M>) -> Vec<(String, f64, f64)> {
+    fit.params()
+        .into_iter()
+        .zip(&fit.report().standard_errors)
+        .map(|((n, v), s)| (n, v, *s))
+        .collect()
+}
+
+impl CovariateOutcome {
+    /// Every parameter in order (base parameters, then `<process>.<covariate>`) with its
+    /// estimate and standard error.
+    pub fn estimates(&self) -> Vec<(String, f64, f64)> {
+        match &self.model {
+            AnyCovariateFit::BgNbd(f) => estimates(f),
+            AnyCovariateFit::GammaGamma(f) => estimates(f),
+        }
+    }
+
+    /// The JSON object `patronage fit … --covariates FILE --json` prints: `model`,
+    /// `params` and `standard_errors` (base parameters and `<process>.<covariate>`
+    /// coefficients), `log_likelihood`, `n_customers`, `n_distinct`, `converged`,
+    /// `iterations`, `gradient_norm`, `method`, `likelihood_ratio {statistic, df,
+    /// p_value}`, `without_covariates {params, log_likelihood}` and `covariates
+    /// {columns, names, base_levels}`.
+    pub fn to_json(&self) -> Value {
+        let (mut out, names) = match &self.model {
+            AnyCovariateFit::BgNbd(f) => (fit_json(f), f.covariate_names().to_vec()),
+            AnyCovariateFit::GammaGamma(f) => (fit_json(f), f.covariate_names().to_vec()),
+        };
+        out["covariates"] = json!({
+            "columns": self.columns,
+            "names": names,
+            "base_levels": self.base_levels,
+        });
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table() -> CovariateTable {
+        let df = df!(
+            "customer_id" => ["c1", "c2", "c3", "c4", "c5"],
+            "channel" => [Some("web"), Some("store"), Some("web"), Some("phone"), None],
+            "age" => [Some(30.0), Some(41.0), Some(25.0), Some(52.0), Some(33.0)],
+            "age2" => [60.0, 82.0, 50.0, 104.0, 66.0],
+            "one" => ["x", "x", "x", "x", "x"],
+        )
+        .unwrap();
+        let cols = ["channel", "age", "age2", "one"].map(String::from);
+        CovariateTable::from_frame(&df, &cols).unwrap()
+    }
+
+    fn ids(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn only(t: &CovariateTable, cols: &[&str]) -> CovariateTable {
+        CovariateTable {
+            columns: t
+                .columns
+                .iter()
+                .filter(|(n, _)| cols.contains(&n.as_str()))
+                .cloned()
+                .collect(),
+            rows: t.rows.clone(),
+        }
+    }
+
+    #[test]
+    fn covariate_text_columns_become_dummies_against_the_most_frequent_level() {
+        let t = only(&table(), &["channel", "age"]);
+        let d = t.design(&ids(&["c1", "c2", "c3", "c4"])).unwrap();
+        assert_eq!(d.base_levels["channel"], "web");
+        assert_eq!(
+            d.covariates.names(),
+            ["channel=phone", "channel=store", "age"]
+        );
+        assert_eq!(d.covariates.row(1), &[0.0, 1.0, 41.0]);
+        // A tie goes to the first level by name.
+        let d = only(&t, &["channel"])
+            .design(&ids(&["c1", "c2", "c4"]))
+            .unwrap();
+        assert_eq!(d.base_levels["channel"], "phone");
+    }
+
+    #[test]
+    fn covariate_table_errors_name_column_and_customer() {
+        let t = table();
+        let e = only(&t, &["age"]).design(&ids(&["c1", "zz"])).unwrap_err();
+        assert!(
+            matches!(e, Error::MissingCovariate { ref column, ref customer }
+            if column == "age" && customer == "zz")
+        );
+        let e = only(&t, &["channel"])
+            .design(&ids(&["c1", "c5"]))
+            .unwrap_err();
+        assert!(
+            matches!(e, Error::MissingCovariate { ref column, ref customer }
+            if column == "channel" && customer == "c5")
+        );
+        let e = only(&t, &["one"]).design(&ids(&["c1", "c2"])).unwrap_err();
+        assert!(matches!(e, Error::ConstantCovariate { ref column } if column == "one"));
+        let e = only(&t, &["age", "age2"])
+            .design(&ids(&["c1", "c2", "c3"]))
+            .unwrap_err();
+        assert!(matches!(e, Error::CollinearCovariates { ref columns }
+            if columns == &["age2".to_string(), "age".to_string()]));
+        let df = df!("customer_id" => ["a", "a"], "v" => [1.0, 2.0]).unwrap();
+        let e = CovariateTable::from_frame(&df, &["v".into()]).unwrap_err();
+        assert!(matches!(e, Error::BadRow { row: 2, ref column, .. } if column == "customer_id"));
+        let df = df!("customer_id" => ["a", "b"], "v" => [1.0, 2.0]).unwrap();
+        let e = CovariateTable::from_frame(&df, &["w".into()]).unwrap_err();
+        assert!(matches!(e, Error::MissingColumn { ref column, .. } if column == "w"));
+    }
+}

@@ -75,25 +75,43 @@ pub(crate) fn print_covariate_fit(fit: &patronage::stages::covariates::Covariate
         "{} with covariates",
         out["model"].as_str().unwrap_or_default()
     );
-    println!("{:<28} {:>14} {:>14}", "param", "estimate", "std error");
-    for (name, v, se) in fit.estimates() {
-        println!("{name:<28} {v:>14.7} {se:>14.7}");
+    let estimates = fit.estimates();
+    // Names like `dropout_a.first_channel=phone` set the column's width.
+    let width = estimates
+        .iter()
+        .map(|(name, ..)| name.len())
+        .max()
+        .unwrap_or(0)
+        .max(5);
+    println!("{:<width$} {:>14} {:>14}", "param", "estimate", "std error");
+    for (name, v, se) in &estimates {
+        println!("{name:<width$} {v:>14.7} {se:>14.7}");
     }
     println!(
-        "log-likelihood {:.4} ({} without covariates)",
+        "log-likelihood {:.4} ({:.4} without covariates)",
         out["log_likelihood"].as_f64().unwrap_or(f64::NAN),
         out["without_covariates"]["log_likelihood"]
+            .as_f64()
+            .unwrap_or(f64::NAN)
     );
     let lr = &out["likelihood_ratio"];
+    let p = lr["p_value"].as_f64().unwrap_or(f64::NAN);
     println!(
-        "likelihood-ratio test: statistic {:.4}, df {}, p-value {:.4e}",
+        "likelihood-ratio test: statistic {:.4}, df {}, p-value {}",
         lr["statistic"].as_f64().unwrap_or(f64::NAN),
         lr["df"],
-        lr["p_value"].as_f64().unwrap_or(f64::NAN)
+        if p >= 1e-4 {
+            format!("{p:.4}")
+        } else {
+            format!("{p:.2e}")
+        }
     );
     if let Some(levels) = out["covariates"]["base_levels"].as_object() {
         for (column, level) in levels {
-            println!("base level of {column}: {level}");
+            println!(
+                "base level of {column}: {}",
+                level.as_str().unwrap_or_default()
+            );
         }
     }
 }

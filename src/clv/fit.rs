@@ -227,7 +227,7 @@ struct Objective<'a, M: Model> {
     cache: RefCell<Option<Evaluation>>,
 }
 
-impl<M: Model> Objective<'_, M> {
+impl<M: Model> Smooth for Objective<'_, M> {
     fn value_grad(&self, log_theta: &[f64]) -> (f64, Vec<f64>) {
         if let Some((p, v, g)) = self.cache.borrow().as_ref() {
             if p.as_slice() == log_theta {
@@ -238,7 +238,9 @@ impl<M: Model> Objective<'_, M> {
         *self.cache.borrow_mut() = Some((log_theta.to_vec(), v, g.clone()));
         (v, g)
     }
+}
 
+impl<M: Model> Objective<'_, M> {
     fn value(&self, log_theta: &[f64]) -> f64 {
         let theta: Vec<f64> = log_theta.iter().map(|v| v.exp()).collect();
         let (nll, _) = M::neg_ll(&theta, self.data, None);
@@ -283,9 +285,18 @@ impl<M: Model> Objective<'_, M> {
     }
 }
 
-struct Problem<'a, 'b, M: Model>(&'b Objective<'a, M>);
+/// An objective argmin's gradient solvers can minimise: value and gradient at a point.
+/// The plain models' and the covariate models' objectives both implement it, so the
+/// solver glue (non-finite values and gradients become argmin errors) exists once.
+pub(crate) trait Smooth {
+    /// Value and gradient at `p`.
+    fn value_grad(&self, p: &[f64]) -> (f64, Vec<f64>);
+}
 
-impl<M: Model> CostFunction for Problem<'_, '_, M> {
+/// argmin's view of a [`Smooth`] objective.
+pub(crate) struct Problem<'a, O: Smooth>(pub(crate) &'a O);
+
+impl<O: Smooth> CostFunction for Problem<'_, O> {
     type Param = Vec<f64>;
     type Output = f64;
     fn cost(&self, p: &Vec<f64>) -> std::result::Result<f64, argmin::core::Error> {
@@ -298,7 +309,7 @@ impl<M: Model> CostFunction for Problem<'_, '_, M> {
     }
 }
 
-impl<M: Model> Gradient for Problem<'_, '_, M> {
+impl<O: Smooth> Gradient for Problem<'_, O> {
     type Param = Vec<f64>;
     type Gradient = Vec<f64>;
     fn gradient(&self, p: &Vec<f64>) -> std::result::Result<Vec<f64>, argmin::core::Error> {

@@ -329,6 +329,14 @@ mod tests {
     }
 
     #[test]
+    fn a_window_shorter_than_one_time_unit_has_no_tracking() {
+        // One-time buyers within three days, in weeks: no period to track.
+        let s = summary(&[("a", "2024-01-01"), ("b", "2024-01-03")], &weeks());
+        let m = BgNbd::from_params(&[0.5, 2.0, 0.7, 2.5]).unwrap();
+        assert_eq!(tracking(&m, &s).unwrap(), None);
+    }
+
+    #[test]
     fn long_windows_are_tracked_in_steps() {
         let s = summary(
             &[("a", "2000-01-01"), ("a", "2010-06-01")],

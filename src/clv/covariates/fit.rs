@@ -19,13 +19,15 @@
 use std::cell::RefCell;
 use std::marker::PhantomData;
 
-use argmin::core::{CostFunction, Executor, Gradient, State};
+use argmin::core::{Executor, State};
 use argmin::solver::linesearch::MoreThuenteLineSearch;
 use argmin::solver::quasinewton::LBFGS;
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ChiSquared, ContinuousCDF};
 
-use crate::clv::fit::{FitOptions, FitReport, Fitter, Model, chunked_sum_vec, invert_spd};
+use crate::clv::fit::{
+    FitOptions, FitReport, Fitter, Model, Problem, Smooth, chunked_sum_vec, invert_spd,
+};
 use crate::clv::{Fitted, PurchaseModel};
 use crate::error::{Error, Result};
 
@@ -319,7 +321,7 @@ struct Objective<'a, M: CovariateModel> {
     cache: RefCell<Option<Evaluation>>,
 }
 
-impl<M: CovariateModel> Objective<'_, M> {
+impl<M: CovariateModel> Smooth for Objective<'_, M> {
     fn value_grad(&self, u: &[f64]) -> (f64, Vec<f64>) {
         if let Some((p, v, g)) = self.cache.borrow().as_ref() {
             if p.as_slice() == u {
@@ -331,34 +333,6 @@ impl<M: CovariateModel> Objective<'_, M> {
         let (v, g): (f64, Vec<f64>) = (nll / self.n, g.iter().map(|x| x / self.n).collect());
         *self.cache.borrow_mut() = Some((u.to_vec(), v, g.clone()));
         (v, g)
-    }
-}
-
-struct Problem<'a, 'b, M: CovariateModel>(&'b Objective<'a, M>);
-
-impl<M: CovariateModel> CostFunction for Problem<'_, '_, M> {
-    type Param = Vec<f64>;
-    type Output = f64;
-    fn cost(&self, p: &Vec<f64>) -> std::result::Result<f64, argmin::core::Error> {
-        let (v, _) = self.0.value_grad(p);
-        if v.is_finite() {
-            Ok(v)
-        } else {
-            Err(argmin::core::Error::msg("objective is not finite"))
-        }
-    }
-}
-
-impl<M: CovariateModel> Gradient for Problem<'_, '_, M> {
-    type Param = Vec<f64>;
-    type Gradient = Vec<f64>;
-    fn gradient(&self, p: &Vec<f64>) -> std::result::Result<Vec<f64>, argmin::core::Error> {
-        let (_, g) = self.0.value_grad(p);
-        if g.iter().all(|v| v.is_finite()) {
-            Ok(g)
-        } else {
-            Err(argmin::core::Error::msg("gradient is not finite"))
-        }
     }
 }
 

@@ -42,6 +42,19 @@ pub enum Error {
         /// Which columns or types differ.
         reason: String,
     },
+    /// A file of a Parquet dataset (a directory or glob of files read as one table) does
+    /// not have the first file's columns and types.
+    #[error("{path}: column `{column}` {reason} (the first file of the dataset is {first})")]
+    DatasetMismatch {
+        /// The file that differs.
+        path: PathBuf,
+        /// The dataset's first file, whose schema the others must have.
+        first: PathBuf,
+        /// The first column that differs.
+        column: String,
+        /// How it differs.
+        reason: String,
+    },
     /// arrow-rs failed to encode or decode record batches (feature `arrow`).
     #[cfg(feature = "arrow")]
     #[error("arrow: {0}")]
@@ -174,6 +187,11 @@ pub enum Error {
         /// The columns involved: the one that is a combination of earlier ones first.
         columns: Vec<String>,
     },
+    /// DataFusion failed while running phase 1 (feature `datafusion`): reading a file,
+    /// or a memory limit too small for even a spilling sort (`ResourcesExhausted`).
+    #[cfg(feature = "datafusion")]
+    #[error("datafusion: {0}")]
+    DataFusion(#[from] datafusion::error::DataFusionError),
     /// An error raised inside polars while reading or computing a frame.
     #[cfg(feature = "frames")]
     #[error("polars: {0}")]

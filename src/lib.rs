@@ -15,6 +15,8 @@ mod stats;
 #[cfg(feature = "frames")]
 pub mod cohort;
 #[cfg(feature = "frames")]
+pub mod engine;
+#[cfg(feature = "frames")]
 pub mod io;
 #[cfg(feature = "frames")]
 pub mod pipeline;

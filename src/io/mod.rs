@@ -5,6 +5,7 @@
 #[cfg(feature = "arrow")]
 pub mod arrow;
 mod columnar;
+pub mod dataset;
 pub(crate) mod frame;
 pub mod read;
 pub mod schema;

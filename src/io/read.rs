@@ -11,7 +11,7 @@
 //! bytes; `.csv.gz`, `.tsv.zst`, `.txt.gz` ... name the format inside). Parquet and IPC
 //! decimal columns are read as f64.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use polars::prelude::*;
@@ -200,6 +200,75 @@ pub(crate) fn scan(path: &Path, format: &InputFormat) -> Result<Scan> {
             columnar_scan(path, "Arrow IPC", lf)
         }
     }
+}
+
+/// Scans the Parquet files of a dataset ([`crate::io::dataset::parquet_files`]) as one
+/// table: each file checked as [`scan`] checks one, the files concatenated in the given
+/// order, decimal columns as f64, then rows numbered from 1 across the files.
+///
+/// # Errors
+/// As [`scan`] for each file; [`Error::DatasetMismatch`] for a file whose columns or
+/// column types differ from the first file's.
+pub(crate) fn scan_parquet_files(files: &[PathBuf]) -> Result<Scan> {
+    let mut scans: Vec<LazyFrame> = Vec::with_capacity(files.len());
+    let mut first: Option<(PathBuf, Schema)> = None;
+    for path in files {
+        refuse_empty(path)?;
+        columnar::check(path, Columnar::Parquet)?;
+        let mut lf = LazyFrame::scan_parquet(pl_path(path)?, ScanArgsParquet::default())
+            .map_err(unreadable(path, "Parquet"))?;
+        let schema = (*lf.collect_schema().map_err(unreadable(path, "Parquet"))?).clone();
+        match &first {
+            None => first = Some((path.clone(), schema)),
+            Some((first_path, want)) => {
+                if let Some((column, reason)) = schema_difference(want, &schema) {
+                    return Err(Error::DatasetMismatch {
+                        path: path.clone(),
+                        first: first_path.clone(),
+                        column,
+                        reason,
+                    });
+                }
+            }
+        }
+        scans.push(lf);
+    }
+    let Some((_, schema)) = first else {
+        return Err(Error::EmptyTable {
+            what: "the dataset has no files".into(),
+        });
+    };
+    let lf = if scans.len() == 1 {
+        scans.pop().unwrap_or_default()
+    } else {
+        concat(scans, UnionArgs::default())?
+    };
+    let columns = schema.iter_names().map(|n| n.to_string()).collect();
+    let lf = columnar::decimals_as_f64(lf, &schema);
+    Ok(Scan {
+        lf: lf.with_row_index(ROW, Some(1)),
+        columns,
+    })
+}
+
+/// The first column (in `want`'s order, then `got`'s) whose presence or type differs
+/// between two files' schemas, and how.
+fn schema_difference(want: &Schema, got: &Schema) -> Option<(String, String)> {
+    for (name, dtype) in want.iter() {
+        match got.get(name) {
+            None => return Some((name.to_string(), "missing from this file".into())),
+            Some(t) if t != dtype => {
+                return Some((
+                    name.to_string(),
+                    format!("type {t} here, {dtype} in the first file"),
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    got.iter_names()
+        .find(|n| want.get(n).is_none())
+        .map(|n| (n.to_string(), "not in the first file".into()))
 }
 
 /// The scan of a checked Parquet or IPC file: decimal columns as f64, row numbers added.

@@ -82,6 +82,12 @@ impl PipelineBuilder {
         self.config.segmentation.channel_mix = on;
         self
     }
+    /// The engine of phase 1 (see [`crate::engine`]).
+    #[must_use]
+    pub fn engine(mut self, engine: crate::engine::Engine) -> Self {
+        self.config.engine = engine;
+        self
+    }
     /// Leaves out the segmentation.
     #[must_use]
     pub fn without_segmentation(mut self) -> Self {
@@ -142,6 +148,7 @@ impl PipelineBuilder {
         let c = &self.config;
         c.input.check()?;
         c.time.check()?;
+        c.engine.check()?;
         let rfm = match self.rfm {
             Some(r) => r,
             None => {

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::clv::fit::FitOptions;
+use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::io::{CsvOptions, InputFormat, TransactionSchema};
 use crate::profitability::{CostModel, MatrixAxis, Split};
@@ -379,6 +380,9 @@ pub struct PipelineConfig {
     pub cohorts: CohortConfig,
     /// Optional report files.
     pub report: ReportConfig,
+    /// The engine of phase 1 (`[engine] kind = "memory"` by default, or `"datafusion"`
+    /// with its settings; see [`crate::engine`]).
+    pub engine: Engine,
 }
 
 impl PipelineConfig {

@@ -180,6 +180,8 @@ pub struct PipelineOutput {
     /// Every assumption in force that the data do not give: the margin CLV applies, the
     /// cost-to-serve rates, a gross margin standing in for a cost column.
     pub assumptions: Vec<String>,
+    /// The engine that ran phase 1, with its blocks and spills.
+    pub engine: crate::engine::EngineRun,
 }
 
 impl PipelineOutput {
@@ -254,11 +256,12 @@ impl Pipeline {
     }
 
     /// Scans `path` with the configured input format (by extension when none is set)
-    /// and schema.
+    /// and schema; a directory or a glob is a Parquet dataset
+    /// ([`Transactions::scan_parquet_dataset`]).
     ///
     /// # Errors
     ///
-    /// As [`Transactions::scan_format`].
+    /// As [`Transactions::scan_format`] and [`Transactions::scan_parquet_dataset`].
     ///
     /// # Example
     ///
@@ -271,6 +274,9 @@ impl Pipeline {
     /// ```
     pub fn scan(&self, path: impl AsRef<Path>) -> Result<Transactions> {
         let path = path.as_ref();
+        if crate::io::dataset::is_dataset(path) {
+            return Transactions::scan_parquet_dataset(path, self.config.schema.clone());
+        }
         let format = self.config.input.format_for(path)?;
         Transactions::scan_format(path, &format, self.config.schema.clone())
     }

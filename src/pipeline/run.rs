@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use polars::prelude::*;
 
+use crate::engine::{Engine, EngineRun};
 use crate::error::{Error, Result};
 use crate::profitability::{CostModel, MatrixAxis, Split};
 use crate::segmentation::{KChoice, SegmentationSpec};
@@ -46,12 +47,29 @@ impl Pipeline {
         progress: &mut dyn FnMut(Stage),
     ) -> Result<PipelineOutput> {
         let options = &self.config.time;
-        progress(Stage::Clean);
-        let clean = tx.clean(options)?;
-        // One aggregation pass gives every per-customer figure: the summary, the
-        // activity counts cost-to-serve prices, the channel counts and the cohorts.
-        progress(Stage::Summary);
-        let table = summary_of(clean, options, Some(self.config.cohorts.period))?;
+        let period = Some(self.config.cohorts.period);
+        let (table, engine) = match &self.config.engine {
+            Engine::Memory => {
+                progress(Stage::Clean);
+                let clean = tx.clean(options)?;
+                // One aggregation pass gives every per-customer figure: the summary, the
+                // activity counts cost-to-serve prices, the channel counts and the cohorts.
+                progress(Stage::Summary);
+                let table = summary_of(clean, options, period)?;
+                let run = EngineRun {
+                    engine: "memory".into(),
+                    ..EngineRun::default()
+                };
+                (table, run)
+            }
+            // Another engine cleans and aggregates block by block, as one step.
+            other => {
+                progress(Stage::Clean);
+                let (table, run) = crate::engine::customer_table(tx, options, period, other)?;
+                progress(Stage::Summary);
+                (table, run)
+            }
+        };
         progress(Stage::Cohorts);
         let cohort_table = cohorts(&table)?;
         // Stages the data cannot support are skipped with their reason, before they run.
@@ -242,6 +260,7 @@ impl Pipeline {
             notes,
             skipped,
             assumptions,
+            engine,
         })
     }
 }

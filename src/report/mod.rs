@@ -274,6 +274,8 @@ pub fn figures(out: &PipelineOutput) -> Value {
             "calibration_end": out.summary.calibration_end().map(|d| d.to_string()),
             "total_spend": revenue,
         },
+        // Which engine ran phase 1 (the figures are the same on every engine).
+        "engine": out.engine,
         "rfm": out.rfm.segment_summary(),
         "notes": out.notes,
         "skipped_stages": out.skipped,

@@ -12,6 +12,7 @@ use crate::profitability::{
 };
 use crate::rfm::RfmOptions;
 use crate::transactions::Transactions;
+use crate::transactions::aggregate::CustomerTable;
 use crate::transactions::options::SummaryOptions;
 
 /// Reads, cleans and aggregates the transactions once, then prices each customer's
@@ -47,6 +48,37 @@ pub fn analyse(
 ) -> Result<Profitability> {
     check_rates(model)?;
     let customers = super::summary::summary(tx, options, None)?;
+    analyse_customers(&customers, model, activity, split)
+}
+
+/// [`analyse`] on a customer table already made (by any engine of phase 1,
+/// [`super::summary::summary_on`]): prices it, scores RFM and builds the matrix.
+///
+/// # Errors
+///
+/// As [`analyse`], less the summary stage's.
+///
+/// # Example
+///
+/// ```
+/// use patronage::prelude::*;
+/// use patronage::stages::profitability::{analyse, analyse_customers};
+/// use patronage::stages::summary::summary;
+/// let tx = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?;
+/// let rates = CostModel::from_toml("per_order = 2.5\nper_delivery = 4.0")?;
+/// let options = SummaryOptions::weekly();
+/// let table = summary(&tx, &options, None)?;
+/// let p = analyse_customers(&table, &rates, None, Split::Median)?;
+/// assert_eq!(p.quadrants, analyse(&tx, &options, &rates, None, Split::Median)?.quadrants);
+/// # Ok::<(), patronage::Error>(())
+/// ```
+pub fn analyse_customers(
+    customers: &CustomerTable,
+    model: &CostModel,
+    activity: Option<&DataFrame>,
+    split: Split,
+) -> Result<Profitability> {
+    check_rates(model)?;
     let table = price(customers.frame(), model, activity)?;
     let rfm = customers.summary()?.rfm(&RfmOptions::default())?;
     matrix(table, rfm.frame(), split, MatrixAxis::Margin)

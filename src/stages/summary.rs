@@ -3,6 +3,7 @@
 //! in one pass into the [`CustomerTable`], whose summary columns are the
 //! [`Summary`](crate::transactions::summary::Summary) the later stages read.
 
+use crate::engine::{Engine, EngineRun};
 use crate::error::Result;
 use crate::transactions::Transactions;
 use crate::transactions::aggregate::{CohortPeriod, CustomerTable};
@@ -97,4 +98,34 @@ pub fn summary_partitioned(
     partitions: Option<usize>,
 ) -> Result<CustomerTable> {
     tx.customer_table_partitioned(options, partitions)
+}
+
+/// [`summary`] on a chosen engine of phase 1 ([`crate::engine`]): the in-memory engine,
+/// or DataFusion (feature `datafusion`) for Parquet datasets larger than memory. The
+/// table and cleaning report are the same on every engine; the [`EngineRun`] says what
+/// the engine did (blocks, spills).
+///
+/// # Errors
+///
+/// As [`summary`] and [`crate::engine::customer_table`].
+///
+/// # Example
+///
+/// ```
+/// use patronage::engine::Engine;
+/// use patronage::prelude::*;
+/// use patronage::stages::summary::{summary, summary_on};
+/// let tx = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?;
+/// let options = SummaryOptions::weekly();
+/// let (table, _run) = summary_on(&tx, &options, None, &Engine::Memory)?;
+/// assert!(table.frame().equals_missing(summary(&tx, &options, None)?.frame()));
+/// # Ok::<(), patronage::Error>(())
+/// ```
+pub fn summary_on(
+    tx: &Transactions,
+    options: &SummaryOptions,
+    cohorts: Option<CohortPeriod>,
+    engine: &Engine,
+) -> Result<(CustomerTable, EngineRun)> {
+    crate::engine::customer_table(tx, options, cohorts, engine)
 }

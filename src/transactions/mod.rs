@@ -49,6 +49,10 @@ pub struct Transactions {
     /// The file, when the input is a Parquet file (the partitioned summary reads it a
     /// slice at a time with the Parquet reader itself).
     parquet: Option<std::path::PathBuf>,
+    /// The Parquet files behind the scan, in row-number order (one for a Parquet file,
+    /// several for a dataset; none for other inputs): what an engine other than the
+    /// in-memory one reads.
+    files: Vec<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for Transactions {
@@ -66,6 +70,7 @@ impl Transactions {
             lf: scan.lf,
             schema: resolved,
             parquet: None,
+            files: Vec::new(),
         })
     }
 
@@ -103,10 +108,57 @@ impl Transactions {
             }
             InputFormat::Parquet => Ok(Transactions {
                 parquet: Some(path.to_path_buf()),
+                files: vec![path.to_path_buf()],
                 ..Self::from_scan(scan, &schema)?
             }),
             _ => Self::from_scan(scan, &schema),
         }
+    }
+
+    /// Scans a Parquet dataset as one table: a file, a directory of `.parquet` files or a
+    /// glob of them ([`parquet_files`](crate::io::dataset::parquet_files)), the files
+    /// concatenated in path order and the rows numbered from 1 across them (see
+    /// [`crate::io::dataset`]). A single file is [`Transactions::scan_parquet`].
+    ///
+    /// # Errors
+    /// As [`Transactions::scan`] for each file; [`Error::DatasetMismatch`](crate::Error::DatasetMismatch)
+    /// when a file's columns or types differ from the first file's; [`Error::Io`](crate::Error::Io)
+    /// when a directory or glob holds no Parquet file.
+    ///
+    /// # Example
+    /// ```
+    /// use patronage::prelude::*;
+    /// let dir = tempfile::tempdir()?;
+    /// let mut df = patronage::io::read_table("datasets/retail_sample.csv")?;
+    /// let half = df.height() / 2;
+    /// patronage::io::write_frame(&mut df.slice(0, half), dir.path().join("part-0.parquet"))?;
+    /// patronage::io::write_frame(&mut df.slice(half as i64, df.height()), dir.path().join("part-1.parquet"))?;
+    /// let parts = Transactions::scan_parquet_dataset(dir.path(), TransactionSchema::default())?;
+    /// assert_eq!(parts.parquet_files().len(), 2);
+    /// assert_eq!(parts.count_rows()?, df.height() as u64);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn scan_parquet_dataset(path: impl AsRef<Path>, schema: TransactionSchema) -> Result<Self> {
+        let path = path.as_ref();
+        if !crate::io::dataset::is_dataset(path) {
+            return Self::scan_format(path, &InputFormat::Parquet, schema);
+        }
+        let files = crate::io::dataset::parquet_files(path)?;
+        if let [one] = files.as_slice() {
+            return Self::scan_format(one, &InputFormat::Parquet, schema);
+        }
+        let scan = read::scan_parquet_files(&files)?;
+        Ok(Transactions {
+            files,
+            ..Self::from_scan(scan, &schema)?
+        })
+    }
+
+    /// The Parquet files behind this table, in row-number order: one for a table scanned
+    /// from a Parquet file, the dataset's files for [`Transactions::scan_parquet_dataset`],
+    /// none for any other input.
+    pub fn parquet_files(&self) -> &[std::path::PathBuf] {
+        &self.files
     }
 
     /// Scans a CSV file with a header and comma delimiter.
@@ -193,7 +245,7 @@ impl Transactions {
     }
 
     /// The role columns of a frame with the columns of [`Transactions::lazy`].
-    fn roles_of(&self, df: DataFrame) -> Result<RoleColumns> {
+    pub(crate) fn roles_of(&self, df: DataFrame) -> Result<RoleColumns> {
         let get = |name: &str| -> Result<(String, Column)> {
             Ok((name.to_string(), df.column(name)?.clone()))
         };

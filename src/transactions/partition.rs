@@ -278,26 +278,43 @@ impl Transactions {
         let mut parts: Vec<Part> = Vec::with_capacity(files.len());
         for path in files.iter().flatten() {
             let file = std::fs::File::open(path).map_err(|e| io_err(path, e))?;
-            let cols = self.roles_of(ParquetReader::new(file).finish()?)?;
-            if cols.row.is_empty() {
-                continue;
+            let rows = ParquetReader::new(file).finish()?;
+            if let Some(part) = self.part(rows, options, cal, today, None)? {
+                parts.push(part);
             }
-            let (clean, facts) = clean::clean_rows(&cols, options, Some(today))?;
-            drop(cols);
-            let (frame, report) = if clean.n_customers() > 0 {
-                let t = CustomerTable::block(clean, options, cal, None)?;
-                let r = t.report().clone();
-                (Some(t), r)
-            } else {
-                (None, clean.report)
-            };
-            parts.push(Part {
-                frame,
-                report,
-                facts,
-            });
         }
         self.merge(parts, options, cal)
+    }
+
+    /// One partition's share: `rows` (the columns of [`Transactions::lazy`], every row of
+    /// the customers they hold, in input order) cleaned leniently (the whole-input checks
+    /// are left to [`Transactions::merge`]) and aggregated; `None` for no rows.
+    pub(crate) fn part(
+        &self,
+        rows: DataFrame,
+        options: &SummaryOptions,
+        cal: Option<i32>,
+        today: i32,
+        cohorts: Option<super::aggregate::CohortPeriod>,
+    ) -> Result<Option<Part>> {
+        let cols = self.roles_of(rows)?;
+        if cols.row.is_empty() {
+            return Ok(None);
+        }
+        let (clean, facts) = clean::clean_rows(&cols, options, Some(today))?;
+        drop(cols);
+        let (frame, report) = if clean.n_customers() > 0 {
+            let t = CustomerTable::block(clean, options, cal, cohorts)?;
+            let r = t.report().clone();
+            (Some(t), r)
+        } else {
+            (None, clean.report)
+        };
+        Ok(Some(Part {
+            frame,
+            report,
+            facts,
+        }))
     }
 
     /// Reads the input once, `slice` rows at a time, and appends each slice's rows of

@@ -14,6 +14,8 @@ mod clv_properties;
 mod clv_reference;
 mod covariates;
 mod determinism;
+#[cfg(feature = "datafusion")]
+mod engine_datafusion;
 mod frame_free;
 mod hyp2f1_reference;
 mod intervals;

@@ -41,7 +41,7 @@ fn same(tx: &Transactions, opts: &SummaryOptions) -> std::result::Result<Summary
     whole
 }
 
-fn option_sets() -> Vec<SummaryOptions> {
+pub(crate) fn option_sets() -> Vec<SummaryOptions> {
     vec![
         SummaryOptions::daily(),
         SummaryOptions::weekly().calibration_end("2024-03-31"),
@@ -64,7 +64,7 @@ fn option_sets() -> Vec<SummaryOptions> {
 /// Text columns as a CSV would give them, with a bad row of every kind spread over the
 /// customers (so over the partitions). Customer `j` alone holds the last date, so the
 /// other partitions' own ends differ from the input's.
-fn messy() -> DataFrame {
+pub(crate) fn messy() -> DataFrame {
     let rows: Vec<(Option<&str>, &str, &str, &str)> = vec![
         (Some("a"), "2024-01-05", "10", "false"),
         (Some("a"), "2024-02-01", "20", "false"),

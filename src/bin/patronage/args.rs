@@ -619,6 +619,94 @@ pub(crate) struct InputArgs {
     /// Fail on the first bad row instead of rejecting it.
     #[arg(long, help_heading = "Input")]
     pub(crate) strict: bool,
+    #[command(flatten)]
+    pub(crate) engine: EngineArgs,
+}
+
+/// The engine of phase 1 (reading, cleaning and aggregating the rows per customer).
+#[derive(Args)]
+pub(crate) struct EngineArgs {
+    /// `memory` (default: every row in memory) or `datafusion` (Parquet input, a
+    /// directory or a glob of Parquet files: rows sorted by customer out of core, spilling
+    /// to disk above --memory-limit; needs a build with the `datafusion` feature). Same
+    /// results either way.
+    #[arg(long, value_name = "memory|datafusion", help_heading = "Engine")]
+    pub(crate) engine: Option<String>,
+    /// datafusion: memory pool of the sort (e.g. 4GiB, 512MiB); above it sorted runs
+    /// spill to disk. Default: no limit.
+    #[arg(long, value_name = "SIZE", help_heading = "Engine")]
+    pub(crate) memory_limit: Option<String>,
+    /// datafusion: directory for spill files (default: the system's temporary directory).
+    #[arg(long, value_name = "DIR", help_heading = "Engine")]
+    pub(crate) spill_dir: Option<PathBuf>,
+    /// datafusion: parallel partitions of the scan and sort (default: the number of
+    /// cores). (`summary --partitions` is the in-memory engine's id ranges.)
+    #[arg(long, value_name = "N", help_heading = "Engine")]
+    pub(crate) engine_partitions: Option<usize>,
+    /// datafusion: input rows per block of whole customers cleaned at a time (default
+    /// 1048576).
+    #[arg(long, value_name = "N", help_heading = "Engine")]
+    pub(crate) block_rows: Option<usize>,
+}
+
+impl EngineArgs {
+    /// `base` (the configuration file's engine, or the default) with the flags applied.
+    pub(crate) fn apply(
+        &self,
+        base: patronage::engine::Engine,
+    ) -> patronage::Result<patronage::engine::Engine> {
+        use patronage::engine::{DataFusionSettings, Engine};
+        let engine = match self.engine.as_deref() {
+            None => base,
+            Some("memory") => Engine::Memory,
+            Some("datafusion") => match base {
+                e @ Engine::DataFusion(_) => e,
+                _ => Engine::DataFusion(DataFusionSettings::default()),
+            },
+            Some(other) => {
+                return Err(patronage::Error::InvalidOption {
+                    option: "engine.kind".into(),
+                    reason: format!("`{other}` is not an engine (memory or datafusion)"),
+                });
+            }
+        };
+        let datafusion_flag = [
+            self.memory_limit.is_some().then_some("memory_limit"),
+            self.spill_dir.is_some().then_some("spill_dir"),
+            self.engine_partitions.is_some().then_some("partitions"),
+            self.block_rows.is_some().then_some("block_rows"),
+        ]
+        .into_iter()
+        .flatten()
+        .next();
+        match engine {
+            Engine::DataFusion(mut s) => {
+                if let Some(m) = &self.memory_limit {
+                    s.memory_limit = Some(m.parse()?);
+                }
+                if let Some(d) = &self.spill_dir {
+                    s.spill_dir = Some(d.clone());
+                }
+                if let Some(p) = self.engine_partitions {
+                    s.partitions = Some(p);
+                }
+                if let Some(b) = self.block_rows {
+                    s.block_rows = b;
+                }
+                let e = Engine::DataFusion(s);
+                e.check()?;
+                Ok(e)
+            }
+            other => match datafusion_flag {
+                Some(key) => Err(patronage::Error::InvalidOption {
+                    option: format!("engine.{key}"),
+                    reason: "applies to the datafusion engine only (add --engine datafusion)"
+                        .into(),
+                }),
+                None => Ok(other),
+            },
+        }
+    }
 }
 
 #[derive(Args)]
@@ -654,6 +742,11 @@ pub(crate) fn flag_hint(e: &patronage::Error) -> String {
     }
     let flag = match option.as_str() {
         "input.delimiter" => "--delimiter",
+        "engine.kind" => "--engine",
+        "engine.memory_limit" => "--memory-limit",
+        "engine.spill_dir" => "--spill-dir",
+        "engine.partitions" => "--engine-partitions",
+        "engine.block_rows" => "--block-rows",
         "time.purchase_unit" => "--purchase-unit",
         "time.time_unit" => "--time-unit",
         "time.observation_end" => "--observation-end",

@@ -4,6 +4,7 @@
 //! (`customer_table`, `summarise`, `summarise_partitioned`) with its one-line cleaning
 //! report on stderr and the rejects file (`report_cleaning`).
 
+use patronage::engine::Engine;
 use patronage::pipeline::{FileFormat, InputConfig};
 use patronage::prelude::*;
 
@@ -29,6 +30,9 @@ pub(crate) fn load(input: &InputArgs) -> patronage::Result<Transactions> {
         delimiter: input.delimiter.as_deref().map(str::parse).transpose()?,
         header: !input.no_header,
     };
+    if patronage::io::dataset::is_dataset(&input.input) {
+        return Transactions::scan_parquet_dataset(&input.input, schema);
+    }
     let format = config.format_for(&input.input)?;
     Transactions::scan_format(&input.input, &format, schema)
 }
@@ -75,7 +79,9 @@ pub(crate) fn customer_table(
     time: &TimeArgs,
 ) -> patronage::Result<CustomerTable> {
     let options = summary_options(input, time)?;
-    let table = patronage::stages::summary::summary(&load(input)?, &options, None)?;
+    let engine = input.engine.apply(Engine::Memory)?;
+    let (table, _) =
+        patronage::stages::summary::summary_on(&load(input)?, &options, None, &engine)?;
     report_cleaning(input, table.report())?;
     Ok(table)
 }
@@ -92,8 +98,21 @@ pub(crate) fn summarise_partitioned(
     partitions: Option<usize>,
 ) -> patronage::Result<Summary> {
     let options = summary_options(input, time)?;
-    let table =
-        patronage::stages::summary::summary_partitioned(&load(input)?, &options, partitions)?;
+    let engine = input.engine.apply(Engine::Memory)?;
+    let table = match (&engine, partitions) {
+        (Engine::Memory, _) => {
+            patronage::stages::summary::summary_partitioned(&load(input)?, &options, partitions)?
+        }
+        (_, Some(_)) => {
+            return Err(patronage::Error::InvalidOption {
+                option: "partitions".into(),
+                reason: "--partitions splits the memory engine's input into id ranges; with --engine datafusion use --engine-partitions and --memory-limit".into(),
+            });
+        }
+        (engine, None) => {
+            patronage::stages::summary::summary_on(&load(input)?, &options, None, engine)?.0
+        }
+    };
     report_cleaning(input, table.report())?;
     table.into_summary()
 }

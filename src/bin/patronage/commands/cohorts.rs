@@ -18,7 +18,9 @@ pub(crate) fn run_cohorts(
 ) -> patronage::Result<()> {
     let period: CohortPeriod = cohort.parse()?;
     let options = summary_options(input, time)?;
-    let table = patronage::stages::summary::summary(&load(input)?, &options, Some(period))?;
+    let engine = input.engine.apply(patronage::engine::Engine::Memory)?;
+    let (table, _) =
+        patronage::stages::summary::summary_on(&load(input)?, &options, Some(period), &engine)?;
     let c = patronage::stages::cohorts::cohorts(&table)?;
     eprintln!(
         "patronage: {} cohorts of {} customers",

@@ -1,12 +1,13 @@
 //! `patronage profitability`: reads the cost model and the optional activity table, runs
-//! the profitability stage on the transactions (`stages::profitability::analyse`), prints the
+//! the profitability stage on the summary stage's customer table (any engine;
+//! `stages::profitability::analyse_customers`), prints the
 //! whale-curve figures on stderr, and writes the per-customer cost-to-serve and net
 //! contribution table and/or the JSON figures.
 
 use std::path::PathBuf;
 
 use crate::args::{CostArgs, InputArgs, TimeArgs};
-use crate::input::{load, summary_options};
+use crate::input::customer_table;
 use crate::print::{emit, to_json_text};
 
 pub(crate) fn run_profitability(
@@ -18,7 +19,7 @@ pub(crate) fn run_profitability(
     json: bool,
 ) -> patronage::Result<()> {
     use patronage::profitability::Split;
-    use patronage::stages::profitability::{analyse, customer_frame};
+    use patronage::stages::profitability::{analyse_customers, customer_frame};
     let split: Split = split.parse()?;
     let model = costs.model()?;
     let activity = costs
@@ -26,9 +27,8 @@ pub(crate) fn run_profitability(
         .as_ref()
         .map(patronage::io::read_table)
         .transpose()?;
-    let options = summary_options(input, time)?;
-    let tx = load(input)?;
-    let p = analyse(&tx, &options, &model, activity.as_ref(), split)?;
+    let customers = customer_table(input, time)?;
+    let p = analyse_customers(&customers, &model, activity.as_ref(), split)?;
     let table = customer_frame(&p)?;
     match &p.whale {
         Some(w) => eprintln!(

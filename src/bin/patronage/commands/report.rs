@@ -56,6 +56,7 @@ pub(crate) fn run_report(
         c.input.header = false;
     }
     c.time = apply_time_options(c.time.clone(), input, time)?;
+    c.engine = input.engine.apply(c.engine.clone())?;
     if let Some(path) = costs {
         c.costs = patronage::profitability::CostModel::from_path(path)?;
     }

@@ -1,0 +1,280 @@
+//! Engines of phase 1: what reads the rows, groups them by customer and runs the
+//! cleaning and aggregation code on them.
+//!
+//! - [`Engine::Memory`] (the default): the input is read whole and cleaned and aggregated
+//!   in blocks of customers on rayon ([`Transactions::customer_table`]).
+//! - [`Engine::DataFusion`] (feature `datafusion`): Apache DataFusion reads a Parquet
+//!   dataset, sorts its rows by (customer id, row number) under a memory pool, spilling
+//!   sorted runs to disk when the pool is full, and the sorted stream is cut at customer
+//!   boundaries into blocks of about [`DataFusionSettings::block_rows`] rows; each block
+//!   goes through the same cleaning and aggregation as the in-memory engine's rows, and
+//!   the blocks' tables and cleaning reports are merged with the rules that need every
+//!   row settled across blocks ([`crate::transactions::partition`] documents them). So
+//!   only one block of rows is in memory at a time besides DataFusion's pool, and the
+//!   customer table, rejects and cleaning report are the in-memory engine's, value for
+//!   value (the per-customer sums see each customer's rows in input order either way,
+//!   and the figures added across customers are exact sums).
+//!
+//! Phase 2 (models, RFM, segmentation, profitability, the report) reads the customer
+//! table whatever engine made it.
+
+#[cfg(feature = "datafusion")]
+pub mod datafusion;
+
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::transactions::Transactions;
+use crate::transactions::aggregate::{CohortPeriod, CustomerTable};
+use crate::transactions::options::SummaryOptions;
+
+/// Which engine runs phase 1 (TOML: an `[engine]` table with `kind = "memory"` or
+/// `kind = "datafusion"` and the DataFusion settings beside it; CLI: `--engine`).
+///
+/// # Example
+/// ```
+/// use patronage::engine::Engine;
+/// let e: Engine = toml::from_str("kind = \"datafusion\"\nmemory_limit = \"4GiB\"")?;
+/// let Engine::DataFusion(s) = e else { panic!() };
+/// assert_eq!(s.memory_limit.map(|m| m.bytes()), Some(4 << 30));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum Engine {
+    /// Every row in memory, blocks of customers on rayon.
+    #[default]
+    Memory,
+    /// Apache DataFusion: out of core, spilling under a memory limit (feature
+    /// `datafusion`; without it, choosing this engine is an
+    /// [`Error::InvalidOption`] naming `engine.kind`).
+    #[serde(rename = "datafusion")]
+    DataFusion(DataFusionSettings),
+}
+
+impl Engine {
+    /// The engine's name as the settings spell it (`memory`, `datafusion`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Engine::Memory => "memory",
+            Engine::DataFusion(_) => "datafusion",
+        }
+    }
+
+    /// Checks the settings (a block of at least one row, at least one partition).
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] naming the `engine.*` key at fault; `engine.kind` for
+    /// `datafusion` in a build without the `datafusion` feature.
+    pub fn check(&self) -> Result<()> {
+        match self {
+            Engine::Memory => Ok(()),
+            Engine::DataFusion(s) => {
+                if !cfg!(feature = "datafusion") {
+                    return Err(Error::invalid(
+                        "engine.kind",
+                        "this build of patronage has no DataFusion engine (build it with the `datafusion` feature)",
+                    ));
+                }
+                if s.block_rows == 0 {
+                    return Err(Error::invalid("engine.block_rows", "must be at least 1"));
+                }
+                if s.partitions == Some(0) {
+                    return Err(Error::invalid("engine.partitions", "must be at least 1"));
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// How the DataFusion engine runs (TOML keys of the `[engine]` table).
+///
+/// # Example
+/// ```
+/// use patronage::engine::{DataFusionSettings, MemoryLimit};
+/// let s = DataFusionSettings {
+///     memory_limit: Some("512MiB".parse()?),
+///     ..DataFusionSettings::default()
+/// };
+/// assert_eq!(s.memory_limit, Some(MemoryLimit::from_bytes(512 << 20)));
+/// # Ok::<(), patronage::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct DataFusionSettings {
+    /// The memory pool of DataFusion's sort: above it, sorted runs spill to disk. `None`:
+    /// no limit (nothing spills). The process uses more than this: one block of rows
+    /// being cleaned (about 200 bytes a row), the customer table (about 90 bytes a
+    /// customer), and what DataFusion does not account (apache/datafusion#12937).
+    pub memory_limit: Option<MemoryLimit>,
+    /// Where spill files go; `None`: the system's temporary directory.
+    pub spill_dir: Option<PathBuf>,
+    /// DataFusion's target partitions (parallel scans and sorts); `None`: the number of
+    /// cores.
+    pub partitions: Option<usize>,
+    /// Input rows per block of whole customers handed to cleaning and aggregation
+    /// (a block ends at the first customer boundary after this many rows).
+    pub block_rows: usize,
+}
+
+/// Rows per block by default: about 200 MB of cleaning state per block.
+pub const DEFAULT_BLOCK_ROWS: usize = 1 << 20;
+
+impl Default for DataFusionSettings {
+    fn default() -> Self {
+        DataFusionSettings {
+            memory_limit: None,
+            spill_dir: None,
+            partitions: None,
+            block_rows: DEFAULT_BLOCK_ROWS,
+        }
+    }
+}
+
+/// A memory size: bytes, or a number with a unit `KiB`, `MiB`, `GiB`, `TiB` (powers of
+/// 1024) or `KB`, `MB`, `GB`, `TB` (powers of 1000); case-insensitive, optional space.
+///
+/// # Example
+/// ```
+/// use patronage::engine::MemoryLimit;
+/// assert_eq!("4GiB".parse::<MemoryLimit>()?.bytes(), 4 << 30);
+/// assert_eq!("1.5 gb".parse::<MemoryLimit>()?.bytes(), 1_500_000_000);
+/// assert_eq!("65536".parse::<MemoryLimit>()?.bytes(), 65_536);
+/// assert!("4 parsecs".parse::<MemoryLimit>().is_err());
+/// # Ok::<(), patronage::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct MemoryLimit(u64);
+
+impl MemoryLimit {
+    /// A limit of `bytes` bytes.
+    pub fn from_bytes(bytes: u64) -> Self {
+        MemoryLimit(bytes)
+    }
+
+    /// The limit in bytes.
+    pub fn bytes(self) -> u64 {
+        self.0
+    }
+}
+
+impl FromStr for MemoryLimit {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        let bad = || {
+            Error::invalid(
+                "engine.memory_limit",
+                format!(
+                    "`{s}` is not a memory size (bytes, or a number with KiB, MiB, GiB, TiB, KB, MB, GB or TB)"
+                ),
+            )
+        };
+        let t = s.trim();
+        let split = t
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(t.len());
+        let (number, unit) = t.split_at(split);
+        let number: f64 = number.parse().map_err(|_| bad())?;
+        let scale: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+            "" | "b" => 1.0,
+            "kib" => 1024.0,
+            "mib" => 1024.0 * 1024.0,
+            "gib" => 1024.0 * 1024.0 * 1024.0,
+            "tib" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
+            "kb" => 1e3,
+            "mb" => 1e6,
+            "gb" => 1e9,
+            "tb" => 1e12,
+            _ => return Err(bad()),
+        };
+        let bytes = (number * scale).round();
+        if !bytes.is_finite() || bytes < 1.0 || bytes > u64::MAX as f64 {
+            return Err(Error::invalid(
+                "engine.memory_limit",
+                format!("`{s}` must be at least one byte"),
+            ));
+        }
+        Ok(MemoryLimit(bytes as u64))
+    }
+}
+
+impl TryFrom<String> for MemoryLimit {
+    type Error = Error;
+    fn try_from(s: String) -> Result<Self> {
+        s.parse()
+    }
+}
+
+impl From<MemoryLimit> for String {
+    fn from(m: MemoryLimit) -> String {
+        m.0.to_string()
+    }
+}
+
+/// What an engine run did besides the table (the DataFusion engine's blocks and spills;
+/// zeros for the in-memory engine).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct EngineRun {
+    /// The engine that ran.
+    pub engine: String,
+    /// Blocks of whole customers cleaned and aggregated.
+    pub blocks: usize,
+    /// Times DataFusion's sort spilled to disk.
+    pub spill_count: usize,
+    /// Bytes it spilled.
+    pub spilled_bytes: usize,
+}
+
+/// The customer table of `tx` made by `engine`: [`Transactions::customer_table`] for
+/// [`Engine::Memory`], the DataFusion engine (see the module docs) for
+/// [`Engine::DataFusion`]; the same table and cleaning report either way.
+///
+/// # Errors
+/// As [`Transactions::customer_table`]; for DataFusion also [`Error::InvalidOption`]
+/// (`engine.kind`) when `tx` is not read from Parquet files, and [`Error::DataFusion`]
+/// when DataFusion fails (a memory limit too small even to spill, say).
+///
+/// # Example
+/// ```
+/// use patronage::engine::{Engine, customer_table};
+/// use patronage::prelude::*;
+/// let tx = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?;
+/// let (table, run) = customer_table(&tx, &SummaryOptions::weekly(), None, &Engine::Memory)?;
+/// assert_eq!(run.engine, "memory");
+/// assert!(table.n_customers() > 0);
+/// # Ok::<(), patronage::Error>(())
+/// ```
+pub fn customer_table(
+    tx: &Transactions,
+    options: &SummaryOptions,
+    cohorts: Option<CohortPeriod>,
+    engine: &Engine,
+) -> Result<(CustomerTable, EngineRun)> {
+    engine.check()?;
+    match engine {
+        Engine::Memory => Ok((
+            tx.customer_table(options, cohorts)?,
+            EngineRun {
+                engine: engine.name().into(),
+                ..EngineRun::default()
+            },
+        )),
+        #[cfg(feature = "datafusion")]
+        Engine::DataFusion(settings) => datafusion::customer_table(tx, options, cohorts, settings),
+        // `check` refused it above; the arm only completes the match.
+        #[cfg(not(feature = "datafusion"))]
+        Engine::DataFusion(_) => Err(Error::invalid(
+            "engine.kind",
+            "this build of patronage has no DataFusion engine",
+        )),
+    }
+}

@@ -1,0 +1,307 @@
+//! The DataFusion engine of phase 1 (feature `datafusion`) gives the in-memory engine's
+//! customer table, cleaning report and errors: on a frame with a bad row of every kind,
+//! the retail sample, CDNOW and a simulated log; for a dataset of several files (a
+//! directory and a glob) with global row numbers; in blocks of a few rows and of many;
+//! on one and two partitions; and when a small memory pool makes its sort spill.
+
+use std::path::{Path, PathBuf};
+
+use patronage::engine::{DataFusionSettings, Engine, EngineRun, MemoryLimit};
+use patronage::prelude::*;
+use patronage::simulate::{SimulationSpec, simulate};
+use patronage::stages::summary::summary_on;
+use polars::prelude::*;
+
+use crate::out_of_core::{messy, option_sets};
+
+fn datafusion(block_rows: usize, partitions: usize, limit: Option<u64>) -> Engine {
+    let mut s = DataFusionSettings::default();
+    s.block_rows = block_rows;
+    s.partitions = Some(partitions);
+    s.memory_limit = limit.map(MemoryLimit::from_bytes);
+    Engine::DataFusion(s)
+}
+
+fn write_parquet(df: &DataFrame, path: &Path) {
+    patronage::io::write_frame(&mut df.clone(), path).unwrap();
+}
+
+/// The table of `tx` on `engine` equals the in-memory engine's (table, cohorts, report)
+/// or both fail with the same error; returns the run when both succeed.
+fn same_as_memory(
+    tx: &Transactions,
+    opts: &SummaryOptions,
+    engine: &Engine,
+    cohorts: Option<CohortPeriod>,
+) -> Option<EngineRun> {
+    let memory = summary_on(tx, opts, cohorts, &Engine::Memory);
+    let other = summary_on(tx, opts, cohorts, engine);
+    match (memory, other) {
+        (Ok((m, _)), Ok((d, run))) => {
+            assert_eq!(m.frame().schema(), d.frame().schema(), "{opts:?}");
+            assert!(
+                m.frame().equals_missing(d.frame()),
+                "{opts:?}\n{}\n{}",
+                m.frame(),
+                d.frame()
+            );
+            assert_eq!(m.report(), d.report(), "{opts:?}");
+            assert_eq!(m.observation_end(), d.observation_end());
+            // Cohort revenue is an exact sum: equal values, whatever the order of adding.
+            let end = m.observation_end();
+            assert_eq!(
+                m.cohort_activity().map(|a| a.table(end)),
+                d.cohort_activity().map(|a| a.table(end))
+            );
+            let (ms, ds) = (m.summary().unwrap(), d.summary().unwrap());
+            assert_eq!(ms.purchase_timeline(), ds.purchase_timeline());
+            Some(run)
+        }
+        (Err(a), Err(b)) => {
+            assert_eq!(a.to_string(), b.to_string(), "{opts:?}");
+            None
+        }
+        (a, b) => panic!(
+            "{opts:?}: in memory {:?}, datafusion {:?}",
+            a.map(|t| t.0.n_customers()),
+            b.map(|t| t.0.n_customers())
+        ),
+    }
+}
+
+#[test]
+fn every_bad_row_kind_gives_the_memory_engines_table_report_and_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("messy.parquet");
+    write_parquet(&messy(), &path);
+    let tx = Transactions::scan_parquet(&path, TransactionSchema::default()).unwrap();
+    let mut summaries = 0;
+    for opts in option_sets() {
+        for engine in [datafusion(3, 1, None), datafusion(1 << 20, 2, None)] {
+            let run = same_as_memory(&tx, &opts, &engine, Some(CohortPeriod::Month));
+            if let Some(run) = run {
+                assert_eq!(run.engine, "datafusion");
+                assert!(run.blocks >= 1);
+                summaries += 1;
+            }
+        }
+    }
+    // Strict and the two bad calibration ends fail; the other five summarise, twice.
+    assert_eq!(summaries, 10);
+}
+
+#[test]
+fn strict_mode_fails_on_the_lowest_bad_row_of_the_whole_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("messy.parquet");
+    write_parquet(&messy(), &path);
+    let tx = Transactions::scan_parquet(&path, TransactionSchema::default()).unwrap();
+    let opts = SummaryOptions::daily().strict(true);
+    match summary_on(&tx, &opts, None, &datafusion(2, 2, None)) {
+        Err(Error::BadRow { row, column, .. }) => assert_eq!((row, column.as_str()), (4, "date")),
+        other => panic!("{:?}", other.map(|t| t.0.n_customers())),
+    }
+}
+
+/// The retail sample split into three files: the dataset read in memory equals the
+/// single file (row numbers run on across the files), and DataFusion on the directory
+/// and on a glob equals both.
+#[test]
+fn a_dataset_of_files_is_numbered_as_one_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let df = patronage::io::read_table("datasets/retail_sample.csv").unwrap();
+    let whole = dir.path().join("whole.parquet");
+    write_parquet(&df, &whole);
+    let parts = dir.path().join("parts");
+    std::fs::create_dir(&parts).unwrap();
+    let n = df.height() as i64;
+    for (k, (off, len)) in [(0, n / 3), (n / 3, n / 2 - n / 3), (n / 2, n)]
+        .into_iter()
+        .enumerate()
+    {
+        write_parquet(
+            &df.slice(off, len as usize),
+            &parts.join(format!("part-{k}.parquet")),
+        );
+    }
+    let opts = SummaryOptions::weekly().calibration_end("2023-06-30");
+    let single = Transactions::scan_parquet(&whole, TransactionSchema::default()).unwrap();
+    let (want, _) = summary_on(&single, &opts, None, &Engine::Memory).unwrap();
+    let glob: PathBuf = parts.join("part-*.parquet");
+    for path in [&parts, &glob] {
+        let tx = Transactions::scan_parquet_dataset(path, TransactionSchema::default()).unwrap();
+        assert_eq!(tx.parquet_files().len(), 3);
+        for engine in [Engine::Memory, datafusion(500, 2, None)] {
+            let (got, _) = summary_on(&tx, &opts, None, &engine).unwrap();
+            assert!(
+                want.frame().equals_missing(got.frame()),
+                "{path:?} {engine:?}"
+            );
+            assert_eq!(want.report(), got.report(), "{path:?} {engine:?}");
+        }
+    }
+}
+
+#[test]
+fn cdnow_in_blocks_equals_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = Transactions::scan(
+        "datasets/cdnow/CDNOW_master.txt",
+        TransactionSchema::default(),
+    )
+    .unwrap();
+    let schema = TransactionSchema::default();
+    let path = dir.path().join("cdnow.parquet");
+    let rows = text
+        .lazy()
+        .drop(cols(["__patronage_row"]))
+        .collect()
+        .unwrap();
+    assert_eq!(rows.height(), 69_659);
+    write_parquet(&rows, &path);
+    let tx = Transactions::scan_parquet(&path, schema).unwrap();
+    let opts = SummaryOptions::weekly().calibration_end("1997-09-30");
+    let run = same_as_memory(
+        &tx,
+        &opts,
+        &datafusion(5000, 2, None),
+        Some(CohortPeriod::Month),
+    )
+    .unwrap();
+    assert!(run.blocks > 5, "{run:?}");
+}
+
+/// A pool far smaller than the rows makes the sort spill; the table is still the
+/// in-memory one, on one partition and on two.
+#[test]
+fn a_small_memory_pool_spills_and_changes_nothing() {
+    let sim = simulate(&SimulationSpec {
+        customers: 20_000,
+        seed: 5,
+        return_rate: 0.05,
+        ..SimulationSpec::default()
+    })
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sim.parquet");
+    write_parquet(&sim.transactions, &path);
+    let tx = Transactions::scan_parquet(&path, TransactionSchema::default()).unwrap();
+    let opts = SummaryOptions::weekly().calibration_end("2024-09-30");
+    for partitions in [1, 2] {
+        let run = same_as_memory(
+            &tx,
+            &opts,
+            &datafusion(20_000, partitions, Some(4 << 20)),
+            Some(CohortPeriod::Month),
+        )
+        .unwrap();
+        assert!(run.spill_count > 0, "no spill with 4 MiB: {run:?}");
+        assert!(run.spilled_bytes > 0, "{run:?}");
+    }
+    // Without a limit nothing spills.
+    let run = same_as_memory(&tx, &opts, &datafusion(20_000, 2, None), None).unwrap();
+    assert_eq!(run.spill_count, 0);
+}
+
+#[test]
+fn text_input_and_bad_settings_are_refused_by_name() {
+    let tx =
+        Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default()).unwrap();
+    let opts = SummaryOptions::weekly();
+    match summary_on(&tx, &opts, None, &datafusion(100, 1, None)) {
+        Err(Error::InvalidOption { option, .. }) => assert_eq!(option, "engine.kind"),
+        other => panic!("{:?}", other.map(|t| t.0.n_customers())),
+    }
+    for (engine, key) in [
+        (datafusion(0, 1, None), "engine.block_rows"),
+        (datafusion(10, 0, None), "engine.partitions"),
+    ] {
+        match summary_on(&tx, &opts, None, &engine) {
+            Err(Error::InvalidOption { option, .. }) => assert_eq!(option, key),
+            other => panic!("{:?}", other.map(|t| t.0.n_customers())),
+        }
+    }
+    match "12 parsecs".parse::<MemoryLimit>() {
+        Err(Error::InvalidOption { option, .. }) => assert_eq!(option, "engine.memory_limit"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_file_of_another_schema_in_a_dataset_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = df!("customer_id" => ["a", "b"], "date" => ["2024-01-01", "2024-01-02"], "amount" => [1.0, 2.0]).unwrap();
+    let b = df!("customer_id" => ["c"], "date" => ["2024-01-03"], "amount" => ["3"]).unwrap();
+    write_parquet(&a, &dir.path().join("a.parquet"));
+    write_parquet(&b, &dir.path().join("b.parquet"));
+    match Transactions::scan_parquet_dataset(dir.path(), TransactionSchema::default()) {
+        Err(Error::DatasetMismatch { path, column, .. }) => {
+            assert_eq!(path, dir.path().join("b.parquet"));
+            assert_eq!(column, "amount");
+        }
+        other => panic!("{other:?}"),
+    }
+    let empty = tempfile::tempdir().unwrap();
+    match Transactions::scan_parquet_dataset(empty.path(), TransactionSchema::default()) {
+        Err(Error::Io { source, .. }) => assert_eq!(source.kind(), std::io::ErrorKind::NotFound),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// The CLI: `summary` and `report` on the DataFusion engine print and write what the
+/// memory engine does; DataFusion flags without the engine are refused with exit 2.
+#[test]
+fn the_cli_gives_the_same_summary_and_report_on_either_engine() {
+    use crate::cli::patronage;
+    let dir = tempfile::tempdir().unwrap();
+    let df = patronage::io::read_table("datasets/retail_sample.csv").unwrap();
+    let path = dir.path().join("retail.parquet");
+    write_parquet(&df, &path);
+    let file = path.to_str().unwrap();
+    let memory = patronage(&["summary", file]);
+    let engine = patronage(&[
+        "summary",
+        file,
+        "--engine",
+        "datafusion",
+        "--memory-limit",
+        "64MiB",
+        "--block-rows",
+        "300",
+    ]);
+    assert_eq!(memory.0, 0, "{}", memory.2);
+    assert_eq!(engine.0, 0, "{}", engine.2);
+    assert_eq!(memory.1, engine.1);
+    assert_eq!(memory.2, engine.2);
+
+    let (code, _, err) = patronage(&["summary", file, "--memory-limit", "1GiB"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--memory-limit"), "{err}");
+
+    let mut reports = Vec::new();
+    for engine in ["memory", "datafusion"] {
+        let out = dir.path().join(engine);
+        let (code, _, err) = patronage(&[
+            "report",
+            file,
+            "--engine",
+            engine,
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+        ]);
+        assert_eq!(code, 0, "{err}");
+        let customers = patronage::io::read_table(out.join("customers.parquet")).unwrap();
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap())
+                .unwrap();
+        reports.push((customers, json));
+    }
+    assert!(reports[0].0.equals_missing(&reports[1].0));
+    assert_eq!(reports[0].1["data"], reports[1].1["data"]);
+    assert_eq!(reports[0].1["rfm"], reports[1].1["rfm"]);
+    assert_eq!(reports[0].1["engine"]["engine"], "memory");
+    assert_eq!(reports[1].1["engine"]["engine"], "datafusion");
+    assert_eq!(reports[0].1["clv"], reports[1].1["clv"]);
+    assert_eq!(reports[0].1["segmentation"], reports[1].1["segmentation"]);
+}

@@ -97,10 +97,8 @@ impl Engine {
 /// # Example
 /// ```
 /// use patronage::engine::{DataFusionSettings, MemoryLimit};
-/// let s = DataFusionSettings {
-///     memory_limit: Some("512MiB".parse()?),
-///     ..DataFusionSettings::default()
-/// };
+/// let mut s = DataFusionSettings::default();
+/// s.memory_limit = Some("512MiB".parse()?);
 /// assert_eq!(s.memory_limit, Some(MemoryLimit::from_bytes(512 << 20)));
 /// # Ok::<(), patronage::Error>(())
 /// ```

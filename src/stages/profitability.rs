@@ -62,6 +62,7 @@ pub fn analyse(
 ///
 /// ```
 /// use patronage::prelude::*;
+/// use patronage::profitability::{CostModel, Split};
 /// use patronage::stages::profitability::{analyse, analyse_customers};
 /// use patronage::stages::summary::summary;
 /// let tx = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?;

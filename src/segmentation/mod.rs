@@ -16,12 +16,13 @@
 //! let seg = segment(&df, &SegmentationSpec::default().k(KChoice::Fixed(2)))?;
 //! assert_eq!(seg.assignments[0], seg.assignments[1]);
 //! assert_ne!(seg.assignments[0], seg.assignments[3]);
-//! assert_eq!(seg.profiles[0].label, "recent, frequent, high spend");
+//! assert_eq!(seg.profiles[0].label, "fairly recent, regular, high spend");
 //! # Ok::<(), patronage::Error>(())
 //! ```
 
 mod features;
 mod kmeans;
+mod labels;
 mod metrics;
 
 pub use features::{FeatureSpec, Scale, Scaler};
@@ -39,7 +40,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::stats::{median, quantile, sorted};
+use crate::stats::{median, sorted};
 #[cfg(feature = "frames")]
 use features::raw_columns;
 use features::{find, fit_scaler, matrix, named_columns, transform};
@@ -263,7 +264,7 @@ pub struct FeatureSummary {
 pub struct SegmentProfile {
     /// Segment number (0 = the segment with the most revenue, or the largest).
     pub segment: usize,
-    /// Generated description, e.g. "recent, frequent, high spend".
+    /// Generated description, e.g. "recent, frequent, top spend".
     pub label: String,
     /// Customers.
     pub customers: usize,
@@ -916,7 +917,7 @@ const PROFIT: &str = "gross_profit";
 /// ];
 /// let seg = segment_columns(&columns, &SegmentationSpec::default().k(KChoice::Fixed(2)))?;
 /// assert_eq!(seg.assignments, [0, 0, 0, 1, 1, 1]);
-/// assert_eq!(seg.profiles[0].label, "recent, frequent, high spend");
+/// assert_eq!(seg.profiles[0].label, "fairly recent, regular, high spend");
 /// assert!(seg.profiles[0].revenue_share.unwrap() > 0.9);
 /// # Ok::<(), patronage::Error>(())
 /// ```
@@ -1076,39 +1077,6 @@ fn sampled_fit(
     Ok((run, k_table, sample.len(), Some(fit_sample)))
 }
 
-/// Words for a segment's median on a known dimension, by where it falls among all
-/// customers' terciles.
-fn word(column: &str, level: usize, seg_median: f64) -> String {
-    let pick = |w: [&str; 3]| w[level].to_string();
-    match column {
-        "recency_days" => pick(["recent", "cooling", "lapsed"]),
-        "n_purchases" if seg_median <= 1.0 => "one-time".into(),
-        "frequency" if seg_median <= 0.0 => "one-time".into(),
-        "n_purchases" | "frequency" | "expected_purchases" => {
-            pick(["infrequent", "occasional", "frequent"])
-        }
-        "total_spend" | "monetary_value" => pick(["low spend", "mid spend", "high spend"]),
-        "clv" => pick(["low value", "mid value", "high value"]),
-        "gross_profit" => pick(["low profit", "mid profit", "high profit"]),
-        "p_alive" => pick(["likely gone", "uncertain", "likely active"]),
-        "T" | "tenure" => pick(["new", "established", "long-standing"]),
-        other => format!("{} {other}", ["low", "mid", "high"][level]),
-    }
-}
-
-const LABEL_ORDER: &[&str] = &[
-    "recency_days",
-    "p_alive",
-    "n_purchases",
-    "frequency",
-    "expected_purchases",
-    "total_spend",
-    "monetary_value",
-    "clv",
-    "gross_profit",
-    "T",
-];
-
 fn profiles(
     columns: &[(&str, &[f64])],
     features: &[FeatureSpec],
@@ -1136,23 +1104,7 @@ fn profiles(
     };
     let revenue = share_of(REVENUE);
     let profit = share_of(PROFIT);
-    // Label dimensions: known columns first (in LABEL_ORDER), at most three; else the
-    // first three features.
-    let mut dims: Vec<usize> = LABEL_ORDER
-        .iter()
-        .filter_map(|c| features.iter().position(|f| f.column == *c))
-        .take(3)
-        .collect();
-    if dims.is_empty() {
-        dims = (0..features.len().min(3)).collect();
-    }
-    let terciles: Vec<(f64, f64)> = raw
-        .par_iter()
-        .map(|v| {
-            let s = sorted(v);
-            (quantile(&s, 1.0 / 3.0), quantile(&s, 2.0 / 3.0))
-        })
-        .collect();
+    let sorted_base: Vec<Vec<f64>> = raw.par_iter().map(|v| sorted(v)).collect();
     let mut out = Vec::with_capacity(k);
     for (s, m) in members.iter().enumerate() {
         let summaries: Vec<FeatureSummary> = features
@@ -1171,43 +1123,9 @@ fn profiles(
                 }
             })
             .collect();
-        let mut words: Vec<String> = dims
-            .iter()
-            .map(|&j| {
-                let med = summaries[j].median;
-                let (lo, hi) = terciles[j];
-                let level = if med <= lo && lo < hi {
-                    0
-                } else if med >= hi && lo < hi {
-                    2
-                } else if lo == hi {
-                    if med < lo {
-                        0
-                    } else if med > hi {
-                        2
-                    } else {
-                        1
-                    }
-                } else {
-                    1
-                };
-                word(&features[j].column, level, med)
-            })
-            .collect();
-        // With channel-share features, name the segment's main channel.
-        if let Some(top) = summaries
-            .iter()
-            .filter(|f| f.feature.starts_with("channel_share_"))
-            .max_by(|a, b| a.mean.total_cmp(&b.mean))
-        {
-            words.push(format!(
-                "{}-first",
-                top.feature.trim_start_matches("channel_share_")
-            ));
-        }
         out.push(SegmentProfile {
             segment: s,
-            label: words.join(", "),
+            label: String::new(),
             customers: m.len(),
             share: m.len() as f64 / n as f64,
             revenue_share: revenue.as_ref().map(|r| r[s]),
@@ -1215,13 +1133,14 @@ fn profiles(
             features: summaries,
         });
     }
-    // Make labels unique: the second "recent, frequent" becomes "recent, frequent (2)".
-    let base: Vec<String> = out.iter().map(|p| p.label.clone()).collect();
-    for (i, p) in out.iter_mut().enumerate() {
-        let same = base[..i].iter().filter(|b| **b == base[i]).count();
-        if same > 0 {
-            p.label = format!("{} ({})", base[i], same + 1);
-        }
+    // Labels true relative to the base and distinct (labels.rs).
+    let summaries: Vec<Vec<FeatureSummary>> = out.iter().map(|p| p.features.clone()).collect();
+    let sizes: Vec<usize> = out.iter().map(|p| p.customers).collect();
+    for (p, l) in out
+        .iter_mut()
+        .zip(labels::labels(&sorted_base, &summaries, &sizes))
+    {
+        p.label = l;
     }
     out
 }
@@ -1335,7 +1254,7 @@ mod tests {
         ];
         let seg = segment_columns(&columns, &two()).unwrap();
         assert_eq!(seg.assignments, [0, 0, 0, 1, 1, 1]);
-        assert_eq!(seg.profiles[0].label, "recent, frequent, high spend");
+        assert_eq!(seg.profiles[0].label, "fairly recent, regular, high spend");
         let revenue = SPEND[..3].iter().sum::<f64>() / SPEND.iter().sum::<f64>();
         assert_eq!(seg.profiles[0].revenue_share, Some(revenue));
         assert_eq!(seg.profiles[0].profit_share, None);

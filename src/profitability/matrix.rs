@@ -147,7 +147,8 @@ impl Quadrant {
         }
     }
 
-    /// A one-line recommended action.
+    /// The textbook one-line action for the quadrant, whatever its figures; the
+    /// recommendation [`summarise`] writes follows the figures instead ([`decide`]).
     pub fn action(self) -> &'static str {
         match self {
             Quadrant::Passive => {
@@ -230,12 +231,156 @@ pub fn quadrants(margin: &[f64], cost: &[f64], t: (f64, f64)) -> Vec<Quadrant> {
         .collect()
 }
 
+/// What to do with a quadrant, decided from its figures by [`decide`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Decision {
+    /// Brings at least a quarter of net contribution, or the most of any quadrant.
+    Protect,
+    /// Profitable, high margin (or contribution), not yet a large share: invest to grow.
+    Grow,
+    /// Profitable on a low margin: keep, at the lowest cost to serve.
+    ServeEfficiently,
+    /// Makes a loss, but its gross profit covers at least half its cost to serve.
+    Reprice,
+    /// Makes a loss and its gross profit covers less than half its cost to serve.
+    LetGo,
+    /// No customers.
+    Empty,
+}
+
+impl Decision {
+    /// The verb shown in tables: "Protect", "Invest to grow", "Serve efficiently",
+    /// "Reprice", "Let go or reprice", "None".
+    pub fn verb(self) -> &'static str {
+        match self {
+            Decision::Protect => "Protect",
+            Decision::Grow => "Invest to grow",
+            Decision::ServeEfficiently => "Serve efficiently",
+            Decision::Reprice => "Reprice",
+            Decision::LetGo => "Let go or reprice",
+            Decision::Empty => "None",
+        }
+    }
+}
+
+/// Share of net contribution from which a quadrant is protected whatever its place.
+pub const PROTECT_SHARE: f64 = 0.25;
+
+/// Decides what to do with each quadrant from its figures, in the order given: a
+/// loss-making quadrant is repriced (or let go when its gross profit covers less than
+/// half its cost to serve) and only a loss-making one; a profitable quadrant bringing at
+/// least [`PROTECT_SHARE`] of net contribution, or the most of any, is protected; the
+/// other profitable ones are grown (high margin: Passive, Carriage trade) or served
+/// efficiently (low margin).
+///
+/// # Example
+///
+/// ```
+/// use patronage::profitability::{decide, quadrants, summarise, Decision};
+/// let margin = [40.0, 40.0, 5.0, 5.0];
+/// let cost = [1.0, 9.0, 1.0, 9.0];
+/// let q = quadrants(&margin, &cost, (20.0, 5.0));
+/// let gross = [50.0, 60.0, 8.0, 2.0];
+/// let s = summarise(&q, &[100.0; 4], &gross, &cost);
+/// let d = decide(&s);
+/// assert_eq!(d, [Decision::Protect, Decision::Protect, Decision::ServeEfficiently, Decision::LetGo]);
+/// ```
+pub fn decide(summaries: &[QuadrantSummary]) -> Vec<Decision> {
+    let largest = summaries
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.customers > 0 && s.net_contribution > 0.0)
+        .max_by(|a, b| a.1.net_contribution.total_cmp(&b.1.net_contribution))
+        .map(|(i, _)| i);
+    summaries
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let high_margin = s.quadrant == Quadrant::Passive.name()
+                || s.quadrant == Quadrant::CarriageTrade.name();
+            if s.customers == 0 {
+                Decision::Empty
+            } else if s.net_contribution < 0.0 {
+                if s.gross_profit < 0.5 * s.cost_to_serve {
+                    Decision::LetGo
+                } else {
+                    Decision::Reprice
+                }
+            } else if Some(i) == largest || s.net_contribution_share >= PROTECT_SHARE {
+                Decision::Protect
+            } else if high_margin {
+                Decision::Grow
+            } else {
+                Decision::ServeEfficiently
+            }
+        })
+        .collect()
+}
+
+/// A number with thousands separators and no decimals.
+fn grouped(x: f64) -> String {
+    let r = x.round();
+    let digits = format!("{:.0}", r.abs());
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if r < 0.0 { format!("-{out}") } else { out }
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.0}%", x * 100.0)
+}
+
+/// The recommendation for a quadrant, with its figures: e.g. "Protect: brings 91% of net
+/// contribution (1,234,567) from 30% of customers; keep service levels, cross-sell."
+pub fn action_text(s: &QuadrantSummary, d: Decision) -> String {
+    let brings = format!(
+        "brings {} of net contribution ({}) from {} of customers",
+        pct(s.net_contribution_share),
+        grouped(s.net_contribution),
+        pct(s.customer_share)
+    );
+    let covers = if s.cost_to_serve > 0.0 {
+        format!(
+            "gross profit covers {} of the cost to serve",
+            pct(s.gross_profit / s.cost_to_serve)
+        )
+    } else {
+        "gross profit is negative".to_string()
+    };
+    match d {
+        Decision::Protect => format!("Protect: {brings}; keep service levels, cross-sell."),
+        Decision::Grow => format!("Invest to grow: {brings}; win and develop more like them."),
+        Decision::ServeEfficiently => format!(
+            "Serve efficiently: {brings} on a low margin; low-touch channels, standard terms."
+        ),
+        Decision::Reprice => format!(
+            "Reprice: loses {} ({} of customers), {covers}; charge for the service or move \
+             them to cheaper channels.",
+            grouped(-s.net_contribution),
+            pct(s.customer_share)
+        ),
+        Decision::LetGo => format!(
+            "Let go or reprice: loses {} ({} of customers), {covers}; reprice steeply or \
+             stop serving at this cost.",
+            grouped(-s.net_contribution),
+            pct(s.customer_share)
+        ),
+        Decision::Empty => "No customers in this quadrant.".to_string(),
+    }
+}
+
 /// One row of the quadrant summary.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct QuadrantSummary {
     /// Quadrant name.
     pub quadrant: String,
-    /// Recommended action.
+    /// Recommended action, from the quadrant's figures ([`decide`], [`action_text`]).
     pub action: String,
     /// Customers.
     pub customers: usize,
@@ -255,7 +400,18 @@ pub struct QuadrantSummary {
     pub net_contribution_share: f64,
 }
 
-/// Sums per quadrant, in [`Quadrant::ALL`] order.
+/// Sums per quadrant, in [`Quadrant::ALL`] order, each with the action its figures
+/// call for ([`decide`]).
+///
+/// # Example
+///
+/// ```
+/// use patronage::profitability::{quadrants, summarise};
+/// let q = quadrants(&[40.0, 5.0], &[1.0, 9.0], (20.0, 5.0));
+/// let s = summarise(&q, &[100.0, 100.0], &[40.0, 5.0], &[1.0, 9.0]);
+/// assert!(s[0].action.starts_with("Protect"));
+/// assert!(s[3].action.starts_with("Reprice"));
+/// ```
 pub fn summarise(
     q: &[Quadrant],
     revenue: &[f64],
@@ -265,7 +421,7 @@ pub fn summarise(
     let n = q.len() as f64;
     let total_rev: f64 = revenue.iter().sum();
     let total_net: f64 = gross.iter().zip(cost).map(|(g, c)| g - c).sum();
-    Quadrant::ALL
+    let mut out: Vec<QuadrantSummary> = Quadrant::ALL
         .iter()
         .map(|&quad| {
             let idx: Vec<usize> = (0..q.len()).filter(|&i| q[i] == quad).collect();
@@ -285,7 +441,12 @@ pub fn summarise(
                 net_contribution_share: share(gp - cts, total_net),
             }
         })
-        .collect()
+        .collect();
+    let decisions = decide(&out);
+    for (s, d) in out.iter_mut().zip(decisions) {
+        s.action = action_text(s, d);
+    }
+    out
 }
 
 /// One cell of an n x m grid.
@@ -403,4 +564,117 @@ pub fn crosstab(q: &[Quadrant], groups: &[String], net: &[f64]) -> Vec<CrossTabR
             net_contribution,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A summary row with the given customers, gross profit and cost-to-serve; shares
+    /// are filled by `matrix`.
+    fn row(q: Quadrant, customers: usize, gross: f64, cost: f64) -> QuadrantSummary {
+        QuadrantSummary {
+            quadrant: q.name().into(),
+            action: String::new(),
+            customers,
+            revenue: gross * 3.0,
+            gross_profit: gross,
+            cost_to_serve: cost,
+            net_contribution: gross - cost,
+            customer_share: 0.0,
+            revenue_share: 0.0,
+            net_contribution_share: 0.0,
+        }
+    }
+
+    fn matrix(rows: [(usize, f64, f64); 4]) -> Vec<QuadrantSummary> {
+        let n: usize = rows.iter().map(|r| r.0).sum();
+        let net: f64 = rows.iter().map(|r| r.1 - r.2).sum();
+        Quadrant::ALL
+            .iter()
+            .zip(rows)
+            .map(|(&q, (c, g, k))| {
+                let mut r = row(q, c, g, k);
+                r.customer_share = c as f64 / n as f64;
+                r.net_contribution_share = (g - k) / net;
+                r
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_quadrant_bringing_most_of_the_contribution_is_protected_not_let_go() {
+        // CDNOW-like: the low-margin, high-cost quadrant brings most of net contribution.
+        let m = matrix([
+            (100, 60.0, 10.0),
+            (100, 40.0, 30.0),
+            (100, 30.0, 20.0),
+            (100, 1000.0, 90.0),
+        ]);
+        let d = decide(&m);
+        assert_eq!(d[3], Decision::Protect);
+        let text = action_text(&m[3], d[3]);
+        assert!(text.starts_with("Protect"), "{text}");
+        assert!(text.contains("93%"), "{text}");
+        assert!(
+            d.iter()
+                .all(|d| !matches!(d, Decision::LetGo | Decision::Reprice))
+        );
+    }
+
+    #[test]
+    fn only_loss_makers_are_repriced_or_let_go() {
+        let m = matrix([
+            (10, 500.0, 100.0),
+            (10, 80.0, 50.0),
+            (10, 90.0, 100.0),
+            (10, 10.0, 100.0),
+        ]);
+        let d = decide(&m);
+        assert_eq!(
+            d,
+            [
+                Decision::Protect,
+                Decision::Grow,
+                Decision::Reprice,
+                Decision::LetGo
+            ]
+        );
+        assert!(action_text(&m[3], d[3]).contains("covers 10% of the cost to serve"));
+        assert!(action_text(&m[2], d[2]).starts_with("Reprice: loses 10 "));
+    }
+
+    #[test]
+    fn a_quarter_of_the_contribution_is_protected_and_empty_quadrants_get_none() {
+        let m = matrix([
+            (10, 300.0, 0.0),
+            (0, 0.0, 0.0),
+            (10, 130.0, 30.0),
+            (10, 110.0, 10.0),
+        ]);
+        let d = decide(&m);
+        assert_eq!(d[0], Decision::Protect);
+        assert_eq!(d[1], Decision::Empty);
+        // 100 of 500 = 20%: low margin, served efficiently.
+        assert_eq!(d[2], Decision::ServeEfficiently);
+        assert_eq!(d[3], Decision::ServeEfficiently);
+        let m = matrix([
+            (10, 300.0, 0.0),
+            (0, 0.0, 0.0),
+            (10, 130.0, 30.0),
+            (10, 210.0, 10.0),
+        ]);
+        // 200 of 600 = 33%.
+        assert_eq!(decide(&m)[3], Decision::Protect);
+    }
+
+    #[test]
+    fn summarise_writes_the_figure_driven_action() {
+        let q = quadrants(&[5.0, 5.0, 40.0], &[9.0, 9.0, 1.0], (20.0, 5.0));
+        let s = summarise(&q, &[100.0; 3], &[50.0, 50.0, 10.0], &[9.0, 9.0, 1.0]);
+        assert!(s[3].action.starts_with("Protect"), "{}", s[3].action);
+        assert!(s[0].action.starts_with("Invest to grow"), "{}", s[0].action);
+        assert_eq!(grouped(-1234567.4), "-1,234,567");
+        assert_eq!(grouped(999.0), "999");
+    }
 }

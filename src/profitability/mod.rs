@@ -25,8 +25,8 @@ pub use customers::{CTS_COMPONENTS, CustomerActivity, CustomerCosts, costs_from_
 #[cfg(feature = "frames")]
 pub use customers::{activity_counts, costs_frame, customer_costs};
 pub use matrix::{
-    CrossTabRow, GridCell, MatrixAxis, Quadrant, QuadrantSummary, Split, crosstab, grid, quadrants,
-    summarise, thresholds,
+    CrossTabRow, Decision, GridCell, MatrixAxis, PROTECT_SHARE, Quadrant, QuadrantSummary, Split,
+    action_text, crosstab, decide, grid, quadrants, summarise, thresholds,
 };
 pub use whale::{Tier, WhaleCurve, pyramid, whale_curve};
 

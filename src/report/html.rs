@@ -131,6 +131,20 @@ pub(super) fn page(out: &PipelineOutput, figures: &Value, charts: &[Chart]) -> S
         );
     }
     h.push_str("</section>\n");
+    // What to do, from the matrix figures, the segments and CLV (advice.rs).
+    let advice = super::advice::advise_of(out).unwrap_or_default();
+    if !advice.is_empty() {
+        h.push_str("<section class=\"advice\" id=\"what-to-do\"><h2>What to do</h2><ul>\n");
+        for line in &advice {
+            let _ = writeln!(
+                h,
+                "<li><strong>{}</strong>: {}.</li>",
+                esc(line.verb),
+                esc(&line.items.join("; "))
+            );
+        }
+        h.push_str("</ul></section>\n");
+    }
     if !out.notes.is_empty() {
         h.push_str("<section class=\"notes\"><h2>Notes</h2><ul>\n");
         for n in &out.notes {
@@ -273,6 +287,7 @@ table{border-collapse:collapse;margin:1em 0;font-size:.92em}
 th,td{border-bottom:1px solid #ddd;padding:.3em .6em;text-align:right}
 th:first-child,td:first-child,td:nth-child(2){text-align:left}
 table.model-choice td:nth-child(2){text-align:right}
+.advice{background:#eef8ee;padding:.4em 1em;border-radius:6px}
 .notes{background:#fff8e1;padding:.4em 1em;border-radius:6px}
 .assumptions{background:#eef3fb;padding:.4em 1em;border-radius:6px;font-size:.95em}
 footer{color:#666;margin:3em 0 1em;font-size:.9em}";

@@ -27,6 +27,7 @@
 //! # Ok::<(), patronage::Error>(())
 //! ```
 
+pub mod advice;
 #[cfg(feature = "plots")]
 pub mod charts;
 #[cfg(feature = "plots")]

@@ -343,7 +343,7 @@ mod tests {
             })
             .collect();
         let mut assign = Vec::with_capacity(n);
-        let mut cols = vec![Vec::with_capacity(n); 4];
+        let mut cols = vec![Vec::new(); 4];
         for i in 0..n {
             let s = if i < k { i } else { rng.random_range(0..k) };
             assign.push(s);

@@ -6,6 +6,8 @@
 //! [`super::readings`]. Large tables are thinned deterministically (every n-th customer)
 //! for the scatter and the whale curve.
 
+mod customer_value;
+
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -28,8 +30,8 @@ pub struct Chart {
 }
 
 /// Every chart the run has data for, in page order: matrix, whale, segments,
-/// rfm_heatmap, holdout, p_alive, period_transactions, tracking, tracking_periods,
-/// cohort_retention.
+/// clv_distribution, rfm_heatmap, holdout, holdout_gain, p_alive, period_transactions,
+/// tracking, tracking_periods, cohort_retention.
 ///
 /// # Errors
 ///
@@ -51,8 +53,10 @@ pub fn all(out: &PipelineOutput) -> Result<Vec<Chart>> {
         matrix(out)?,
         whale(out)?,
         segments(out)?,
+        customer_value::clv_distribution(out)?,
         Some(rfm_heatmap(out)?),
         holdout(out)?,
+        customer_value::holdout_gain(out)?,
         p_alive(out)?,
         period_transactions(out)?,
         tracking_cumulative(out)?,
@@ -86,10 +90,14 @@ pub fn skipped(out: &PipelineOutput) -> Vec<(&'static str, String)> {
     if out.segmentation.is_none() {
         s.push(("segments", out.not_run_reason(Stage::Segmentation)));
     }
+    if out.clv.is_none() {
+        s.push(("clv_distribution", out.not_run_reason(Stage::Clv)));
+    }
     match &out.checks {
         None => {
             for id in [
                 "holdout",
+                "holdout_gain",
                 "p_alive",
                 "period_transactions",
                 "tracking",
@@ -100,10 +108,9 @@ pub fn skipped(out: &PipelineOutput) -> Vec<(&'static str, String)> {
         }
         Some(c) => {
             if c.holdout.is_none() {
-                s.push((
-                    "holdout",
-                    "no calibration end: nothing to check against".into(),
-                ));
+                for id in ["holdout", "holdout_gain"] {
+                    s.push((id, "no calibration end: nothing to check against".into()));
+                }
             }
             if c.tracking.is_none() {
                 for id in ["tracking", "tracking_periods"] {
@@ -173,6 +180,43 @@ fn text_on(t: f64) -> RGBColor {
     if t > 0.55 { WHITE } else { BLACK }
 }
 
+/// Width of the colour scale drawn beside a heat map.
+const SCALE_WIDTH: u32 = 96;
+
+/// The colour scale of a heat map drawn with [`shade`], in `area` (a strip to the right
+/// of the map): the shades from 0 at the bottom to 1 at the top, labelled `lo` and `hi`,
+/// under the title `what`.
+fn colour_scale(
+    area: &DrawingArea<SVGBackend<'_>, Shift>,
+    what: &str,
+    lo: &str,
+    hi: &str,
+) -> DrawResult {
+    let (_, h) = area.dim_in_pixel();
+    let (x0, x1) = (8, 26);
+    let (top, bottom) = (64, h as i32 - 64);
+    let steps = 40;
+    let y = |s: i32| {
+        bottom - (f64::from(bottom - top) * f64::from(s) / f64::from(steps)).round() as i32
+    };
+    for s in 0..steps {
+        let t = (f64::from(s) + 0.5) / f64::from(steps);
+        area.draw(&Rectangle::new(
+            [(x0, y(s + 1)), (x1, y(s))],
+            shade(t).filled(),
+        ))?;
+    }
+    area.draw(&Rectangle::new(
+        [(x0, top), (x1, bottom)],
+        BLACK.stroke_width(1),
+    ))?;
+    let font = ("sans-serif", 12).into_font();
+    area.draw(&Text::new(what.to_string(), (x0, top - 22), font.clone()))?;
+    area.draw(&Text::new(hi.to_string(), (x1 + 5, top - 6), font.clone()))?;
+    area.draw(&Text::new(lo.to_string(), (x1 + 5, bottom - 6), font))?;
+    Ok(())
+}
+
 /// The label of the category at integer position `x` of a continuous axis ("" between
 /// categories and outside them).
 fn category(labels: &[String], x: f64) -> String {
@@ -231,6 +275,30 @@ fn matrix(out: &PipelineOutput) -> Result<Option<Chart>> {
             vec![(0.0, t_margin), (x_hi, t_margin)],
             BLACK.stroke_width(1),
         ))?;
+        // Customers exactly on a split line hide under it (with few distinct costs, half
+        // the base can): say on the chart how many there are and which side they count on.
+        let note = ("sans-serif", 12).into_font().color(&RGBColor(60, 60, 60));
+        let span = y_hi - y_lo;
+        if r.on_splits.0 > 0 {
+            chart.draw_series(std::iter::once(Text::new(
+                format!(
+                    "{} customers on this line count as cheap to serve",
+                    readings::count(r.on_splits.0 as f64)
+                ),
+                (t_cts + 0.01 * x_hi, y_lo + 0.06 * span),
+                note.clone(),
+            )))?;
+        }
+        if r.on_splits.1 > 0 {
+            chart.draw_series(std::iter::once(Text::new(
+                format!(
+                    "{} customers on this line count as low value",
+                    readings::count(r.on_splits.1 as f64)
+                ),
+                (0.01 * x_hi, t_margin + 0.06 * span),
+                note,
+            )))?;
+        }
         chart
             .configure_series_labels()
             .position(SeriesLabelPosition::UpperRight)
@@ -374,8 +442,12 @@ fn rfm_heatmap(out: &PipelineOutput) -> Result<Chart> {
         Some((lo, hi)) if hi > lo => (v - lo) / (hi - lo),
         _ => 0.5,
     };
-    let svg = render((640, 560), |root| {
-        let mut chart = ChartBuilder::on(root)
+    let svg = render((640 + SCALE_WIDTH, 560), |root| {
+        let (map, strip) = root.split_horizontally(640);
+        if let Some((lo, hi)) = r.mean_range {
+            colour_scale(&strip, "mean spend", &money(lo), &money(hi))?;
+        }
+        let mut chart = ChartBuilder::on(&map)
             .caption(
                 "RFM: mean spend by recency and frequency score",
                 ("sans-serif", 18),
@@ -516,8 +588,10 @@ fn p_alive(out: &PipelineOutput) -> Result<Option<Chart>> {
         return Ok(None);
     };
     let (t, max_x, dt) = (r.age, r.max_frequency, r.column_width);
-    let svg = render(SIZE, |root| {
-        let mut chart = ChartBuilder::on(root)
+    let svg = render((SIZE.0 + SCALE_WIDTH, SIZE.1), |root| {
+        let (map, strip) = root.split_horizontally(SIZE.0);
+        colour_scale(&strip, "P(alive)", "0%", "100%")?;
+        let mut chart = ChartBuilder::on(&map)
             .caption(
                 format!("P(alive) by frequency and recency (T = {t:.1})"),
                 ("sans-serif", 18),
@@ -529,7 +603,7 @@ fn p_alive(out: &PipelineOutput) -> Result<Option<Chart>> {
         chart
             .configure_mesh()
             .disable_mesh()
-            .x_desc("recency: age at the last purchase (time units)")
+            .x_desc(format!("recency: age at the last purchase ({}s)", r.unit))
             .y_desc("repeat purchases")
             .draw()?;
         for (xi, row) in r.grid.iter().enumerate() {
@@ -582,6 +656,7 @@ fn period_transactions(out: &PipelineOutput) -> Result<Option<Chart>> {
             .disable_x_mesh()
             .x_labels(k + 1)
             .x_label_formatter(&fmt)
+            .y_label_formatter(&|v: &f64| readings::count(*v))
             .x_desc("repeat purchases in the fitted period")
             .y_desc("customers")
             .draw()?;
@@ -740,8 +815,15 @@ fn cohort_retention(out: &PipelineOutput) -> Result<Chart> {
     let periods = r.periods;
     let labels: Vec<String> = rows.iter().map(|&i| c.labels[i].clone()).collect();
     let h = (rows.len().max(1) as u32 * 18 + 120).clamp(320, 900);
-    let svg = render((760, h), |root| {
-        let mut chart = ChartBuilder::on(root)
+    let svg = render((760 + SCALE_WIDTH, h), |root| {
+        let (map, strip) = root.split_horizontally(760);
+        colour_scale(
+            &strip,
+            "retained",
+            "0%",
+            &format!("{:.0}%", 100.0 * r.colour_max),
+        )?;
+        let mut chart = ChartBuilder::on(&map)
             .caption("Cohort retention", ("sans-serif", 20))
             .margin(12)
             .x_label_area_size(42)

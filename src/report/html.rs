@@ -193,6 +193,10 @@ pub(super) fn page(out: &PipelineOutput, figures: &Value, charts: &[Chart]) -> S
     if let Some(c) = &out.model_comparison {
         h.push_str(&super::model_choice::section(c));
     }
+    let top = super::customer_value::top_customers(out, super::TOP_CUSTOMERS).unwrap_or_default();
+    if !top.is_empty() {
+        h.push_str(&top_customers_table(&top));
+    }
     if let Some(seg) = &out.segmentation {
         h.push_str("<h2>Segments</h2>\n<table>\n<thead><tr><th>segment</th><th>label</th><th>customers</th><th>share</th><th>revenue share</th>");
         let features: Vec<&str> = seg
@@ -264,6 +268,67 @@ pub(super) fn page(out: &PipelineOutput, figures: &Value, charts: &[Chart]) -> S
         "<footer>Every figure on this page is in report.json; the per-customer table is customers.parquet (and customers.csv when asked).</footer>\n<script>\n{}\n</script>\n</body>\n</html>\n",
         CHECK_SCRIPT.replace("__CHARTS__", &ids.join(","))
     );
+    h
+}
+
+/// The top customers by CLV: rank, id, CLV (with its interval when computed), P(alive),
+/// segment and quadrant (columns the run has no data for are left out).
+fn top_customers_table(top: &[super::customer_value::TopCustomer]) -> String {
+    let interval = top.iter().any(|t| t.clv_lo.is_some());
+    let p_alive = top.iter().any(|t| t.p_alive.is_some());
+    let segment = top.iter().any(|t| t.segment.is_some());
+    let quadrant = top.iter().any(|t| t.quadrant.is_some());
+    let mut h = format!(
+        "<h2 id=\"top-customers\">Top {} customers by CLV</h2>\n<table>\n<thead><tr><th>rank</th><th>customer</th><th>CLV</th>",
+        top.len()
+    );
+    if interval {
+        h.push_str("<th>CLV interval</th>");
+    }
+    if p_alive {
+        h.push_str("<th>P(alive)</th>");
+    }
+    if segment {
+        h.push_str("<th>segment</th>");
+    }
+    if quadrant {
+        h.push_str("<th>quadrant</th>");
+    }
+    h.push_str("</tr></thead>\n<tbody>\n");
+    for t in top {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td>",
+            t.rank,
+            esc(&t.customer_id),
+            fmt_money(t.clv)
+        );
+        if interval {
+            let _ = write!(
+                h,
+                "<td>{}</td>",
+                match (t.clv_lo, t.clv_hi) {
+                    (Some(lo), Some(hi)) => format!("{} to {}", fmt_money(lo), fmt_money(hi)),
+                    _ => "n/a".into(),
+                }
+            );
+        }
+        if p_alive {
+            let _ = write!(h, "<td>{}</td>", t.p_alive.map_or("n/a".into(), fmt_pct));
+        }
+        if segment {
+            let _ = write!(h, "<td>{}</td>", esc(t.segment.as_deref().unwrap_or("n/a")));
+        }
+        if quadrant {
+            let _ = write!(
+                h,
+                "<td>{}</td>",
+                esc(t.quadrant.as_deref().unwrap_or("n/a"))
+            );
+        }
+        h.push_str("</tr>\n");
+    }
+    h.push_str("</tbody>\n</table>\n");
     h
 }
 

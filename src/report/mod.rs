@@ -30,6 +30,7 @@
 pub mod advice;
 #[cfg(feature = "plots")]
 pub mod charts;
+pub mod customer_value;
 #[cfg(feature = "plots")]
 mod html;
 mod model_choice;
@@ -44,6 +45,9 @@ use crate::error::{Error, Result};
 use crate::pipeline::{PipelineConfig, PipelineOutput, Stage};
 
 pub use tables::{cluster_profiles_frame, matrix_frame, whale_frame, whale_frame_thinned};
+
+/// Customers listed in the report's top-customer table.
+pub const TOP_CUSTOMERS: usize = 50;
 
 /// Writes every report file into `dir` (created when missing) and returns their paths.
 ///
@@ -315,5 +319,19 @@ pub fn figures(out: &PipelineOutput) -> Value {
         f["profitability"] = serde_json::to_value(p.figures()).unwrap_or(Value::Null);
     }
     f["cohorts"] = serde_json::to_value(&out.cohorts).unwrap_or(Value::Null);
+    // The customer-value views (what the page's CLV, top-customer and gain parts show);
+    // a view that cannot be computed is left out with its error, not the whole report.
+    let view = |v: Result<Value>| v.unwrap_or_else(|e| json!({ "error": e.to_string() }));
+    f["clv_distribution"] = view(
+        customer_value::clv_distribution(out)
+            .map(|d| serde_json::to_value(d).unwrap_or(Value::Null)),
+    );
+    f["top_customers"] = view(
+        customer_value::top_customers(out, TOP_CUSTOMERS)
+            .map(|t| serde_json::to_value(t).unwrap_or(Value::Null)),
+    );
+    f["holdout_gain"] = view(
+        customer_value::holdout_gain(out).map(|g| serde_json::to_value(g).unwrap_or(Value::Null)),
+    );
     f
 }

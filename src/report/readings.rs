@@ -704,6 +704,8 @@ pub struct PAliveReading {
     pub model: String,
     /// The customer age the grid is computed at: the largest `T`.
     pub age: f64,
+    /// The time unit of ages and recencies (`week`, `month`, ...).
+    pub unit: String,
     /// The highest repeat-purchase row: the 99.5th percentile of frequency, rounded,
     /// within 5..=60.
     pub max_frequency: usize,
@@ -722,13 +724,14 @@ pub struct PAliveReading {
 }
 
 /// P(alive) of `model` over repeat purchases and recency at the largest customer age,
-/// from the customers' `frequency` and age `T`; None without customers or with no
-/// positive age.
+/// from the customers' `frequency` and age `T` (in `unit`s: `week`, `month`, ...); None
+/// without customers or with no positive age.
 pub fn p_alive(
     model: &dyn PurchaseModel,
     model_name: &str,
     frequency: &[f64],
     age: &[f64],
+    unit: &str,
 ) -> Option<PAliveReading> {
     let t = age.iter().copied().fold(0.0, f64::max);
     if frequency.is_empty() || t <= 0.0 {
@@ -759,7 +762,7 @@ pub fn p_alive(
         .unwrap_or(f64::NAN);
     let no_repeat = model.p_alive(0.0, 0.0, t);
     let mut text = format!(
-        "The fitted {} model's probability that a customer is still active, for a customer first seen {t:.1} time units before the end (dark = likely active). Customers with many purchases whose last purchase was long ago (top left) are the likeliest to have left: at {max_x} repeat purchases and the earliest recency P(alive) is {:.3}. Customers without repeat purchases (bottom row) have one value, {:.3}; grey cells cannot occur.",
+        "The fitted {} model's probability that a customer is still active, for a customer first seen {t:.1} {unit}s before the end (dark = likely active). Customers with many purchases whose last purchase was long ago (top left) are the likeliest to have left: at {max_x} repeat purchases and the earliest recency P(alive) is {:.3}. Customers without repeat purchases (bottom row) have one value, {:.3}; grey cells cannot occur.",
         model_name, many_but_early, no_repeat
     );
     if no_repeat > 0.999 {
@@ -771,6 +774,7 @@ pub fn p_alive(
     Some(PAliveReading {
         model: model_name.to_string(),
         age: t,
+        unit: unit.to_string(),
         max_frequency: max_x,
         column_width: dt,
         grid,
@@ -802,7 +806,8 @@ pub fn p_alive_of(out: &PipelineOutput) -> Result<Option<PAliveReading>> {
         .into_iter()
         .flatten()
         .collect();
-    Ok(p_alive(pm, clv.purchase.name(), &x, &t))
+    let unit = crate::stages::tracking::unit_name(out.summary.options().time_unit);
+    Ok(p_alive(pm, clv.purchase.name(), &x, &t, unit))
 }
 
 /// What the period-transactions chart shows and says.
@@ -1783,6 +1788,7 @@ mod tests {
             "fake",
             &[0.0, 1.0, 2.0, 10.0],
             &[10.0, 20.0, 20.0, 5.0],
+            "month",
         )
         .unwrap();
         assert_eq!((r.age, r.max_frequency, r.column_width), (20.0, 10, 0.5));
@@ -1798,7 +1804,7 @@ mod tests {
         assert!(close(r.many_but_early, (0.25_f64 / 20.0).sqrt()));
         assert_eq!(r.no_repeat, 0.6);
         assert!(r.text.contains("The fitted fake model's"));
-        assert!(r.text.contains("first seen 20.0 time units before the end"));
+        assert!(r.text.contains("first seen 20.0 months before the end"));
         assert!(
             r.text
                 .contains("at 10 repeat purchases and the earliest recency P(alive) is 0.112")
@@ -1811,7 +1817,7 @@ mod tests {
     #[test]
     fn p_alive_explains_one_time_buyers_at_one() {
         let bg = crate::clv::BgNbd::from_params(&[0.24, 4.41, 0.79, 2.43]).unwrap();
-        let r = p_alive(&bg, "bg-nbd", &[0.0, 3.0], &[30.0, 30.0]).unwrap();
+        let r = p_alive(&bg, "bg-nbd", &[0.0, 3.0], &[30.0, 30.0], "week").unwrap();
         assert_eq!(r.no_repeat, 1.0);
         assert!(r.text.contains(
             "The bg-nbd model lets a customer drop out only right after a repeat purchase, so every one-time buyer counts as active"
@@ -1820,21 +1826,21 @@ mod tests {
 
     #[test]
     fn p_alive_rows_are_clamped_to_5_and_60() {
-        let few = p_alive(&Fake, "fake", &[0.0, 1.0], &[4.0, 4.0]).unwrap();
+        let few = p_alive(&Fake, "fake", &[0.0, 1.0], &[4.0, 4.0], "week").unwrap();
         assert_eq!(few.max_frequency, 5);
         assert_eq!(few.grid.len(), 6);
-        let many = p_alive(&Fake, "fake", &[500.0], &[4.0]).unwrap();
+        let many = p_alive(&Fake, "fake", &[500.0], &[4.0], "week").unwrap();
         assert_eq!(many.max_frequency, 60);
         // One customer, all values equal: the percentile is that value.
-        let one = p_alive(&Fake, "fake", &[12.0], &[8.0]).unwrap();
+        let one = p_alive(&Fake, "fake", &[12.0], &[8.0], "week").unwrap();
         assert_eq!(one.max_frequency, 12);
     }
 
     #[test]
     fn p_alive_needs_customers_and_a_positive_age() {
-        assert!(p_alive(&Fake, "fake", &[], &[3.0]).is_none());
-        assert!(p_alive(&Fake, "fake", &[1.0], &[0.0]).is_none());
-        assert!(p_alive(&Fake, "fake", &[1.0], &[]).is_none());
+        assert!(p_alive(&Fake, "fake", &[], &[3.0], "week").is_none());
+        assert!(p_alive(&Fake, "fake", &[1.0], &[0.0], "week").is_none());
+        assert!(p_alive(&Fake, "fake", &[1.0], &[], "week").is_none());
     }
 
     // ---- period transactions ----

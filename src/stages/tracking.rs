@@ -83,7 +83,7 @@ impl TrackingCheck {
     }
 }
 
-fn unit_name(unit: TimeScale) -> &'static str {
+pub(crate) fn unit_name(unit: TimeScale) -> &'static str {
     match unit {
         TimeScale::Day => "day",
         TimeScale::Week => "week",

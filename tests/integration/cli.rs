@@ -606,8 +606,10 @@ fn report_on_cdnow_writes_every_file() {
         "matrix.svg",
         "whale.svg",
         "segments.svg",
+        "clv_distribution.svg",
         "rfm_heatmap.svg",
         "holdout.svg",
+        "holdout_gain.svg",
         "p_alive.svg",
         "period_transactions.svg",
         "tracking.svg",
@@ -625,7 +627,16 @@ fn report_on_cdnow_writes_every_file() {
     // The model checks: the BG/NBD fitted on the 39 calibration weeks, with the holdout.
     assert_eq!(json["checks"]["converged"], true);
     assert!(json["checks"]["holdout"]["bins"].as_array().unwrap().len() >= 7);
-    assert_eq!(json["charts"].as_array().unwrap().len(), 10);
+    assert_eq!(json["charts"].as_array().unwrap().len(), 12);
+    // The customer-value views: 50 customers by CLV, the holdout gain's ten deciles.
+    assert_eq!(json["top_customers"].as_array().unwrap().len(), 50);
+    assert_eq!(
+        json["holdout_gain"]["evaluation"]["deciles"]
+            .as_array()
+            .unwrap()
+            .len(),
+        10
+    );
     assert_eq!(json["data"]["rows_used"], 69659);
     assert_eq!(json["configuration"]["clv"]["model"], "bg-nbd");
 

@@ -328,8 +328,10 @@ fn report_writes_every_file_and_the_models_reload() {
         "matrix.svg",
         "whale.svg",
         "segments.svg",
+        "clv_distribution.svg",
         "rfm_heatmap.svg",
         "holdout.svg",
+        "holdout_gain.svg",
         "p_alive.svg",
         "period_transactions.svg",
         "tracking.svg",
@@ -352,7 +354,7 @@ fn report_writes_every_file_and_the_models_reload() {
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
             .unwrap();
     let charts = json["charts"].as_array().unwrap();
-    assert_eq!(charts.len(), 10);
+    assert_eq!(charts.len(), 12);
     assert_eq!(json["data"]["customers"], out.summary.n_customers());
     // customers.csv only when asked ([report] csv = true), and report.json says so.
     let skipped = json["skipped"].as_array().unwrap();

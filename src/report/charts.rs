@@ -374,32 +374,48 @@ fn segments(out: &PipelineOutput) -> Result<Option<Chart>> {
     let bars = &r.bars;
     let k = bars.len();
     let top = r.max_share * 100.0 * 1.15;
+    // Segments are named by their labels (long ones shortened), one row each, the
+    // first segment (the largest revenue) at the top: horizontal bars leave room for
+    // the words.
     let labels: Vec<String> = bars
         .iter()
-        .map(|b| format!("segment {}", b.segment))
+        .rev()
+        .map(|b| {
+            let label = if b.label.chars().count() > 44 {
+                format!("{}\u{2026}", b.label.chars().take(43).collect::<String>())
+            } else {
+                b.label.clone()
+            };
+            format!("{label} ({})", b.segment)
+        })
         .collect();
-    let svg = render(SIZE, |root| {
+    let row = |i: usize| (k - 1 - i) as f64;
+    let height = (k as u32 * 70 + 140).clamp(320, 760);
+    let svg = render((SIZE.0 + 140, height), |root| {
         let mut chart = ChartBuilder::on(root)
             .caption("Segments: size and value", ("sans-serif", 20))
             .margin(12)
             .x_label_area_size(42)
-            .y_label_area_size(56)
-            .build_cartesian_2d(-0.5..(k as f64 - 0.5), 0.0..top.max(1.0))?;
+            .y_label_area_size(300)
+            .build_cartesian_2d(0.0..top.max(1.0), -0.5..(k as f64 - 0.5))?;
         let fmt = |v: &f64| category(&labels, *v);
+        let pct = |v: &f64| format!("{v:.0}%");
         chart
             .configure_mesh()
             // Major grid lines only: the minor grid is noise on a slide.
             .light_line_style(WHITE)
-            .disable_x_mesh()
-            .x_labels(k + 1)
-            .x_label_formatter(&fmt)
-            .y_desc("% of customers / % of revenue")
+            .disable_y_mesh()
+            .y_labels(k + 1)
+            .y_label_formatter(&fmt)
+            .y_label_style(("sans-serif", 13))
+            .x_label_formatter(&pct)
+            .x_desc("% of customers / % of revenue")
             .draw()?;
         chart
             .draw_series(bars.iter().enumerate().map(|(i, s)| {
-                let x = i as f64;
+                let y = row(i);
                 Rectangle::new(
-                    [(x - 0.38, 0.0), (x - 0.02, 100.0 * s.customer_share)],
+                    [(0.0, y + 0.02), (100.0 * s.customer_share, y + 0.38)],
                     PALETTE[0].filled(),
                 )
             }))?
@@ -407,11 +423,11 @@ fn segments(out: &PipelineOutput) -> Result<Option<Chart>> {
             .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], PALETTE[0].filled()));
         chart
             .draw_series(bars.iter().enumerate().map(|(i, s)| {
-                let x = i as f64;
+                let y = row(i);
                 Rectangle::new(
                     [
-                        (x + 0.02, 0.0),
-                        (x + 0.38, 100.0 * s.revenue_share.unwrap_or(0.0)),
+                        (0.0, y - 0.38),
+                        (100.0 * s.revenue_share.unwrap_or(0.0), y - 0.02),
                     ],
                     PALETTE[1].filled(),
                 )
@@ -420,7 +436,7 @@ fn segments(out: &PipelineOutput) -> Result<Option<Chart>> {
             .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], PALETTE[1].filled()));
         chart
             .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
+            .position(SeriesLabelPosition::LowerRight)
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK)
             .draw()?;

@@ -370,6 +370,12 @@ fn report_writes_every_file_and_the_models_reload() {
         assert!(html[at..].find("<svg").unwrap() < html[at..].find("</figure>").unwrap());
     }
     assert!(!html.contains("src=\"http") && !html.contains("href=\"http"));
+    // The segment chart names segments by their labels, not by number alone.
+    let svg = std::fs::read_to_string(dir.path().join("segments.svg")).unwrap();
+    for p in &out.segmentation.as_ref().unwrap().profiles {
+        let start: String = p.label.chars().take(20).collect();
+        assert!(svg.contains(&start), "{start} not on the segment chart");
+    }
     // models.json holds reloadable models that score as the run did.
     let models: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("models.json")).unwrap())

@@ -23,9 +23,11 @@
 mod features;
 mod kmeans;
 mod metrics;
+mod select;
 
 pub use features::{FeatureSpec, Scale, Scaler};
 pub use metrics::adjusted_rand_index;
+pub use select::KRule;
 
 use linfa::DatasetBase;
 use linfa::traits::Fit;
@@ -132,6 +134,15 @@ pub struct SegmentationSpec {
     /// [`FitSample`]); at or below it every k is fitted on every customer. 0: always
     /// every customer (the exhaustive search at any size).
     pub fit_sample: usize,
+    /// How k is chosen from a range (absent in older JSON: the silhouette).
+    pub k_rule: KRule,
+    /// Uniform reference sets of the gap statistic ([`KRule::Gap`]), at least 2.
+    pub gap_references: usize,
+    /// Pairs of subsamples of the stability criterion ([`KRule::Stability`]), at least 1.
+    pub stability_pairs: usize,
+    /// Share of the customers in each stability subsample, above 0.5 and below 1 (so
+    /// the two subsamples of a pair share customers).
+    pub stability_fraction: f64,
 }
 
 impl Default for SegmentationSpec {
@@ -152,6 +163,10 @@ impl Default for SegmentationSpec {
             seed: 42,
             silhouette_sample: 10_000,
             fit_sample: 200_000,
+            k_rule: KRule::Silhouette,
+            gap_references: 10,
+            stability_pairs: 5,
+            stability_fraction: 0.8,
         }
     }
 }
@@ -213,6 +228,30 @@ impl SegmentationSpec {
         self.fit_sample = customers;
         self
     }
+    /// Sets the rule k is chosen by (see [`KRule`]).
+    #[must_use]
+    pub fn k_rule(mut self, rule: KRule) -> Self {
+        self.k_rule = rule;
+        self
+    }
+    /// Sets the number of uniform reference sets of the gap statistic.
+    #[must_use]
+    pub fn gap_references(mut self, references: usize) -> Self {
+        self.gap_references = references;
+        self
+    }
+    /// Sets the number of subsample pairs of the stability criterion.
+    #[must_use]
+    pub fn stability_pairs(mut self, pairs: usize) -> Self {
+        self.stability_pairs = pairs;
+        self
+    }
+    /// Sets the share of the customers in each stability subsample.
+    #[must_use]
+    pub fn stability_fraction(mut self, fraction: f64) -> Self {
+        self.stability_fraction = fraction;
+        self
+    }
 }
 
 /// How a large table was segmented: k and the starts chosen on a seeded sample of
@@ -245,6 +284,17 @@ pub struct KScore {
     pub calinski_harabasz: Option<f64>,
     /// Davies-Bouldin (lower is better).
     pub davies_bouldin: Option<f64>,
+    /// Gap statistic (computed only under [`KRule::Gap`]; on the fit sample for large
+    /// inputs).
+    #[serde(default)]
+    pub gap: Option<f64>,
+    /// Standard error s(k) of the gap's reference dispersions (with [`KScore::gap`]).
+    #[serde(default)]
+    pub gap_se: Option<f64>,
+    /// Mean adjusted Rand index between fits on subsample pairs (computed only under
+    /// [`KRule::Stability`]; None for k = 1).
+    #[serde(default)]
+    pub stability: Option<f64>,
 }
 
 /// Mean and median of one feature within a segment, in the feature's own units.
@@ -441,6 +491,8 @@ pub struct Segmentation {
     /// chosen on and how well the final segments agree with it; `None` when every k was
     /// fitted on every customer.
     pub fit_sample: Option<FitSample>,
+    /// The rule k was chosen by.
+    pub k_rule: KRule,
 }
 
 impl Segmentation {
@@ -482,7 +534,8 @@ impl Segmentation {
     pub fn summary_json(&self) -> serde_json::Value {
         serde_json::json!({
             "chosen_k": self.chosen_k,
-            "k_selection_rule": "highest mean silhouette (ties: fewer segments)",
+            "k_rule": self.k_rule,
+            "k_selection_rule": self.k_rule.describe(),
             "silhouette_sample_size": self.silhouette_sample_size,
             "k_table": self.k_table,
             "profiles": self.profiles,
@@ -591,6 +644,24 @@ fn validate(spec: &SegmentationSpec, n: usize) -> Result<Vec<usize>> {
                 "{} is too small a sample: give 0 (every customer) or at least {MIN_FIT_SAMPLE}",
                 spec.fit_sample
             ),
+        ));
+    }
+    if spec.gap_references < 2 {
+        return Err(Error::invalid(
+            "segmentation.gap_references",
+            "must be at least 2",
+        ));
+    }
+    if spec.stability_pairs == 0 {
+        return Err(Error::invalid(
+            "segmentation.stability_pairs",
+            "must be at least 1",
+        ));
+    }
+    if !(spec.stability_fraction > 0.5 && spec.stability_fraction < 1.0) {
+        return Err(Error::invalid(
+            "segmentation.stability_fraction",
+            format!("{} must be above 0.5 and below 1", spec.stability_fraction),
         ));
     }
     if spec.silhouette_sample < 2 {
@@ -742,6 +813,9 @@ fn fit_k(x: &[f64], d: usize, k: usize, spec: &SegmentationSpec, sample: &[usize
         silhouette,
         calinski_harabasz,
         davies_bouldin,
+        gap: None,
+        gap_se: None,
+        stability: None,
     };
     Ok(Run {
         centroids,
@@ -990,11 +1064,14 @@ pub fn segment_columns(
         profiles,
         constant_features,
         fit_sample,
+        k_rule: spec.k_rule,
     })
 }
 
-/// Fits every k in `ks` on the rows of `x` and keeps the one with the highest silhouette
-/// on `sample` (ties: the smaller k); returns it with every k's figures.
+/// Fits every k in `ks` on the rows of `x` and keeps the one `spec.k_rule` picks (the
+/// silhouette on `sample`, the gap statistic or the stability; ties: the smaller k);
+/// returns it with every k's figures (gap and stability filled in when the rule uses
+/// them).
 fn choose_k(
     x: &[f64],
     d: usize,
@@ -1006,14 +1083,37 @@ fn choose_k(
     for &k in ks {
         runs.push(fit_k(x, d, k, spec, sample)?);
     }
-    let best = runs.iter().enumerate().fold(0, |best, (i, r)| {
-        let s = |r: &Run| r.score.silhouette.unwrap_or(f64::NEG_INFINITY);
-        if s(r) > s(&runs[best]) + 1e-12 {
-            i
-        } else {
-            best
+    let fit = |rows: &[f64], k: usize| -> Result<(Vec<Vec<f64>>, Vec<usize>)> {
+        let r = fit_k(rows, d, k, spec, &[])?;
+        Ok((r.centroids, r.labels))
+    };
+    let best = match spec.k_rule {
+        KRule::Gap if ks.len() > 1 => {
+            let inertia: Vec<f64> = runs.iter().map(|r| r.score.inertia).collect();
+            let gaps = select::gap(x, d, ks, &inertia, spec.gap_references, spec.seed, &fit)?;
+            for (r, &(g, se)) in runs.iter_mut().zip(&gaps) {
+                r.score.gap = Some(g);
+                r.score.gap_se = Some(se);
+            }
+            select::by_gap(&gaps)
         }
-    });
+        KRule::Stability if ks.len() > 1 => {
+            let stab = select::stability(
+                x,
+                d,
+                ks,
+                spec.stability_pairs,
+                spec.stability_fraction,
+                spec.seed,
+                &fit,
+            )?;
+            for (r, &s) in runs.iter_mut().zip(&stab) {
+                r.score.stability = s;
+            }
+            select::by_highest(&stab)
+        }
+        _ => select::by_highest(&runs.iter().map(|r| r.score.silhouette).collect::<Vec<_>>()),
+    };
     let k_table: Vec<KScore> = runs.iter().map(|r| r.score.clone()).collect();
     Ok((runs.swap_remove(best), k_table))
 }
@@ -1061,6 +1161,9 @@ fn sampled_fit(
         silhouette: metrics::silhouette(x, d, &labels, k, &sample),
         calinski_harabasz: metrics::calinski_harabasz(x, d, &labels, &centroids, inertia),
         davies_bouldin: metrics::davies_bouldin(x, d, &labels, &centroids),
+        gap: None,
+        gap_se: None,
+        stability: None,
     };
     let fit_sample = FitSample {
         customers: rows.len(),

@@ -1,0 +1,199 @@
+//! Rules for choosing k: the silhouette, the gap statistic (Tibshirani, Walther and
+//! Hastie 2001) and a stability criterion (agreement of fits on overlapping seeded
+//! subsamples), issue #17.
+//!
+//! Every random draw is seeded from the spec's seed and every loop runs in a fixed
+//! order, so the figures do not depend on the rayon thread count.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use super::metrics;
+use crate::Result;
+
+/// How k is chosen from a range.
+///
+/// ```
+/// use patronage::segmentation::{KRule, SegmentationSpec};
+/// let spec = SegmentationSpec::default().k_rule(KRule::Gap);
+/// assert_eq!(spec.k_rule, KRule::Gap);
+/// assert_eq!(serde_json::to_string(&KRule::Gap).unwrap(), "\"gap\"");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum KRule {
+    /// The highest mean silhouette (ties: fewer segments).
+    #[default]
+    Silhouette,
+    /// The gap statistic: the smallest k with Gap(k) >= Gap(k+1) - s(k+1) (the largest
+    /// k tried when none qualifies).
+    Gap,
+    /// The highest stability: mean adjusted Rand index between fits on pairs of seeded
+    /// subsamples, on the customers the pair shares (ties: fewer segments).
+    Stability,
+}
+
+impl KRule {
+    /// The rule in words, for reports and JSON summaries.
+    ///
+    /// ```
+    /// use patronage::segmentation::KRule;
+    /// assert!(KRule::Silhouette.describe().contains("silhouette"));
+    /// ```
+    pub fn describe(self) -> &'static str {
+        match self {
+            KRule::Silhouette => "highest mean silhouette (ties: fewer segments)",
+            KRule::Gap => "gap statistic: smallest k with Gap(k) >= Gap(k+1) - s(k+1)",
+            KRule::Stability => "highest stability across subsample pairs (ties: fewer segments)",
+        }
+    }
+}
+
+/// Mixed into the spec's seed for the gap's reference sets.
+const GAP_SALT: u64 = 0x6A9_0000_5EED_0017;
+/// Mixed into the spec's seed for the stability subsamples.
+const STABILITY_SALT: u64 = 0x57AB_0000_5EED_0017;
+
+/// A fit of k segments: centroids and labels of the rows given.
+pub(crate) type Fitter<'a> = dyn Fn(&[f64], usize) -> Result<(Vec<Vec<f64>>, Vec<usize>)> + 'a;
+
+/// Gap(k) and its standard error s(k) for each k of `ks`, given the data's within
+/// dispersion `inertia[i]` for `ks[i]`: `references` uniform sets of the data's size
+/// drawn in the bounding box of `x` (seeded from `seed`), each fitted with `fit`.
+pub(crate) fn gap(
+    x: &[f64],
+    d: usize,
+    ks: &[usize],
+    inertia: &[f64],
+    references: usize,
+    seed: u64,
+    fit: &Fitter<'_>,
+) -> Result<Vec<(f64, f64)>> {
+    let n = x.len() / d;
+    let mut lo = vec![f64::INFINITY; d];
+    let mut hi = vec![f64::NEG_INFINITY; d];
+    for p in x.chunks(d) {
+        for j in 0..d {
+            lo[j] = lo[j].min(p[j]);
+            hi[j] = hi[j].max(p[j]);
+        }
+    }
+    let ln = |w: f64| w.max(f64::MIN_POSITIVE).ln();
+    let mut ref_logs: Vec<Vec<f64>> = vec![Vec::with_capacity(references); ks.len()];
+    for b in 0..references {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ GAP_SALT ^ (b as u64 + 1));
+        let mut r = Vec::with_capacity(n * d);
+        for _ in 0..n {
+            for j in 0..d {
+                r.push(if hi[j] > lo[j] {
+                    rng.random_range(lo[j]..hi[j])
+                } else {
+                    lo[j]
+                });
+            }
+        }
+        for (i, &k) in ks.iter().enumerate() {
+            let (centroids, labels) = fit(&r, k)?;
+            ref_logs[i].push(ln(metrics::inertia(&r, d, &labels, &centroids)));
+        }
+    }
+    let bf = references as f64;
+    Ok(ref_logs
+        .iter()
+        .zip(inertia)
+        .map(|(logs, &w)| {
+            let mean = logs.iter().sum::<f64>() / bf;
+            let sd = (logs.iter().map(|l| (l - mean).powi(2)).sum::<f64>() / bf).sqrt();
+            (mean - ln(w), sd * (1.0 + 1.0 / bf).sqrt())
+        })
+        .collect())
+}
+
+/// Mean adjusted Rand index, for each k of `ks` (None for k < 2 or k above the rows
+/// every pair shares), between the fits of
+/// `pairs` pairs of seeded subsamples holding `fraction` of the rows, each row the pair
+/// shares assigned to its nearest centroid of either fit.
+pub(crate) fn stability(
+    x: &[f64],
+    d: usize,
+    ks: &[usize],
+    pairs: usize,
+    fraction: f64,
+    seed: u64,
+    fit: &Fitter<'_>,
+) -> Result<Vec<Option<f64>>> {
+    let n = x.len() / d;
+    let m = ((n as f64 * fraction).floor() as usize).clamp(1, n);
+    let gather = |rows: &[usize]| {
+        let mut s = Vec::with_capacity(rows.len() * d);
+        for &i in rows {
+            s.extend_from_slice(&x[i * d..(i + 1) * d]);
+        }
+        s
+    };
+    // Every pair shares at least 2m - n rows; k above that (or below 2) is not scored.
+    let scored = |k: usize| k >= 2 && k <= (2 * m).saturating_sub(n);
+    let mut sums = vec![0.0; ks.len()];
+    for p in 0..pairs {
+        let base = seed ^ STABILITY_SALT ^ ((p as u64 + 1) << 1);
+        let a = metrics::silhouette_sample(n, m, base);
+        let b = metrics::silhouette_sample(n, m, base ^ 1);
+        let overlap: Vec<usize> = a
+            .iter()
+            .copied()
+            .filter(|i| b.binary_search(i).is_ok())
+            .collect();
+        let (xa, xb, xo) = (gather(&a), gather(&b), gather(&overlap));
+        for (i, &k) in ks.iter().enumerate() {
+            if !scored(k) {
+                continue;
+            }
+            let (ca, _) = fit(&xa, k)?;
+            let (cb, _) = fit(&xb, k)?;
+            let la: Vec<usize> = xo.chunks(d).map(|q| metrics::nearest(q, &ca).0).collect();
+            let lb: Vec<usize> = xo.chunks(d).map(|q| metrics::nearest(q, &cb).0).collect();
+            sums[i] += metrics::adjusted_rand_index(&la, &lb);
+        }
+    }
+    Ok(ks
+        .iter()
+        .zip(sums)
+        .map(|(&k, s)| scored(k).then(|| s / pairs as f64))
+        .collect())
+}
+
+/// Index into `ks` chosen by the gap rule: the smallest k with
+/// Gap(k) >= Gap(k+1) - s(k+1), else the last.
+pub(crate) fn by_gap(gaps: &[(f64, f64)]) -> usize {
+    (0..gaps.len().saturating_sub(1))
+        .find(|&i| gaps[i].0 >= gaps[i + 1].0 - gaps[i + 1].1)
+        .unwrap_or(gaps.len().saturating_sub(1))
+}
+
+/// Index of the highest value (ties within 1e-12: the first); None scores lowest.
+pub(crate) fn by_highest(values: &[Option<f64>]) -> usize {
+    let s = |i: usize| values[i].unwrap_or(f64::NEG_INFINITY);
+    (0..values.len()).fold(0, |best, i| if s(i) > s(best) + 1e-12 { i } else { best })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gap_rule_takes_the_first_k_within_one_standard_error() {
+        assert_eq!(
+            by_gap(&[(0.1, 0.0), (0.5, 0.05), (0.52, 0.05), (0.6, 0.05)]),
+            1
+        );
+        assert_eq!(by_gap(&[(0.1, 0.0), (0.2, 0.01), (0.3, 0.01)]), 2);
+        assert_eq!(by_gap(&[(0.1, 0.0)]), 0);
+    }
+
+    #[test]
+    fn highest_prefers_fewer_segments_on_ties() {
+        assert_eq!(by_highest(&[None, Some(0.5), Some(0.5), Some(0.4)]), 1);
+    }
+}

@@ -27,7 +27,7 @@ mod select;
 
 pub use features::{FeatureSpec, Scale, Scaler};
 pub use metrics::adjusted_rand_index;
-pub use select::KRule;
+pub use select::{KRule, STABILITY_TOLERANCE};
 
 use linfa::DatasetBase;
 use linfa::traits::Fit;
@@ -1110,7 +1110,7 @@ fn choose_k(
             for (r, &s) in runs.iter_mut().zip(&stab) {
                 r.score.stability = s;
             }
-            select::by_highest(&stab)
+            select::by_stability(&stab)
         }
         _ => select::by_highest(&runs.iter().map(|r| r.score.silhouette).collect::<Vec<_>>()),
     };

@@ -30,8 +30,11 @@ pub enum KRule {
     /// The gap statistic: the smallest k with Gap(k) >= Gap(k+1) - s(k+1) (the largest
     /// k tried when none qualifies).
     Gap,
-    /// The highest stability: mean adjusted Rand index between fits on pairs of seeded
-    /// subsamples, on the customers the pair shares (ties: fewer segments).
+    /// The stability: mean adjusted Rand index between fits on pairs of seeded
+    /// subsamples, on the customers the pair shares; the largest k whose stability is
+    /// within [`STABILITY_TOLERANCE`] of the highest. Merging well-separated groups
+    /// the same way every time is as stable as finding them, while splitting a group is
+    /// not, so among equally stable k the larger one is taken.
     Stability,
 }
 
@@ -46,8 +49,60 @@ impl KRule {
         match self {
             KRule::Silhouette => "highest mean silhouette (ties: fewer segments)",
             KRule::Gap => "gap statistic: smallest k with Gap(k) >= Gap(k+1) - s(k+1)",
-            KRule::Stability => "highest stability across subsample pairs (ties: fewer segments)",
+            KRule::Stability => {
+                "stability across subsample pairs: the largest k within 0.01 of the highest"
+            }
         }
+    }
+
+    /// The rule's name as the settings spell it: `silhouette`, `gap`, `stability`.
+    ///
+    /// ```
+    /// use patronage::segmentation::KRule;
+    /// assert_eq!(KRule::Stability.name(), "stability");
+    /// ```
+    pub fn name(self) -> &'static str {
+        match self {
+            KRule::Silhouette => "silhouette",
+            KRule::Gap => "gap",
+            KRule::Stability => "stability",
+        }
+    }
+}
+
+impl std::fmt::Display for KRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for KRule {
+    type Err = crate::Error;
+
+    /// Parses `silhouette`, `gap` or `stability` (the spellings of `k_rule` in the
+    /// `[segmentation]` table and of `--k-rule`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidOption`](crate::Error::InvalidOption) for
+    /// `segmentation.k_rule`, naming the value and the three rules.
+    ///
+    /// ```
+    /// use patronage::segmentation::KRule;
+    /// assert_eq!("gap".parse::<KRule>()?, KRule::Gap);
+    /// assert!("elbow".parse::<KRule>().is_err());
+    /// # Ok::<(), patronage::Error>(())
+    /// ```
+    fn from_str(s: &str) -> Result<Self> {
+        [KRule::Silhouette, KRule::Gap, KRule::Stability]
+            .into_iter()
+            .find(|r| r.name() == s.trim())
+            .ok_or_else(|| {
+                crate::Error::invalid(
+                    "segmentation.k_rule",
+                    format!("`{s}` is not a rule: give silhouette, gap or stability"),
+                )
+            })
     }
 }
 
@@ -172,6 +227,23 @@ pub(crate) fn by_gap(gaps: &[(f64, f64)]) -> usize {
         .unwrap_or(gaps.len().saturating_sub(1))
 }
 
+/// How far below the highest stability a k still counts as equally stable
+/// ([`KRule::Stability`]).
+pub const STABILITY_TOLERANCE: f64 = 0.01;
+
+/// Index into `ks` chosen by the stability rule: the last (largest k) whose stability is
+/// within [`STABILITY_TOLERANCE`] of the highest; None (k = 1, or k above the rows every
+/// pair shares) is never chosen unless every k is None (then the first).
+pub(crate) fn by_stability(values: &[Option<f64>]) -> usize {
+    let Some(top) = values.iter().flatten().copied().reduce(f64::max) else {
+        return 0;
+    };
+    (0..values.len())
+        .rev()
+        .find(|&i| values[i].is_some_and(|v| v >= top - STABILITY_TOLERANCE))
+        .unwrap_or(0)
+}
+
 /// Index of the highest value (ties within 1e-12: the first); None scores lowest.
 pub(crate) fn by_highest(values: &[Option<f64>]) -> usize {
     let s = |i: usize| values[i].unwrap_or(f64::NEG_INFINITY);
@@ -190,6 +262,25 @@ mod tests {
         );
         assert_eq!(by_gap(&[(0.1, 0.0), (0.2, 0.01), (0.3, 0.01)]), 2);
         assert_eq!(by_gap(&[(0.1, 0.0)]), 0);
+    }
+
+    #[test]
+    fn stability_takes_the_largest_k_within_the_tolerance_of_the_highest() {
+        // k = 2..=7: merging (2..=4) as stable as the planted 5, splitting (6, 7) not.
+        let s = [
+            Some(1.0),
+            Some(0.995),
+            Some(0.999),
+            Some(1.0),
+            Some(0.8),
+            Some(0.9),
+        ];
+        assert_eq!(by_stability(&s), 3);
+        // Outside the tolerance the highest wins.
+        assert_eq!(by_stability(&[Some(1.0), Some(0.98), Some(0.5)]), 0);
+        // None is never taken, and with nothing scored the first index.
+        assert_eq!(by_stability(&[None, Some(0.7), Some(0.695), None]), 2);
+        assert_eq!(by_stability(&[None, None]), 0);
     }
 
     #[test]

@@ -134,7 +134,8 @@ pub struct SegmentationSpec {
     /// [`FitSample`]); at or below it every k is fitted on every customer. 0: always
     /// every customer (the exhaustive search at any size).
     pub fit_sample: usize,
-    /// How k is chosen from a range (absent in older JSON: the silhouette).
+    /// How k is chosen from a range (default, and absent in older JSON:
+    /// [`KRule::Silhouette`]).
     pub k_rule: KRule,
     /// Uniform reference sets of the gap statistic ([`KRule::Gap`]), at least 2.
     pub gap_references: usize,
@@ -147,8 +148,10 @@ pub struct SegmentationSpec {
 
 impl Default for SegmentationSpec {
     /// `recency_days, n_purchases, total_spend` (log1p + standardise), native k-means, k in
-    /// 2..=8, 5 runs, 300 iterations, seed 42, silhouette on up to 10,000 customers, k
-    /// chosen on a sample of 200,000 customers above that many.
+    /// 2..=8 chosen by the highest silhouette (10 reference sets for the gap, 5 pairs of
+    /// 80% subsamples for the stability when those rules are asked for), 5 runs, 300
+    /// iterations, seed 42, silhouette on up to 10,000 customers, k chosen on a sample
+    /// of 200,000 customers above that many.
     fn default() -> Self {
         SegmentationSpec {
             features: ["recency_days", "n_purchases", "total_spend"]
@@ -163,7 +166,7 @@ impl Default for SegmentationSpec {
             seed: 42,
             silhouette_sample: 10_000,
             fit_sample: 200_000,
-            k_rule: KRule::Silhouette,
+            k_rule: KRule::default(),
             gap_references: 10,
             stability_pairs: 5,
             stability_fraction: 0.8,
@@ -228,25 +231,55 @@ impl SegmentationSpec {
         self.fit_sample = customers;
         self
     }
-    /// Sets the rule k is chosen by (see [`KRule`]).
+    /// Sets the rule k is chosen by (see [`KRule`]; ignored for a fixed k).
+    ///
+    /// ```
+    /// use patronage::segmentation::{segment_columns, KChoice, KRule, SegmentationSpec};
+    /// let recency = [3.0, 5.0, 4.0, 6.0, 300.0, 280.0, 310.0, 290.0];
+    /// let purchases = [12.0, 15.0, 11.0, 14.0, 1.0, 1.0, 2.0, 1.0];
+    /// let spend = [900.0, 1200.0, 800.0, 1000.0, 20.0, 35.0, 40.0, 30.0];
+    /// let columns = [
+    ///     ("recency_days", &recency[..]),
+    ///     ("n_purchases", &purchases[..]),
+    ///     ("total_spend", &spend[..]),
+    /// ];
+    /// let spec = SegmentationSpec::default().k(KChoice::Range(2, 3)).k_rule(KRule::Gap);
+    /// let seg = segment_columns(&columns, &spec)?;
+    /// assert_eq!(seg.k_rule, KRule::Gap);
+    /// assert!(seg.k_table.iter().all(|row| row.gap.is_some()));
+    /// # Ok::<(), patronage::Error>(())
+    /// ```
     #[must_use]
     pub fn k_rule(mut self, rule: KRule) -> Self {
         self.k_rule = rule;
         self
     }
-    /// Sets the number of uniform reference sets of the gap statistic.
+    /// Sets the number of uniform reference sets of the gap statistic; [`segment`]
+    /// refuses fewer than 2 with [`Error::InvalidOption`] for
+    /// `segmentation.gap_references`.
     #[must_use]
     pub fn gap_references(mut self, references: usize) -> Self {
         self.gap_references = references;
         self
     }
-    /// Sets the number of subsample pairs of the stability criterion.
+    /// Sets the number of subsample pairs of the stability criterion; [`segment`]
+    /// refuses 0 with [`Error::InvalidOption`] for `segmentation.stability_pairs`.
     #[must_use]
     pub fn stability_pairs(mut self, pairs: usize) -> Self {
         self.stability_pairs = pairs;
         self
     }
-    /// Sets the share of the customers in each stability subsample.
+    /// Sets the share of the customers in each stability subsample; [`segment`]
+    /// refuses a share that is not above 0.5 and below 1 with [`Error::InvalidOption`]
+    /// for `segmentation.stability_fraction`.
+    ///
+    /// ```
+    /// use patronage::segmentation::{segment_columns, SegmentationSpec};
+    /// let x = [1.0, 2.0, 3.0, 10.0, 11.0, 12.0];
+    /// let spec = SegmentationSpec::default().stability_fraction(0.4);
+    /// let err = segment_columns(&[("recency_days", &x[..]), ("n_purchases", &x[..]), ("total_spend", &x[..])], &spec);
+    /// assert!(matches!(err, Err(patronage::Error::InvalidOption { option, .. }) if option == "segmentation.stability_fraction"));
+    /// ```
     #[must_use]
     pub fn stability_fraction(mut self, fraction: f64) -> Self {
         self.stability_fraction = fraction;
@@ -909,9 +942,13 @@ fn most_probable(p: &[f64], comps: &[Component]) -> usize {
 /// Clusters the customers of a per-customer table (a summary, optionally joined with
 /// CLV scores) and describes the segments.
 ///
-/// k is chosen, over a range, as the one with the **highest mean silhouette** on the
-/// (seeded) sample, fewer segments winning ties; inertia, Calinski-Harabasz and
-/// Davies-Bouldin are reported beside it for judgement. Segments are numbered by revenue
+/// k is chosen, over a range, by [`SegmentationSpec::k_rule`]: by default the **highest
+/// mean silhouette** on the (seeded) sample, fewer segments winning ties; or the
+/// stability rule (the largest k whose segments agree, within 0.01 of the best, between
+/// fits on seeded pairs of overlapping subsamples), or the gap statistic ([`KRule`]);
+/// inertia, silhouette,
+/// Calinski-Harabasz and Davies-Bouldin are reported beside it for judgement, with the
+/// gap or the stability when the rule computed them. Segments are numbered by revenue
 /// (`total_spend`) when the table has it, else by size, largest first.
 ///
 /// Reads the feature columns (and `total_spend`, `gross_profit` when the table has them,

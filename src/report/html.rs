@@ -47,6 +47,73 @@ fn fmt_pct(v: f64) -> String {
     format!("{:.1}%", 100.0 * v)
 }
 
+/// The k table of the segmentation: every k tried with its inertia, silhouette,
+/// Calinski-Harabasz and Davies-Bouldin, plus the gap statistic (with its standard error)
+/// and the stability when the rule computed them; the chosen k in bold, and a sentence
+/// naming the rule that chose it.
+fn k_table(seg: &crate::segmentation::Segmentation) -> String {
+    let rows = &seg.k_table;
+    let has_gap = rows.iter().any(|r| r.gap.is_some());
+    let has_stability = rows.iter().any(|r| r.stability.is_some());
+    let opt = |v: Option<f64>, digits: usize| {
+        v.map_or("\u{2013}".to_string(), |v| format!("{v:.digits$}"))
+    };
+    // Large figures with thousands separators, small ones with two decimals.
+    let big = |v: f64| {
+        if v.abs() >= 1000.0 {
+            count(v)
+        } else {
+            format!("{v:.2}")
+        }
+    };
+    let mut h = String::from("<h2 id=\"k-table\">Choosing the number of segments</h2>\n");
+    let rule = if rows.len() > 1 {
+        format!(
+            "k = {} was chosen by the {} rule: {}.",
+            seg.chosen_k,
+            seg.k_rule,
+            esc(seg.k_rule.describe())
+        )
+    } else {
+        format!("k = {} was fixed by the settings.", seg.chosen_k)
+    };
+    let _ = writeln!(h, "<p>{rule}</p>");
+    h.push_str("<table>\n<thead><tr><th>k</th><th>inertia</th><th>silhouette</th><th>Calinski-Harabasz</th><th>Davies-Bouldin</th>");
+    if has_gap {
+        h.push_str("<th>gap</th><th>gap s(k)</th>");
+    }
+    if has_stability {
+        h.push_str("<th>stability (ARI)</th>");
+    }
+    h.push_str("</tr></thead>\n<tbody>\n");
+    for r in rows {
+        let chosen = r.k == seg.chosen_k;
+        let (open, close) = if chosen {
+            ("<strong>", "</strong>")
+        } else {
+            ("", "")
+        };
+        let _ = write!(
+            h,
+            "<tr><td>{open}{}{close}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
+            r.k,
+            big(r.inertia),
+            opt(r.silhouette, 3),
+            r.calinski_harabasz.map_or("\u{2013}".to_string(), big),
+            opt(r.davies_bouldin, 3)
+        );
+        if has_gap {
+            let _ = write!(h, "<td>{}</td><td>{}</td>", opt(r.gap, 3), opt(r.gap_se, 3));
+        }
+        if has_stability {
+            let _ = write!(h, "<td>{}</td>", opt(r.stability, 3));
+        }
+        h.push_str("</tr>\n");
+    }
+    h.push_str("</tbody>\n</table>\n");
+    h
+}
+
 /// The page.
 pub(super) fn page(out: &PipelineOutput, figures: &Value, charts: &[Chart]) -> String {
     let mut h = String::new();
@@ -224,6 +291,7 @@ pub(super) fn page(out: &PipelineOutput, figures: &Value, charts: &[Chart]) -> S
             h.push_str("</tr>\n");
         }
         h.push_str("</tbody>\n</table>\n");
+        h.push_str(&k_table(seg));
     }
     if let Some(p) = &out.profitability {
         let _ = write!(

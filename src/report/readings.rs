@@ -24,7 +24,7 @@ use crate::cohort::Cohorts;
 use crate::error::Result;
 use crate::pipeline::PipelineOutput;
 use crate::profitability::{MatrixAxis, Quadrant, QuadrantSummary, WhaleCurve};
-use crate::segmentation::{SegmentProfile, Segmentation};
+use crate::segmentation::{KRule, SegmentProfile, Segmentation};
 use crate::stages::tracking::{TrackingCheck, TrackingPoint};
 
 /// Customers drawn at most on the matrix scatter; larger tables draw every n-th.
@@ -445,6 +445,9 @@ pub struct SegmentsReading {
     pub chosen_k: usize,
     /// Customers the silhouette was computed on.
     pub silhouette_sample_size: usize,
+    /// The rule that chose k over a range; None when a single k was tried (fixed by the
+    /// settings, or a range cut to one k by the number of customers).
+    pub k_rule: Option<KRule>,
     /// One bar pair per segment, in segment order.
     pub bars: Vec<SegmentBar>,
     /// The largest share drawn (customers or revenue), 0 when there is none.
@@ -453,12 +456,20 @@ pub struct SegmentsReading {
     pub text: String,
 }
 
-/// Share of customers and of revenue per segment, and the reading; None without
-/// segments.
+/// Share of customers and of revenue per segment, and the reading (which states the
+/// rule that chose k: `k_rule`, None when only one k was tried); None without segments.
+///
+/// ```
+/// use patronage::report::readings::segments;
+/// use patronage::segmentation::KRule;
+/// let r = segments(&[], 2, 100, Some(KRule::Gap));
+/// assert!(r.is_none());
+/// ```
 pub fn segments(
     profiles: &[SegmentProfile],
     chosen_k: usize,
     silhouette_sample_size: usize,
+    k_rule: Option<KRule>,
 ) -> Option<SegmentsReading> {
     if profiles.is_empty() {
         return None;
@@ -479,15 +490,28 @@ pub fn segments(
             )
         })
         .collect();
+    let how = match k_rule {
+        Some(KRule::Gap) => {
+            "k chosen by the gap statistic over the k range: the fewest segments whose gap is within one standard error of the next k's".to_string()
+        }
+        Some(KRule::Stability) => {
+            "k chosen by stability over the k range: the k whose segments agree most between fits on overlapping subsamples".to_string()
+        }
+        Some(_) => format!(
+            "highest silhouette over the k range, computed on {} customers",
+            count(silhouette_sample_size as f64)
+        ),
+        None => "k fixed by the settings".to_string(),
+    };
     let text = format!(
-        "{} segments were chosen (highest silhouette over the k range, computed on {} customers). {}. Segments are numbered by revenue, largest first.",
+        "{} segments were chosen ({how}). {}. Segments are numbered by revenue, largest first.",
         chosen_k,
-        count(silhouette_sample_size as f64),
         parts.join("; ")
     );
     Some(SegmentsReading {
         chosen_k,
         silhouette_sample_size,
+        k_rule,
         bars: profiles
             .iter()
             .map(|p| SegmentBar {
@@ -504,7 +528,12 @@ pub fn segments(
 
 /// [`segments`] of a segmentation.
 pub fn segments_of(seg: &Segmentation) -> Option<SegmentsReading> {
-    segments(&seg.profiles, seg.chosen_k, seg.silhouette_sample_size)
+    segments(
+        &seg.profiles,
+        seg.chosen_k,
+        seg.silhouette_sample_size,
+        (seg.k_table.len() > 1).then_some(seg.k_rule),
+    )
 }
 
 /// One cell of the RFM heat map.
@@ -1583,7 +1612,7 @@ mod tests {
             profile(0, "loyal", 0.25, Some(0.6)),
             profile(1, "lapsed", 0.75, Some(0.4)),
         ];
-        let r = segments(&p, 2, 40).unwrap();
+        let r = segments(&p, 2, 40, Some(KRule::Silhouette)).unwrap();
         assert_eq!((r.chosen_k, r.silhouette_sample_size), (2, 40));
         assert_eq!(r.bars.len(), 2);
         assert_eq!(r.bars[1].label, "lapsed");
@@ -1598,12 +1627,29 @@ mod tests {
     }
 
     #[test]
+    fn segments_reading_names_the_rule_that_chose_k() {
+        let p = [
+            profile(0, "loyal", 0.25, Some(0.6)),
+            profile(1, "lapsed", 0.75, Some(0.4)),
+        ];
+        let text = |rule| segments(&p, 2, 40, rule).unwrap().text;
+        assert!(text(Some(KRule::Gap)).contains("k chosen by the gap statistic"));
+        assert!(!text(Some(KRule::Gap)).contains("silhouette"));
+        assert!(text(Some(KRule::Stability)).contains("k chosen by stability"));
+        assert!(text(None).contains("k fixed by the settings"));
+        assert_eq!(
+            segments(&p, 2, 40, Some(KRule::Gap)).unwrap().k_rule,
+            Some(KRule::Gap)
+        );
+    }
+
+    #[test]
     fn segments_without_revenue_and_without_profiles() {
-        let r = segments(&[profile(0, "all", 1.0, None)], 1, 3).unwrap();
+        let r = segments(&[profile(0, "all", 1.0, None)], 1, 3, None).unwrap();
         assert_eq!(r.max_share, 1.0);
         assert_eq!(r.bars[0].revenue_share, None);
         assert!(r.text.contains("100.0% of customers, n/a of revenue"));
-        assert!(segments(&[], 0, 0).is_none());
+        assert!(segments(&[], 0, 0, None).is_none());
     }
 
     // ---- RFM heat map ----

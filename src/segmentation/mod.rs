@@ -24,9 +24,11 @@ mod features;
 mod kmeans;
 mod labels;
 mod metrics;
+mod select;
 
 pub use features::{FeatureSpec, Scale, Scaler};
 pub use metrics::adjusted_rand_index;
+pub use select::{KRule, STABILITY_TOLERANCE};
 
 use linfa::DatasetBase;
 use linfa::traits::Fit;
@@ -133,12 +135,24 @@ pub struct SegmentationSpec {
     /// [`FitSample`]); at or below it every k is fitted on every customer. 0: always
     /// every customer (the exhaustive search at any size).
     pub fit_sample: usize,
+    /// How k is chosen from a range (default, and absent in older JSON:
+    /// [`KRule::Silhouette`]).
+    pub k_rule: KRule,
+    /// Uniform reference sets of the gap statistic ([`KRule::Gap`]), at least 2.
+    pub gap_references: usize,
+    /// Pairs of subsamples of the stability criterion ([`KRule::Stability`]), at least 1.
+    pub stability_pairs: usize,
+    /// Share of the customers in each stability subsample, above 0.5 and below 1 (so
+    /// the two subsamples of a pair share customers).
+    pub stability_fraction: f64,
 }
 
 impl Default for SegmentationSpec {
     /// `recency_days, n_purchases, total_spend` (log1p + standardise), native k-means, k in
-    /// 2..=8, 5 runs, 300 iterations, seed 42, silhouette on up to 10,000 customers, k
-    /// chosen on a sample of 200,000 customers above that many.
+    /// 2..=8 chosen by the highest silhouette (10 reference sets for the gap, 5 pairs of
+    /// 80% subsamples for the stability when those rules are asked for), 5 runs, 300
+    /// iterations, seed 42, silhouette on up to 10,000 customers, k chosen on a sample
+    /// of 200,000 customers above that many.
     fn default() -> Self {
         SegmentationSpec {
             features: ["recency_days", "n_purchases", "total_spend"]
@@ -153,6 +167,10 @@ impl Default for SegmentationSpec {
             seed: 42,
             silhouette_sample: 10_000,
             fit_sample: 200_000,
+            k_rule: KRule::default(),
+            gap_references: 10,
+            stability_pairs: 5,
+            stability_fraction: 0.8,
         }
     }
 }
@@ -214,6 +232,60 @@ impl SegmentationSpec {
         self.fit_sample = customers;
         self
     }
+    /// Sets the rule k is chosen by (see [`KRule`]; ignored for a fixed k).
+    ///
+    /// ```
+    /// use patronage::segmentation::{segment_columns, KChoice, KRule, SegmentationSpec};
+    /// let recency = [3.0, 5.0, 4.0, 6.0, 300.0, 280.0, 310.0, 290.0];
+    /// let purchases = [12.0, 15.0, 11.0, 14.0, 1.0, 1.0, 2.0, 1.0];
+    /// let spend = [900.0, 1200.0, 800.0, 1000.0, 20.0, 35.0, 40.0, 30.0];
+    /// let columns = [
+    ///     ("recency_days", &recency[..]),
+    ///     ("n_purchases", &purchases[..]),
+    ///     ("total_spend", &spend[..]),
+    /// ];
+    /// let spec = SegmentationSpec::default().k(KChoice::Range(2, 3)).k_rule(KRule::Gap);
+    /// let seg = segment_columns(&columns, &spec)?;
+    /// assert_eq!(seg.k_rule, KRule::Gap);
+    /// assert!(seg.k_table.iter().all(|row| row.gap.is_some()));
+    /// # Ok::<(), patronage::Error>(())
+    /// ```
+    #[must_use]
+    pub fn k_rule(mut self, rule: KRule) -> Self {
+        self.k_rule = rule;
+        self
+    }
+    /// Sets the number of uniform reference sets of the gap statistic; [`segment`]
+    /// refuses fewer than 2 with [`Error::InvalidOption`] for
+    /// `segmentation.gap_references`.
+    #[must_use]
+    pub fn gap_references(mut self, references: usize) -> Self {
+        self.gap_references = references;
+        self
+    }
+    /// Sets the number of subsample pairs of the stability criterion; [`segment`]
+    /// refuses 0 with [`Error::InvalidOption`] for `segmentation.stability_pairs`.
+    #[must_use]
+    pub fn stability_pairs(mut self, pairs: usize) -> Self {
+        self.stability_pairs = pairs;
+        self
+    }
+    /// Sets the share of the customers in each stability subsample; [`segment`]
+    /// refuses a share that is not above 0.5 and below 1 with [`Error::InvalidOption`]
+    /// for `segmentation.stability_fraction`.
+    ///
+    /// ```
+    /// use patronage::segmentation::{segment_columns, SegmentationSpec};
+    /// let x = [1.0, 2.0, 3.0, 10.0, 11.0, 12.0];
+    /// let spec = SegmentationSpec::default().stability_fraction(0.4);
+    /// let err = segment_columns(&[("recency_days", &x[..]), ("n_purchases", &x[..]), ("total_spend", &x[..])], &spec);
+    /// assert!(matches!(err, Err(patronage::Error::InvalidOption { option, .. }) if option == "segmentation.stability_fraction"));
+    /// ```
+    #[must_use]
+    pub fn stability_fraction(mut self, fraction: f64) -> Self {
+        self.stability_fraction = fraction;
+        self
+    }
 }
 
 /// How a large table was segmented: k and the starts chosen on a seeded sample of
@@ -246,6 +318,17 @@ pub struct KScore {
     pub calinski_harabasz: Option<f64>,
     /// Davies-Bouldin (lower is better).
     pub davies_bouldin: Option<f64>,
+    /// Gap statistic (computed only under [`KRule::Gap`]; on the fit sample for large
+    /// inputs).
+    #[serde(default)]
+    pub gap: Option<f64>,
+    /// Standard error s(k) of the gap's reference dispersions (with [`KScore::gap`]).
+    #[serde(default)]
+    pub gap_se: Option<f64>,
+    /// Mean adjusted Rand index between fits on subsample pairs (computed only under
+    /// [`KRule::Stability`]; None for k = 1).
+    #[serde(default)]
+    pub stability: Option<f64>,
 }
 
 /// Mean and median of one feature within a segment, in the feature's own units.
@@ -442,6 +525,8 @@ pub struct Segmentation {
     /// chosen on and how well the final segments agree with it; `None` when every k was
     /// fitted on every customer.
     pub fit_sample: Option<FitSample>,
+    /// The rule k was chosen by.
+    pub k_rule: KRule,
 }
 
 impl Segmentation {
@@ -483,7 +568,8 @@ impl Segmentation {
     pub fn summary_json(&self) -> serde_json::Value {
         serde_json::json!({
             "chosen_k": self.chosen_k,
-            "k_selection_rule": "highest mean silhouette (ties: fewer segments)",
+            "k_rule": self.k_rule,
+            "k_selection_rule": self.k_rule.describe(),
             "silhouette_sample_size": self.silhouette_sample_size,
             "k_table": self.k_table,
             "profiles": self.profiles,
@@ -592,6 +678,24 @@ fn validate(spec: &SegmentationSpec, n: usize) -> Result<Vec<usize>> {
                 "{} is too small a sample: give 0 (every customer) or at least {MIN_FIT_SAMPLE}",
                 spec.fit_sample
             ),
+        ));
+    }
+    if spec.gap_references < 2 {
+        return Err(Error::invalid(
+            "segmentation.gap_references",
+            "must be at least 2",
+        ));
+    }
+    if spec.stability_pairs == 0 {
+        return Err(Error::invalid(
+            "segmentation.stability_pairs",
+            "must be at least 1",
+        ));
+    }
+    if !(spec.stability_fraction > 0.5 && spec.stability_fraction < 1.0) {
+        return Err(Error::invalid(
+            "segmentation.stability_fraction",
+            format!("{} must be above 0.5 and below 1", spec.stability_fraction),
         ));
     }
     if spec.silhouette_sample < 2 {
@@ -743,6 +847,9 @@ fn fit_k(x: &[f64], d: usize, k: usize, spec: &SegmentationSpec, sample: &[usize
         silhouette,
         calinski_harabasz,
         davies_bouldin,
+        gap: None,
+        gap_se: None,
+        stability: None,
     };
     Ok(Run {
         centroids,
@@ -836,9 +943,13 @@ fn most_probable(p: &[f64], comps: &[Component]) -> usize {
 /// Clusters the customers of a per-customer table (a summary, optionally joined with
 /// CLV scores) and describes the segments.
 ///
-/// k is chosen, over a range, as the one with the **highest mean silhouette** on the
-/// (seeded) sample, fewer segments winning ties; inertia, Calinski-Harabasz and
-/// Davies-Bouldin are reported beside it for judgement. Segments are numbered by revenue
+/// k is chosen, over a range, by [`SegmentationSpec::k_rule`]: by default the **highest
+/// mean silhouette** on the (seeded) sample, fewer segments winning ties; or the
+/// stability rule (the largest k whose segments agree, within 0.01 of the best, between
+/// fits on seeded pairs of overlapping subsamples), or the gap statistic ([`KRule`]);
+/// inertia, silhouette,
+/// Calinski-Harabasz and Davies-Bouldin are reported beside it for judgement, with the
+/// gap or the stability when the rule computed them. Segments are numbered by revenue
 /// (`total_spend`) when the table has it, else by size, largest first.
 ///
 /// Reads the feature columns (and `total_spend`, `gross_profit` when the table has them,
@@ -991,11 +1102,14 @@ pub fn segment_columns(
         profiles,
         constant_features,
         fit_sample,
+        k_rule: spec.k_rule,
     })
 }
 
-/// Fits every k in `ks` on the rows of `x` and keeps the one with the highest silhouette
-/// on `sample` (ties: the smaller k); returns it with every k's figures.
+/// Fits every k in `ks` on the rows of `x` and keeps the one `spec.k_rule` picks (the
+/// silhouette on `sample`, the gap statistic or the stability; ties: the smaller k);
+/// returns it with every k's figures (gap and stability filled in when the rule uses
+/// them).
 fn choose_k(
     x: &[f64],
     d: usize,
@@ -1007,14 +1121,37 @@ fn choose_k(
     for &k in ks {
         runs.push(fit_k(x, d, k, spec, sample)?);
     }
-    let best = runs.iter().enumerate().fold(0, |best, (i, r)| {
-        let s = |r: &Run| r.score.silhouette.unwrap_or(f64::NEG_INFINITY);
-        if s(r) > s(&runs[best]) + 1e-12 {
-            i
-        } else {
-            best
+    let fit = |rows: &[f64], k: usize| -> Result<(Vec<Vec<f64>>, Vec<usize>)> {
+        let r = fit_k(rows, d, k, spec, &[])?;
+        Ok((r.centroids, r.labels))
+    };
+    let best = match spec.k_rule {
+        KRule::Gap if ks.len() > 1 => {
+            let inertia: Vec<f64> = runs.iter().map(|r| r.score.inertia).collect();
+            let gaps = select::gap(x, d, ks, &inertia, spec.gap_references, spec.seed, &fit)?;
+            for (r, &(g, se)) in runs.iter_mut().zip(&gaps) {
+                r.score.gap = Some(g);
+                r.score.gap_se = Some(se);
+            }
+            select::by_gap(&gaps)
         }
-    });
+        KRule::Stability if ks.len() > 1 => {
+            let stab = select::stability(
+                x,
+                d,
+                ks,
+                spec.stability_pairs,
+                spec.stability_fraction,
+                spec.seed,
+                &fit,
+            )?;
+            for (r, &s) in runs.iter_mut().zip(&stab) {
+                r.score.stability = s;
+            }
+            select::by_stability(&stab)
+        }
+        _ => select::by_highest(&runs.iter().map(|r| r.score.silhouette).collect::<Vec<_>>()),
+    };
     let k_table: Vec<KScore> = runs.iter().map(|r| r.score.clone()).collect();
     Ok((runs.swap_remove(best), k_table))
 }
@@ -1062,6 +1199,9 @@ fn sampled_fit(
         silhouette: metrics::silhouette(x, d, &labels, k, &sample),
         calinski_harabasz: metrics::calinski_harabasz(x, d, &labels, &centroids, inertia),
         davies_bouldin: metrics::davies_bouldin(x, d, &labels, &centroids),
+        gap: None,
+        gap_se: None,
+        stability: None,
     };
     let fit_sample = FitSample {
         customers: rows.len(),

@@ -19,6 +19,7 @@ mod engine_datafusion;
 mod frame_free;
 mod hyp2f1_reference;
 mod intervals;
+mod k_rule;
 mod malformed_inputs;
 mod model_compare;
 mod out_of_core;

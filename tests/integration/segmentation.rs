@@ -13,7 +13,7 @@ use polars::prelude::*;
 /// (about 1 purchase a week, $100), occasional low spenders (0.3 a week, $15), lapsed
 /// (0.5 a week, half drop out after each repeat purchase, $40) and big-ticket buyers
 /// (0.15 a week, $500).
-fn four_groups() -> (Summary, Vec<usize>) {
+pub(crate) fn four_groups() -> (Summary, Vec<usize>) {
     let base = SimulationSpec {
         customers: 1000,
         r: 20.0,

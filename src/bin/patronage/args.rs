@@ -178,7 +178,7 @@ pub(crate) enum Command {
         output: Option<PathBuf>,
     },
     /// Cluster customers into behavioural segments (k-means or a Gaussian mixture), choose
-    /// k by silhouette over a range, and describe each segment.
+    /// k over a range (--k-rule), and describe each segment.
     Segment {
         #[command(flatten)]
         input: InputArgs,
@@ -187,7 +187,7 @@ pub(crate) enum Command {
         /// Exactly N segments.
         #[arg(long, conflicts_with = "k_range")]
         k: Option<usize>,
-        /// Choose k in A..B (inclusive) by the highest silhouette.
+        /// Choose k in A..B (inclusive) by --k-rule.
         #[arg(long, default_value = "2..8", value_name = "A..B")]
         k_range: String,
         /// Comma-separated features, each `column[:transform]` (transform: log1p,
@@ -211,6 +211,11 @@ pub(crate) enum Command {
         /// iterate the chosen k on everyone (0: every k on every customer).
         #[arg(long, default_value_t = 200_000, value_name = "N")]
         fit_sample: usize,
+        /// How k is chosen over --k-range: the highest mean silhouette, the gap
+        /// statistic, or the stability of the segments across subsamples (default: the
+        /// library's, see docs/guide/segmentation.md).
+        #[arg(long, value_name = "silhouette|gap|stability")]
+        k_rule: Option<String>,
         /// Write customer_id, segment, segment_label and the features here.
         #[arg(short = 'o', long = "output", value_name = "FILE")]
         output: Option<PathBuf>,
@@ -305,6 +310,10 @@ pub(crate) enum Command {
         csv: bool,
         #[command(flatten)]
         interval: IntervalArgs,
+        /// How the segmentation chooses k (sets [segmentation] k_rule): silhouette, gap
+        /// or stability.
+        #[arg(long, value_name = "silhouette|gap|stability")]
+        k_rule: Option<String>,
         /// Directory to write into (created when missing).
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
@@ -757,6 +766,7 @@ pub(crate) fn flag_hint(e: &patronage::Error) -> String {
         "rfm.segments" => "--segments",
         "segmentation.k" => "--k or --k-range",
         "segmentation.fit_sample" => "--fit-sample",
+        "segmentation.k_rule" => "--k-rule",
         "segmentation.features" => "--features",
         "profitability.split" => "--split",
         "clv.fit.penalizer" => "--penalizer",

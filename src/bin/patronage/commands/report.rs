@@ -15,7 +15,7 @@ pub(crate) fn run_report(
     config: Option<&PathBuf>,
     (costs, margin_rate): (Option<&PathBuf>, Option<f64>),
     csv: bool,
-    interval: &IntervalArgs,
+    (interval, k_rule): (&IntervalArgs, Option<&str>),
     out: &std::path::Path,
     quiet: bool,
     timings: bool,
@@ -71,6 +71,9 @@ pub(crate) fn run_report(
         c.clv.draws = Some(interval.draws);
         c.clv.seed = Some(interval.seed);
         c.clv.bootstrap = interval.bootstrap;
+    }
+    if let Some(rule) = k_rule {
+        c.segmentation.spec.k_rule = rule.parse()?;
     }
     let pipeline = Pipeline::builder().config(c).build()?;
     let bar = if quiet {

@@ -22,12 +22,12 @@ pub(crate) fn run_segment(
     k_range: &str,
     features: &str,
     method: &str,
-    (seed, fit_sample): (u64, usize),
+    (seed, fit_sample, k_rule): (u64, usize, Option<&str>),
     output: Option<&PathBuf>,
     json: bool,
     save_model: Option<&PathBuf>,
 ) -> patronage::Result<()> {
-    use patronage::segmentation::{FeatureSpec, KChoice, Method, SegmentationSpec};
+    use patronage::segmentation::{FeatureSpec, KChoice, KRule, Method, SegmentationSpec};
     let usage = |option: &str, reason: String| patronage::Error::InvalidOption {
         option: option.into(),
         reason,
@@ -58,12 +58,15 @@ pub(crate) fn run_segment(
         .filter(|f| !f.trim().is_empty() && f.trim() != "channel_mix")
         .map(FeatureSpec::parse)
         .collect::<patronage::Result<_>>()?;
-    let spec = SegmentationSpec::default()
+    let mut spec = SegmentationSpec::default()
         .features(features)
         .k(k)
         .method(method)
         .seed(seed)
         .fit_sample(fit_sample);
+    if let Some(rule) = k_rule {
+        spec = spec.k_rule(rule.parse()?);
+    }
     let needs_clv = spec
         .features
         .iter()
@@ -81,14 +84,21 @@ pub(crate) fn run_segment(
     let settings = SegmentSettings::new(spec, wants_mix);
     let out = segment(summary.frame(), Some(&table), &settings, clv.as_ref())?;
     let seg = &out.segmentation;
-    match &seg.fit_sample {
-        Some(f) => eprintln!(
-            "patronage: {} segments (k chosen by silhouette on a sample of {} customers; agreement with the final segments on it: adjusted Rand index {:.3})",
-            seg.chosen_k, f.customers, f.agreement
+    // The silhouette is computed on its sample; the gap and the stability on every
+    // customer the k range was fitted on.
+    let on = match seg.k_rule {
+        KRule::Silhouette => seg.silhouette_sample_size,
+        _ => seg.assignments.len(),
+    };
+    match (&seg.fit_sample, seg.k_table.len() > 1) {
+        (_, false) => eprintln!("patronage: {} segments (k fixed)", seg.chosen_k),
+        (Some(f), true) => eprintln!(
+            "patronage: {} segments (k chosen by {} on a sample of {} customers; agreement with the final segments on it: adjusted Rand index {:.3})",
+            seg.chosen_k, seg.k_rule, f.customers, f.agreement
         ),
-        None => eprintln!(
-            "patronage: {} segments (k chosen by silhouette on {} customers)",
-            seg.chosen_k, seg.silhouette_sample_size,
+        (None, true) => eprintln!(
+            "patronage: {} segments (k chosen by {} on {on} customers)",
+            seg.chosen_k, seg.k_rule,
         ),
     }
     eprintln!("{}", profiles_table(&seg.profiles));

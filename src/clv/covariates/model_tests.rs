@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::clv::fit::Model;
-use crate::clv::{BgNbd, GammaGamma, RepeatData, SpendData};
+use crate::clv::{BgNbd, GammaGamma, ParetoNbd, RepeatData, SpendData};
 
 fn small_repeat() -> (Vec<f64>, Vec<f64>, Vec<f64>, Covariates) {
     let x = vec![0.0, 1.0, 3.0, 0.0, 2.0, 5.0, 1.0, 0.0, 4.0, 2.0];
@@ -58,6 +58,23 @@ fn covariate_gradients_match_central_differences() {
     let m = vec![0.0, 20.0, 35.5, 0.0, 12.0, 40.0, 9.0, 0.0, 22.0, 17.0];
     let sd = CovariateSpendData::new(&x, &m, &z.select(&[true; 10])).unwrap();
     check_gradient::<GammaGamma>(&sd, &[3.0, 4.0, 15.0], &[0.3, -0.2]);
+    // Both sides of the 2F1 branch (α ≥ β and α < β).
+    check_gradient::<ParetoNbd>(&data, &[0.7, 4.0, 0.9, 6.0], &[0.3, -0.2, 0.1, 0.4]);
+    check_gradient::<ParetoNbd>(&data, &[0.7, 8.0, 0.9, 3.0], &[0.3, -0.2, 0.1, 0.4]);
+}
+
+#[test]
+fn covariate_paretonbd_likelihood_at_zero_coefficients_is_the_plain_one() {
+    let (x, t_x, t, z) = small_repeat();
+    let data = CovariateRepeatData::new(&x, &t_x, &t, &z).unwrap();
+    let p = [0.7, 4.0, 0.9, 6.0];
+    let (cov, _) = fit::test_neg_ll::<ParetoNbd>(&p, &[0.0; 4], &data, false);
+    let plain_data = RepeatData::new(&x, &t_x, &t).unwrap();
+    let (plain, _) = ParetoNbd::neg_ll(&p, &plain_data, None);
+    assert!(
+        (cov - plain).abs() < 1e-10 * plain.abs(),
+        "{cov} vs {plain}"
+    );
 }
 
 #[test]

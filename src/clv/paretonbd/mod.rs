@@ -66,7 +66,7 @@ fn ln_a0(p: &[f64], x: f64, t_x: f64, t: f64) -> Option<Option<f64>> {
 }
 
 /// Log-likelihood of one row, minus the parameters-only constant handled by the caller.
-fn ln_lik(p: &[f64], x: f64, t_x: f64, t: f64) -> f64 {
+pub(crate) fn ln_lik(p: &[f64], x: f64, t_x: f64, t: f64) -> f64 {
     let (r, alpha, s, beta) = (p[0], p[1], p[2], p[3]);
     let first = -(r + x) * (alpha + t).ln() - s * (beta + t).ln();
     let Some(a0) = ln_a0(p, x, t_x, t) else {

@@ -1,7 +1,7 @@
 //! The covariate stage: a per-customer covariate table read from a file, joined on
-//! `customer_id` to a summary's fitted customers, and BG/NBD or Gamma-Gamma fitted with
-//! it ([`crate::clv::covariates`]); what `patronage fit bg-nbd|gamma-gamma --covariates
-//! FILE --covariate-cols a,b` runs.
+//! `customer_id` to a summary's fitted customers, and BG/NBD, Pareto/NBD or Gamma-Gamma
+//! fitted with it ([`crate::clv::covariates`]); what `patronage fit
+//! bg-nbd|pareto-nbd|gamma-gamma --covariates FILE --covariate-cols a,b` runs.
 //!
 //! Numeric (and boolean) columns enter as they are; a text column becomes 0/1 dummies
 //! named `column=level`, one per level but the base level, which is the most frequent
@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use crate::clv::covariates::{
     CovariateFit, CovariateModel, CovariateRepeatData, CovariateSpendData, Covariates,
 };
-use crate::clv::{BgNbd, FitOptions, GammaGamma};
+use crate::clv::{BgNbd, FitOptions, GammaGamma, ParetoNbd};
 use crate::error::{Error, Result};
 use crate::io::frame::{column, customer_ids_as_text};
 use crate::stages::fit::ModelKind;
@@ -195,6 +195,8 @@ impl CovariateTable {
 pub enum AnyCovariateFit {
     /// BG/NBD (`purchase.*`, `dropout_a.*`, `dropout_b.*`).
     BgNbd(CovariateFit<BgNbd>),
+    /// Pareto/NBD (`purchase.*`, `dropout.*`).
+    ParetoNbd(CovariateFit<ParetoNbd>),
     /// Gamma-Gamma (`spend.*`).
     GammaGamma(CovariateFit<GammaGamma>),
 }
@@ -211,8 +213,22 @@ pub struct CovariateOutcome {
     pub base_levels: BTreeMap<String, String>,
 }
 
-/// Fits `kind` (BG/NBD or Gamma-Gamma) on the summary's fitted period with the table's
-/// covariates joined on `customer_id`.
+/// Fits `kind` (BG/NBD, Pareto/NBD or Gamma-Gamma) on the summary's fitted period with
+/// the table's covariates joined on `customer_id`.
+///
+/// # Example
+///
+/// ```no_run
+/// use patronage::prelude::*;
+/// use patronage::stages::covariates::{CovariateTable, fit_covariates};
+/// use patronage::stages::fit::ModelKind;
+/// let tx = Transactions::scan_csv("transactions.csv", TransactionSchema::default())?;
+/// let summary = tx.summary(&SummaryOptions::weekly())?;
+/// let table = CovariateTable::read("covariates.csv", &["channel".into()])?;
+/// let out = fit_covariates(ModelKind::ParetoNbd, &summary, &table, &Default::default())?;
+/// println!("{}", out.to_json()["params"]["dropout.channel=web"]);
+/// # Ok::<(), patronage::Error>(())
+/// ```
 ///
 /// # Errors
 ///
@@ -227,14 +243,16 @@ pub fn fit_covariates(
     let ids = summary.customer_ids()?;
     let pick = |rows: &[usize]| -> Vec<String> { rows.iter().map(|&i| ids[i].clone()).collect() };
     let (model, base_levels) = match kind {
-        ModelKind::BgNbd => {
+        ModelKind::BgNbd | ModelKind::ParetoNbd => {
             let (rows, [x, t_x, t]) = summary.repeat_rows()?;
             let design = table.design(&pick(&rows))?;
             let data = CovariateRepeatData::new(&x, &t_x, &t, &design.covariates)?;
-            (
-                AnyCovariateFit::BgNbd(CovariateFit::fit(&data, opts)?),
-                design.base_levels,
-            )
+            let fit = if kind == ModelKind::BgNbd {
+                AnyCovariateFit::BgNbd(CovariateFit::fit(&data, opts)?)
+            } else {
+                AnyCovariateFit::ParetoNbd(CovariateFit::fit(&data, opts)?)
+            };
+            (fit, design.base_levels)
         }
         ModelKind::GammaGamma => {
             let (rows, [x, m]) = summary.spend_rows()?;
@@ -255,7 +273,7 @@ pub fn fit_covariates(
             return Err(Error::invalid(
                 "covariates",
                 format!(
-                    "covariates are supported for bg-nbd and gamma-gamma, not {}",
+                    "covariates are supported for bg-nbd, pareto-nbd and gamma-gamma, not {}",
                     other.name()
                 ),
             ));
@@ -322,6 +340,7 @@ impl CovariateOutcome {
     pub fn estimates(&self) -> Vec<(String, f64, f64)> {
         match &self.model {
             AnyCovariateFit::BgNbd(f) => estimates(f),
+            AnyCovariateFit::ParetoNbd(f) => estimates(f),
             AnyCovariateFit::GammaGamma(f) => estimates(f),
         }
     }
@@ -335,6 +354,7 @@ impl CovariateOutcome {
     pub fn to_json(&self) -> Value {
         let (mut out, names) = match &self.model {
             AnyCovariateFit::BgNbd(f) => (fit_json(f), f.covariate_names().to_vec()),
+            AnyCovariateFit::ParetoNbd(f) => (fit_json(f), f.covariate_names().to_vec()),
             AnyCovariateFit::GammaGamma(f) => (fit_json(f), f.covariate_names().to_vec()),
         };
         out["covariates"] = json!({

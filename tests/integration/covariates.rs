@@ -62,6 +62,69 @@ fn covariate_fit_command_equals_the_covariate_stage() {
 }
 
 #[test]
+fn covariate_pareto_nbd_command_prints_purchase_and_dropout_coefficients() {
+    // A simulated Pareto/NBD log (the retail sample has no finite plain Pareto/NBD
+    // maximum) and a 0/1 covariate by customer.
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("sim.parquet");
+    let (code, _, err) = patronage(&[
+        "simulate",
+        "--customers",
+        "3000",
+        "--seed",
+        "9",
+        "--model",
+        "pareto-nbd",
+        "-o",
+        log.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let path = dir.path().join("covariates.csv");
+    let mut f = std::fs::File::create(&path).unwrap();
+    writeln!(f, "customer_id,half").unwrap();
+    for c in 0..=3000u32 {
+        writeln!(f, "{},{}", patronage::simulate::customer_id(c), c % 2).unwrap();
+    }
+    drop(f);
+    let (code, out, err) = patronage(&[
+        "fit",
+        "pareto-nbd",
+        log.to_str().unwrap(),
+        "--covariates",
+        path.to_str().unwrap(),
+        "--covariate-cols",
+        "half",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["model"], "pareto-nbd");
+    let mut want = vec!["r", "alpha", "s", "beta", "purchase.half", "dropout.half"];
+    want.sort_unstable();
+    for key in ["params", "standard_errors"] {
+        let mut got: Vec<&str> = json[key]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        got.sort_unstable();
+        assert_eq!(got, want, "{key}");
+        for name in &want {
+            assert!(json[key][name].is_number(), "{key}.{name}");
+        }
+    }
+    assert!(json["standard_errors"]["dropout.half"].as_f64().unwrap() > 0.0);
+    let lr = &json["likelihood_ratio"];
+    assert_eq!(lr["df"], 2);
+    assert!(lr["statistic"].as_f64().unwrap() >= 0.0);
+    let p = lr["p_value"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&p));
+    assert_eq!(json["n_customers"], 3000.0);
+    assert!(json["without_covariates"]["params"]["beta"].is_number());
+}
+
+#[test]
 fn covariate_fit_command_names_the_customer_without_covariates() {
     let dir = tempfile::tempdir().unwrap();
     let path = covariate_file(dir.path(), 1);
@@ -86,7 +149,7 @@ fn covariate_fit_command_names_the_customer_without_covariates() {
     // Covariates on a model without them is a usage error.
     let (code, _, err) = patronage(&[
         "fit",
-        "pareto-nbd",
+        "mbg-nbd",
         RETAIL,
         "--covariates",
         file,

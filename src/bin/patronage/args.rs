@@ -469,11 +469,11 @@ impl CostArgs {
     }
 }
 
-/// Time-invariant covariates for `fit bg-nbd|gamma-gamma` (issue #18).
+/// Time-invariant covariates for `fit bg-nbd|pareto-nbd|gamma-gamma` (issue #18).
 #[derive(Args)]
 pub(crate) struct CovariateArgs {
     /// Per-customer covariate table (CSV, Parquet or Arrow IPC) with a `customer_id`
-    /// column, joined to the fitted customers; bg-nbd and gamma-gamma only.
+    /// column, joined to the fitted customers; bg-nbd, pareto-nbd and gamma-gamma only.
     #[arg(
         long,
         value_name = "FILE",

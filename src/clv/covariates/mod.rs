@@ -4,11 +4,13 @@
 //! | model | per-customer parameters | coefficients in output |
 //! |---|---|---|
 //! | BG/NBD | `α_i = α exp(−γ_pᵀ z_i)`, `a_i = a exp(γ_aᵀ z_i)`, `b_i = b exp(γ_bᵀ z_i)` | `purchase.<c>`, `dropout_a.<c>`, `dropout_b.<c>` |
+//! | Pareto/NBD | `α_i = α exp(−γ_pᵀ z_i)`, `β_i = β exp(−γ_dᵀ z_i)` | `purchase.<c>`, `dropout.<c>` |
 //! | Gamma-Gamma | `γ_i = γ exp(−γ_sᵀ z_i)` | `spend.<c>` |
 //!
 //! What a positive coefficient means: `purchase.<c> > 0` raises the mean purchase rate
 //! (`r / α_i`); `dropout_a.<c> > 0` raises and `dropout_b.<c> > 0` lowers the mean dropout
-//! probability (`a_i / (a_i + b_i)`); `spend.<c> > 0` lowers the scale `γ_i` of the spend
+//! probability (`a_i / (a_i + b_i)`); `dropout.<c> > 0` (Pareto/NBD) raises the mean dropout
+//! rate (`s / β_i`), shortening the mean lifetime; `spend.<c> > 0` lowers the scale `γ_i` of the spend
 //! rate distribution and with it the mean spend per transaction (`p γ_i / (q − 1)`).
 //!
 //! - [`Covariates`]: the design matrix, checked (no constant and no perfectly collinear
@@ -18,12 +20,13 @@
 //! - [`fit`]: the fitting engine ([`CovariateModel`], [`CovariateFit`]): L-BFGS on the
 //!   log base parameters and the raw coefficients, standard errors from the Hessian there,
 //!   and the likelihood-ratio test against the model without covariates.
-//! - [`bgnbd`], [`gammagamma`]: the two models' likelihoods with covariates.
+//! - [`bgnbd`], [`paretonbd`], [`gammagamma`]: the models' likelihoods with covariates.
 
 pub mod bgnbd;
 pub mod data;
 pub mod fit;
 pub mod gammagamma;
+pub mod paretonbd;
 
 pub use data::{CovariateRepeatData, CovariateSpendData};
 pub use fit::{CovariateFit, CovariateModel, LikelihoodRatio};

@@ -6,9 +6,8 @@
 //! charts in `charts` only draw them, so the figures are available without "plots" and
 //! go into `report.json`.
 
-use std::cmp::Ordering;
-
 use polars::prelude::{DataFrame, DataType};
+use rayon::prelude::*;
 use serde::Serialize;
 
 use super::readings::{count, money};
@@ -313,16 +312,16 @@ pub fn holdout_gain(out: &PipelineOutput) -> Result<Option<GainReading>> {
     if x.is_empty() {
         return Ok(None);
     }
+    // Per customer and independent: in parallel, as `holdout_check` does; the order
+    // below does not depend on the thread count.
     let expected: Vec<f64> = (0..x.len())
+        .into_par_iter()
         .map(|i| model.conditional_expected_purchases(d[i], x[i], tx[i], t[i]))
         .collect::<Result<_>>()?;
+    // `total_cmp`: a NaN expectation cannot make the order inconsistent (which could
+    // panic the sort); ties: the earlier row first.
     let mut order: Vec<usize> = (0..x.len()).collect();
-    order.sort_by(|&a, &b| {
-        expected[b]
-            .partial_cmp(&expected[a])
-            .unwrap_or(Ordering::Equal)
-            .then(a.cmp(&b))
-    });
+    order.sort_by(|&a, &b| expected[b].total_cmp(&expected[a]).then(a.cmp(&b)));
     let purchases: Vec<f64> = order.iter().map(|&i| xh[i]).collect();
     let evaluation = evaluate(&purchases);
     let top = &evaluation.deciles[0];

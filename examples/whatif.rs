@@ -34,6 +34,7 @@ fn main() -> patronage::Result<()> {
         discount_rate: c.discount_rate,
         step: c.step,
         interval: None,
+        covariates: None,
     };
     settings.period = 52.0; // weeks: a one-year retention rate
     settings.by = Some(WhatIfGroup::Quadrant);

@@ -187,6 +187,15 @@ pub enum Error {
         /// The columns involved: the one that is a combination of earlier ones first.
         columns: Vec<String>,
     },
+    /// Covariates were asked for with a model that takes none: covariates act on the
+    /// BG/NBD and Pareto/NBD purchase models and on Gamma-Gamma spend only.
+    #[error(
+        "{model} takes no covariates: covariates are supported for bg-nbd and pareto-nbd (purchases) and gamma-gamma (spend)"
+    )]
+    CovariatesUnsupported {
+        /// The model asked for (`mbg-nbd`, ...).
+        model: String,
+    },
     /// DataFusion failed while running phase 1 (feature `datafusion`): reading a file,
     /// or a memory limit too small for even a spilling sort (`ResourcesExhausted`).
     #[cfg(feature = "datafusion")]
@@ -220,6 +229,9 @@ impl Error {
     /// True when the error is the caller's mistake in options or parameters rather than
     /// a problem in the data (the CLI exits 2 for these and 1 for data errors).
     pub fn is_usage(&self) -> bool {
-        matches!(self, Error::InvalidOption { .. } | Error::Parse { .. })
+        matches!(
+            self,
+            Error::InvalidOption { .. } | Error::Parse { .. } | Error::CovariatesUnsupported { .. }
+        )
     }
 }

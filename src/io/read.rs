@@ -396,7 +396,9 @@ pub(crate) fn from_lazy(mut lf: LazyFrame) -> Result<Scan> {
 
 /// Reads a whole table (a per-customer summary, say) from CSV (header row; delimiter by
 /// extension and sniffing as in [`InputFormat::detect`]; gzip or zstd compressed or not),
-/// Parquet or Arrow IPC, with polars' type inference. The file is checked first as the
+/// Parquet or Arrow IPC, with polars' type inference, except that a CSV's `customer_id`
+/// column is read as text (as the transaction readers read ids: `00042` keeps its padding
+/// and joins to the log's `00042`). The file is checked first as the
 /// scans check theirs (see the module docs); decimal columns are read as f64.
 ///
 /// # Errors
@@ -436,8 +438,14 @@ pub fn read_table(path: impl AsRef<Path>) -> Result<DataFrame> {
         }
         InputFormat::Csv(opts) => {
             text::check_delimited(path, opts.delimiter, true)?;
+            // Customer ids are text, as in the transaction readers: `00042` keeps its
+            // padding and joins to the transactions' `00042`.
+            let ids: Schema = [Field::new("customer_id".into(), DataType::String)]
+                .into_iter()
+                .collect();
             CsvReadOptions::default()
                 .with_has_header(true)
+                .with_schema_overwrite(Some(Arc::new(ids)))
                 .with_parse_options(CsvParseOptions::default().with_separator(opts.delimiter))
                 .into_reader_with_file_handle(open()?)
                 .finish()

@@ -9,8 +9,9 @@ use crate::io::TransactionSchema;
 use crate::profitability::{CostModel, Split};
 use crate::rfm::RfmOptions;
 use crate::segmentation::SegmentationSpec;
-use crate::stages::clv::{ClvSettings, MarginSource, ScoringPeriod};
+use crate::stages::clv::{ClvSettings, MarginSource, ScoringPeriod, check_covariates};
 use crate::stages::compare::{COMPARED, ModelChoice};
+use crate::stages::covariates::{CovariateSettings, CovariateTable};
 use crate::transactions::aggregate::CohortPeriod;
 use crate::transactions::options::SummaryOptions;
 
@@ -166,6 +167,12 @@ impl PipelineBuilder {
         }
         // `auto` comes from the file; settings given to the builder name their model.
         let clv_auto = self.clv.is_none() && c.clv.model == ModelChoice::Auto;
+        if clv_auto && c.clv.covariates.is_some() {
+            return Err(Error::invalid(
+                "clv.model",
+                "\"auto\" compares the models without covariates: name bg-nbd or pareto-nbd with clv.covariates",
+            ));
+        }
         let clv = if c.clv.enabled {
             let settings = match self.clv {
                 Some(s) => s,
@@ -225,7 +232,28 @@ fn clv_settings(c: &ClvConfig) -> Result<ClvSettings> {
         discount_rate: c.discount_rate,
         step: c.step,
         interval: interval_options(c)?,
+        covariates: covariate_settings(c)?,
     })
+}
+
+/// `[clv] covariates` and `covariate_cols`: the table read and its columns checked (each
+/// key needs the other).
+fn covariate_settings(c: &ClvConfig) -> Result<Option<CovariateSettings>> {
+    match (&c.covariates, c.covariate_cols.is_empty()) {
+        (None, true) => Ok(None),
+        (None, false) => Err(Error::invalid(
+            "clv.covariate_cols",
+            "has no effect without clv.covariates (the covariate table)",
+        )),
+        (Some(_), true) => Err(Error::invalid(
+            "clv.covariate_cols",
+            "name the covariate table's columns to use (clv.covariates is set)",
+        )),
+        (Some(path), false) => Ok(Some(CovariateSettings::from_table(CovariateTable::read(
+            path,
+            &c.covariate_cols,
+        )?))),
+    }
 }
 
 /// `[clv] interval, draws, bootstrap, seed` as interval settings: none without
@@ -262,6 +290,9 @@ fn interval_options(c: &ClvConfig) -> Result<Option<IntervalOptions>> {
 fn check_clv(s: &ClvSettings) -> Result<()> {
     if let Some(options) = &s.interval {
         options.validate()?;
+    }
+    if s.covariates.is_some() {
+        check_covariates(s, false)?;
     }
     if !s.model.predicts_purchases() {
         return Err(Error::invalid(

@@ -218,6 +218,14 @@ pub struct ClvConfig {
     pub bootstrap: bool,
     /// Seed of the draws (default 17). Needs `interval`.
     pub seed: Option<u64>,
+    /// A per-customer covariate table (CSV, Parquet or Arrow IPC with a `customer_id`
+    /// column): the purchase model (`bg-nbd` or `pareto-nbd`) and Gamma-Gamma are fitted
+    /// with its `covariate_cols` and every customer is scored at their own parameters
+    /// (see [`crate::stages::covariates`]). Needs `covariate_cols`.
+    pub covariates: Option<PathBuf>,
+    /// The covariate table's columns to use: numbers as they are, text as dummies
+    /// against the most frequent level. Needs `covariates`.
+    pub covariate_cols: Vec<String>,
 }
 
 impl Default for ClvConfig {
@@ -237,6 +245,8 @@ impl Default for ClvConfig {
             draws: None,
             bootstrap: false,
             seed: None,
+            covariates: None,
+            covariate_cols: Vec::new(),
         }
     }
 }

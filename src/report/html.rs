@@ -260,6 +260,9 @@ pub(super) fn page(out: &PipelineOutput, figures: &Value, charts: &[Chart]) -> S
     if let Some(c) = &out.model_comparison {
         h.push_str(&super::model_choice::section(c));
     }
+    if let Some(cov) = out.clv.as_ref().and_then(|c| c.covariates.as_ref()) {
+        h.push_str(&super::covariates::section(cov));
+    }
     let top = super::customer_value::top_customers(out, super::TOP_CUSTOMERS).unwrap_or_default();
     if !top.is_empty() {
         h.push_str(&top_customers_table(&top));

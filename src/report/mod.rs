@@ -30,6 +30,7 @@
 pub mod advice;
 #[cfg(feature = "plots")]
 pub mod charts;
+pub mod covariates;
 pub mod customer_value;
 #[cfg(feature = "plots")]
 mod html;
@@ -244,7 +245,9 @@ pub fn models_json(out: &PipelineOutput) -> Result<Value> {
 /// and the file list): `data` (rows read, used, rejected, customers, dates), `rfm`,
 /// `clv` (fit, customer equity, mean P(alive); with intervals
 /// `customer_equity_interval: {estimate, lo, hi, level, draws, method}` and `intervals`,
-/// see `ClvIntervals::to_json`), `checks`, `model_comparison` (with
+/// see `ClvIntervals::to_json`; with covariates `covariates: {purchase, spend,
+/// coefficients}`, the fits as `ClvCovariates::to_json` and one row per coefficient as
+/// [`covariates::coefficients`]), `checks`, `model_comparison` (with
 /// `[clv] model = "auto"`: the object of `patronage fit compare --json`), `segmentation`,
 /// `profitability`, `cohorts`, `notes`, `skipped_stages` (stages the data cannot support, with
 /// the reason), `assumptions` (every assumption in force the data do not give).
@@ -300,6 +303,12 @@ pub fn figures(out: &PipelineOutput) -> Value {
             "mean_expected_purchases": mean("expected_purchases"),
             "mean_clv": mean("clv"),
         });
+        if let Some(cov) = &clv.covariates {
+            let mut j = cov.to_json();
+            j["coefficients"] =
+                serde_json::to_value(covariates::coefficients(cov)).unwrap_or(Value::Null);
+            f["clv"]["covariates"] = j;
+        }
         if let Some(iv) = &clv.intervals {
             f["clv"]["customer_equity_interval"] =
                 serde_json::to_value(iv.customer_equity).unwrap_or(Value::Null);

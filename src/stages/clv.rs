@@ -5,10 +5,11 @@
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::covariates::{ClvCovariates, CovariateSettings, clv_scores};
 use super::fit::{AnyFitted, FitOutcome, ModelKind, fit_repeat, fit_with};
 use super::interval::{ClvIntervals, IntervalInputs, bound_columns, clv_intervals};
 use crate::clv::interval::IntervalOptions;
-use crate::clv::value::{CustomerInputs, score};
+use crate::clv::value::{CustomerInputs, Scores, score};
 use crate::clv::{ClvOptions, FitOptions, Fitted, GammaGamma, Margin, RepeatData, SpendData};
 use crate::error::{Error, Result};
 use crate::io::frame::nullable_f64;
@@ -125,11 +126,15 @@ pub struct ClvSettings {
     /// Intervals from parameter uncertainty (`None`: point scores only). See
     /// [`crate::stages::interval`].
     pub interval: Option<IntervalOptions>,
+    /// Covariates (`None`: the plain models). With covariates the purchase model (BG/NBD
+    /// or Pareto/NBD) and Gamma-Gamma are fitted with them and every customer is scored
+    /// at their own parameters; see [`crate::stages::covariates`].
+    pub covariates: Option<CovariateSettings>,
 }
 
 impl Default for ClvSettings {
     /// BG/NBD with Gamma-Gamma spend, margin 1, 52 time units, no discounting, step 1,
-    /// no intervals.
+    /// no intervals, no covariates.
     fn default() -> Self {
         ClvSettings {
             model: ModelKind::BgNbd,
@@ -140,6 +145,7 @@ impl Default for ClvSettings {
             discount_rate: 0.0,
             step: 1.0,
             interval: None,
+            covariates: None,
         }
     }
 }
@@ -168,6 +174,11 @@ pub struct ClvOutcome {
     /// With [`ClvSettings::interval`]: customer equity's interval, the population's
     /// expected purchases' and each parameter's.
     pub intervals: Option<ClvIntervals>,
+    /// With [`ClvSettings::covariates`]: the purchase model and Gamma-Gamma fitted with
+    /// them (coefficients, standard errors, likelihood-ratio tests). `purchase` and
+    /// `spend` are then the same models fitted on the same customers without covariates
+    /// (what the checks and `models.json` show); the scores use the fits with covariates.
+    pub covariates: Option<ClvCovariates>,
 }
 
 impl ClvOutcome {
@@ -175,8 +186,10 @@ impl ClvOutcome {
     /// the shape of `patronage fit --json`; `spend` null when historic spend was used),
     /// `customer_equity`, `customers_scored` (customers with a CLV), the settings the
     /// scores rest on (`horizon, discount_rate, step, margin, scoring`), `notes` (what
-    /// the stage decided on its own, e.g. the Gamma-Gamma fallback) and `intervals`
-    /// ([`ClvIntervals::to_json`]; null without [`ClvSettings::interval`]).
+    /// the stage decided on its own, e.g. the Gamma-Gamma fallback), `intervals`
+    /// ([`ClvIntervals::to_json`]; null without [`ClvSettings::interval`]) and
+    /// `covariates` ([`ClvCovariates::to_json`]; null without
+    /// [`ClvSettings::covariates`]).
     ///
     /// # Example
     ///
@@ -218,6 +231,7 @@ impl ClvOutcome {
             "scoring": period.name(),
             "notes": self.notes,
             "intervals": self.intervals.as_ref().map(ClvIntervals::to_json),
+            "covariates": self.covariates.as_ref().map(ClvCovariates::to_json),
         })
     }
 }
@@ -236,7 +250,11 @@ impl ClvOutcome {
 ///
 /// [`Error::InvalidOption`] for a non-purchase model, `MarginSource::Cost` without a
 /// cost column, or bad interval options (`clv.interval`, `clv.draws`; checked before any
-/// fit); the purchase model's fit errors ([`Error::NotConverged`]); bad customer rows
+/// fit), or intervals asked for with covariates (option `clv.interval`);
+/// [`Error::CovariatesUnsupported`] for covariates with a model other than BG/NBD and
+/// Pareto/NBD; as [`crate::stages::covariates::CovariateTable::design`] with covariates
+/// (a scored customer missing from the table: [`Error::MissingCovariate`], naming the
+/// column and the customer); the purchase model's fit errors ([`Error::NotConverged`]); bad customer rows
 /// ([`Error::BadRow`]); with intervals, [`Error::Model`] when the fit has no covariance
 /// to draw from or a Gamma-Gamma draw has no finite mean spend (see
 /// [`crate::clv::interval::score_intervals`]).
@@ -389,7 +407,9 @@ impl FittedModels {
 /// # Errors
 ///
 /// As [`clv_table_on`], except fitting errors of the given models; a spend model with
-/// q <= 1 (no finite mean spend) falls back to historic spend with a note, as a fit would.
+/// q <= 1 (no finite mean spend) falls back to historic spend with a note, as a fit would;
+/// [`Error::InvalidOption`] (option `clv.covariates`) with [`ClvSettings::covariates`]
+/// (models fitted earlier carry no covariates).
 ///
 /// # Example
 ///
@@ -438,6 +458,9 @@ fn scored(
     if let Some(options) = &settings.interval {
         options.validate()?;
     }
+    if settings.covariates.is_some() {
+        check_covariates(settings, models.is_some())?;
+    }
     let df = summary.frame();
     let cal = summary.calibration_end().is_some() && period == ScoringPeriod::Fitted;
     let names: [&str; 4] = if cal {
@@ -465,13 +488,6 @@ fn scored(
     let take = |k: usize| -> Vec<f64> { rows.iter().map(|&i| cols[k][i].unwrap_or(0.0)).collect() };
     let (x, t_x, t, m) = (take(0), take(1), take(2), take(3));
     let data = RepeatData::new(&x, &t_x, &t)?;
-    let purchase = match models {
-        Some(m) => m.purchase.clone(),
-        None => fit_repeat(settings.model, &data, &settings.fit)?,
-    };
-    let pm = purchase
-        .purchase_model()
-        .ok_or_else(|| Error::invalid("clv.model", "not a purchase model"))?;
     let margin = match (&settings.margin, &margins_all) {
         (MarginSource::Rate(r), _) => Margin::Rate(*r),
         (MarginSource::Cost, Some(all)) => {
@@ -492,41 +508,34 @@ fn scored(
         monetary: &m,
     };
     let mut notes = Vec::new();
-    // A spend model given to score with is used whatever `settings.spend` says.
-    let given = models.and_then(|m| m.spend.clone());
-    let spend_source = match given {
-        Some(_) => SpendSource::GammaGamma,
-        None => settings.spend,
-    };
-    let (scores, spend) = match spend_source {
-        SpendSource::GammaGamma => {
-            let spend_model = match given {
-                Some(gg) => SpendData::new(&x, &m).and_then(|data| {
-                    gg.mean_spend()?;
-                    Ok((gg, data))
-                }),
-                None => gamma_gamma(&x, &m, &settings.fit),
-            };
-            let with_gg = spend_model.and_then(|(gg, data)| {
-                let scores = score(pm, Some(&gg), inputs, &opts)?;
-                Ok((scores, Some((gg, data))))
-            });
-            match with_gg {
-                Ok(done) => done,
-                // The purchase fit above succeeded, so what failed is the spend model
-                // (no finite mean spend, no interior optimum, no repeat customers): score
-                // on historic spend instead of failing the whole stage. If that fails
-                // too, the error is not Gamma-Gamma's and is returned.
-                Err(gg_error) => {
-                    let scores = score(pm, None, inputs, &opts)?;
-                    notes.push(format!(
-                        "Gamma-Gamma could not give expected spend ({gg_error}); CLV uses each customer's historic mean repeat spend instead"
-                    ));
-                    (scores, None)
-                }
-            }
+    let (purchase, scores, spend, covariates) = match &settings.covariates {
+        Some(cov) => {
+            let all_ids = summary.customer_ids()?;
+            let ids: Vec<String> = rows.iter().map(|&i| all_ids[i].clone()).collect();
+            let table = cov.resolve(summary)?;
+            let gamma_gamma = settings.spend == SpendSource::GammaGamma;
+            let done = clv_scores(
+                settings.model,
+                &table,
+                &ids,
+                inputs,
+                &settings.fit,
+                gamma_gamma,
+                &opts,
+            )?;
+            notes.extend(done.notes);
+            (done.plain, done.scores, done.spend, Some(done.covariates))
         }
-        SpendSource::Historic => (score(pm, None, inputs, &opts)?, None),
+        None => {
+            let purchase = match models {
+                Some(m) => m.purchase.clone(),
+                None => fit_repeat(settings.model, &data, &settings.fit)?,
+            };
+            let given = models.and_then(|m| m.spend.clone());
+            let (scores, spend) =
+                plain_scores(&purchase, given, settings, inputs, &opts, &mut notes)?;
+            (purchase, scores, spend, None)
+        }
     };
     let customer_equity = scores.customer_equity();
     let intervals = match &settings.interval {
@@ -593,6 +602,85 @@ fn scored(
         customer_equity,
         notes,
         intervals: intervals.map(|(_, summary)| summary),
+        covariates,
+    })
+}
+
+/// Covariates with other settings: intervals and models fitted earlier take none, and
+/// only BG/NBD and Pareto/NBD take them (checked before anything is fitted).
+pub(crate) fn check_covariates(settings: &ClvSettings, given_models: bool) -> Result<()> {
+    if given_models {
+        return Err(Error::invalid(
+            "clv.covariates",
+            "models fitted earlier carry no covariates: fit with covariates instead of scoring with saved models",
+        ));
+    }
+    if settings.interval.is_some() {
+        return Err(Error::invalid(
+            "clv.interval",
+            "intervals are not computed for fits with covariates: leave out the interval or the covariates",
+        ));
+    }
+    if !matches!(settings.model, ModelKind::BgNbd | ModelKind::ParetoNbd) {
+        return Err(Error::CovariatesUnsupported {
+            model: settings.model.name().into(),
+        });
+    }
+    Ok(())
+}
+
+/// Gamma-Gamma fitted (or given) with the data it was fitted on.
+type SpendFit = (Fitted<GammaGamma>, SpendData);
+
+/// Scores with the plain purchase model and, per the settings, Gamma-Gamma (given, or
+/// fitted here) or historic spend; Gamma-Gamma failing falls back to historic spend with
+/// a note.
+fn plain_scores(
+    purchase: &AnyFitted,
+    given: Option<Fitted<GammaGamma>>,
+    settings: &ClvSettings,
+    inputs: CustomerInputs<'_>,
+    opts: &ClvOptions,
+    notes: &mut Vec<String>,
+) -> Result<(Scores, Option<SpendFit>)> {
+    let pm = purchase
+        .purchase_model()
+        .ok_or_else(|| Error::invalid("clv.model", "not a purchase model"))?;
+    let (x, m) = (inputs.x, inputs.monetary);
+    // A spend model given to score with is used whatever `settings.spend` says.
+    let spend_source = match given {
+        Some(_) => SpendSource::GammaGamma,
+        None => settings.spend,
+    };
+    Ok(match spend_source {
+        SpendSource::GammaGamma => {
+            let spend_model = match given {
+                Some(gg) => SpendData::new(x, m).and_then(|data| {
+                    gg.mean_spend()?;
+                    Ok((gg, data))
+                }),
+                None => gamma_gamma(x, m, &settings.fit),
+            };
+            let with_gg = spend_model.and_then(|(gg, data)| {
+                let scores = score(pm, Some(&gg), inputs, opts)?;
+                Ok((scores, Some((gg, data))))
+            });
+            match with_gg {
+                Ok(done) => done,
+                // The purchase fit above succeeded, so what failed is the spend model
+                // (no finite mean spend, no interior optimum, no repeat customers): score
+                // on historic spend instead of failing the whole stage. If that fails
+                // too, the error is not Gamma-Gamma's and is returned.
+                Err(gg_error) => {
+                    let scores = score(pm, None, inputs, opts)?;
+                    notes.push(format!(
+                        "Gamma-Gamma could not give expected spend ({gg_error}); CLV uses each customer's historic mean repeat spend instead"
+                    ));
+                    (scores, None)
+                }
+            }
+        }
+        SpendSource::Historic => (score(pm, None, inputs, opts)?, None),
     })
 }
 

@@ -6,6 +6,11 @@
 //! Numeric (and boolean) columns enter as they are; a text column becomes 0/1 dummies
 //! named `column=level`, one per level but the base level, which is the most frequent
 //! level among the fitted customers (ties broken by name) and is reported.
+//!
+//! The CLV stage's covariates ([`CovariateSettings`], `[clv] covariates` and
+//! `covariate_cols`) go through [`clv_scores`]: the purchase model and Gamma-Gamma fitted
+//! with the same covariates on the scored customers, and every customer scored at their
+//! own parameters ([`crate::clv::covariates::score`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -16,10 +21,11 @@ use serde_json::{Value, json};
 use crate::clv::covariates::{
     CovariateFit, CovariateModel, CovariateRepeatData, CovariateSpendData, Covariates,
 };
-use crate::clv::{BgNbd, FitOptions, GammaGamma, ParetoNbd};
+use crate::clv::value::{ClvOptions, CustomerInputs, Scores};
+use crate::clv::{BgNbd, FitOptions, Fitted, GammaGamma, ParetoNbd, PurchaseModel, SpendData};
 use crate::error::{Error, Result};
 use crate::io::frame::{column, customer_ids_as_text};
-use crate::stages::fit::ModelKind;
+use crate::stages::fit::{AnyFitted, ModelKind};
 use crate::transactions::summary::Summary;
 
 /// One covariate column as read: numbers, or text levels (None = missing).
@@ -232,8 +238,8 @@ pub struct CovariateOutcome {
 ///
 /// # Errors
 ///
-/// [`Error::InvalidOption`] (option `covariates`) for another model; as
-/// [`CovariateTable::design`] and [`CovariateFit::fit`].
+/// [`Error::CovariatesUnsupported`] for another model; as [`CovariateTable::design`]
+/// and [`CovariateFit::fit`].
 pub fn fit_covariates(
     kind: ModelKind,
     summary: &Summary,
@@ -270,13 +276,9 @@ pub fn fit_covariates(
             )
         }
         other => {
-            return Err(Error::invalid(
-                "covariates",
-                format!(
-                    "covariates are supported for bg-nbd, pareto-nbd and gamma-gamma, not {}",
-                    other.name()
-                ),
-            ));
+            return Err(Error::CovariatesUnsupported {
+                model: other.name().into(),
+            });
         }
     };
     Ok(CovariateOutcome {
@@ -364,6 +366,202 @@ impl CovariateOutcome {
         });
         out
     }
+}
+
+/// Where the CLV stage's covariates come from (`[clv] covariates` and `covariate_cols`
+/// in the pipeline's TOML; `--covariates FILE --covariate-cols a,b` on `patronage clv`
+/// and `patronage report`).
+///
+/// # Example
+///
+/// ```no_run
+/// use patronage::stages::covariates::{CovariateSettings, CovariateTable};
+/// let table = CovariateTable::read("covariates.csv", &["channel".into()])?;
+/// let settings = CovariateSettings::from_table(table);
+/// # Ok::<(), patronage::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct CovariateSettings {
+    /// A per-customer table joined on `customer_id`.
+    pub table: Option<CovariateTable>,
+}
+
+impl CovariateSettings {
+    /// Covariates from a per-customer table.
+    pub fn from_table(table: CovariateTable) -> Self {
+        CovariateSettings { table: Some(table) }
+    }
+
+    /// The covariate table for a summary's customers.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidOption`] (option `clv.covariates`) when no covariates are set.
+    pub(crate) fn resolve(&self, _summary: &Summary) -> Result<CovariateTable> {
+        self.table.clone().ok_or_else(|| {
+            Error::invalid(
+                "clv.covariates",
+                "no covariates: give a covariate table and its columns",
+            )
+        })
+    }
+}
+
+/// The CLV stage's fits with covariates: the purchase model's and, when Gamma-Gamma gave
+/// expected spend, Gamma-Gamma's (same covariates, same base levels).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ClvCovariates {
+    /// The purchase model with covariates (BG/NBD or Pareto/NBD).
+    pub purchase: CovariateOutcome,
+    /// Gamma-Gamma with covariates; `None` with historic spend.
+    pub spend: Option<CovariateOutcome>,
+}
+
+impl ClvCovariates {
+    /// `{purchase, spend}`, each [`CovariateOutcome::to_json`] (`spend` null with
+    /// historic spend): report.json's `clv.covariates` and `patronage clv --json`'s
+    /// `covariates`.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "purchase": self.purchase.to_json(),
+            "spend": self.spend.as_ref().map(CovariateOutcome::to_json),
+        })
+    }
+}
+
+/// What [`clv_scores`] gives the CLV stage.
+pub(crate) struct CovariateScores {
+    /// The purchase model fitted on the same customers without covariates.
+    pub(crate) plain: AnyFitted,
+    /// Gamma-Gamma without covariates on the same customers, with its data (for the
+    /// customers it left out), when spend came from Gamma-Gamma.
+    pub(crate) spend: Option<(Fitted<GammaGamma>, SpendData)>,
+    pub(crate) scores: Scores,
+    pub(crate) covariates: ClvCovariates,
+    pub(crate) notes: Vec<String>,
+}
+
+/// Fits `kind` (BG/NBD or Pareto/NBD) and, with `gamma_gamma`, Gamma-Gamma with the
+/// covariates of `table` for the customers `ids` (whose inputs are `input`), and scores
+/// every customer at their own parameters. When Gamma-Gamma with covariates cannot give
+/// expected spend, the customers are scored on their historic spend with a note, as the
+/// CLV stage does without covariates.
+///
+/// # Errors
+///
+/// [`Error::CovariatesUnsupported`] for another model; as [`CovariateTable::design`]
+/// (a customer missing from the table: [`Error::MissingCovariate`]), [`CovariateFit::fit`]
+/// and [`crate::clv::covariates::score::score`].
+pub(crate) fn clv_scores(
+    kind: ModelKind,
+    table: &CovariateTable,
+    ids: &[String],
+    input: CustomerInputs<'_>,
+    fit: &FitOptions,
+    gamma_gamma: bool,
+    clv: &ClvOptions,
+) -> Result<CovariateScores> {
+    match kind {
+        ModelKind::BgNbd => scores_with::<BgNbd>(table, ids, input, fit, gamma_gamma, clv),
+        ModelKind::ParetoNbd => scores_with::<ParetoNbd>(table, ids, input, fit, gamma_gamma, clv),
+        other => Err(Error::CovariatesUnsupported {
+            model: other.name().into(),
+        }),
+    }
+}
+
+/// A purchase model with covariates as one of [`AnyCovariateFit`] and its plain fit as
+/// one of [`AnyFitted`].
+trait PurchaseWithCovariates: CovariateModel + Clone + Send + Sync {
+    fn wrap(fit: CovariateFit<Self>) -> AnyCovariateFit;
+    fn wrap_plain(fit: Fitted<Self>) -> AnyFitted;
+}
+
+impl PurchaseWithCovariates for BgNbd {
+    fn wrap(fit: CovariateFit<Self>) -> AnyCovariateFit {
+        AnyCovariateFit::BgNbd(fit)
+    }
+    fn wrap_plain(fit: Fitted<Self>) -> AnyFitted {
+        AnyFitted::BgNbd(fit)
+    }
+}
+
+impl PurchaseWithCovariates for ParetoNbd {
+    fn wrap(fit: CovariateFit<Self>) -> AnyCovariateFit {
+        AnyCovariateFit::ParetoNbd(fit)
+    }
+    fn wrap_plain(fit: Fitted<Self>) -> AnyFitted {
+        AnyFitted::ParetoNbd(fit)
+    }
+}
+
+fn scores_with<M: PurchaseWithCovariates<CovData = CovariateRepeatData>>(
+    table: &CovariateTable,
+    ids: &[String],
+    input: CustomerInputs<'_>,
+    fit: &FitOptions,
+    gamma_gamma: bool,
+    clv: &ClvOptions,
+) -> Result<CovariateScores>
+where
+    Fitted<M>: PurchaseModel,
+{
+    let design = table.design(ids)?;
+    let z = &design.covariates;
+    let columns: Vec<String> = table.columns.iter().map(|(n, _)| n.clone()).collect();
+    let data = CovariateRepeatData::new(input.x, input.t_x, input.t, z)?;
+    let purchase = CovariateFit::<M>::fit(&data, fit)?;
+    let mut notes = Vec::new();
+    let spend = if gamma_gamma {
+        let fitted = CovariateSpendData::new(input.x, input.monetary, z).and_then(|data| {
+            let gg = CovariateFit::<GammaGamma>::fit(&data, fit)?;
+            gg.plain().mean_spend()?;
+            Ok((gg, data))
+        });
+        match fitted {
+            Ok(done) => Some(done),
+            Err(e) => {
+                notes.push(format!(
+                    "Gamma-Gamma with covariates could not give expected spend ({e}); CLV uses each customer's historic mean repeat spend instead"
+                ));
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let scores = crate::clv::covariates::score::score(
+        &purchase,
+        spend.as_ref().map(|(gg, _)| gg),
+        z,
+        input,
+        clv,
+    )?;
+    let outcome = |model| CovariateOutcome {
+        model,
+        columns: columns.clone(),
+        base_levels: design.base_levels.clone(),
+    };
+    let plain = M::wrap_plain(purchase.plain().clone());
+    let (spend_plain, spend_outcome) = match spend {
+        Some((gg, data)) => (
+            Some((gg.plain().clone(), data.plain().clone())),
+            Some(outcome(AnyCovariateFit::GammaGamma(gg))),
+        ),
+        None => (None, None),
+    };
+    Ok(CovariateScores {
+        plain,
+        spend: spend_plain,
+        scores,
+        covariates: ClvCovariates {
+            purchase: outcome(M::wrap(purchase)),
+            spend: spend_outcome,
+        },
+        notes,
+    })
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ mod cli;
 mod cli_stages;
 mod clv_checks;
 mod clv_conditional;
+mod clv_covariates;
 mod clv_lifetimes;
 mod clv_properties;
 mod clv_reference;

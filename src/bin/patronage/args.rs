@@ -168,6 +168,8 @@ pub(crate) enum Command {
         fit: FitArgs,
         #[command(flatten)]
         interval: IntervalArgs,
+        #[command(flatten)]
+        covariates: CovariateArgs,
         /// Print the models, customer equity, notes and assumptions as JSON on standard
         /// output (the table then goes only to -o FILE).
         #[arg(long)]
@@ -310,6 +312,8 @@ pub(crate) enum Command {
         csv: bool,
         #[command(flatten)]
         interval: IntervalArgs,
+        #[command(flatten)]
+        covariates: CovariateArgs,
         /// How the segmentation chooses k (sets [segmentation] k_rule): silhouette, gap
         /// or stability.
         #[arg(long, value_name = "silhouette|gap|stability")]
@@ -473,7 +477,9 @@ impl CostArgs {
 #[derive(Args)]
 pub(crate) struct CovariateArgs {
     /// Per-customer covariate table (CSV, Parquet or Arrow IPC) with a `customer_id`
-    /// column, joined to the fitted customers; bg-nbd, pareto-nbd and gamma-gamma only.
+    /// column, joined to the fitted customers; bg-nbd, pareto-nbd and gamma-gamma only
+    /// (on `clv` and `report`: the purchase model and Gamma-Gamma, each customer scored
+    /// at their own parameters; sets [clv] covariates).
     #[arg(
         long,
         value_name = "FILE",
@@ -482,7 +488,7 @@ pub(crate) struct CovariateArgs {
     )]
     pub(crate) covariates: Option<PathBuf>,
     /// The table's columns to use, comma-separated: numbers as they are, text as dummies
-    /// against the most frequent level.
+    /// against the most frequent level (sets [clv] covariate_cols).
     #[arg(
         long,
         value_name = "A,B",

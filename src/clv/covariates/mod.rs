@@ -21,12 +21,15 @@
 //!   log base parameters and the raw coefficients, standard errors from the Hessian there,
 //!   and the likelihood-ratio test against the model without covariates.
 //! - [`bgnbd`], [`paretonbd`], [`gammagamma`]: the models' likelihoods with covariates.
+//! - [`score`]: CLV scores with every customer at their own parameters (one plain model
+//!   per distinct covariate row, the shared work per distinct `(row, x, T)`).
 
 pub mod bgnbd;
 pub mod data;
 pub mod fit;
 pub mod gammagamma;
 pub mod paretonbd;
+pub mod score;
 
 pub use data::{CovariateRepeatData, CovariateSpendData};
 pub use fit::{CovariateFit, CovariateModel, LikelihoodRatio};
@@ -35,6 +38,28 @@ use serde::{Deserialize, Serialize};
 
 use crate::clv::fit::invert_spd;
 use crate::error::{Error, Result};
+
+/// What a positive coefficient of a process means, in words (the module table's
+/// reading): `purchase`, `dropout_a`, `dropout_b` (BG/NBD), `dropout` (Pareto/NBD) and
+/// `spend` (Gamma-Gamma); `None` for another name.
+///
+/// # Example
+///
+/// ```
+/// use patronage::clv::covariates::positive_means;
+/// assert_eq!(positive_means("purchase"), Some("buys more often"));
+/// assert_eq!(positive_means("other"), None);
+/// ```
+pub fn positive_means(process: &str) -> Option<&'static str> {
+    Some(match process {
+        "purchase" => "buys more often",
+        "dropout_a" => "more likely to drop out after a purchase",
+        "dropout_b" => "less likely to drop out after a purchase",
+        "dropout" => "drops out sooner",
+        "spend" => "spends more per purchase",
+        _ => return None,
+    })
+}
 
 /// A checked design matrix: one row of covariate values per customer, one named column
 /// per covariate (numeric columns as they are, a categorical column as 0/1 dummies

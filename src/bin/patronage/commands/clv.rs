@@ -14,9 +14,10 @@ use patronage::stages::clv::{
     clv_table_with,
 };
 use patronage::stages::compare::{ModelChoice, compare_models};
+use patronage::stages::covariates::{CovariateSettings, CovariateTable};
 use patronage::stages::fit::AnyFitted;
 
-use crate::args::{FitArgs, InputArgs, IntervalArgs, TimeArgs};
+use crate::args::{CovariateArgs, FitArgs, InputArgs, IntervalArgs, TimeArgs};
 use crate::input::summarise;
 use crate::print::{emit, print_margin_assumption, print_notes, to_json_text};
 
@@ -33,7 +34,7 @@ pub(crate) fn run_clv(
     scoring: &str,
     (purchase_model, spend_model): (Option<&PathBuf>, Option<&PathBuf>),
     fit: &FitArgs,
-    interval: &IntervalArgs,
+    (interval, covariates): (&IntervalArgs, &CovariateArgs),
     json: bool,
     output: Option<&PathBuf>,
 ) -> patronage::Result<()> {
@@ -46,10 +47,24 @@ pub(crate) fn run_clv(
         options.validate()?;
     }
     let models = saved_models(purchase_model, spend_model)?;
+    // The covariate table is read (and its columns checked) before the transactions.
+    let covariates = match &covariates.covariates {
+        Some(path) => Some(CovariateSettings::from_table(CovariateTable::read(
+            path,
+            &covariates.covariate_cols,
+        )?)),
+        None => None,
+    };
     let summary = summarise(input, time)?;
     // `--model auto`: the model `fit compare` would choose, said on stderr (not with
     // a saved purchase model, which is used as it is).
     let model = match model.parse::<ModelChoice>()? {
+        ModelChoice::Auto if covariates.is_some() => {
+            return Err(patronage::Error::InvalidOption {
+                option: "model".into(),
+                reason: "auto compares the models without covariates: name bg-nbd or pareto-nbd with --covariates".into(),
+            });
+        }
         ModelChoice::Auto if models.is_none() => {
             let c = compare_models(&summary, &fit.options())?;
             let chosen = c.chosen_model()?;
@@ -73,6 +88,7 @@ pub(crate) fn run_clv(
         discount_rate,
         step,
         interval,
+        covariates,
     };
     let out = match &models {
         Some(models) => clv_table_with(&summary, &settings, scoring, models)?,
@@ -96,6 +112,12 @@ pub(crate) fn run_clv(
             "patronage: gamma-gamma: {} (left out {none} without repeats, {bad} with spend <= 0)",
             params(&gg.model)
         );
+    }
+    if let Some(cov) = &out.covariates {
+        // Standard output carries the table: the coefficients go to stderr.
+        for fit in std::iter::once(&cov.purchase).chain(&cov.spend) {
+            print_coefficients(fit);
+        }
     }
     print_notes(&out.notes);
     print_margin_assumption(margin);
@@ -175,4 +197,26 @@ fn saved_models(
         ));
     }
     Ok(Some(FittedModels::new(model, spend)?))
+}
+
+/// A fit with covariates on stderr: its coefficients with standard errors and the
+/// likelihood-ratio test against the model without covariates.
+fn print_coefficients(fit: &patronage::stages::covariates::CovariateOutcome) {
+    let json = fit.to_json();
+    // Base parameters have plain names; coefficients are `<process>.<covariate>`.
+    let coefficients: Vec<String> = fit
+        .estimates()
+        .into_iter()
+        .filter(|(name, ..)| name.contains('.'))
+        .map(|(name, v, se)| format!("{name} {v:.4} (se {se:.4})"))
+        .collect();
+    let lr = &json["likelihood_ratio"];
+    eprintln!(
+        "patronage: {} with covariates: {}; likelihood-ratio statistic {:.2}, df {}, p-value {:.3e}",
+        json["model"].as_str().unwrap_or_default(),
+        coefficients.join(", "),
+        lr["statistic"].as_f64().unwrap_or(f64::NAN),
+        lr["df"],
+        lr["p_value"].as_f64().unwrap_or(f64::NAN)
+    );
 }

@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use crate::args::{InputArgs, IntervalArgs, TimeArgs};
+use crate::args::{CovariateArgs, InputArgs, IntervalArgs, TimeArgs};
 use crate::input::apply_time_options;
 
 #[allow(clippy::too_many_arguments)] // one per command-line option
@@ -15,7 +15,7 @@ pub(crate) fn run_report(
     config: Option<&PathBuf>,
     (costs, margin_rate): (Option<&PathBuf>, Option<f64>),
     csv: bool,
-    (interval, k_rule): (&IntervalArgs, Option<&str>),
+    (interval, covariates, k_rule): (&IntervalArgs, &CovariateArgs, Option<&str>),
     out: &std::path::Path,
     quiet: bool,
     timings: bool,
@@ -71,6 +71,10 @@ pub(crate) fn run_report(
         c.clv.draws = Some(interval.draws);
         c.clv.seed = Some(interval.seed);
         c.clv.bootstrap = interval.bootstrap;
+    }
+    if let Some(path) = &covariates.covariates {
+        c.clv.covariates = Some(path.clone());
+        c.clv.covariate_cols.clone_from(&covariates.covariate_cols);
     }
     if let Some(rule) = k_rule {
         c.segmentation.spec.k_rule = rule.parse()?;

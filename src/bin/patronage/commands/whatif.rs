@@ -43,6 +43,7 @@ pub(crate) fn run_whatif(
         step: clv.step,
         // The what-if compares two point scores; intervals are not drawn for it.
         interval: None,
+        covariates: None,
     };
     settings.period = options.period;
     settings.by = options.by.map(str::parse::<WhatIfGroup>).transpose()?;

@@ -30,6 +30,7 @@ pub struct HoldoutBin {
 
 /// Calibration vs holdout, by bin and in total.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct HoldoutCheck {
     /// Per calibration-frequency bin.
     pub bins: Vec<HoldoutBin>,
@@ -41,6 +42,11 @@ pub struct HoldoutCheck {
     pub mae: f64,
     /// Chi-square of bin totals.
     pub chi_square: f64,
+    /// Expected holdout purchases per customer, in the order of the inputs: kept so that
+    /// the report's gain chart ranks by them without computing them again (not in
+    /// JSON: one number per customer).
+    #[serde(skip)]
+    pub expected_by_customer: Vec<f64>,
 }
 
 /// Per-customer data for [`holdout_check`].
@@ -153,6 +159,7 @@ pub fn holdout_check(
         expected_total: exp.iter().sum(),
         mae: abs_err / n as f64,
         chi_square: chi2,
+        expected_by_customer: expected,
     })
 }
 

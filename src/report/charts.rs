@@ -11,6 +11,7 @@ mod customer_value;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use super::customer_value::Views;
 use super::readings::{self, money};
 use crate::error::{Error, Result};
 use crate::pipeline::{PipelineOutput, Stage};
@@ -48,15 +49,30 @@ pub struct Chart {
 /// # Ok::<(), patronage::Error>(())
 /// ```
 pub fn all(out: &PipelineOutput) -> Result<Vec<Chart>> {
+    all_with(out, &Views::of(out))
+}
+
+/// [`all`] with the customer-value views already computed (the report computes them
+/// once for report.json, the charts and the page). A view that could not be computed
+/// has no chart; [`skipped_with`] gives its error as the reason.
+pub(crate) fn all_with(out: &PipelineOutput, views: &Views) -> Result<Vec<Chart>> {
+    let distribution = match &views.distribution {
+        Ok(Some(d)) => Some(customer_value::clv_distribution(d)?),
+        _ => None,
+    };
+    let gain = match &views.gain {
+        Ok(Some(g)) => Some(customer_value::holdout_gain(g)?),
+        _ => None,
+    };
     let mut charts = Vec::new();
     for chart in [
         matrix(out)?,
         whale(out)?,
         segments(out)?,
-        customer_value::clv_distribution(out)?,
+        distribution,
         Some(rfm_heatmap(out)?),
         holdout(out)?,
-        customer_value::holdout_gain(out)?,
+        gain,
         p_alive(out)?,
         period_transactions(out)?,
         tracking_cumulative(out)?,
@@ -73,7 +89,19 @@ pub fn all(out: &PipelineOutput) -> Result<Vec<Chart>> {
 
 /// The charts a run has no data for, with the reason.
 pub fn skipped(out: &PipelineOutput) -> Vec<(&'static str, String)> {
+    skipped_with(out, &Views::of(out))
+}
+
+/// [`skipped`] with the customer-value views already computed: a view that failed is
+/// listed with its error.
+pub(crate) fn skipped_with(out: &PipelineOutput, views: &Views) -> Vec<(&'static str, String)> {
     let mut s = Vec::new();
+    if let Err(e) = &views.distribution {
+        s.push(("clv_distribution", format!("could not be computed: {e}")));
+    }
+    if let Err(e) = &views.gain {
+        s.push(("holdout_gain", format!("could not be computed: {e}")));
+    }
     match &out.profitability {
         None => {
             s.push(("matrix", out.not_run_reason(Stage::Profitability)));

@@ -23,6 +23,45 @@ const CLV_BINS: usize = 20;
 /// so that a few whales do not squeeze everyone else into the first bar.
 const CLV_AXIS_QUANTILE: f64 = 0.99;
 
+/// The customer-value views of one run, computed once: report.json, the charts and the
+/// page read the same values (at 3.5M customers each view is a pass over the table).
+/// A view that fails keeps its error, so that the rest of the report is still written.
+///
+/// # Example
+///
+/// ```
+/// use patronage::pipeline::Pipeline;
+/// use patronage::report::customer_value::Views;
+/// let p = Pipeline::builder().build()?;
+/// let out = p.run(&p.scan("datasets/retail_sample.csv")?)?;
+/// let views = Views::of(&out);
+/// let d = views.distribution.as_ref().unwrap().as_ref().expect("CLV was scored");
+/// let top = views.top.as_ref().unwrap();
+/// assert!(top.len() <= patronage::report::TOP_CUSTOMERS && top[0].clv >= d.median);
+/// # Ok::<(), patronage::Error>(())
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Views {
+    /// [`clv_distribution`].
+    pub distribution: Result<Option<ClvDistribution>>,
+    /// [`top_customers`] with [`super::TOP_CUSTOMERS`] customers.
+    pub top: Result<Vec<TopCustomer>>,
+    /// [`holdout_gain`].
+    pub gain: Result<Option<GainReading>>,
+}
+
+impl Views {
+    /// Computes the three views of `out`.
+    pub fn of(out: &PipelineOutput) -> Self {
+        Self {
+            distribution: clv_distribution(out),
+            top: top_customers(out, super::TOP_CUSTOMERS),
+            gain: holdout_gain(out),
+        }
+    }
+}
+
 /// How CLV is spread over the scored customers.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
@@ -203,7 +242,7 @@ pub struct TopCustomer {
 /// ```
 pub fn top_customers(out: &PipelineOutput, n: usize) -> Result<Vec<TopCustomer>> {
     let df = &out.customers;
-    if out.clv.is_none() || df.column("clv").is_err() {
+    if out.clv.is_none() || df.column("clv").is_err() || n == 0 {
         return Ok(Vec::new());
     }
     let clv = nullable_f64(df, "clv")?;
@@ -211,8 +250,15 @@ pub fn top_customers(out: &PipelineOutput, n: usize) -> Result<Vec<TopCustomer>>
         .filter(|&i| clv[i].is_some_and(f64::is_finite))
         .collect();
     let key = |i: usize| clv[i].unwrap_or(f64::NEG_INFINITY);
-    order.sort_by(|&a, &b| key(b).total_cmp(&key(a)).then(a.cmp(&b)));
-    order.truncate(n);
+    // Highest CLV first, ties: the earlier row first. A total order, so selecting the
+    // first `n` and sorting only them gives the same list as sorting everyone (3.5M
+    // customers at 10M rows) and takes linear time.
+    let cmp = |a: &usize, b: &usize| key(*b).total_cmp(&key(*a)).then(a.cmp(b));
+    if order.len() > n {
+        order.select_nth_unstable_by(n - 1, cmp);
+        order.truncate(n);
+    }
+    order.sort_by(cmp);
     let optional = |name: &str| -> Result<Option<Vec<Option<f64>>>> {
         match df.column(name) {
             Ok(_) => Ok(Some(nullable_f64(df, name)?)),
@@ -224,37 +270,48 @@ pub fn top_customers(out: &PipelineOutput, n: usize) -> Result<Vec<TopCustomer>>
         optional("clv_hi")?,
         optional("p_alive")?,
     );
-    let ids = text_column(df, "customer_id")?.unwrap_or_default();
-    let segment = text_column(df, "cluster_label")?;
-    let quadrant = text_column(df, "quadrant")?;
+    // Only the listed rows' text: the whole id column as strings would be millions of
+    // allocations for 50 names.
+    let ids = text_at(df, "customer_id", &order)?;
+    let segment = text_at(df, "cluster_label", &order)?;
+    let quadrant = text_at(df, "quadrant", &order)?;
     let at = |c: &Option<Vec<Option<f64>>>, i: usize| c.as_ref().and_then(|c| c[i]);
-    let text_at = |c: &Option<Vec<Option<String>>>, i: usize| {
-        c.as_ref().and_then(|c| c.get(i).cloned().flatten())
-    };
     Ok(order
         .iter()
         .enumerate()
         .map(|(r, &i)| TopCustomer {
             rank: r + 1,
-            customer_id: ids.get(i).cloned().flatten().unwrap_or_default(),
+            customer_id: ids.as_ref().and_then(|v| v[r].clone()).unwrap_or_default(),
             clv: key(i),
             clv_lo: at(&lo, i),
             clv_hi: at(&hi, i),
             p_alive: at(&p_alive, i),
-            segment: text_at(&segment, i),
-            quadrant: text_at(&quadrant, i),
+            segment: segment.as_ref().and_then(|v| v[r].clone()),
+            quadrant: quadrant.as_ref().and_then(|v| v[r].clone()),
         })
         .collect())
 }
 
-/// A column as text (numbers cast), `None` when the table has no such column.
-fn text_column(df: &DataFrame, name: &str) -> Result<Option<Vec<Option<String>>>> {
+/// The values of column `name` at `rows`, as text (numbers cast), `None` when the table
+/// has no such column.
+fn text_at(df: &DataFrame, name: &str, rows: &[usize]) -> Result<Option<Vec<Option<String>>>> {
     let Ok(c) = df.column(name) else {
         return Ok(None);
     };
-    let s = c.cast(&DataType::String)?;
+    let idx: Vec<polars::prelude::IdxSize> = rows
+        .iter()
+        .map(|&i| i as polars::prelude::IdxSize)
+        .collect();
+    let picked = c
+        .as_materialized_series()
+        .take_slice(&idx)?
+        .cast(&DataType::String)?;
     Ok(Some(
-        s.str()?.iter().map(|v| v.map(str::to_string)).collect(),
+        picked
+            .str()?
+            .iter()
+            .map(|v| v.map(str::to_string))
+            .collect(),
     ))
 }
 
@@ -312,12 +369,25 @@ pub fn holdout_gain(out: &PipelineOutput) -> Result<Option<GainReading>> {
     if x.is_empty() {
         return Ok(None);
     }
-    // Per customer and independent: in parallel, as `holdout_check` does; the order
-    // below does not depend on the thread count.
-    let expected: Vec<f64> = (0..x.len())
-        .into_par_iter()
-        .map(|i| model.conditional_expected_purchases(d[i], x[i], tx[i], t[i]))
-        .collect::<Result<_>>()?;
+    // The holdout check has computed every customer's expectation already, from the
+    // same rows in the same order; only a check from elsewhere (a different length) is
+    // recomputed, in parallel as `holdout_check` does.
+    let computed = checks
+        .holdout
+        .as_ref()
+        .map(|h| h.expected_by_customer.as_slice())
+        .filter(|e| e.len() == x.len());
+    let recomputed: Vec<f64>;
+    let expected: &[f64] = match computed {
+        Some(e) => e,
+        None => {
+            recomputed = (0..x.len())
+                .into_par_iter()
+                .map(|i| model.conditional_expected_purchases(d[i], x[i], tx[i], t[i]))
+                .collect::<Result<_>>()?;
+            &recomputed
+        }
+    };
     // `total_cmp`: a NaN expectation cannot make the order inconsistent (which could
     // panic the sort); ties: the earlier row first.
     let mut order: Vec<usize> = (0..x.len()).collect();
@@ -388,7 +458,10 @@ mod tests {
         // At most 1% (rounded up) of customers lie above the 99th percentile.
         assert!(d.above_axis <= scored.div_ceil(100));
         assert!(d.top_decile_share > 0.1 && d.top_decile_share <= 1.0);
-        assert!(d.equity_interval.is_none());
+        // The CDNOW configuration asks for a 90% interval: equity sits inside it.
+        let (level, lo, hi) = d.equity_interval.expect("report.toml sets [clv] interval");
+        assert_eq!(level, 0.9);
+        assert!(lo < d.equity && d.equity < hi, "{lo} {} {hi}", d.equity);
     }
 
     #[test]
@@ -406,6 +479,19 @@ mod tests {
             assert_eq!(t.clv, *want);
         }
         assert!(top.iter().enumerate().all(|(i, t)| t.rank == i + 1));
+        // Each listed customer is the table's row with that id and CLV.
+        let ids = text_at(&out.customers, "customer_id", &[0])
+            .unwrap()
+            .unwrap();
+        assert!(ids[0].is_some());
+        assert!(
+            top.iter()
+                .all(|t| t.clv_lo.unwrap() <= t.clv && t.clv <= t.clv_hi.unwrap())
+        );
+        // Fewer asked than customers, or more: the same order.
+        let all_top = top_customers(&out, usize::MAX).unwrap();
+        assert_eq!(&all_top[..50], &top[..]);
+        assert!(top_customers(&out, 0).unwrap().is_empty());
         assert!(
             top.iter()
                 .all(|t| t.segment.is_some() && t.quadrant.is_some())
@@ -433,6 +519,14 @@ mod tests {
         let gains: Vec<f64> = e.deciles.iter().map(|r| r.cumulative_gain).collect();
         assert!(gains.windows(2).all(|w| w[0] <= w[1]));
         assert!((gains[9] - 1.0).abs() < 1e-12);
+        // The ranking reuses the holdout check's expectations; computing them afresh
+        // gives the same list.
+        let mut fresh = out.clone();
+        let checks = fresh.checks.as_mut().unwrap();
+        let h = checks.holdout.as_mut().unwrap();
+        assert_eq!(h.expected_by_customer.len(), g.customers);
+        h.expected_by_customer.clear();
+        assert_eq!(holdout_gain(&fresh).unwrap().unwrap(), g);
     }
 
     #[test]

@@ -115,7 +115,12 @@ fn k_table(seg: &crate::segmentation::Segmentation) -> String {
 }
 
 /// The page.
-pub(super) fn page(out: &PipelineOutput, figures: &Value, charts: &[Chart]) -> String {
+pub(super) fn page(
+    out: &PipelineOutput,
+    figures: &Value,
+    charts: &[Chart],
+    top: &[super::customer_value::TopCustomer],
+) -> String {
     let mut h = String::new();
     let d = &figures["data"];
     let mut tiles: Vec<(String, String)> = vec![
@@ -263,9 +268,8 @@ pub(super) fn page(out: &PipelineOutput, figures: &Value, charts: &[Chart]) -> S
     if let Some(cov) = out.clv.as_ref().and_then(|c| c.covariates.as_ref()) {
         h.push_str(&super::covariates::section(cov));
     }
-    let top = super::customer_value::top_customers(out, super::TOP_CUSTOMERS).unwrap_or_default();
     if !top.is_empty() {
-        h.push_str(&top_customers_table(&top));
+        h.push_str(&top_customers_table(top));
     }
     if let Some(seg) = &out.segmentation {
         h.push_str("<h2>Segments</h2>\n<table>\n<thead><tr><th>segment</th><th>label</th><th>customers</th><th>share</th><th>revenue share</th>");

@@ -149,24 +149,27 @@ pub fn write_report(
     let models = models_json(out)?;
     written.push(write_text(dir, "models.json", &pretty(&models)?)?);
 
+    // Once for report.json, the charts and the page.
+    let views = customer_value::Views::of(out);
     #[cfg(feature = "plots")]
     let charts = {
-        let charts = charts::all(out)?;
+        let charts = charts::all_with(out, &views)?;
         for c in &charts {
             written.push(write_text(dir, &format!("{}.svg", c.id), &c.svg)?);
         }
-        for (id, why) in charts::skipped(out) {
+        for (id, why) in charts::skipped_with(out, &views) {
             skipped.push((format!("{id}.svg"), why));
         }
         charts
     };
 
-    let mut figures = figures(out);
+    let mut figures = figures_with(out, &views);
     figures["configuration"] = serde_json::to_value(config).unwrap_or(Value::Null);
     #[cfg(feature = "plots")]
     {
         figures["charts"] = json!(charts.iter().map(|c| c.id).collect::<Vec<_>>());
-        let page = html::page(out, &figures, &charts);
+        let top = views.top.as_deref().unwrap_or_default();
+        let page = html::page(out, &figures, &charts, top);
         written.push(write_text(dir, "report.html", &page)?);
     }
     let mut files: Vec<String> = written
@@ -263,6 +266,11 @@ pub fn models_json(out: &PipelineOutput) -> Result<Value> {
 /// # Ok::<(), patronage::Error>(())
 /// ```
 pub fn figures(out: &PipelineOutput) -> Value {
+    figures_with(out, &customer_value::Views::of(out))
+}
+
+/// [`figures`] with the customer-value views already computed.
+fn figures_with(out: &PipelineOutput, views: &customer_value::Views) -> Value {
     let r = out.summary.report();
     let revenue: f64 = out
         .customers
@@ -330,17 +338,14 @@ pub fn figures(out: &PipelineOutput) -> Value {
     f["cohorts"] = serde_json::to_value(&out.cohorts).unwrap_or(Value::Null);
     // The customer-value views (what the page's CLV, top-customer and gain parts show);
     // a view that cannot be computed is left out with its error, not the whole report.
-    let view = |v: Result<Value>| v.unwrap_or_else(|e| json!({ "error": e.to_string() }));
-    f["clv_distribution"] = view(
-        customer_value::clv_distribution(out)
-            .map(|d| serde_json::to_value(d).unwrap_or(Value::Null)),
-    );
-    f["top_customers"] = view(
-        customer_value::top_customers(out, TOP_CUSTOMERS)
-            .map(|t| serde_json::to_value(t).unwrap_or(Value::Null)),
-    );
-    f["holdout_gain"] = view(
-        customer_value::holdout_gain(out).map(|g| serde_json::to_value(g).unwrap_or(Value::Null)),
-    );
+    fn view<T: serde::Serialize>(v: &Result<T>) -> Value {
+        match v {
+            Ok(v) => serde_json::to_value(v).unwrap_or(Value::Null),
+            Err(e) => json!({ "error": e.to_string() }),
+        }
+    }
+    f["clv_distribution"] = view(&views.distribution);
+    f["top_customers"] = view(&views.top);
+    f["holdout_gain"] = view(&views.gain);
     f
 }

@@ -1774,6 +1774,7 @@ mod tests {
             expected_total: 10.0,
             mae: 2.0 / 17.0,
             chi_square: 0.0,
+            expected_by_customer: Vec::new(),
         };
         let r = holdout(&h).unwrap();
         assert_eq!(r.labels, ["0", "1", "2+"]);
@@ -1793,6 +1794,7 @@ mod tests {
             expected_total: 2.0,
             mae: 0.5,
             chi_square: 0.0,
+            expected_by_customer: Vec::new(),
         };
         let r = holdout(&h).unwrap();
         assert_eq!(r.over_forecast, 2.0);

@@ -5,15 +5,11 @@ use plotters::prelude::*;
 
 use super::{Chart, PALETTE, SIZE, render};
 use crate::error::Result;
-use crate::pipeline::PipelineOutput;
-use crate::report::customer_value;
+use crate::report::customer_value::{ClvDistribution, GainReading};
 use crate::report::readings::{count, money};
 
 /// Customers by CLV: a histogram to the 99th percentile, with the mean and the median.
-pub(super) fn clv_distribution(out: &PipelineOutput) -> Result<Option<Chart>> {
-    let Some(d) = customer_value::clv_distribution(out)? else {
-        return Ok(None);
-    };
+pub(super) fn clv_distribution(d: &ClvDistribution) -> Result<Chart> {
     let (x_lo, x_hi) = (d.edges[0], d.edges[d.edges.len() - 1]);
     let x_hi = if x_hi > x_lo { x_hi } else { x_lo + 1.0 };
     let y_hi = d.counts.iter().copied().max().unwrap_or(1).max(1) as f64 * 1.12;
@@ -65,20 +61,17 @@ pub(super) fn clv_distribution(out: &PipelineOutput) -> Result<Option<Chart>> {
             .draw()?;
         Ok(())
     })?;
-    Ok(Some(Chart {
+    Ok(Chart {
         id: "clv_distribution",
         title: "CLV distribution".into(),
         svg,
-        reading: d.text,
-    }))
+        reading: d.text.clone(),
+    })
 }
 
 /// Cumulative gain of the list ranked by the model's holdout expectation: share of the
 /// holdout buyers (and purchases) found against the share of customers contacted.
-pub(super) fn holdout_gain(out: &PipelineOutput) -> Result<Option<Chart>> {
-    let Some(g) = customer_value::holdout_gain(out)? else {
-        return Ok(None);
-    };
+pub(super) fn holdout_gain(g: &GainReading) -> Result<Chart> {
     let n = g.customers.max(1) as f64;
     let mut contacted = 0usize;
     let mut buyers = vec![(0.0, 0.0)];
@@ -142,10 +135,10 @@ pub(super) fn holdout_gain(out: &PipelineOutput) -> Result<Option<Chart>> {
             .draw()?;
         Ok(())
     })?;
-    Ok(Some(Chart {
+    Ok(Chart {
         id: "holdout_gain",
         title: "Holdout gain of the model's ranking".into(),
         svg,
-        reading: g.text,
-    }))
+        reading: g.text.clone(),
+    })
 }

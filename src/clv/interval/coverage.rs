@@ -20,13 +20,23 @@ use rand_distr::{Beta, Distribution, Exp, Gamma};
 use rayon::prelude::*;
 
 use super::*;
-use crate::clv::{BgNbd, ParetoNbd};
+use crate::clv::{BgBb, BgNbd, MbgNbd, ParetoNbd};
 
-/// Per customer `(x, t_x, T)` in weeks from BG/NBD (`pareto == false`: dropout with
-/// probability p ~ Beta(a, b) after each repeat purchase) or Pareto/NBD (an exponential
-/// lifetime with rate mu ~ Gamma(s, beta)), purchase rate lambda ~ Gamma(r, alpha).
+/// Which purchase process [`simulate_purchases`] draws from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Process {
+    /// BG/NBD: dropout with probability p ~ Beta(a, b) after each repeat purchase.
+    BgNbd,
+    /// MBG/NBD: as BG/NBD, and also right after the first purchase (at time 0).
+    MbgNbd,
+    /// Pareto/NBD: an exponential lifetime with rate mu ~ Gamma(s, beta).
+    ParetoNbd,
+}
+
+/// Per customer `(x, t_x, T)` in weeks from `process`, purchase rate lambda ~
+/// Gamma(r, alpha).
 pub(super) fn simulate_purchases(
-    pareto: bool,
+    process: Process,
     params: [f64; 4],
     customers: usize,
     seed: u64,
@@ -43,7 +53,7 @@ pub(super) fn simulate_purchases(
         let lambda: f64 = rate.sample(&mut rng).max(1e-300);
         let gap = Exp::new(lambda).unwrap();
         let (mut n, mut last, mut now) = (0.0, 0.0, 0.0);
-        if pareto {
+        if process == Process::ParetoNbd {
             let mu: f64 = Gamma::new(params[2], 1.0 / params[3])
                 .unwrap()
                 .sample(&mut rng)
@@ -59,7 +69,9 @@ pub(super) fn simulate_purchases(
             }
         } else {
             let p: f64 = Beta::new(params[2], params[3]).unwrap().sample(&mut rng);
-            loop {
+            // MBG/NBD's customer may be gone before the first repeat purchase.
+            let gone_at_once = process == Process::MbgNbd && rng.random::<f64>() < p;
+            while !gone_at_once {
                 now += gap.sample(&mut rng);
                 if now > t_end {
                     break;
@@ -119,7 +131,7 @@ fn share(hits: &[bool]) -> f64 {
 }
 
 fn purchase_coverage<M: Model<Data = RepeatData>>(
-    pareto: bool,
+    process: Process,
     truth: [f64; 4],
     datasets: usize,
     customers: usize,
@@ -133,7 +145,7 @@ where
         .into_par_iter()
         .map(|k| {
             let seed = 1000 + k as u64;
-            let (x, t_x, t) = simulate_purchases(pareto, truth, customers, seed);
+            let (x, t_x, t) = simulate_purchases(process, truth, customers, seed);
             let fit = Fitter::<M>::default()
                 .fit(&RepeatData::new(&x, &t_x, &t).unwrap())
                 .ok()?;
@@ -185,8 +197,12 @@ fn spend_coverage(truth: [f64; 3], datasets: usize, customers: usize, draws: usi
         .into_par_iter()
         .map(|k| {
             let seed = 5000 + k as u64;
-            let (x, _, _) =
-                simulate_purchases(false, [0.243, 4.414, 0.793, 2.426], customers, seed);
+            let (x, _, _) = simulate_purchases(
+                Process::BgNbd,
+                [0.243, 4.414, 0.793, 2.426],
+                customers,
+                seed,
+            );
             let m = simulate_spend(&x, truth, seed + 1);
             let fit = GammaGamma::fitter()
                 .fit(&SpendData::new(&x, &m).unwrap())
@@ -215,6 +231,87 @@ fn spend_coverage(truth: [f64; 3], datasets: usize, customers: usize, draws: usi
     }
 }
 
+/// Opportunities in a BG/BB data set's calibration and holdout periods (the donation
+/// data's 6 and 5 years).
+const BGBB_CALIBRATION: u32 = 6;
+const BGBB_HOLDOUT: f64 = 5.0;
+
+/// Per customer `(x, t_x)` out of [`BGBB_CALIBRATION`] opportunities from BG/BB `(alpha,
+/// beta, gamma, delta)`: p ~ Beta(alpha, beta), theta ~ Beta(gamma, delta); at each
+/// opportunity a living customer first dies with probability theta, then (alive)
+/// transacts with probability p (the order of Fader, Hardie & Shang's likelihood).
+fn simulate_bgbb(params: [f64; 4], customers: usize, seed: u64) -> (Vec<f64>, Vec<f64>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let (pd, td) = (
+        Beta::new(params[0], params[1]).unwrap(),
+        Beta::new(params[2], params[3]).unwrap(),
+    );
+    let (mut x, mut t_x) = (Vec::with_capacity(customers), Vec::with_capacity(customers));
+    for _ in 0..customers {
+        let (p, theta): (f64, f64) = (pd.sample(&mut rng), td.sample(&mut rng));
+        let (mut n, mut last) = (0.0, 0.0);
+        for j in 1..=BGBB_CALIBRATION {
+            if rng.random::<f64>() < theta {
+                break;
+            }
+            if rng.random::<f64>() < p {
+                n += 1.0;
+                last = f64::from(j);
+            }
+        }
+        x.push(n);
+        t_x.push(last);
+    }
+    (x, t_x)
+}
+
+/// BG/BB coverage: per parameter, and of the population's expected transactions in the
+/// next [`BGBB_HOLDOUT`] opportunities (per draw, the sum over customers of their
+/// conditional expectation; the truth is the same sum under the true parameters).
+fn bgbb_coverage(truth: [f64; 4], datasets: usize, customers: usize, draws: usize) -> Coverage {
+    let true_model = Fitted::<BgBb>::from_params(&truth).unwrap();
+    let n = f64::from(BGBB_CALIBRATION);
+    let runs: Vec<Option<(Vec<bool>, bool)>> = (0..datasets)
+        .into_par_iter()
+        .map(|k| {
+            let seed = 9000 + k as u64;
+            let (x, t_x) = simulate_bgbb(truth, customers, seed);
+            let periods = vec![n; x.len()];
+            let fit = Fitter::<BgBb>::default()
+                .fit(&DiscreteData::new(&x, &t_x, &periods, None).unwrap())
+                .ok()?;
+            let options = IntervalOptions::new(LEVEL).draws(draws).seed(seed);
+            let drawn = asymptotic_draws(&fit, &options).ok()?;
+            let params: Vec<bool> = drawn
+                .intervals(LEVEL)
+                .unwrap()
+                .iter()
+                .zip(truth)
+                .map(|(r, v)| r.lo <= v && v <= r.hi)
+                .collect();
+            let total = |m: &Fitted<BgBb>| -> f64 {
+                x.iter()
+                    .zip(&t_x)
+                    .map(|(&xi, &ti)| m.conditional_expected_purchases(BGBB_HOLDOUT, xi, ti, n))
+                    .sum()
+            };
+            let mut totals: Vec<f64> = drawn.models().unwrap().iter().map(total).collect();
+            let r = Range::of(&mut totals, LEVEL);
+            let t = total(&true_model);
+            Some((params, r.lo <= t && t <= r.hi))
+        })
+        .collect();
+    let ok: Vec<&(Vec<bool>, bool)> = runs.iter().flatten().collect();
+    Coverage {
+        fitted: ok.len(),
+        failed: datasets - ok.len(),
+        parameters: (0..4)
+            .map(|j| share(&ok.iter().map(|r| r.0[j]).collect::<Vec<_>>()))
+            .collect(),
+        purchases: Some(share(&ok.iter().map(|r| r.1).collect::<Vec<_>>())),
+    }
+}
+
 /// Asserts every share is within `[lo, hi]`, after printing them all.
 fn assert_within(name: &str, c: &Coverage, lo: f64, hi: f64) {
     eprintln!("{name}: {c:?}");
@@ -234,6 +331,10 @@ fn assert_within(name: &str, c: &Coverage, lo: f64, hi: f64) {
 const BG_TRUTH: [f64; 4] = [0.243, 4.414, 0.793, 2.426];
 /// CDNOW's published Pareto/NBD estimates (lifetimes' fit of the same data).
 const PNBD_TRUTH: [f64; 4] = [0.553, 10.578, 0.606, 11.669];
+/// CDNOW's MBG/NBD estimates (lifetimes' fit of the same data).
+const MBG_TRUTH: [f64; 4] = [0.525, 6.183, 0.891, 1.614];
+/// The donation data's published BG/BB estimates (Fader, Hardie & Shang 2010).
+const BGBB_TRUTH: [f64; 4] = [1.204, 0.750, 0.657, 2.783];
 /// CDNOW's published Gamma-Gamma estimates.
 const GG_TRUTH: [f64; 3] = [6.25, 3.74, 15.44];
 
@@ -243,7 +344,7 @@ const GG_TRUTH: [f64; 3] = [6.25, 3.74, 15.44];
 /// 85-95% check is the ignored 200-set version.
 #[test]
 fn interval_coverage_quick() {
-    let c = purchase_coverage::<BgNbd>(false, BG_TRUTH, 40, 1000, 100);
+    let c = purchase_coverage::<BgNbd>(Process::BgNbd, BG_TRUTH, 40, 1000, 100);
     assert_within("bg-nbd quick", &c, 0.75, 1.0);
 }
 
@@ -251,7 +352,7 @@ fn interval_coverage_quick() {
 #[test]
 #[ignore = "long: the full coverage simulation, run by hand and recorded in docs/benchmarks.md"]
 fn interval_coverage_bgnbd() {
-    let c = purchase_coverage::<BgNbd>(false, BG_TRUTH, 200, 2357, 500);
+    let c = purchase_coverage::<BgNbd>(Process::BgNbd, BG_TRUTH, 200, 2357, 500);
     assert_within("bg-nbd", &c, 0.85, 0.95);
 }
 
@@ -259,7 +360,7 @@ fn interval_coverage_bgnbd() {
 #[test]
 #[ignore = "long: the full coverage simulation, run by hand and recorded in docs/benchmarks.md"]
 fn interval_coverage_paretonbd() {
-    let c = purchase_coverage::<ParetoNbd>(true, PNBD_TRUTH, 200, 2357, 500);
+    let c = purchase_coverage::<ParetoNbd>(Process::ParetoNbd, PNBD_TRUTH, 200, 2357, 500);
     assert_within("pareto-nbd", &c, 0.85, 0.95);
 }
 
@@ -269,4 +370,21 @@ fn interval_coverage_paretonbd() {
 fn interval_coverage_gammagamma() {
     let c = spend_coverage(GG_TRUTH, 200, 2357, 500);
     assert_within("gamma-gamma", &c, 0.85, 0.95);
+}
+
+/// 200 MBG/NBD data sets of 2,357 customers, 500 draws: 85-95%. Fails today (r 75.5%,
+/// b 80.5%; the population's holdout purchases 90.5%): docs/benchmarks.md, issue #17.
+#[test]
+#[ignore = "long, and fails today (MBG/NBD's r and b under-cover): docs/benchmarks.md"]
+fn interval_coverage_mbgnbd() {
+    let c = purchase_coverage::<MbgNbd>(Process::MbgNbd, MBG_TRUTH, 200, 2357, 500);
+    assert_within("mbg-nbd", &c, 0.85, 0.95);
+}
+
+/// 200 BG/BB data sets of 2,000 customers over 6 opportunities, 500 draws: 85-95%.
+#[test]
+#[ignore = "long: the full coverage simulation, run by hand and recorded in docs/benchmarks.md"]
+fn interval_coverage_bgbb() {
+    let c = bgbb_coverage(BGBB_TRUTH, 200, 2000, 500);
+    assert_within("bg-bb", &c, 0.85, 0.95);
 }

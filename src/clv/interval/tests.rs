@@ -2,7 +2,7 @@
 //! and 2 threads, the draws' covariance, agreement with the point scores, and one test
 //! per bad input.
 
-use super::coverage::{simulate_purchases, simulate_spend};
+use super::coverage::{Process, simulate_purchases, simulate_spend};
 use super::*;
 use crate::clv::value::score;
 use crate::clv::{BgNbd, MbgNbd, ParetoNbd};
@@ -19,7 +19,7 @@ struct Sample {
 
 impl Sample {
     fn new(customers: usize, seed: u64) -> Self {
-        let (x, t_x, t) = simulate_purchases(false, CDNOW, customers, seed);
+        let (x, t_x, t) = simulate_purchases(Process::BgNbd, CDNOW, customers, seed);
         let m = simulate_spend(&x, CDNOW_GG, seed + 1);
         Sample { x, t_x, t, m }
     }

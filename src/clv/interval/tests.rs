@@ -19,7 +19,7 @@ struct Sample {
 
 impl Sample {
     fn new(customers: usize, seed: u64) -> Self {
-        let (x, t_x, t) = simulate_purchases(Process::BgNbd, CDNOW, customers, seed);
+        let (x, t_x, t) = simulate_purchases(Process::Geometric, CDNOW, customers, seed);
         let m = simulate_spend(&x, CDNOW_GG, seed + 1);
         Sample { x, t_x, t, m }
     }

@@ -13,5 +13,5 @@ pub(crate) mod text;
 pub mod write;
 
 pub use read::{CsvOptions, InputFormat, read_table};
-pub use schema::{AmountSource, CostSource, ResolvedSchema, TransactionSchema};
+pub use schema::{AmountSource, CostSource, OptionalRole, ResolvedSchema, TransactionSchema};
 pub use write::{write_csv_to, write_frame};

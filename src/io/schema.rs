@@ -203,6 +203,34 @@ pub enum CostSource {
     },
 }
 
+/// A role a transaction table may map but a run does not always need: what
+/// [`ResolvedSchema::keeping`] keeps or leaves unread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum OptionalRole {
+    /// The quantity column (the one price x quantity uses stays with the amount).
+    Quantity,
+    /// The cost of goods (a line cost, or unit cost x quantity).
+    Cost,
+    /// The order id.
+    OrderId,
+    /// The sales channel.
+    Channel,
+    /// The return flag (it decides an amount's sign, so every summary keeps it).
+    ReturnFlag,
+}
+
+impl OptionalRole {
+    /// Every optional role.
+    pub const ALL: [OptionalRole; 5] = [
+        OptionalRole::Quantity,
+        OptionalRole::Cost,
+        OptionalRole::OrderId,
+        OptionalRole::Channel,
+        OptionalRole::ReturnFlag,
+    ];
+}
+
 /// A [`TransactionSchema`] resolved against an input: every role is an existing column.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResolvedSchema {
@@ -262,6 +290,47 @@ impl ResolvedSchema {
         let mut seen = std::collections::HashSet::new();
         v.retain(|c| seen.insert(c.clone()));
         v
+    }
+
+    /// This mapping without the optional roles that are not in `keep`: the customer id,
+    /// the date and the amount (with the columns price x quantity needs) always stay.
+    ///
+    /// A run reads, and rejects rows for, only the columns its mapping holds: a command
+    /// that needs no cost or channel reads neither, so a row whose cost does not parse is
+    /// used by it (and rejected by a run that reads the cost). Duplicates are rows equal
+    /// in every column read, so a run that drops duplicates should keep every role (see
+    /// [`crate::stages::summary::summary_roles`]).
+    ///
+    /// # Example
+    /// ```
+    /// use patronage::io::schema::{OptionalRole, TransactionSchema};
+    /// let columns: Vec<String> = ["customer_id", "date", "amount", "channel", "cost"]
+    ///     .map(String::from).to_vec();
+    /// let all = TransactionSchema::default().resolve(&columns)?;
+    /// let lean = all.keeping(&[OptionalRole::Cost]);
+    /// assert_eq!(lean.used_columns(), ["customer_id", "date", "amount", "cost"]);
+    /// assert_eq!(lean.channel, None);
+    /// # Ok::<(), patronage::Error>(())
+    /// ```
+    #[must_use]
+    pub fn keeping(&self, keep: &[OptionalRole]) -> ResolvedSchema {
+        let kept = |role: OptionalRole, column: &Option<String>| {
+            column.clone().filter(|_| keep.contains(&role))
+        };
+        ResolvedSchema {
+            customer_id: self.customer_id.clone(),
+            date: self.date.clone(),
+            amount: self.amount.clone(),
+            quantity: kept(OptionalRole::Quantity, &self.quantity),
+            cost: self
+                .cost
+                .clone()
+                .filter(|_| keep.contains(&OptionalRole::Cost)),
+            order_id: kept(OptionalRole::OrderId, &self.order_id),
+            channel: kept(OptionalRole::Channel, &self.channel),
+            return_flag: kept(OptionalRole::ReturnFlag, &self.return_flag),
+            date_format: self.date_format.clone(),
+        }
     }
 
     /// The column holding the row's amount (the price column for price × quantity).

@@ -5,10 +5,11 @@
 
 use crate::engine::{Engine, EngineRun};
 use crate::error::Result;
+use crate::io::OptionalRole;
 use crate::transactions::Transactions;
 use crate::transactions::aggregate::{CohortPeriod, CustomerTable};
 use crate::transactions::clean::CleanTransactions;
-use crate::transactions::options::SummaryOptions;
+use crate::transactions::options::{DuplicatePolicy, SummaryOptions};
 
 /// Reads, cleans and aggregates the transactions into the customer table: the summary
 /// columns, the activity counts cost-to-serve prices, the channel counts and, with a
@@ -41,6 +42,36 @@ pub fn summary(
     // `customer_table` checks the options before reading, then is `summary_of` on the
     // cleaned rows.
     tx.customer_table(options, cohorts)
+}
+
+/// The optional roles the summary columns need under `options`: the return flag (it
+/// decides an amount's sign), and every role when duplicates are dropped (a duplicate is
+/// a row equal to another in every column read, so reading fewer columns would drop
+/// rows that differ only in, say, their channel). What `patronage summary`, `fit`,
+/// `compare`, `clv`, `rfm` and `target` read (`clv` adds the cost for a margin from it;
+/// `summary` adds the cost for its `gross_profit` column); commands that price activity,
+/// segment on channel shares or write the report read every mapped role.
+///
+/// A table read with these roles (`tx.reading(summary_roles(&options))`) gives the same
+/// summary columns as one read with every role, except that a row is rejected only for
+/// a column that is read: a row whose unread cost or quantity does not parse is used.
+///
+/// # Example
+///
+/// ```
+/// use patronage::prelude::*;
+/// use patronage::io::OptionalRole;
+/// use patronage::stages::summary::summary_roles;
+/// assert_eq!(summary_roles(&SummaryOptions::weekly()), [OptionalRole::ReturnFlag]);
+/// let mut drop = SummaryOptions::weekly();
+/// drop.duplicates = DuplicatePolicy::Drop;
+/// assert_eq!(summary_roles(&drop), OptionalRole::ALL);
+/// ```
+pub fn summary_roles(options: &SummaryOptions) -> &'static [OptionalRole] {
+    match options.duplicates {
+        DuplicatePolicy::Keep => &[OptionalRole::ReturnFlag],
+        DuplicatePolicy::Drop => &OptionalRole::ALL,
+    }
 }
 
 /// The aggregation half of [`summary`], for a caller that cleaned the rows itself with

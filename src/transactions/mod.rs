@@ -231,6 +231,30 @@ impl Transactions {
         &self.schema
     }
 
+    /// This table reading only the optional roles in `keep` (and always the customer id,
+    /// the date and the amount): fewer columns read and parsed, and rows rejected only
+    /// for the columns read. See [`ResolvedSchema::keeping`].
+    ///
+    /// # Example
+    /// ```
+    /// use patronage::prelude::*;
+    /// use patronage::io::OptionalRole;
+    /// let tx = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?;
+    /// let lean = tx.clone().reading(&[OptionalRole::ReturnFlag]);
+    /// assert!(lean.schema().used_columns().len() < tx.schema().used_columns().len());
+    /// let options = SummaryOptions::weekly();
+    /// assert_eq!(
+    ///     lean.summary(&options)?.frequency()?,
+    ///     tx.summary(&options)?.frequency()?,
+    /// );
+    /// # Ok::<(), patronage::Error>(())
+    /// ```
+    #[must_use]
+    pub fn reading(mut self, keep: &[crate::io::OptionalRole]) -> Self {
+        self.schema = self.schema.keeping(keep);
+        self
+    }
+
     /// The lazy frame of the mapped columns, each under its input name, plus the 1-based
     /// row number column `__patronage_row`.
     pub fn lazy(&self) -> LazyFrame {

@@ -763,3 +763,44 @@ fn rfm_with_four_bins_uses_the_rfm_table_on_quartiles() {
         .unwrap();
     assert_eq!(top[8], "Champions");
 }
+
+#[test]
+fn commands_reject_rows_only_for_the_columns_they_read() {
+    // Row 3's cost does not parse: `rfm` does not read the cost and uses the row;
+    // `summary` reads it (for gross_profit) and rejects the row, naming the column.
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log.csv");
+    std::fs::write(
+        &log,
+        "customer_id,date,amount,cost,channel\n\
+         a,2024-01-01,10,4,web\n\
+         a,2024-01-15,20,8,web\n\
+         a,2024-02-05,30,n/a,store\n\
+         b,2024-01-10,7,3,web\n",
+    )
+    .unwrap();
+    let end = ["--observation-end", "2024-03-04"];
+    let (code, _, err) = patronage(&[&["rfm", log.to_str().unwrap()][..], &end].concat());
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("4 rows read, 4 used"), "{err}");
+    let rejects = dir.path().join("rejects.csv");
+    let (code, _, err) = patronage(
+        &[
+            &[
+                "summary",
+                log.to_str().unwrap(),
+                "--rejects",
+                rejects.to_str().unwrap(),
+            ][..],
+            &end,
+        ]
+        .concat(),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("4 rows read, 3 used"), "{err}");
+    let text = std::fs::read_to_string(&rejects).unwrap();
+    assert!(
+        text.lines().nth(1).unwrap().starts_with("3,cost,"),
+        "{text}"
+    );
+}

@@ -219,3 +219,75 @@ fn datetimes_with_offsets_are_taken_in_utc() {
         "2024-01-02"
     );
 }
+
+/// A log whose third row has a cost and a quantity that do not parse, and whose last two
+/// rows differ only in their channel.
+fn log_with_bad_unread_columns() -> Transactions {
+    let df = df!(
+        "customer_id" => ["a", "a", "a", "b", "b"],
+        "date" => ["2024-01-01", "2024-01-15", "2024-02-05", "2024-01-10", "2024-01-10"],
+        "amount" => [10.0, 20.0, 30.0, 7.0, 7.0],
+        "cost" => ["4", "8", "n/a", "3", "3"],
+        "quantity" => ["1", "2", "three", "1", "1"],
+        "channel" => ["web", "web", "store", "web", "store"],
+    )
+    .unwrap();
+    Transactions::from_frame(df, TransactionSchema::default()).unwrap()
+}
+
+#[test]
+fn the_summary_roles_reject_rows_only_for_the_columns_read() {
+    use patronage::io::OptionalRole;
+    use patronage::stages::summary::summary_roles;
+    let options = SummaryOptions::weekly().observation_end("2024-03-04");
+    let full = log_with_bad_unread_columns().summary(&options).unwrap();
+    // Reading every role: row 3 is rejected, blamed on the first column that fails.
+    let rejects = &full.report().rejects;
+    assert_eq!(rejects.len(), 1);
+    assert_eq!(rejects[0].row, 3);
+    assert_eq!(rejects[0].reason, RejectReason::NotANumber);
+    assert!(["cost", "quantity"].contains(&rejects[0].column.as_str()));
+
+    // The summary's roles: the cost and quantity are not read, so row 3 is a purchase.
+    let lean_tx = log_with_bad_unread_columns().reading(summary_roles(&options));
+    assert_eq!(
+        lean_tx.schema().used_columns(),
+        ["customer_id", "date", "amount"]
+    );
+    let lean = lean_tx.summary(&options).unwrap();
+    assert!(lean.report().rejects.is_empty());
+    assert_eq!(lean.report().rows_used, 5);
+    assert_eq!(lean.frequency().unwrap(), [2, 0]);
+    assert_eq!(full.frequency().unwrap(), [1, 0]);
+    assert!(lean.frame().column("gross_profit").is_err());
+    // Rows 4 and 5 differ only in the unread channel: equal in every column read.
+    assert_eq!(lean.report().duplicates_kept.len(), 1);
+    assert!(full.report().duplicates_kept.is_empty());
+
+    // Dropping duplicates reads every role, so which rows are duplicates does not change.
+    let drop = options.clone().duplicates(DuplicatePolicy::Drop);
+    assert_eq!(summary_roles(&drop), OptionalRole::ALL);
+    let dropped = log_with_bad_unread_columns()
+        .reading(summary_roles(&drop))
+        .summary(&drop)
+        .unwrap();
+    assert_eq!(dropped.report().rejects.len(), 1);
+    assert_eq!(dropped.report().rows_used, 4);
+}
+
+#[test]
+fn the_summary_roles_give_the_full_reads_summary_on_clean_data() {
+    use patronage::stages::summary::summary_roles;
+    let options = SummaryOptions::weekly().calibration_end("2023-09-30");
+    let tx =
+        Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default()).unwrap();
+    let full = tx.summary(&options).unwrap();
+    let lean = tx
+        .clone()
+        .reading(summary_roles(&options))
+        .summary(&options)
+        .unwrap();
+    assert_eq!(full.report().rejects.len(), lean.report().rejects.len());
+    let without_cost = full.frame().drop("gross_profit").unwrap();
+    assert!(without_cost.equals_missing(lean.frame()));
+}

@@ -5,8 +5,10 @@
 //! report on stderr and the rejects file (`report_cleaning`).
 
 use patronage::engine::Engine;
+use patronage::io::OptionalRole;
 use patronage::pipeline::{FileFormat, InputConfig};
 use patronage::prelude::*;
+use patronage::stages::summary::summary_roles;
 
 use crate::args::{InputArgs, TimeArgs};
 
@@ -72,36 +74,63 @@ pub(crate) fn apply_time_options(
     Ok(base)
 }
 
-/// The customer table of the summary stage (`stages::summary::summary`), with the
-/// cleaning report on stderr and the rejects file.
+/// The customer table of the summary stage (`stages::summary::summary`) with every
+/// mapped role read, with the cleaning report on stderr and the rejects file.
 pub(crate) fn customer_table(
     input: &InputArgs,
     time: &TimeArgs,
 ) -> patronage::Result<CustomerTable> {
     let options = summary_options(input, time)?;
+    table_of(load(input)?, input, &options)
+}
+
+fn table_of(
+    tx: Transactions,
+    input: &InputArgs,
+    options: &SummaryOptions,
+) -> patronage::Result<CustomerTable> {
     let engine = input.engine.apply(Engine::Memory)?;
-    let (table, _) =
-        patronage::stages::summary::summary_on(&load(input)?, &options, None, &engine)?;
+    let (table, _) = patronage::stages::summary::summary_on(&tx, options, None, &engine)?;
     report_cleaning(input, table.report())?;
     Ok(table)
 }
 
-/// The summary columns of [`customer_table`].
-pub(crate) fn summarise(input: &InputArgs, time: &TimeArgs) -> patronage::Result<Summary> {
-    customer_table(input, time)?.into_summary()
+/// The summary columns of the customer table, reading only the roles they need
+/// (`stages::summary::summary_roles`) and the `extra` roles a command also uses; rows
+/// are rejected only for the columns read.
+pub(crate) fn summarise(
+    input: &InputArgs,
+    time: &TimeArgs,
+    extra: &[OptionalRole],
+) -> patronage::Result<Summary> {
+    let options = summary_options(input, time)?;
+    table_of(lean(input, &options, extra)?, input, &options)?.into_summary()
 }
 
-/// The summary one customer partition at a time (`stages::summary::summary_partitioned`).
+/// The transactions reading the summary's roles and `extra`.
+fn lean(
+    input: &InputArgs,
+    options: &SummaryOptions,
+    extra: &[OptionalRole],
+) -> patronage::Result<Transactions> {
+    let mut keep = summary_roles(options).to_vec();
+    keep.extend_from_slice(extra);
+    Ok(load(input)?.reading(&keep))
+}
+
+/// The summary one customer partition at a time (`stages::summary::summary_partitioned`),
+/// reading the roles of [`summarise`] and the cost (for the `gross_profit` column).
 pub(crate) fn summarise_partitioned(
     input: &InputArgs,
     time: &TimeArgs,
     partitions: Option<usize>,
 ) -> patronage::Result<Summary> {
     let options = summary_options(input, time)?;
+    let tx = lean(input, &options, &[OptionalRole::Cost])?;
     let engine = input.engine.apply(Engine::Memory)?;
     let table = match (&engine, partitions) {
         (Engine::Memory, _) => {
-            patronage::stages::summary::summary_partitioned(&load(input)?, &options, partitions)?
+            patronage::stages::summary::summary_partitioned(&tx, &options, partitions)?
         }
         (_, Some(_)) => {
             return Err(patronage::Error::InvalidOption {
@@ -109,9 +138,7 @@ pub(crate) fn summarise_partitioned(
                 reason: "--partitions splits the memory engine's input into id ranges; with --engine datafusion use --engine-partitions and --memory-limit".into(),
             });
         }
-        (engine, None) => {
-            patronage::stages::summary::summary_on(&load(input)?, &options, None, engine)?.0
-        }
+        (engine, None) => patronage::stages::summary::summary_on(&tx, &options, None, engine)?.0,
     };
     report_cleaning(input, table.report())?;
     table.into_summary()

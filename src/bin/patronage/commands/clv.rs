@@ -9,6 +9,7 @@
 
 use std::path::PathBuf;
 
+use patronage::io::OptionalRole;
 use patronage::stages::clv::{
     ClvSettings, FittedModels, MarginSource, ScoringPeriod, SpendSource, clv_table_on,
     clv_table_with,
@@ -55,7 +56,12 @@ pub(crate) fn run_clv(
         )?)),
         None => None,
     };
-    let summary = summarise(input, time)?;
+    // The cost column is read only when the margin comes from it.
+    let extra: &[OptionalRole] = match margin {
+        MarginSource::Cost => &[OptionalRole::Cost],
+        _ => &[],
+    };
+    let summary = summarise(input, time, extra)?;
     // `--model auto`: the model `fit compare` would choose, said on stderr (not with
     // a saved purchase model, which is used as it is).
     let model = match model.parse::<ModelChoice>()? {

@@ -25,7 +25,7 @@ pub(crate) fn run_compare(
             reason: "`fit compare` reads transactions (it needs the holdout columns of their summary); drop --summary".into(),
         });
     }
-    let out = compare_models(&summarise(input, time)?, &fit.options())?;
+    let out = compare_models(&summarise(input, time, &[])?, &fit.options())?;
     if let Some(path) = save_model {
         save_model_file(path, out.chosen_fit()?.to_json()?)?;
     }

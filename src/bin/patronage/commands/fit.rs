@@ -36,7 +36,7 @@ pub(crate) fn run_fit(
         }
         let kind = model.parse::<ModelChoice>()?.fixed("model")?;
         let table = CovariateTable::read(path, &covariates.covariate_cols)?;
-        let out = fit_covariates(kind, &summarise(input, time)?, &table, &fit.options())?;
+        let out = fit_covariates(kind, &summarise(input, time, &[])?, &table, &fit.options())?;
         if json {
             println!("{}", to_json_text(&out.to_json())?);
         } else {
@@ -71,7 +71,7 @@ pub(crate) fn run_fit(
     let out = if summary {
         fit_table(kind, &patronage::io::read_table(&input.input)?, &opts)?
     } else {
-        fit_summary(kind, &summarise(input, time)?, &opts)?
+        fit_summary(kind, &summarise(input, time, &[])?, &opts)?
     };
     if let Some(path) = save_model {
         save_model_file(path, out.model.to_json()?)?;

@@ -31,7 +31,7 @@ pub(crate) fn run_rfm(
         });
     // Check the rule table before reading the data.
     options.segments.validate(bins)?;
-    let summary = summarise(input, time)?;
+    let summary = summarise(input, time, &[])?;
     let table = summary.rfm(&options)?;
     if json {
         let text = crate::print::to_json_text(&table.segment_summary())?;

@@ -42,7 +42,7 @@ pub(crate) fn run_target(
     if let Some(options) = &settings.interval {
         options.validate()?;
     }
-    let out = target(&summarise(input, time)?, &settings, by, cut)?;
+    let out = target(&summarise(input, time, &[])?, &settings, by, cut)?;
     print_notes(&out.clv.notes);
     print_margin_assumption(settings.margin);
     let t = out.targeting;

@@ -1,7 +1,7 @@
-//! The contractual-churn stage (what `patronage fit sbg --survival FILE` runs): read a
-//! cohort's survival table, fit the shifted-beta-geometric model
-//! ([`crate::clv::sbg`]) and report the fit with the retention and survival curves it
-//! implies next to the observed ones.
+//! The contractual-churn stage (what `patronage fit sbg` runs): read a cohort's survival
+//! table, or derive the acquisition cohorts' survival from a subscription log's summary,
+//! fit the shifted-beta-geometric model ([`crate::clv::sbg`]) and report the fit with
+//! the retention and survival curves it implies next to the observed ones.
 
 use std::path::Path;
 
@@ -9,8 +9,11 @@ use serde_json::{Value, json};
 
 use crate::clv::FitOptions;
 use crate::clv::sbg::{CUSTOMERS_COLUMN, FittedSbg, PERIOD_COLUMN, Sbg, SurvivalData};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::io::frame::nullable_f64;
+use crate::transactions::aggregate::CohortPeriod;
+use crate::transactions::summary::Summary;
+use crate::transactions::units::day_number;
 
 /// Reads a survival table: a CSV (or Parquet, Arrow IPC) file with the columns
 /// `period, customers`, the customers still active at the start of each period, period
@@ -37,6 +40,126 @@ pub fn read_survival(path: impl AsRef<Path>) -> Result<SurvivalData> {
     let periods = nullable_f64(&df, PERIOD_COLUMN)?;
     let customers = nullable_f64(&df, CUSTOMERS_COLUMN)?;
     SurvivalData::from_rows(&periods, &customers)
+}
+
+/// The acquisition cohorts' survival in a subscription log ([`survival_from_summary`]).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct LogSurvival {
+    /// The cohorts' labels (`2024-01`, or the Monday of the week), oldest first, one per
+    /// cohort of `data`.
+    pub labels: Vec<String>,
+    /// Per cohort, the customers still subscribed at the start of each period since
+    /// acquisition, up to the last complete period.
+    pub data: SurvivalData,
+    /// The last complete period's label: the end every cohort is censored at.
+    pub through: String,
+    /// Customers acquired after the last complete period (left out: no renewal of
+    /// theirs could be observed).
+    pub left_out: usize,
+}
+
+/// The survival table of each acquisition cohort of a subscription log, from its
+/// summary ([`crate::stages::summary::summary`]): a customer is acquired in the period
+/// (calendar month or ISO week) of their first payment and still subscribed at the
+/// start of every period up to that of their last payment (the contractual reading:
+/// one who stops paying has churned, and a gap between payments is not a churn). Each
+/// cohort is observed to the last complete period before the observation end (a
+/// partial period would count as churned everyone whose payment in it is not yet due)
+/// and right-censored there; customers acquired after it are left out and counted.
+///
+/// # Errors
+///
+/// [`Error::EmptyTable`] when no customer was acquired by the last complete period,
+/// or no cohort is observed beyond its acquisition period (nothing to fit).
+///
+/// # Example
+///
+/// ```
+/// use patronage::prelude::*;
+/// use patronage::stages::churn::{fit_survival, survival_from_summary};
+/// use patronage::transactions::aggregate::CohortPeriod;
+/// let tx = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?;
+/// let summary = tx.summary(&SummaryOptions::weekly())?;
+/// let s = survival_from_summary(&summary, CohortPeriod::Month)?;
+/// assert_eq!(s.labels.len(), s.data.cohorts().len());
+/// assert_eq!(s.data.n_customers() as usize + s.left_out, summary.n_customers());
+/// let fit = fit_survival(&s.data, &Default::default())?;
+/// assert!(fit.model.alpha() > 0.0);
+/// # Ok::<(), patronage::Error>(())
+/// ```
+pub fn survival_from_summary(summary: &Summary, period: CohortPeriod) -> Result<LogSurvival> {
+    let days = |name: &str| -> Result<Vec<i32>> {
+        let c = summary.frame().column(name)?.to_physical_repr();
+        Ok(c.i32()?.into_no_null_iter().collect())
+    };
+    let (first, last) = (days("first_purchase")?, days("last_purchase")?);
+    let end = day_number(summary.observation_end());
+    // The last complete period: the observation end's own when it is the period's last
+    // day, else the one before.
+    let complete = if period.of(end + 1) != period.of(end) {
+        period.of(end)
+    } else {
+        period.of(end) - 1
+    };
+    // Per cohort, the customers by the number of periods they stayed (capped at the
+    // last complete period).
+    let mut stayed: std::collections::BTreeMap<i64, Vec<u64>> = Default::default();
+    let mut left_out = 0;
+    for (&f, &l) in first.iter().zip(&last) {
+        let cohort = period.of(f);
+        if cohort > complete {
+            left_out += 1;
+            continue;
+        }
+        let span = (complete - cohort) as usize;
+        let k = ((period.of(l).min(complete) - cohort) as usize).min(span);
+        let counts = stayed.entry(cohort).or_insert_with(|| vec![0; span + 1]);
+        counts[k] += 1;
+    }
+    if stayed.is_empty() {
+        return Err(Error::EmptyTable {
+            what: format!(
+                "no customer was acquired by the last complete {} ({})",
+                period_name(period),
+                period.label(complete)
+            ),
+        });
+    }
+    let (labels, cohorts): (Vec<String>, Vec<Vec<u64>>) = stayed
+        .into_iter()
+        .map(|(cohort, counts)| {
+            // Active at the start of period t: those who stayed t periods or more.
+            let mut active = counts;
+            for t in (0..active.len().saturating_sub(1)).rev() {
+                active[t] += active[t + 1];
+            }
+            (period.label(cohort), active)
+        })
+        .unzip();
+    let data = SurvivalData::from_cohorts(&cohorts).map_err(|e| match e {
+        Error::EmptyTable { .. } => Error::EmptyTable {
+            what: format!(
+                "every customer was acquired in the last complete {} ({}): no renewal to fit",
+                period_name(period),
+                period.label(complete)
+            ),
+        },
+        other => other,
+    })?;
+    Ok(LogSurvival {
+        labels,
+        data,
+        through: period.label(complete),
+        left_out,
+    })
+}
+
+fn period_name(period: CohortPeriod) -> &'static str {
+    match period {
+        CohortPeriod::Week => "week",
+        _ => "month",
+    }
 }
 
 /// A fitted sBG model with the survival table it was fitted on.
@@ -79,9 +202,11 @@ pub fn fit_survival(data: &SurvivalData, options: &FitOptions) -> Result<ChurnOu
 impl ChurnOutcome {
     /// The JSON object `patronage fit sbg --json` prints: as the other models' `fit
     /// --json` (`model, params {alpha, beta}, standard_errors, log_likelihood,
-    /// n_customers, converged, iterations`), plus `periods`: per observed period the
-    /// observed and fitted share still active and, from period 1, the observed and
-    /// fitted retention rate `r(t) = S(t)/S(t-1)`.
+    /// n_customers, converged, iterations`), plus `cohorts` (how many the table pools)
+    /// and `periods`: per observed period the customers at risk, the observed and fitted
+    /// share still active and, from period 1, the observed and fitted retention rate
+    /// `r(t) = S(t)/S(t-1)` (observed over the cohorts observed through `t`:
+    /// [`SurvivalData::observed_retention`], [`SurvivalData::observed_survival`]).
     pub fn to_json(&self) -> Value {
         let m = &self.model;
         let names = m.param_names();
@@ -109,33 +234,21 @@ impl ChurnOutcome {
             out["method"] = json!(r.method);
         }
         let active = self.data.active();
-        let n0 = self.data.n_customers();
+        let observed = self.data.observed_survival();
         let periods: Vec<Value> = (0..active.len())
             .map(|t| {
                 let tu = t as u32;
-                let (observed_r, fitted_r) = if t == 0 {
-                    (Value::Null, Value::Null)
-                } else {
-                    let prev = active[t - 1];
-                    (
-                        if prev > 0.0 {
-                            json!(active[t] / prev)
-                        } else {
-                            Value::Null
-                        },
-                        json!(m.retention_rate(tu)),
-                    )
-                };
                 json!({
                     "period": t,
                     "customers": active[t],
-                    "observed_survival": active[t] / n0,
+                    "observed_survival": observed[t],
                     "fitted_survival": m.survival(tu),
-                    "observed_retention": observed_r,
-                    "fitted_retention": fitted_r,
+                    "observed_retention": self.data.observed_retention(t),
+                    "fitted_retention": m.retention_rate(tu),
                 })
             })
             .collect();
+        out["cohorts"] = json!(self.data.cohorts().len());
         out["periods"] = Value::Array(periods);
         out
     }

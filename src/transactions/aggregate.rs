@@ -62,7 +62,7 @@ impl std::str::FromStr for CohortPeriod {
 
 impl CohortPeriod {
     /// The absolute period number of a day (months or Monday-weeks since year 0).
-    fn of(self, day: i32) -> i64 {
+    pub(crate) fn of(self, day: i32) -> i64 {
         use chrono::Datelike;
         match self {
             CohortPeriod::Month => {
@@ -77,7 +77,7 @@ impl CohortPeriod {
     }
 
     /// The label of an absolute period: `2024-01`, or the Monday of the week.
-    fn label(self, period: i64) -> String {
+    pub(crate) fn label(self, period: i64) -> String {
         match self {
             CohortPeriod::Month => {
                 format!("{}-{:02}", period.div_euclid(12), period.rem_euclid(12) + 1)

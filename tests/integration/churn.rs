@@ -1,11 +1,14 @@
 //! Contractual churn (the sBG model): the survival-table reader's typed errors, the
-//! published fits through the stage, and `patronage fit sbg --survival` against the stage.
+//! published fits through the stage, `patronage fit sbg --survival` against the stage,
+//! and the cohorts of a subscription log (counted by hand; parameters recovered from a
+//! simulated log; `patronage fit sbg LOG --cohort month` against the stage).
 
 use std::io::Write;
 
 use patronage::Error;
 use patronage::clv::sbg::SurvivalData;
-use patronage::stages::churn::{fit_survival, read_survival};
+use patronage::prelude::*;
+use patronage::stages::churn::{fit_survival, read_survival, survival_from_summary};
 
 use crate::cli::patronage;
 
@@ -121,4 +124,139 @@ fn cli_fit_sbg_refuses_what_does_not_fit() {
     assert_eq!(code, 2);
     let (code, _, _) = patronage(&["fit", "bg-nbd", "--survival", REGULAR]);
     assert_eq!(code, 2);
+}
+
+/// A log's summary with the given observation end.
+fn log_summary(csv: &str, end: &str) -> Summary {
+    let f = table(csv);
+    let tx = Transactions::scan(f.path(), TransactionSchema::default()).unwrap();
+    tx.summary(&SummaryOptions::weekly().observation_end(end))
+        .unwrap()
+}
+
+const SMALL_LOG: &str = "customer_id,date,amount\n\
+    a,2024-01-05,10\na,2024-02-05,10\na,2024-03-05,10\n\
+    b,2024-01-20,10\n\
+    c,2024-02-10,10\nc,2024-04-10,10\n\
+    d,2024-04-02,10\n\
+    e,2024-05-03,10\n";
+
+/// By hand: the last complete month before 2024-05-15 is April. January's cohort (a,
+/// b) is observed for three renewals: a pays through March, b never renews; February's
+/// (c) stays through April despite the gap in March; April's (d) has no renewal yet;
+/// e, acquired in May, is left out.
+#[test]
+fn a_subscription_logs_cohorts_are_counted_by_hand() {
+    let s =
+        survival_from_summary(&log_summary(SMALL_LOG, "2024-05-15"), CohortPeriod::Month).unwrap();
+    assert_eq!(s.labels, ["2024-01", "2024-02", "2024-04"]);
+    assert_eq!(s.through, "2024-04");
+    assert_eq!(s.left_out, 1);
+    let cohorts: Vec<Vec<f64>> = vec![vec![2.0, 1.0, 1.0, 0.0], vec![1.0, 1.0, 1.0], vec![1.0]];
+    assert_eq!(s.data.cohorts(), cohorts);
+    // On the last day of May, May is complete: e joins as its own cohort, and a month
+    // more of every cohort is observed.
+    let s =
+        survival_from_summary(&log_summary(SMALL_LOG, "2024-05-31"), CohortPeriod::Month).unwrap();
+    assert_eq!(s.through, "2024-05");
+    assert_eq!(s.left_out, 0);
+    assert_eq!(s.data.cohorts()[1], [1.0, 1.0, 1.0, 0.0]);
+    assert_eq!(s.data.cohorts().len(), 4);
+}
+
+#[test]
+fn a_log_without_a_renewal_to_observe_is_an_empty_table() {
+    // Everyone acquired in the last complete month, or after it.
+    let log = "customer_id,date,amount\na,2024-04-03,10\nb,2024-05-02,10\n";
+    let e =
+        survival_from_summary(&log_summary(log, "2024-05-10"), CohortPeriod::Month).unwrap_err();
+    assert!(matches!(e, Error::EmptyTable { .. }), "{e:?}");
+    // Weeks: both acquired after the last complete week (to Sunday 2024-04-28).
+    let log = "customer_id,date,amount\na,2024-04-30,10\nb,2024-05-02,10\n";
+    let e = survival_from_summary(&log_summary(log, "2024-05-02"), CohortPeriod::Week).unwrap_err();
+    assert!(matches!(e, Error::EmptyTable { .. }), "{e:?}");
+}
+
+/// A monthly subscription log from known parameters: 12 monthly cohorts of 400, each
+/// customer paying on the same day every month until a churn drawn with probability
+/// theta ~ Beta(0.9, 2.4), observed to the end of December 2023.
+fn simulated_log(truth: [f64; 2]) -> String {
+    use rand::{Rng, SeedableRng};
+    use rand_distr::{Beta, Distribution};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+    let theta = Beta::new(truth[0], truth[1]).unwrap();
+    let mut csv = String::from("customer_id,date,amount\n");
+    let mut id = 0;
+    for month in 1..=12u32 {
+        for _ in 0..400 {
+            id += 1;
+            let day = rng.random_range(1..=28u32);
+            let p: f64 = theta.sample(&mut rng);
+            let mut m = month;
+            loop {
+                csv.push_str(&format!("s{id},2023-{m:02}-{day:02},20\n"));
+                m += 1;
+                if m > 12 || rng.random::<f64>() < p {
+                    break;
+                }
+            }
+        }
+    }
+    csv
+}
+
+#[test]
+fn a_simulated_subscription_log_gives_back_its_parameters() {
+    let truth = [0.9, 2.4];
+    let f = table(&simulated_log(truth));
+    let path = f.path().to_str().unwrap();
+    let (code, out, err) = patronage(&[
+        "fit",
+        "sbg",
+        path,
+        "--cohort",
+        "month",
+        "--observation-end",
+        "2023-12-31",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let cli: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let s = survival_from_summary(
+        &log_summary(&simulated_log(truth), "2023-12-31"),
+        CohortPeriod::Month,
+    )
+    .unwrap();
+    let stage = fit_survival(&s.data, &Default::default()).unwrap();
+    let mut expected = stage.to_json();
+    expected["cohort_labels"] = serde_json::json!(s.labels);
+    expected["observed_through"] = serde_json::json!("2023-12");
+    assert_eq!(cli, expected);
+    assert_eq!(cli["cohorts"], 12);
+    let se = &stage.model.report().unwrap().standard_errors;
+    for (j, name) in ["alpha", "beta"].iter().enumerate() {
+        let estimate = cli["params"][name].as_f64().unwrap();
+        assert!(
+            (estimate - truth[j]).abs() < 2.0 * se[j],
+            "{name}: {estimate} (se {}) vs {}",
+            se[j],
+            truth[j]
+        );
+    }
+}
+
+#[test]
+fn cli_fit_sbg_on_a_log_refuses_mixed_sources() {
+    let f = table(SMALL_LOG);
+    let log = f.path().to_str().unwrap();
+    // a log and a survival table at once; --cohort with another model; a bad period
+    for args in [
+        vec!["fit", "sbg", log, "--survival", REGULAR],
+        vec!["fit", "sbg", "--survival", REGULAR, "--cohort", "month"],
+        vec!["fit", "bg-nbd", log, "--cohort", "month"],
+        vec!["fit", "sbg", log, "--cohort", "fortnight"],
+    ] {
+        let (code, _, err) = patronage(&args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+    }
 }

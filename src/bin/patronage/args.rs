@@ -77,7 +77,8 @@ pub(crate) enum Command {
     /// the pooled chi-square of each, and the model chosen (lowest holdout MAE with
     /// --calibration-end, else lowest BIC). `fit sbg --survival FILE` fits the
     /// contractual-churn (shifted-beta-geometric) model to a survival table instead of
-    /// transactions.
+    /// transactions; `fit sbg INPUT [--cohort month|week]` to the acquisition cohorts of
+    /// a subscription log.
     // INPUT is not needed with --survival (sbg); the placeholder default only lets the
     // shared `InputArgs` be built then (clap treats an empty default as no value), and
     // `run_fit` refuses INPUT and --survival together.
@@ -97,6 +98,11 @@ pub(crate) enum Command {
         /// customers`: customers still active at the start of each period, period 0 first.
         #[arg(long, value_name = "FILE")]
         survival: Option<PathBuf>,
+        /// sbg on a subscription log (INPUT): the period of the acquisition cohorts and
+        /// renewals (a customer is subscribed from the period of their first payment to
+        /// that of their last).
+        #[arg(long, value_name = "month|week")]
+        cohort: Option<String>,
         #[command(flatten)]
         time: TimeArgs,
         /// INPUT is a per-customer table (frequency, recency, T or x, t_x, T; optional

@@ -58,6 +58,7 @@ fn run(cli: Cli) -> patronage::Result<()> {
             model,
             input,
             survival,
+            cohort,
             time,
             summary,
             fit,
@@ -67,7 +68,7 @@ fn run(cli: Cli) -> patronage::Result<()> {
         } => run_fit(
             &model,
             &input,
-            survival.as_ref(),
+            (survival.as_ref(), cohort.as_deref()),
             &time,
             summary,
             &fit,

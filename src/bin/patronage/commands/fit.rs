@@ -11,7 +11,7 @@ use patronage::stages::covariates::{CovariateTable, fit_covariates};
 use patronage::stages::fit::{fit_summary, fit_table};
 
 use crate::args::{CovariateArgs, FitArgs, InputArgs, NO_INPUT, TimeArgs};
-use crate::commands::sbg::run_fit_sbg;
+use crate::commands::sbg::{SbgSource, run_fit_sbg};
 use crate::input::summarise;
 use crate::print::{print_covariate_fit, print_fit, save_model as save_model_file, to_json_text};
 
@@ -19,7 +19,7 @@ use crate::print::{print_covariate_fit, print_fit, save_model as save_model_file
 pub(crate) fn run_fit(
     model: &str,
     input: &InputArgs,
-    survival: Option<&PathBuf>,
+    (survival, cohort): (Option<&PathBuf>, Option<&str>),
     time: &TimeArgs,
     summary: bool,
     fit: &FitArgs,
@@ -44,23 +44,32 @@ pub(crate) fn run_fit(
         }
         return Ok(());
     }
-    // sBG fits a survival table, not transactions: neither INPUT nor the transaction
-    // options apply to it.
+    // sBG fits a survival table, or the acquisition cohorts of a subscription log.
     if model.eq_ignore_ascii_case("sbg") {
-        return match survival {
-            Some(path) if input.input.as_os_str() == NO_INPUT && !summary => {
-                run_fit_sbg(path, fit, json, save_model)
+        let has_input = input.input.as_os_str() != NO_INPUT;
+        return match (survival, has_input, summary) {
+            (Some(path), false, false) if cohort.is_none() => {
+                run_fit_sbg(SbgSource::Table(path), fit, json, save_model)
+            }
+            (None, true, false) => {
+                let period = cohort.unwrap_or("month").parse()?;
+                run_fit_sbg(SbgSource::Log(input, time, period), fit, json, save_model)
             }
             _ => Err(usage(
                 "survival",
-                "sbg fits a survival table: give --survival FILE and no INPUT or --summary".into(),
+                "sbg fits a survival table (--survival FILE) or a subscription log (INPUT [--cohort month|week]): give one of them, without --summary".into(),
             )),
         };
     }
-    if survival.is_some() {
+    if survival.is_some() || cohort.is_some() {
+        let option = if survival.is_some() {
+            "survival"
+        } else {
+            "cohort"
+        };
         return Err(usage(
-            "survival",
-            format!("--survival is for the sbg model, not {model}"),
+            option,
+            format!("--{option} is for the sbg model, not {model}"),
         ));
     }
     if model.eq_ignore_ascii_case("compare") {

@@ -1,35 +1,70 @@
-//! `patronage fit sbg --survival FILE`: fits the contractual-churn (shifted-beta-
-//! geometric) model to a cohort's survival table and prints the coefficients with the
-//! observed and fitted survival and retention per period, as text or JSON.
+//! `patronage fit sbg --survival FILE` and `patronage fit sbg INPUT [--cohort P]`: fits
+//! the contractual-churn (shifted-beta-geometric) model to a cohort's survival table or
+//! to the acquisition cohorts of a subscription log, and prints the coefficients with
+//! the observed and fitted survival and retention per period, as text or JSON.
 
 use std::path::PathBuf;
 
-use patronage::stages::churn::{fit_survival, read_survival};
+use patronage::prelude::CohortPeriod;
+use patronage::stages::churn::{fit_survival, read_survival, survival_from_summary};
 
-use crate::args::FitArgs;
+use crate::args::{FitArgs, InputArgs, TimeArgs};
+use crate::input::summarise;
 use crate::print::{print_coefficients, save_model as save_model_file, to_json_text};
 
+/// What the sBG model is fitted to.
+pub(crate) enum SbgSource<'a> {
+    /// A survival table file (`period, customers`).
+    Table(&'a PathBuf),
+    /// A subscription log and the period of its cohorts.
+    Log(&'a InputArgs, &'a TimeArgs, CohortPeriod),
+}
+
 pub(crate) fn run_fit_sbg(
-    survival: &PathBuf,
+    source: SbgSource<'_>,
     fit: &FitArgs,
     json: bool,
     save_model: Option<&PathBuf>,
 ) -> patronage::Result<()> {
-    let data = read_survival(survival)?;
+    let (data, cohorts) = match source {
+        SbgSource::Table(path) => (read_survival(path)?, None),
+        SbgSource::Log(input, time, period) => {
+            let s = survival_from_summary(&summarise(input, time, &[])?, period)?;
+            eprintln!(
+                "patronage: {} cohorts ({} to {}) observed through {}; {} customers acquired after it left out",
+                s.labels.len(),
+                s.labels.first().map_or("", String::as_str),
+                s.labels.last().map_or("", String::as_str),
+                s.through,
+                s.left_out
+            );
+            let labels = s.labels.clone();
+            (s.data, Some((labels, s.through)))
+        }
+    };
     let out = fit_survival(&data, &fit.options())?;
     if let Some(path) = save_model {
         save_model_file(path, out.model.to_json()?)?;
     }
     if json {
-        println!("{}", to_json_text(&out.to_json())?);
+        let mut value = out.to_json();
+        if let Some((labels, through)) = cohorts {
+            value["cohort_labels"] = serde_json::json!(labels);
+            value["observed_through"] = serde_json::json!(through);
+        }
+        println!("{}", to_json_text(&value)?);
         return Ok(());
     }
     let m = &out.model;
     print_coefficients(m.name(), &m.summary());
     if let Some(r) = m.report() {
         println!(
-            "log-likelihood {:.4}; cohort of {} customers over {} periods; {} in {} iterations",
+            "log-likelihood {:.4}; {} of {} customers over {} periods; {} in {} iterations",
             r.log_likelihood,
+            match data.cohorts().len() {
+                1 => "cohort".to_string(),
+                n => format!("{n} cohorts"),
+            },
             r.n_customers,
             data.last_period(),
             if r.converged {
@@ -45,19 +80,18 @@ pub(crate) fn run_fit_sbg(
         "period", "customers", "survival", "fitted", "retention", "fitted"
     );
     let active = data.active();
+    let observed = data.observed_survival();
     for (t, &n) in active.iter().enumerate() {
         let tu = t as u32;
-        let (obs_r, fit_r) = match (t.checked_sub(1), m.retention_rate(tu)) {
-            (Some(p), Some(r)) if active[p] > 0.0 => {
-                (format!("{:.4}", n / active[p]), format!("{r:.4}"))
-            }
+        let (obs_r, fit_r) = match (data.observed_retention(t), m.retention_rate(tu)) {
+            (Some(o), Some(r)) => (format!("{o:.4}"), format!("{r:.4}")),
             _ => (String::new(), String::new()),
         };
         println!(
             "{:>6} {:>10} {:>10.4} {:>10.4} {:>10} {:>10}",
             t,
             n,
-            n / data.n_customers(),
+            observed[t],
             m.survival(tu),
             obs_r,
             fit_r

@@ -340,6 +340,13 @@ impl Default for ProfitabilityConfig {
 pub struct CohortConfig {
     /// `month` or `week`.
     pub period: CohortPeriod,
+    /// The log is of contract payments (a subscription, a membership): also fit the
+    /// contractual-churn (sBG) model to the acquisition cohorts' survival
+    /// ([`crate::stages::churn::contractual_churn`]), shown in the report's
+    /// "Contractual retention" section and `report.json`'s `churn`. Off by default: on
+    /// a non-contractual log, a customer who has not bought since some month has not
+    /// cancelled anything.
+    pub contractual: bool,
 }
 
 /// What the report writes besides its fixed files (the `[report]` table).

@@ -170,6 +170,10 @@ pub struct PipelineOutput {
     pub profitability: Option<Profitability>,
     /// Acquisition cohorts.
     pub cohorts: Cohorts,
+    /// With `[cohorts] contractual = true`: the sBG model fitted to the acquisition
+    /// cohorts' survival (skipped, with the reason under [`Stage::Cohorts`], when no
+    /// cohort is observed past its first period or the fit has no maximum).
+    pub churn: Option<crate::stages::churn::ContractualChurn>,
     /// What the run decided on its own (for example spend falling back to historic
     /// means when Gamma-Gamma has q <= 1).
     pub notes: Vec<String>,

@@ -7,10 +7,12 @@ use std::collections::HashMap;
 
 use polars::prelude::*;
 
+use crate::clv::FitOptions;
 use crate::engine::{Engine, EngineRun};
 use crate::error::{Error, Result};
 use crate::profitability::{CostModel, MatrixAxis, Split};
 use crate::segmentation::{KChoice, SegmentationSpec};
+use crate::stages::churn::contractual_churn;
 use crate::stages::clv::clv_table_on;
 use crate::stages::clv::{ClvSettings, MarginSource, ScoringPeriod};
 use crate::stages::cohorts::cohorts;
@@ -129,6 +131,23 @@ impl Pipeline {
         let (summary, mix_table) = match segmentation_setup {
             Some((_, true)) => (table.summary()?, Some(table)),
             _ => (table.into_summary()?, None),
+        };
+        let churn = if self.config.cohorts.contractual {
+            let period = self.config.cohorts.period;
+            match contractual_churn(&summary, period, &FitOptions::default()) {
+                Ok(churn) => Some(churn),
+                // The data cannot support it: the other stages run.
+                Err(e @ (Error::EmptyTable { .. } | Error::NotConverged { .. })) => {
+                    skipped.push(SkippedStage {
+                        stage: Stage::Cohorts,
+                        reason: format!("cohorts.contractual: the sBG model cannot be fitted: {e}"),
+                    });
+                    None
+                }
+                Err(e) => return Err(e),
+            }
+        } else {
+            None
         };
         progress(Stage::Rfm);
         let rfm = summary.rfm(&self.rfm)?;
@@ -257,6 +276,7 @@ impl Pipeline {
             segmentation,
             profitability,
             cohorts: cohort_table,
+            churn,
             notes,
             skipped,
             assumptions,

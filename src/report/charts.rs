@@ -78,6 +78,7 @@ pub(crate) fn all_with(out: &PipelineOutput, views: &Views) -> Result<Vec<Chart>
         tracking_cumulative(out)?,
         tracking_periods(out)?,
         Some(cohort_retention(out)?),
+        contractual_survival(out)?,
     ]
     .into_iter()
     .flatten()
@@ -118,6 +119,12 @@ pub(crate) fn skipped_with(out: &PipelineOutput, views: &Views) -> Vec<(&'static
     if out.segmentation.is_none() {
         s.push(("segments", out.not_run_reason(Stage::Segmentation)));
     }
+    // Only when it was asked for ([cohorts] contractual) and could not be fitted.
+    if out.churn.is_none() {
+        if let Some(skip) = out.skipped.iter().find(|k| k.stage == Stage::Cohorts) {
+            s.push(("contractual_survival", skip.reason.clone()));
+        }
+    }
     if out.clv.is_none() {
         s.push(("clv_distribution", out.not_run_reason(Stage::Clv)));
     }
@@ -151,6 +158,26 @@ pub(crate) fn skipped_with(out: &PipelineOutput, views: &Views) -> Vec<(&'static
 }
 
 type DrawResult = std::result::Result<(), Box<dyn std::error::Error>>;
+
+/// The legend every chart with more than one series draws: a framed, lightly opaque box
+/// at `position`.
+fn legend<'a, DB, CT>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+) -> DrawResult
+where
+    DB: DrawingBackend + 'a,
+    DB::ErrorType: 'static,
+    CT: CoordTranslate,
+{
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()?;
+    Ok(())
+}
 
 fn render(
     size: (u32, u32),
@@ -327,12 +354,7 @@ fn matrix(out: &PipelineOutput) -> Result<Option<Chart>> {
                 note,
             )))?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         Ok(())
     })?;
     Ok(Some(Chart {
@@ -378,12 +400,7 @@ fn whale(out: &PipelineOutput) -> Result<Option<Chart>> {
             .label("cumulative net contribution")
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], PALETTE[0]));
         chart.draw_series(std::iter::once(Circle::new(r.peak, 5, PALETTE[3].filled())))?;
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()?;
+        legend(&mut chart, SeriesLabelPosition::LowerRight)?;
         Ok(())
     })?;
     Ok(Some(Chart {
@@ -462,12 +479,7 @@ fn segments(out: &PipelineOutput) -> Result<Option<Chart>> {
             }))?
             .label("revenue")
             .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], PALETTE[1].filled()));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()?;
+        legend(&mut chart, SeriesLabelPosition::LowerRight)?;
         Ok(())
     })?;
     Ok(Some(Chart {
@@ -610,12 +622,7 @@ fn holdout(out: &PipelineOutput) -> Result<Option<Chart>> {
                 .iter()
                 .map(|&p| TriangleMarker::new(p, 5, PALETTE[1].filled())),
         )?;
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()?;
+        legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
         Ok(())
     })?;
     Ok(Some(Chart {
@@ -721,12 +728,7 @@ fn period_transactions(out: &PipelineOutput) -> Result<Option<Chart>> {
             }))?
             .label("model")
             .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], PALETTE[1].filled()));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         Ok(())
     })?;
     Ok(Some(Chart {
@@ -816,16 +818,14 @@ fn tracking_chart(
             ))?
             .label("model")
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], PALETTE[1]));
-        chart
-            .configure_series_labels()
-            .position(if cumulative {
+        legend(
+            &mut chart,
+            if cumulative {
                 SeriesLabelPosition::UpperLeft
             } else {
                 SeriesLabelPosition::UpperRight
-            })
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()?;
+            },
+        )?;
         Ok(())
     })?;
     Ok(Some((r, svg)))
@@ -848,6 +848,64 @@ fn tracking_periods(out: &PipelineOutput) -> Result<Option<Chart>> {
         title: "Tracking: repeat purchases per period".into(),
         svg,
         reading: r.incremental_text,
+    }))
+}
+
+/// With `[cohorts] contractual`: the share of the cohorts still subscribed by period
+/// since acquisition, observed against the sBG model, and the model's projection.
+fn contractual_survival(out: &PipelineOutput) -> Result<Option<Chart>> {
+    let Some(c) = &out.churn else {
+        return Ok(None);
+    };
+    let r = readings::churn(c);
+    let svg = render(SIZE, |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(
+                "Contractual retention: share still subscribed",
+                ("sans-serif", 20),
+            )
+            .margin(12)
+            .x_label_area_size(42)
+            .y_label_area_size(56)
+            .build_cartesian_2d(0.0..f64::from(r.horizon), 0.0..1.05)?;
+        chart
+            .configure_mesh()
+            .light_line_style(WHITE)
+            .y_label_formatter(&|v: &f64| format!("{:.0}%", 100.0 * v))
+            .x_label_formatter(&|v: &f64| format!("{v:.0}"))
+            .x_desc("periods since acquisition")
+            .y_desc("share of the cohort still subscribed")
+            .draw()?;
+        let observed: Vec<(f64, f64)> = r.survival.iter().map(|&(t, o, _)| (t, o)).collect();
+        chart
+            .draw_series(LineSeries::new(
+                observed.clone(),
+                PALETTE[0].stroke_width(2),
+            ))?
+            .label("observed (cohorts pooled)")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], PALETTE[0]));
+        chart.draw_series(
+            observed
+                .iter()
+                .map(|&p| Circle::new(p, 4, PALETTE[0].filled())),
+        )?;
+        chart
+            .draw_series(DashedLineSeries::new(
+                r.projection.clone(),
+                8,
+                4,
+                PALETTE[1].stroke_width(2),
+            ))?
+            .label("sBG model")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], PALETTE[1]));
+        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+        Ok(())
+    })?;
+    Ok(Some(Chart {
+        id: "contractual_survival",
+        title: "Contractual retention".into(),
+        svg,
+        reading: r.text,
     }))
 }
 

@@ -262,6 +262,9 @@ pub(super) fn page(
         );
     }
     h.push_str("<section id=\"tables\">\n");
+    if let Some(c) = &out.churn {
+        h.push_str(&churn_table(c));
+    }
     if let Some(c) = &out.model_comparison {
         h.push_str(&super::model_choice::section(c));
     }
@@ -343,6 +346,57 @@ pub(super) fn page(
         "<footer>Every figure on this page is in report.json; the per-customer table is customers.parquet (and customers.csv when asked).</footer>\n<script>\n{}\n</script>\n</body>\n</html>\n",
         CHECK_SCRIPT.replace("__CHARTS__", &ids.join(","))
     );
+    h
+}
+
+/// The contractual-retention table: the sBG parameters, then per period the customers
+/// at risk and the observed and fitted survival and retention.
+fn churn_table(c: &crate::stages::churn::ContractualChurn) -> String {
+    let m = &c.fit.model;
+    let data = &c.fit.data;
+    let se = m
+        .report()
+        .map(|r| r.standard_errors.clone())
+        .unwrap_or_default();
+    let se_of = |j: usize| {
+        se.get(j)
+            .filter(|s| s.is_finite())
+            .map_or("n/a".into(), |s| format!("{s:.3}"))
+    };
+    let mut h = format!(
+        "<h2 id=\"contractual\">Contractual retention (sBG)</h2>\n<p>alpha {:.3} (standard error {}), beta {:.3} ({}); {} customers in {} acquisition cohorts observed to {}{}.</p>\n",
+        m.alpha(),
+        se_of(0),
+        m.beta(),
+        se_of(1),
+        count(data.n_customers()),
+        c.survival.labels.len(),
+        esc(&c.survival.through),
+        if c.survival.left_out > 0 {
+            format!(
+                "; {} acquired after it left out",
+                count(c.survival.left_out as f64)
+            )
+        } else {
+            String::new()
+        }
+    );
+    h.push_str("<table>\n<thead><tr><th>period</th><th>customers at risk</th><th>observed survival</th><th>fitted survival</th><th>observed retention</th><th>fitted retention</th></tr></thead>\n<tbody>\n");
+    let observed = data.observed_survival();
+    let rate = |r: Option<f64>| r.map_or(String::new(), fmt_pct);
+    for (t, n) in data.active().iter().enumerate() {
+        let tu = t as u32;
+        let _ = writeln!(
+            h,
+            "<tr><td>{t}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            count(*n),
+            fmt_pct(observed[t]),
+            fmt_pct(m.survival(tu)),
+            rate(data.observed_retention(t)),
+            rate(m.retention_rate(tu))
+        );
+    }
+    h.push_str("</tbody>\n</table>\n");
     h
 }
 

@@ -252,7 +252,8 @@ pub fn models_json(out: &PipelineOutput) -> Result<Value> {
 /// coefficients}`, the fits as `ClvCovariates::to_json` and one row per coefficient as
 /// [`covariates::coefficients`]), `checks`, `model_comparison` (with
 /// `[clv] model = "auto"`: the object of `patronage fit compare --json`), `segmentation`,
-/// `profitability`, `cohorts`, `notes`, `skipped_stages` (stages the data cannot support, with
+/// `profitability`, `cohorts`, `churn` (with `[cohorts] contractual`: the object of
+/// `patronage fit sbg INPUT --json`), `notes`, `skipped_stages` (stages the data cannot support, with
 /// the reason), `assumptions` (every assumption in force the data do not give).
 ///
 /// # Example
@@ -336,6 +337,9 @@ fn figures_with(out: &PipelineOutput, views: &customer_value::Views) -> Value {
         f["profitability"] = serde_json::to_value(p.figures()).unwrap_or(Value::Null);
     }
     f["cohorts"] = serde_json::to_value(&out.cohorts).unwrap_or(Value::Null);
+    if let Some(c) = &out.churn {
+        f["churn"] = c.to_json();
+    }
     // The customer-value views (what the page's CLV, top-customer and gain parts show);
     // a view that cannot be computed is left out with its error, not the whole report.
     fn view<T: serde::Serialize>(v: &Result<T>) -> Value {

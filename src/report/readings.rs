@@ -25,6 +25,7 @@ use crate::error::Result;
 use crate::pipeline::PipelineOutput;
 use crate::profitability::{MatrixAxis, Quadrant, QuadrantSummary, WhaleCurve};
 use crate::segmentation::{KRule, SegmentProfile, Segmentation};
+use crate::stages::churn::ContractualChurn;
 use crate::stages::tracking::{TrackingCheck, TrackingPoint};
 
 /// Customers drawn at most on the matrix scatter; larger tables draw every n-th.
@@ -1103,6 +1104,63 @@ pub fn cohort_retention(c: &Cohorts) -> CohortReading {
         periods,
         mean_next_period,
         colour_max,
+        text,
+    }
+}
+
+/// What the contractual-retention chart shows and says.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ChurnReading {
+    /// Per observed period `t`: the observed and the fitted share still subscribed.
+    pub survival: Vec<(f64, f64, f64)>,
+    /// Periods drawn: the observed ones, and as many again projected by the model.
+    pub horizon: u32,
+    /// The model's survival over `0..=horizon`.
+    pub projection: Vec<(f64, f64)>,
+    /// The reading.
+    pub text: String,
+}
+
+/// The sBG fit to a subscription log's cohorts: observed against fitted survival, the
+/// mean cancellation probability, how retention rises, and the projection.
+pub fn churn(c: &ContractualChurn) -> ChurnReading {
+    let m = &c.fit.model;
+    let data = &c.fit.data;
+    let observed = data.observed_survival();
+    let last = data.last_period() as u32;
+    let horizon = (2 * last).max(2);
+    let survival: Vec<(f64, f64, f64)> = observed
+        .iter()
+        .enumerate()
+        .map(|(t, &o)| (t as f64, o, m.survival(t as u32)))
+        .collect();
+    let projection: Vec<(f64, f64)> = (0..=horizon)
+        .map(|t| (f64::from(t), m.survival(t)))
+        .collect();
+    let (alpha, beta) = (m.alpha(), m.beta());
+    let first = m.retention_rate(1).unwrap_or(f64::NAN);
+    let later = m.retention_rate(last.max(1)).unwrap_or(f64::NAN);
+    let text = format!(
+        "The share of each acquisition cohort still paying, period by period since acquisition (the {} cohorts from {} to {}, each observed to {}), against the shifted-beta-geometric model (alpha {:.3}, beta {:.3}), projected to period {}. A new customer cancels at the first renewal with probability {} on average; retention rises from {} at the first renewal to {} at period {} as the customers most likely to cancel leave first (a sorting effect, not growing loyalty). The model expects {} of a new cohort to be paying after {} periods.",
+        c.survival.labels.len(),
+        c.survival.labels.first().map_or("", String::as_str),
+        c.survival.labels.last().map_or("", String::as_str),
+        c.survival.through,
+        alpha,
+        beta,
+        horizon,
+        pct(alpha / (alpha + beta)),
+        pct(first),
+        pct(later),
+        last.max(1),
+        pct(m.survival(horizon)),
+        horizon
+    );
+    ChurnReading {
+        survival,
+        horizon,
+        projection,
         text,
     }
 }

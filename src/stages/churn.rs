@@ -155,6 +155,58 @@ pub fn survival_from_summary(summary: &Summary, period: CohortPeriod) -> Result<
     })
 }
 
+/// The sBG model fitted to a subscription log's acquisition cohorts: what `patronage
+/// fit sbg INPUT` prints and the report's contractual-retention section shows.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ContractualChurn {
+    /// The cohorts' survival the model was fitted to.
+    pub survival: LogSurvival,
+    /// The fit.
+    pub fit: ChurnOutcome,
+}
+
+impl ContractualChurn {
+    /// [`ChurnOutcome::to_json`] with `cohort_labels`, `observed_through` (the last
+    /// complete period) and `left_out` (customers acquired after it).
+    pub fn to_json(&self) -> Value {
+        let mut value = self.fit.to_json();
+        value["cohort_labels"] = json!(self.survival.labels);
+        value["observed_through"] = json!(self.survival.through);
+        value["left_out"] = json!(self.survival.left_out);
+        value
+    }
+}
+
+/// [`survival_from_summary`], then [`fit_survival`].
+///
+/// # Errors
+///
+/// As those two: [`Error::EmptyTable`] when no cohort is observed beyond its
+/// acquisition period, [`Error::NotConverged`] when the likelihood has no finite maximum
+/// (nobody cancelled, say).
+///
+/// # Example
+///
+/// ```
+/// use patronage::prelude::*;
+/// use patronage::stages::churn::contractual_churn;
+/// let tx = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?;
+/// let summary = tx.summary(&SummaryOptions::weekly())?;
+/// let churn = contractual_churn(&summary, CohortPeriod::Month, &Default::default())?;
+/// assert_eq!(churn.to_json()["cohorts"], churn.survival.labels.len());
+/// # Ok::<(), patronage::Error>(())
+/// ```
+pub fn contractual_churn(
+    summary: &Summary,
+    period: CohortPeriod,
+    options: &FitOptions,
+) -> Result<ContractualChurn> {
+    let survival = survival_from_summary(summary, period)?;
+    let fit = fit_survival(&survival.data, options)?;
+    Ok(ContractualChurn { survival, fit })
+}
+
 fn period_name(period: CohortPeriod) -> &'static str {
     match period {
         CohortPeriod::Week => "week",

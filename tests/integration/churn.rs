@@ -231,6 +231,7 @@ fn a_simulated_subscription_log_gives_back_its_parameters() {
     let mut expected = stage.to_json();
     expected["cohort_labels"] = serde_json::json!(s.labels);
     expected["observed_through"] = serde_json::json!("2023-12");
+    expected["left_out"] = serde_json::json!(0);
     assert_eq!(cli, expected);
     assert_eq!(cli["cohorts"], 12);
     let se = &stage.model.report().unwrap().standard_errors;
@@ -259,4 +260,95 @@ fn cli_fit_sbg_on_a_log_refuses_mixed_sources() {
         let (code, _, err) = patronage(&args);
         assert_eq!(code, 2, "{args:?}: {err}");
     }
+}
+
+/// The pipeline with `[cohorts] contractual`: its fit is the stage's on its own summary;
+/// the report writes `churn`, the chart and the table, and leaves them out without the
+/// flag.
+#[test]
+fn a_contractual_report_fits_the_cohorts() {
+    use patronage::pipeline::{Pipeline, PipelineConfig};
+    let truth = [0.9, 2.4];
+    let f = table(&simulated_log(truth));
+    let mut config = PipelineConfig::default();
+    config.cohorts.contractual = true;
+    config.time = SummaryOptions::weekly().observation_end("2023-12-31");
+    let p = Pipeline::builder()
+        .config(config)
+        .without_segmentation()
+        .without_profitability()
+        .build()
+        .unwrap();
+    let out = p.run(&p.scan(f.path()).unwrap()).unwrap();
+    let stage = patronage::stages::churn::contractual_churn(
+        &out.summary,
+        CohortPeriod::Month,
+        &Default::default(),
+    )
+    .unwrap();
+    assert_eq!(out.churn.as_ref(), Some(&stage));
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = f.path().to_str().unwrap();
+    let run = |extra: &[&str], out: &std::path::Path| {
+        let mut args = vec![
+            "report",
+            path,
+            "--observation-end",
+            "2023-12-31",
+            "--quiet",
+            "--out",
+        ];
+        args.push(out.to_str().unwrap());
+        args.extend_from_slice(extra);
+        let (code, _, err) = patronage(&args);
+        assert_eq!(code, 0, "{err}");
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap())
+                .unwrap();
+        let page = std::fs::read_to_string(out.join("report.html")).unwrap();
+        (json, page)
+    };
+    let (json, page) = run(&["--contractual"], &dir.path().join("with"));
+    assert_eq!(json["churn"]["cohorts"], 12);
+    assert_eq!(json["churn"]["observed_through"], "2023-12");
+    assert!(
+        json["charts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c == "contractual_survival")
+    );
+    assert!(page.contains("id=\"contractual\"") && page.contains("id=\"contractual_survival\""));
+    let (json, page) = run(&[], &dir.path().join("without"));
+    assert!(json.get("churn").is_none());
+    assert!(!page.contains("id=\"contractual\""));
+}
+
+/// A contractual log whose cohorts cannot support a fit: the report runs, and says why
+/// the section is missing.
+#[test]
+fn a_contractual_report_without_renewals_says_why() {
+    let f = table("customer_id,date,amount\na,2024-04-03,10\nb,2024-04-20,12\na,2024-04-25,10\n");
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, err) = patronage(&[
+        "report",
+        f.path().to_str().unwrap(),
+        "--contractual",
+        "--observation-end",
+        "2024-05-10",
+        "--quiet",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
+            .unwrap();
+    assert!(json.get("churn").is_none());
+    let skipped = json["skipped_stages"].as_array().unwrap();
+    assert!(
+        skipped.iter().any(|s| s["stage"] == "cohorts"),
+        "{skipped:?}"
+    );
 }

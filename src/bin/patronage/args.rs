@@ -316,6 +316,11 @@ pub(crate) enum Command {
         /// csv).
         #[arg(long)]
         csv: bool,
+        /// The log is of contract payments (subscriptions): also fit the contractual-churn
+        /// (sBG) model to the acquisition cohorts and add the "Contractual retention"
+        /// section (sets [cohorts] contractual; the cohorts' period is [cohorts] period).
+        #[arg(long)]
+        contractual: bool,
         #[command(flatten)]
         interval: IntervalArgs,
         #[command(flatten)]

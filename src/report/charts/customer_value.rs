@@ -3,6 +3,7 @@
 
 use plotters::prelude::*;
 
+use super::legend;
 use super::{Chart, PALETTE, SIZE, render};
 use crate::error::Result;
 use crate::report::customer_value::{ClvDistribution, GainReading};
@@ -53,12 +54,7 @@ pub(super) fn clv_distribution(d: &ClvDistribution) -> Result<Chart> {
                     .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], colour));
             }
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         Ok(())
     })?;
     Ok(Chart {
@@ -127,12 +123,7 @@ pub(super) fn holdout_gain(g: &GainReading) -> Result<Chart> {
             .draw_series(LineSeries::new(purchases, PALETTE[1].stroke_width(2)))?
             .label("purchases captured")
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], PALETTE[1]));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()?;
+        legend(&mut chart, SeriesLabelPosition::LowerRight)?;
         Ok(())
     })?;
     Ok(Chart {

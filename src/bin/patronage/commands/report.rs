@@ -14,7 +14,7 @@ pub(crate) fn run_report(
     time: &TimeArgs,
     config: Option<&PathBuf>,
     (costs, margin_rate): (Option<&PathBuf>, Option<f64>),
-    csv: bool,
+    (csv, contractual): (bool, bool),
     (interval, covariates, k_rule): (&IntervalArgs, &CovariateArgs, Option<&str>),
     out: &std::path::Path,
     quiet: bool,
@@ -65,6 +65,9 @@ pub(crate) fn run_report(
     }
     if csv {
         c.report.csv = true;
+    }
+    if contractual {
+        c.cohorts.contractual = true;
     }
     if let Some(level) = interval.interval {
         c.clv.interval = Some(level);

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use patronage::prelude::CohortPeriod;
-use patronage::stages::churn::{fit_survival, read_survival, survival_from_summary};
+use patronage::stages::churn::{contractual_churn, fit_survival, read_survival};
 
 use crate::args::{FitArgs, InputArgs, TimeArgs};
 use crate::input::summarise;
@@ -26,10 +26,15 @@ pub(crate) fn run_fit_sbg(
     json: bool,
     save_model: Option<&PathBuf>,
 ) -> patronage::Result<()> {
-    let (data, cohorts) = match source {
-        SbgSource::Table(path) => (read_survival(path)?, None),
+    let (out, value) = match source {
+        SbgSource::Table(path) => {
+            let out = fit_survival(&read_survival(path)?, &fit.options())?;
+            let value = out.to_json();
+            (out, value)
+        }
         SbgSource::Log(input, time, period) => {
-            let s = survival_from_summary(&summarise(input, time, &[])?, period)?;
+            let churn = contractual_churn(&summarise(input, time, &[])?, period, &fit.options())?;
+            let s = &churn.survival;
             eprintln!(
                 "patronage: {} cohorts ({} to {}) observed through {}; {} customers acquired after it left out",
                 s.labels.len(),
@@ -38,23 +43,18 @@ pub(crate) fn run_fit_sbg(
                 s.through,
                 s.left_out
             );
-            let labels = s.labels.clone();
-            (s.data, Some((labels, s.through)))
+            let value = churn.to_json();
+            (churn.fit, value)
         }
     };
-    let out = fit_survival(&data, &fit.options())?;
     if let Some(path) = save_model {
         save_model_file(path, out.model.to_json()?)?;
     }
     if json {
-        let mut value = out.to_json();
-        if let Some((labels, through)) = cohorts {
-            value["cohort_labels"] = serde_json::json!(labels);
-            value["observed_through"] = serde_json::json!(through);
-        }
         println!("{}", to_json_text(&value)?);
         return Ok(());
     }
+    let data = &out.data;
     let m = &out.model;
     print_coefficients(m.name(), &m.summary());
     if let Some(r) = m.report() {

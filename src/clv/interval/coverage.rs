@@ -251,7 +251,7 @@ const BGBB_HOLDOUT: f64 = 5.0;
 /// beta, gamma, delta)`: p ~ Beta(alpha, beta), theta ~ Beta(gamma, delta); at each
 /// opportunity a living customer first dies with probability theta, then (alive)
 /// transacts with probability p (the order of Fader, Hardie & Shang's likelihood).
-fn simulate_bgbb(params: [f64; 4], customers: usize, seed: u64) -> (Vec<f64>, Vec<f64>) {
+pub(super) fn simulate_bgbb(params: [f64; 4], customers: usize, seed: u64) -> (Vec<f64>, Vec<f64>) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let (pd, td) = (
         Beta::new(params[0], params[1]).unwrap(),
@@ -300,15 +300,23 @@ fn bgbb_coverage(truth: [f64; 4], datasets: usize, customers: usize, draws: usiz
                 .zip(truth)
                 .map(|(r, v)| r.lo <= v && v <= r.hi)
                 .collect();
-            let total = |m: &Fitted<BgBb>| -> f64 {
-                x.iter()
-                    .zip(&t_x)
-                    .map(|(&xi, &ti)| m.conditional_expected_purchases(BGBB_HOLDOUT, xi, ti, n))
-                    .sum()
-            };
-            let mut totals: Vec<f64> = drawn.models().unwrap().iter().map(total).collect();
-            let r = Range::of(&mut totals, LEVEL);
-            let t = total(&true_model);
+            let r = bgbb_intervals(
+                &drawn.models().unwrap(),
+                &x,
+                &t_x,
+                &periods,
+                BGBB_HOLDOUT,
+                LEVEL,
+            )
+            .unwrap()
+            .total_expected_transactions;
+            let t: f64 = x
+                .iter()
+                .zip(&t_x)
+                .map(|(&xi, &ti)| {
+                    true_model.conditional_expected_purchases(BGBB_HOLDOUT, xi, ti, n)
+                })
+                .sum();
             Some((params, r.lo <= t && t <= r.hi))
         })
         .collect();

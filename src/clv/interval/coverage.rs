@@ -127,6 +127,10 @@ struct Coverage {
     /// The share of intervals of the population's expected holdout purchases holding
     /// the truth (purchase models only).
     purchases: Option<f64>,
+    /// BG/BB only: per example customer of [`BGBB_CUSTOMERS`], the share of intervals of
+    /// their expected holdout transactions holding the truth (their conditional
+    /// expectation under the true parameters), then the same for P(alive).
+    per_customer: Vec<f64>,
 }
 
 const LEVEL: f64 = 0.9;
@@ -200,6 +204,7 @@ where
             .map(|j| share(&ok.iter().map(|r| r.0[j]).collect::<Vec<_>>()))
             .collect(),
         purchases: Some(share(&ok.iter().map(|r| r.1).collect::<Vec<_>>())),
+        per_customer: Vec::new(),
     }
 }
 
@@ -239,6 +244,7 @@ fn spend_coverage(truth: [f64; 3], datasets: usize, customers: usize, draws: usi
             .map(|j| share(&ok.iter().map(|r| r[j]).collect::<Vec<_>>()))
             .collect(),
         purchases: None,
+        per_customer: Vec::new(),
     }
 }
 
@@ -246,6 +252,9 @@ fn spend_coverage(truth: [f64; 3], datasets: usize, customers: usize, draws: usi
 /// data's 6 and 5 years).
 const BGBB_CALIBRATION: u32 = 6;
 const BGBB_HOLDOUT: f64 = 5.0;
+/// Example BG/BB customers `(x, t_x)` out of [`BGBB_CALIBRATION`] opportunities: none,
+/// 2 with the last at 3, 4 with the last at 6.
+const BGBB_CUSTOMERS: [(f64, f64); 3] = [(0.0, 0.0), (2.0, 3.0), (4.0, 6.0)];
 
 /// Per customer `(x, t_x)` out of [`BGBB_CALIBRATION`] opportunities from BG/BB `(alpha,
 /// beta, gamma, delta)`: p ~ Beta(alpha, beta), theta ~ Beta(gamma, delta); at each
@@ -276,13 +285,17 @@ pub(super) fn simulate_bgbb(params: [f64; 4], customers: usize, seed: u64) -> (V
     (x, t_x)
 }
 
+/// One BG/BB data set's hits: per parameter, the population total, per example
+/// customer score.
+type BgBbHits = (Vec<bool>, bool, Vec<bool>);
+
 /// BG/BB coverage: per parameter, and of the population's expected transactions in the
 /// next [`BGBB_HOLDOUT`] opportunities (per draw, the sum over customers of their
 /// conditional expectation; the truth is the same sum under the true parameters).
 fn bgbb_coverage(truth: [f64; 4], datasets: usize, customers: usize, draws: usize) -> Coverage {
     let true_model = Fitted::<BgBb>::from_params(&truth).unwrap();
     let n = f64::from(BGBB_CALIBRATION);
-    let runs: Vec<Option<(Vec<bool>, bool)>> = (0..datasets)
+    let runs: Vec<Option<BgBbHits>> = (0..datasets)
         .into_par_iter()
         .map(|k| {
             let seed = 9000 + k as u64;
@@ -300,16 +313,10 @@ fn bgbb_coverage(truth: [f64; 4], datasets: usize, customers: usize, draws: usiz
                 .zip(truth)
                 .map(|(r, v)| r.lo <= v && v <= r.hi)
                 .collect();
-            let r = bgbb_intervals(
-                &drawn.models().unwrap(),
-                &x,
-                &t_x,
-                &periods,
-                BGBB_HOLDOUT,
-                LEVEL,
-            )
-            .unwrap()
-            .total_expected_transactions;
+            let models = drawn.models().unwrap();
+            let r = bgbb_intervals(&models, &x, &t_x, &periods, BGBB_HOLDOUT, LEVEL)
+                .unwrap()
+                .total_expected_transactions;
             let t: f64 = x
                 .iter()
                 .zip(&t_x)
@@ -317,10 +324,22 @@ fn bgbb_coverage(truth: [f64; 4], datasets: usize, customers: usize, draws: usiz
                     true_model.conditional_expected_purchases(BGBB_HOLDOUT, xi, ti, n)
                 })
                 .sum();
-            Some((params, r.lo <= t && t <= r.hi))
+            let (ex, etx): (Vec<f64>, Vec<f64>) = BGBB_CUSTOMERS.iter().copied().unzip();
+            let each = bgbb_intervals(&models, &ex, &etx, &[n; 3], BGBB_HOLDOUT, LEVEL).unwrap();
+            let mut customers = Vec::new();
+            for (i, &(xi, ti)) in BGBB_CUSTOMERS.iter().enumerate() {
+                let v = true_model.conditional_expected_purchases(BGBB_HOLDOUT, xi, ti, n);
+                let b = &each.expected_transactions;
+                customers.push(b.lo[i] <= v && v <= b.hi[i]);
+            }
+            for (i, &(xi, ti)) in BGBB_CUSTOMERS.iter().enumerate() {
+                let v = true_model.p_alive(1.0, xi, ti, n);
+                customers.push(each.p_alive.lo[i] <= v && v <= each.p_alive.hi[i]);
+            }
+            Some((params, r.lo <= t && t <= r.hi, customers))
         })
         .collect();
-    let ok: Vec<&(Vec<bool>, bool)> = runs.iter().flatten().collect();
+    let ok: Vec<&BgBbHits> = runs.iter().flatten().collect();
     Coverage {
         fitted: ok.len(),
         failed: datasets - ok.len(),
@@ -328,6 +347,9 @@ fn bgbb_coverage(truth: [f64; 4], datasets: usize, customers: usize, draws: usiz
             .map(|j| share(&ok.iter().map(|r| r.0[j]).collect::<Vec<_>>()))
             .collect(),
         purchases: Some(share(&ok.iter().map(|r| r.1).collect::<Vec<_>>())),
+        per_customer: (0..2 * BGBB_CUSTOMERS.len())
+            .map(|j| share(&ok.iter().map(|r| r.2[j]).collect::<Vec<_>>()))
+            .collect(),
     }
 }
 
@@ -337,6 +359,12 @@ fn assert_within(name: &str, c: &Coverage, lo: f64, hi: f64) {
     assert!(c.fitted > 0 && c.failed == 0, "{name}: fits failed");
     for (j, s) in c.parameters.iter().enumerate() {
         assert!(lo <= *s && *s <= hi, "{name}: parameter {j} covered in {s}");
+    }
+    for (j, s) in c.per_customer.iter().enumerate() {
+        assert!(
+            lo <= *s && *s <= hi,
+            "{name}: example customer score {j} covered in {s}"
+        );
     }
     if let Some(s) = c.purchases {
         assert!(
@@ -469,7 +497,9 @@ fn interval_coverage_mbgnbd_large() {
     assert_within("mbg-nbd 10x", &c, 0.85, 0.95);
 }
 
-/// 200 BG/BB data sets of 2,000 customers over 6 opportunities, 500 draws: 85-95%.
+/// 200 BG/BB data sets of 2,000 customers over 6 opportunities, 500 draws: 85-95%, for
+/// the parameters, the population total and the example customers' scores
+/// ([`BGBB_CUSTOMERS`], through [`bgbb_intervals`]).
 #[test]
 #[ignore = "long: the full coverage simulation, run by hand and recorded in docs/benchmarks.md"]
 fn interval_coverage_bgbb() {

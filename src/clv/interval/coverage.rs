@@ -443,8 +443,8 @@ fn interval_coverage_gammagamma() {
 /// 200 MBG/NBD data sets of 2,357 customers, 500 draws, asymptotic intervals: 85-95%.
 /// Fails (r 75.5%, b 80.5%): at this size the sampling distribution of ln r and ln b is
 /// wider and more skewed than the Hessian says (`mbgnbd_sampling_distribution`); the
-/// bootstrap and 10x the customers cover (the two tests below). docs/benchmarks.md,
-/// issue #17.
+/// bootstrap comes close (r 84.3%, the rest 87-92%) and 10x the customers cover (the two
+/// tests below). docs/benchmarks.md, issue #17.
 #[test]
 #[ignore = "long, and fails: MBG/NBD's asymptotic intervals under-cover at 2,357 customers (docs/benchmarks.md)"]
 fn interval_coverage_mbgnbd() {

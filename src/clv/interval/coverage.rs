@@ -9,6 +9,14 @@
 //! docs/benchmarks.md), and `interval_coverage_quick` (40 data sets) runs in the normal
 //! suite.
 //!
+//! MBG/NBD's asymptotic intervals under-cover at CDNOW's size (r 75.5%, b 80.5%). Why:
+//! `simulator_matches_likelihood` and `mbgnbd_covariance_matches_likelihood_curvature`
+//! (in the suite) rule out the simulator and the Hessian; the ignored
+//! `mbgnbd_sampling_distribution` shows the estimates' sampling distribution still wide
+//! and skewed at 2,357 customers and normal at 23,570; the ignored
+//! `interval_coverage_mbgnbd_bootstrap` and `interval_coverage_mbgnbd_large` give the
+//! coverage of the bootstrap and of 10x the customers (docs/benchmarks.md).
+//!
 //! A data set looks like CDNOW's calibration period: customers acquired over 12 weeks
 //! and observed to week 39 (`T` uniform on whole days between 27 and 39 weeks), the
 //! holdout 39 weeks. The truth for the population's expected holdout purchases is the sum
@@ -119,6 +127,10 @@ struct Coverage {
     /// The share of intervals of the population's expected holdout purchases holding
     /// the truth (purchase models only).
     purchases: Option<f64>,
+    /// BG/BB only: per example customer of [`BGBB_CUSTOMERS`], the share of intervals of
+    /// their expected holdout transactions holding the truth (their conditional
+    /// expectation under the true parameters), then the same for P(alive).
+    per_customer: Vec<f64>,
 }
 
 const LEVEL: f64 = 0.9;
@@ -134,6 +146,7 @@ fn purchase_coverage<M: Model<Data = RepeatData>>(
     datasets: usize,
     customers: usize,
     draws: usize,
+    method: IntervalMethod,
 ) -> Coverage
 where
     Fitted<M>: PurchaseModel,
@@ -144,11 +157,15 @@ where
         .map(|k| {
             let seed = 1000 + k as u64;
             let (x, t_x, t) = simulate_purchases(process, truth, customers, seed);
-            let fit = Fitter::<M>::default()
-                .fit(&RepeatData::new(&x, &t_x, &t).unwrap())
+            let data = RepeatData::new(&x, &t_x, &t).unwrap();
+            let fit = Fitter::<M>::default().fit(&data).ok()?;
+            let options = IntervalOptions::new(LEVEL)
+                .draws(draws)
+                .seed(seed)
+                .method(method);
+            let drawn = parameter_draws(&fit, &data, &FitOptions::default(), &options)
+                .map_err(|e| eprintln!("data set {k}: {e}"))
                 .ok()?;
-            let options = IntervalOptions::new(LEVEL).draws(draws).seed(seed);
-            let drawn = asymptotic_draws(&fit, &options).ok()?;
             let params: Vec<bool> = drawn
                 .intervals(LEVEL)
                 .unwrap()
@@ -187,6 +204,7 @@ where
             .map(|j| share(&ok.iter().map(|r| r.0[j]).collect::<Vec<_>>()))
             .collect(),
         purchases: Some(share(&ok.iter().map(|r| r.1).collect::<Vec<_>>())),
+        per_customer: Vec::new(),
     }
 }
 
@@ -226,6 +244,7 @@ fn spend_coverage(truth: [f64; 3], datasets: usize, customers: usize, draws: usi
             .map(|j| share(&ok.iter().map(|r| r[j]).collect::<Vec<_>>()))
             .collect(),
         purchases: None,
+        per_customer: Vec::new(),
     }
 }
 
@@ -233,12 +252,15 @@ fn spend_coverage(truth: [f64; 3], datasets: usize, customers: usize, draws: usi
 /// data's 6 and 5 years).
 const BGBB_CALIBRATION: u32 = 6;
 const BGBB_HOLDOUT: f64 = 5.0;
+/// Example BG/BB customers `(x, t_x)` out of [`BGBB_CALIBRATION`] opportunities: none,
+/// 2 with the last at 3, 4 with the last at 6.
+const BGBB_CUSTOMERS: [(f64, f64); 3] = [(0.0, 0.0), (2.0, 3.0), (4.0, 6.0)];
 
 /// Per customer `(x, t_x)` out of [`BGBB_CALIBRATION`] opportunities from BG/BB `(alpha,
 /// beta, gamma, delta)`: p ~ Beta(alpha, beta), theta ~ Beta(gamma, delta); at each
 /// opportunity a living customer first dies with probability theta, then (alive)
 /// transacts with probability p (the order of Fader, Hardie & Shang's likelihood).
-fn simulate_bgbb(params: [f64; 4], customers: usize, seed: u64) -> (Vec<f64>, Vec<f64>) {
+pub(super) fn simulate_bgbb(params: [f64; 4], customers: usize, seed: u64) -> (Vec<f64>, Vec<f64>) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let (pd, td) = (
         Beta::new(params[0], params[1]).unwrap(),
@@ -263,13 +285,17 @@ fn simulate_bgbb(params: [f64; 4], customers: usize, seed: u64) -> (Vec<f64>, Ve
     (x, t_x)
 }
 
+/// One BG/BB data set's hits: per parameter, the population total, per example
+/// customer score.
+type BgBbHits = (Vec<bool>, bool, Vec<bool>);
+
 /// BG/BB coverage: per parameter, and of the population's expected transactions in the
 /// next [`BGBB_HOLDOUT`] opportunities (per draw, the sum over customers of their
 /// conditional expectation; the truth is the same sum under the true parameters).
 fn bgbb_coverage(truth: [f64; 4], datasets: usize, customers: usize, draws: usize) -> Coverage {
     let true_model = Fitted::<BgBb>::from_params(&truth).unwrap();
     let n = f64::from(BGBB_CALIBRATION);
-    let runs: Vec<Option<(Vec<bool>, bool)>> = (0..datasets)
+    let runs: Vec<Option<BgBbHits>> = (0..datasets)
         .into_par_iter()
         .map(|k| {
             let seed = 9000 + k as u64;
@@ -287,19 +313,33 @@ fn bgbb_coverage(truth: [f64; 4], datasets: usize, customers: usize, draws: usiz
                 .zip(truth)
                 .map(|(r, v)| r.lo <= v && v <= r.hi)
                 .collect();
-            let total = |m: &Fitted<BgBb>| -> f64 {
-                x.iter()
-                    .zip(&t_x)
-                    .map(|(&xi, &ti)| m.conditional_expected_purchases(BGBB_HOLDOUT, xi, ti, n))
-                    .sum()
-            };
-            let mut totals: Vec<f64> = drawn.models().unwrap().iter().map(total).collect();
-            let r = Range::of(&mut totals, LEVEL);
-            let t = total(&true_model);
-            Some((params, r.lo <= t && t <= r.hi))
+            let models = drawn.models().unwrap();
+            let r = bgbb_intervals(&models, &x, &t_x, &periods, BGBB_HOLDOUT, LEVEL)
+                .unwrap()
+                .total_expected_transactions;
+            let t: f64 = x
+                .iter()
+                .zip(&t_x)
+                .map(|(&xi, &ti)| {
+                    true_model.conditional_expected_purchases(BGBB_HOLDOUT, xi, ti, n)
+                })
+                .sum();
+            let (ex, etx): (Vec<f64>, Vec<f64>) = BGBB_CUSTOMERS.iter().copied().unzip();
+            let each = bgbb_intervals(&models, &ex, &etx, &[n; 3], BGBB_HOLDOUT, LEVEL).unwrap();
+            let mut customers = Vec::new();
+            for (i, &(xi, ti)) in BGBB_CUSTOMERS.iter().enumerate() {
+                let v = true_model.conditional_expected_purchases(BGBB_HOLDOUT, xi, ti, n);
+                let b = &each.expected_transactions;
+                customers.push(b.lo[i] <= v && v <= b.hi[i]);
+            }
+            for (i, &(xi, ti)) in BGBB_CUSTOMERS.iter().enumerate() {
+                let v = true_model.p_alive(1.0, xi, ti, n);
+                customers.push(each.p_alive.lo[i] <= v && v <= each.p_alive.hi[i]);
+            }
+            Some((params, r.lo <= t && t <= r.hi, customers))
         })
         .collect();
-    let ok: Vec<&(Vec<bool>, bool)> = runs.iter().flatten().collect();
+    let ok: Vec<&BgBbHits> = runs.iter().flatten().collect();
     Coverage {
         fitted: ok.len(),
         failed: datasets - ok.len(),
@@ -307,6 +347,9 @@ fn bgbb_coverage(truth: [f64; 4], datasets: usize, customers: usize, draws: usiz
             .map(|j| share(&ok.iter().map(|r| r.0[j]).collect::<Vec<_>>()))
             .collect(),
         purchases: Some(share(&ok.iter().map(|r| r.1).collect::<Vec<_>>())),
+        per_customer: (0..2 * BGBB_CUSTOMERS.len())
+            .map(|j| share(&ok.iter().map(|r| r.2[j]).collect::<Vec<_>>()))
+            .collect(),
     }
 }
 
@@ -316,6 +359,12 @@ fn assert_within(name: &str, c: &Coverage, lo: f64, hi: f64) {
     assert!(c.fitted > 0 && c.failed == 0, "{name}: fits failed");
     for (j, s) in c.parameters.iter().enumerate() {
         assert!(lo <= *s && *s <= hi, "{name}: parameter {j} covered in {s}");
+    }
+    for (j, s) in c.per_customer.iter().enumerate() {
+        assert!(
+            lo <= *s && *s <= hi,
+            "{name}: example customer score {j} covered in {s}"
+        );
     }
     if let Some(s) = c.purchases {
         assert!(
@@ -342,7 +391,14 @@ const GG_TRUTH: [f64; 3] = [6.25, 3.74, 15.44];
 /// 85-95% check is the ignored 200-set version.
 #[test]
 fn interval_coverage_quick() {
-    let c = purchase_coverage::<BgNbd>(Process::Geometric, BG_TRUTH, 40, 1000, 100);
+    let c = purchase_coverage::<BgNbd>(
+        Process::Geometric,
+        BG_TRUTH,
+        40,
+        1000,
+        100,
+        IntervalMethod::Asymptotic,
+    );
     assert_within("bg-nbd quick", &c, 0.75, 1.0);
 }
 
@@ -350,7 +406,14 @@ fn interval_coverage_quick() {
 #[test]
 #[ignore = "long: the full coverage simulation, run by hand and recorded in docs/benchmarks.md"]
 fn interval_coverage_bgnbd() {
-    let c = purchase_coverage::<BgNbd>(Process::Geometric, BG_TRUTH, 200, 2357, 500);
+    let c = purchase_coverage::<BgNbd>(
+        Process::Geometric,
+        BG_TRUTH,
+        200,
+        2357,
+        500,
+        IntervalMethod::Asymptotic,
+    );
     assert_within("bg-nbd", &c, 0.85, 0.95);
 }
 
@@ -358,7 +421,14 @@ fn interval_coverage_bgnbd() {
 #[test]
 #[ignore = "long: the full coverage simulation, run by hand and recorded in docs/benchmarks.md"]
 fn interval_coverage_paretonbd() {
-    let c = purchase_coverage::<ParetoNbd>(Process::Exponential, PNBD_TRUTH, 200, 2357, 500);
+    let c = purchase_coverage::<ParetoNbd>(
+        Process::Exponential,
+        PNBD_TRUTH,
+        200,
+        2357,
+        500,
+        IntervalMethod::Asymptotic,
+    );
     assert_within("pareto-nbd", &c, 0.85, 0.95);
 }
 
@@ -370,19 +440,269 @@ fn interval_coverage_gammagamma() {
     assert_within("gamma-gamma", &c, 0.85, 0.95);
 }
 
-/// 200 MBG/NBD data sets of 2,357 customers, 500 draws: 85-95%. Fails today (r 75.5%,
-/// b 80.5%; the population's holdout purchases 90.5%): docs/benchmarks.md, issue #17.
+/// 200 MBG/NBD data sets of 2,357 customers, 500 draws, asymptotic intervals: 85-95%.
+/// Fails (r 75.5%, b 80.5%): at this size the sampling distribution of ln r and ln b is
+/// wider and more skewed than the Hessian says (`mbgnbd_sampling_distribution`); the
+/// bootstrap comes close (r 84.3%, the rest 87-92%) and 10x the customers cover (the two
+/// tests below). docs/benchmarks.md, issue #17.
 #[test]
-#[ignore = "long, and fails today (MBG/NBD's r and b under-cover): docs/benchmarks.md"]
+#[ignore = "long, and fails: MBG/NBD's asymptotic intervals under-cover at 2,357 customers (docs/benchmarks.md)"]
 fn interval_coverage_mbgnbd() {
-    let c = purchase_coverage::<MbgNbd>(Process::GeometricFromZero, MBG_TRUTH, 200, 2357, 500);
+    let c = purchase_coverage::<MbgNbd>(
+        Process::GeometricFromZero,
+        MBG_TRUTH,
+        200,
+        2357,
+        500,
+        IntervalMethod::Asymptotic,
+    );
     assert_within("mbg-nbd", &c, 0.85, 0.95);
 }
 
-/// 200 BG/BB data sets of 2,000 customers over 6 opportunities, 500 draws: 85-95%.
+/// The same 200 MBG/NBD data sets of 2,357 customers with bootstrap intervals (200
+/// refits each). Measured: r 84.3%, alpha 87.3%, a 91.9%, b 87.8%, the population's
+/// holdout purchases 89.3%, and 3 sets without intervals (one refit of their 200 runs
+/// off to infinite parameters, and the bootstrap stops at a failed refit). So the
+/// check is what the bootstrap achieves, and what separates it from the asymptotic
+/// intervals (r 75.5%): every share within 80-95%, at most 4 sets lost.
+#[test]
+#[ignore = "long (about 5 minutes on 2 cores): the bootstrap coverage simulation, recorded in docs/benchmarks.md"]
+fn interval_coverage_mbgnbd_bootstrap() {
+    let c = purchase_coverage::<MbgNbd>(
+        Process::GeometricFromZero,
+        MBG_TRUTH,
+        200,
+        2357,
+        200,
+        IntervalMethod::Bootstrap,
+    );
+    assert!(c.failed <= 4, "mbg-nbd bootstrap: {} sets failed", c.failed);
+    let covered = Coverage { failed: 0, ..c };
+    assert_within("mbg-nbd bootstrap", &covered, 0.80, 0.95);
+}
+
+/// 200 MBG/NBD data sets of 23,570 customers (10x), 500 draws, asymptotic intervals:
+/// 85-95%, where the normal approximation has become good enough.
+#[test]
+#[ignore = "long: the coverage simulation at 10x the customers, recorded in docs/benchmarks.md"]
+fn interval_coverage_mbgnbd_large() {
+    let c = purchase_coverage::<MbgNbd>(
+        Process::GeometricFromZero,
+        MBG_TRUTH,
+        200,
+        23_570,
+        500,
+        IntervalMethod::Asymptotic,
+    );
+    assert_within("mbg-nbd 10x", &c, 0.85, 0.95);
+}
+
+/// 200 BG/BB data sets of 2,000 customers over 6 opportunities, 500 draws: 85-95%, for
+/// the parameters, the population total and the example customers' scores
+/// ([`BGBB_CUSTOMERS`], through [`bgbb_intervals`]).
 #[test]
 #[ignore = "long: the full coverage simulation, run by hand and recorded in docs/benchmarks.md"]
 fn interval_coverage_bgbb() {
     let c = bgbb_coverage(BGBB_TRUTH, 200, 2000, 500);
     assert_within("bg-bb", &c, 0.85, 0.95);
+}
+
+/// The x histogram of `customers` drawn from `process` against its expectation under
+/// the true model `M` (bins 0 to 7 and 8 or more; the expectation sums the model's
+/// P(X(T) = k) over customers, once per distinct `T`): the chi-square statistic, 8
+/// degrees of freedom when the simulator draws from `M`.
+fn simulator_chi_square<M: Model>(
+    process: Process,
+    truth: [f64; 4],
+    customers: usize,
+    seed: u64,
+) -> f64
+where
+    Fitted<M>: PurchaseModel,
+{
+    let model = Fitted::<M>::from_params(&truth).unwrap();
+    let (x, _, t) = simulate_purchases(process, truth, customers, seed);
+    let mut actual = [0.0; 9];
+    for v in &x {
+        actual[(*v as usize).min(8)] += 1.0;
+    }
+    // T is a whole number of days: customers per day.
+    let mut per_day = std::collections::BTreeMap::<u32, f64>::new();
+    for ti in &t {
+        *per_day.entry((ti * 7.0).round() as u32).or_default() += 1.0;
+    }
+    let mut expected = [0.0; 9];
+    for (&day, &count) in &per_day {
+        let ti = f64::from(day) / 7.0;
+        let mut below = 0.0;
+        for k in 0..8u32 {
+            let p = model.prob_purchases(k, ti).unwrap();
+            expected[k as usize] += count * p;
+            below += p;
+        }
+        expected[8] += count * (1.0 - below);
+    }
+    actual
+        .iter()
+        .zip(&expected)
+        .map(|(a, e)| (a - e).powi(2) / e)
+        .sum()
+}
+
+/// The simulator draws what each likelihood describes: the x histogram of 100,000
+/// simulated customers against the true model's P(X(T) = k), chi-square (8 degrees of
+/// freedom) below 26.12, its 99.9% quantile. The control: BG/NBD's process (no drop-out
+/// at time 0) scored as MBG/NBD is far off, so the check can tell the two apart.
+#[test]
+fn simulator_matches_likelihood() {
+    let n = 100_000;
+    let checks = [
+        (
+            "bg-nbd",
+            simulator_chi_square::<BgNbd>(Process::Geometric, BG_TRUTH, n, 77),
+        ),
+        (
+            "mbg-nbd",
+            simulator_chi_square::<MbgNbd>(Process::GeometricFromZero, MBG_TRUTH, n, 77),
+        ),
+        (
+            "pareto-nbd",
+            simulator_chi_square::<ParetoNbd>(Process::Exponential, PNBD_TRUTH, n, 77),
+        ),
+    ];
+    for (name, chi) in checks {
+        eprintln!("{name}: chi-square {chi:.2}");
+        assert!(chi < 26.12, "{name}: chi-square {chi}");
+    }
+    let control = simulator_chi_square::<MbgNbd>(Process::Geometric, MBG_TRUTH, n, 77);
+    eprintln!("control: chi-square {control:.1}");
+    assert!(control > 1000.0, "control: chi-square {control}");
+}
+
+/// The fit's log-parameter covariance (the inverse of the Hessian it takes by central
+/// differences of the analytic gradient) against the inverse of a Hessian from second
+/// differences of the negative log-likelihood's value alone, at the estimate of one
+/// simulated MBG/NBD data set of 2,357 customers: the standard errors of ln theta agree
+/// within 1%, so the curvature the intervals use is the likelihood's.
+#[test]
+fn mbgnbd_covariance_matches_likelihood_curvature() {
+    let (x, t_x, t) = simulate_purchases(Process::GeometricFromZero, MBG_TRUTH, 2357, 1000);
+    let data = RepeatData::new(&x, &t_x, &t).unwrap();
+    let fit = Fitter::<MbgNbd>::default().fit(&data).unwrap();
+    let centre: Vec<f64> = fit.params().iter().map(|p| p.ln()).collect();
+    let k = centre.len();
+    let value = |i: usize, si: f64, j: usize, sj: f64| {
+        let mut at = centre.clone();
+        at[i] += si;
+        at[j] += sj;
+        let p: Vec<f64> = at.iter().map(|v| v.exp()).collect();
+        MbgNbd::neg_ll(&p, &data, None).0
+    };
+    let h = 1e-3;
+    let hess: Vec<Vec<f64>> = (0..k)
+        .map(|i| {
+            (0..k)
+                .map(|j| {
+                    (value(i, h, j, h) - value(i, h, j, -h) - value(i, -h, j, h)
+                        + value(i, -h, j, -h))
+                        / (4.0 * h * h)
+                })
+                .collect()
+        })
+        .collect();
+    let cov = crate::clv::fit::invert_spd(&hess).unwrap();
+    let reported = &fit.report().unwrap().log_covariance;
+    for j in 0..k {
+        let (numeric, fitted) = (cov[j][j].sqrt(), reported[j][j].sqrt());
+        eprintln!(
+            "se(ln {}): fit {fitted:.5}, value differences {numeric:.5}",
+            MbgNbd::PARAM_NAMES[j]
+        );
+        assert!((fitted / numeric - 1.0).abs() < 0.01, "parameter {j}");
+    }
+}
+
+/// Sampling distribution of the log-parameter estimates over `datasets` simulated sets:
+/// per parameter the mean bias of ln theta_hat, its SD across sets, the mean reported SE
+/// (sqrt of the log-covariance's diagonal), the Wald 90% coverage in log space and the
+/// skewness of the z-scores.
+fn diagnose<M: Model<Data = RepeatData>>(
+    name: &str,
+    process: Process,
+    truth: [f64; 4],
+    datasets: usize,
+    customers: usize,
+) -> Vec<f64> {
+    let runs: Vec<Option<(Vec<f64>, Vec<f64>)>> = (0..datasets)
+        .into_par_iter()
+        .map(|k| {
+            let seed = 1000 + k as u64;
+            let (x, t_x, t) = simulate_purchases(process, truth, customers, seed);
+            let fit = Fitter::<M>::default()
+                .fit(&RepeatData::new(&x, &t_x, &t).unwrap())
+                .ok()?;
+            let cov = &fit.report()?.log_covariance;
+            let est: Vec<f64> = fit.params().iter().map(|p| p.ln()).collect();
+            let se: Vec<f64> = (0..4).map(|j| cov[j][j].sqrt()).collect();
+            Some((est, se))
+        })
+        .collect();
+    let ok: Vec<&(Vec<f64>, Vec<f64>)> = runs.iter().flatten().collect();
+    let n = ok.len() as f64;
+    eprintln!(
+        "{name}: {customers} customers, {} of {datasets} fitted",
+        ok.len()
+    );
+    (0..4)
+        .map(|j| {
+            let lt = truth[j].ln();
+            let mean = ok.iter().map(|r| r.0[j]).sum::<f64>() / n;
+            let sd = (ok.iter().map(|r| (r.0[j] - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+            let se = ok.iter().map(|r| r.1[j]).sum::<f64>() / n;
+            let z: Vec<f64> = ok.iter().map(|r| (r.0[j] - lt) / r.1[j]).collect();
+            let zm = z.iter().sum::<f64>() / n;
+            let zsd = (z.iter().map(|v| (v - zm).powi(2)).sum::<f64>() / n).sqrt();
+            let skew = z.iter().map(|v| ((v - zm) / zsd).powi(3)).sum::<f64>() / n;
+            let cover = z.iter().filter(|v| v.abs() <= 1.6449).count() as f64 / n;
+            eprintln!(
+                "  ln {:5}: bias {:+.4} sd {:.4} mean se {:.4} bias/sd {:+.2} z mean {:+.2} z sd {:.2} z skew {:+.2} wald90 {:.3}",
+                M::PARAM_NAMES[j],
+                mean - lt,
+                sd,
+                se,
+                (mean - lt) / sd,
+                zm,
+                zsd,
+                skew,
+                cover
+            );
+            cover
+        })
+        .collect()
+}
+
+/// Why MBG/NBD's asymptotic intervals under-cover at CDNOW's size, and that it is the
+/// sample size: over 200 data sets of 2,357 customers the z-scores of ln r and ln b
+/// (estimate minus truth over the reported standard error) spread wider than a standard
+/// normal (SD 1.35 and 1.41, skew -0.4 and -1.2), so the Wald 90% interval in log space
+/// holds ln r in under 85% of the sets; at 23,570 customers every parameter's is within
+/// 85-95%. The simulator and the Hessian are checked by the two tests above.
+#[test]
+#[ignore = "long (about a minute): the sampling distribution behind docs/benchmarks.md's MBG/NBD finding"]
+fn mbgnbd_sampling_distribution() {
+    let small = diagnose::<MbgNbd>("mbg-nbd", Process::GeometricFromZero, MBG_TRUTH, 200, 2357);
+    assert!(small[0] < 0.85, "ln r at 2,357 customers: {}", small[0]);
+    let large = diagnose::<MbgNbd>(
+        "mbg-nbd",
+        Process::GeometricFromZero,
+        MBG_TRUTH,
+        200,
+        23_570,
+    );
+    for (j, c) in large.iter().enumerate() {
+        assert!(
+            (0.85..=0.95).contains(c),
+            "parameter {j} at 23,570 customers: {c}"
+        );
+    }
 }

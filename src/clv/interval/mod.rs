@@ -13,7 +13,8 @@
 //!   the compressed rows with multinomial weights (as many customers as the data hold,
 //!   drawn with replacement), starting from the estimate; the data are not read again.
 //!
-//! Each draw re-scores every customer ([`score_intervals`]) and a customer's interval is
+//! Each draw re-scores every customer ([`score_intervals`]; for BG/BB, whose scores
+//! count discrete opportunities, [`bgbb_intervals`]) and a customer's interval is
 //! the `(1 - level) / 2` and `(1 + level) / 2` quantiles of that customer's draws (linear
 //! interpolation between order statistics); customer equity's interval is the same
 //! quantiles of the per-draw sums. The purchase model and Gamma-Gamma are fitted
@@ -63,6 +64,9 @@ use crate::clv::value::{
 use crate::clv::{DiscreteData, Fitted, GammaGamma, PurchaseModel, RepeatData, SpendData};
 use crate::error::{Error, Result};
 use crate::stats::quantile_in_place;
+
+mod discrete;
+pub use discrete::{DiscreteIntervals, bgbb_intervals};
 
 /// The seed used when none is given: intervals are reproducible by default.
 pub const DEFAULT_SEED: u64 = 17;

@@ -479,8 +479,7 @@ figure.chart svg{max-width:100%;height:auto}
 figcaption{color:#333;max-width:760px}
 table{border-collapse:collapse;margin:1em 0;font-size:.92em}
 th,td{border-bottom:1px solid #ddd;padding:.3em .6em;text-align:right}
-th:first-child,td:first-child,td:nth-child(2){text-align:left}
-table.model-choice td:nth-child(2){text-align:right}
+th.t,td.t{text-align:left}
 .advice{background:#eef8ee;padding:.4em 1em;border-radius:6px}
 .notes{background:#fff8e1;padding:.4em 1em;border-radius:6px}
 .assumptions{background:#eef3fb;padding:.4em 1em;border-radius:6px;font-size:.95em}

@@ -28,6 +28,7 @@
 //! ```
 
 pub mod advice;
+mod align;
 #[cfg(feature = "plots")]
 pub mod charts;
 pub mod covariates;
@@ -169,7 +170,7 @@ pub fn write_report(
     {
         figures["charts"] = json!(charts.iter().map(|c| c.id).collect::<Vec<_>>());
         let top = views.top.as_deref().unwrap_or_default();
-        let page = html::page(out, &figures, &charts, top);
+        let page = align::align_text_columns(&html::page(out, &figures, &charts, top));
         written.push(write_text(dir, "report.html", &page)?);
     }
     let mut files: Vec<String> = written

@@ -14,7 +14,6 @@ use patronage::stages::clv::{
     clv_table_with,
 };
 use patronage::stages::compare::{ModelChoice, compare_models};
-use patronage::stages::covariates::{CovariateSettings, CovariateTable};
 use patronage::stages::fit::AnyFitted;
 
 use crate::args::{CovariateArgs, FitArgs, InputArgs, IntervalArgs, TimeArgs};
@@ -48,13 +47,7 @@ pub(crate) fn run_clv(
     }
     let models = saved_models(purchase_model, spend_model)?;
     // The covariate table is read (and its columns checked) before the transactions.
-    let covariates = match &covariates.covariates {
-        Some(path) => Some(CovariateSettings::from_table(CovariateTable::read(
-            path,
-            &covariates.covariate_cols,
-        )?)),
-        None => None,
-    };
+    let covariates = covariates.settings()?;
     let summary = summarise(input, time)?;
     // `--model auto`: the model `fit compare` would choose, said on stderr (not with
     // a saved purchase model, which is used as it is).
@@ -62,7 +55,7 @@ pub(crate) fn run_clv(
         ModelChoice::Auto if covariates.is_some() => {
             return Err(patronage::Error::InvalidOption {
                 option: "model".into(),
-                reason: "auto compares the models without covariates: name bg-nbd or pareto-nbd with --covariates".into(),
+                reason: "auto compares the models without covariates: name bg-nbd or pareto-nbd with --covariates or --derived-covariates".into(),
             });
         }
         ModelChoice::Auto if models.is_none() => {

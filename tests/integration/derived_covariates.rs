@@ -238,6 +238,8 @@ fn derived_covariate_errors_are_typed() {
         "cohort",
     ]);
     assert_eq!(code, 1, "{err}");
+    // The CLI says why a derived column can be constant and what to change.
+    assert!(err.contains("--acquisition-period"), "{err}");
 
     for args in [
         &["fit", "bg-nbd", RETAIL, "--derived-covariates", "colour"][..],

@@ -799,8 +799,18 @@ pub(crate) struct TimeArgs {
 }
 
 /// The command-line flag of a setting an error names by its TOML key (the library names
-/// settings the way the pipeline's TOML file does), as a hint to print after the error.
+/// settings the way the pipeline's TOML file does), as a hint to print after the error;
+/// for a derived covariate that is constant, why it can be and what to do.
 pub(crate) fn flag_hint(e: &patronage::Error) -> String {
+    if let patronage::Error::ConstantCovariate { column } = e {
+        // The derived covariates (--derived-covariates): why one can be constant.
+        return match column.split('=').next().unwrap_or_default() {
+            "acquisition_cohort" => " (every fitted customer was acquired in the same period: a shorter --acquisition-period, or leave cohort out of --derived-covariates)".into(),
+            "acquisition_channel" => " (every fitted customer was acquired through the same channel: leave channel out of --derived-covariates)".into(),
+            "log_first_order_value" => " (every fitted customer's first order has the same value: leave first-order-value out of --derived-covariates)".into(),
+            _ => String::new(),
+        };
+    }
     let patronage::Error::InvalidOption { option, .. } = e else {
         return String::new();
     };

@@ -192,8 +192,9 @@ fn saved_models(
     Ok(Some(FittedModels::new(model, spend)?))
 }
 
-/// A fit with covariates on stderr: its coefficients with standard errors and the
-/// likelihood-ratio test against the model without covariates.
+/// A fit with covariates on stderr: its coefficients with standard errors, the
+/// likelihood-ratio test against the model without covariates, and the base level of
+/// each text covariate (what its dummies are measured against).
 fn print_coefficients(fit: &patronage::stages::covariates::CovariateOutcome) {
     let json = fit.to_json();
     // Base parameters have plain names; coefficients are `<process>.<covariate>`.
@@ -212,4 +213,13 @@ fn print_coefficients(fit: &patronage::stages::covariates::CovariateOutcome) {
         lr["df"],
         lr["p_value"].as_f64().unwrap_or(f64::NAN)
     );
+    if !fit.base_levels.is_empty() {
+        let levels: Vec<String> = fit
+            .base_levels
+            .iter()
+            .map(|(column, level)| format!("{column}={level}"))
+            .collect();
+        eprintln!("patronage: base levels: {}", levels.join(", "));
+    }
+    crate::print::note_unestimable(fit);
 }

@@ -47,6 +47,7 @@ pub(crate) fn run_fit(
         let out = fit_covariates(kind, &summary, &table, &fit.options())?;
         if json {
             println!("{}", to_json_text(&out.to_json())?);
+            crate::print::note_unestimable(&out);
         } else {
             print_covariate_fit(&out);
         }

@@ -187,6 +187,18 @@ pub enum Error {
         /// The columns involved: the one that is a combination of earlier ones first.
         columns: Vec<String>,
     },
+    /// A setting needs a transaction column role that the schema does not map (and
+    /// auto-detection did not find): e.g. the acquisition channel covariate without a
+    /// channel column. A usage error: map the role or drop the setting.
+    #[error(
+        "{needed_by} needs the transactions' `{role}` column, and none is mapped (name it in [schema] {role} or with --{role}-col)"
+    )]
+    MissingRole {
+        /// The role (`channel`).
+        role: String,
+        /// What needs it.
+        needed_by: String,
+    },
     /// Covariates were asked for with a model that takes none: covariates act on the
     /// BG/NBD and Pareto/NBD purchase models and on Gamma-Gamma spend only.
     #[error(
@@ -231,7 +243,10 @@ impl Error {
     pub fn is_usage(&self) -> bool {
         matches!(
             self,
-            Error::InvalidOption { .. } | Error::Parse { .. } | Error::CovariatesUnsupported { .. }
+            Error::InvalidOption { .. }
+                | Error::Parse { .. }
+                | Error::CovariatesUnsupported { .. }
+                | Error::MissingRole { .. }
         )
     }
 }

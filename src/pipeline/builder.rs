@@ -11,7 +11,7 @@ use crate::rfm::RfmOptions;
 use crate::segmentation::SegmentationSpec;
 use crate::stages::clv::{ClvSettings, MarginSource, ScoringPeriod, check_covariates};
 use crate::stages::compare::{COMPARED, ModelChoice};
-use crate::stages::covariates::{CovariateSettings, CovariateTable};
+use crate::stages::covariates::{CovariateSettings, CovariateTable, DerivedCovariates};
 use crate::transactions::aggregate::CohortPeriod;
 use crate::transactions::options::SummaryOptions;
 
@@ -167,10 +167,10 @@ impl PipelineBuilder {
         }
         // `auto` comes from the file; settings given to the builder name their model.
         let clv_auto = self.clv.is_none() && c.clv.model == ModelChoice::Auto;
-        if clv_auto && c.clv.covariates.is_some() {
+        if clv_auto && (c.clv.covariates.is_some() || !c.clv.derived_covariates.is_empty()) {
             return Err(Error::invalid(
                 "clv.model",
-                "\"auto\" compares the models without covariates: name bg-nbd or pareto-nbd with clv.covariates",
+                "\"auto\" compares the models without covariates: name bg-nbd or pareto-nbd with clv.covariates or clv.derived_covariates",
             ));
         }
         let clv = if c.clv.enabled {
@@ -237,8 +237,20 @@ fn clv_settings(c: &ClvConfig) -> Result<ClvSettings> {
 }
 
 /// `[clv] covariates` and `covariate_cols`: the table read and its columns checked (each
-/// key needs the other).
+/// key needs the other); `derived_covariates` (and its `acquisition_period`) with or
+/// without them.
 fn covariate_settings(c: &ClvConfig) -> Result<Option<CovariateSettings>> {
+    let derived = DerivedCovariates::from_settings(&c.derived_covariates, c.acquisition_period)?;
+    let table = covariate_table(c)?;
+    Ok(match (table, derived) {
+        (Some(table), Some(derived)) => Some(table.with_derived(derived)),
+        (Some(table), None) => Some(table),
+        (None, Some(derived)) => Some(CovariateSettings::from_derived(derived)),
+        (None, None) => None,
+    })
+}
+
+fn covariate_table(c: &ClvConfig) -> Result<Option<CovariateSettings>> {
     match (&c.covariates, c.covariate_cols.is_empty()) {
         (None, true) => Ok(None),
         (None, false) => Err(Error::invalid(

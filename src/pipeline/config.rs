@@ -14,6 +14,7 @@ use crate::rfm::SegmentTable;
 use crate::segmentation::SegmentationSpec;
 use crate::stages::clv::{ClvSettings, MarginSource, ScoringPeriod, SpendSource};
 use crate::stages::compare::ModelChoice;
+use crate::stages::covariates::{AcquisitionPeriod, DerivedCovariate};
 use crate::transactions::aggregate::CohortPeriod;
 use crate::transactions::options::SummaryOptions;
 
@@ -226,6 +227,13 @@ pub struct ClvConfig {
     /// The covariate table's columns to use: numbers as they are, text as dummies
     /// against the most frequent level. Needs `covariates`.
     pub covariate_cols: Vec<String>,
+    /// Covariates derived from the log (`channel`, `cohort`, `first-order-value`; see
+    /// [`crate::stages::covariates::DerivedCovariate`]), with or without a table: the
+    /// purchase model and Gamma-Gamma are fitted with them as with `covariates`.
+    pub derived_covariates: Vec<DerivedCovariate>,
+    /// The acquisition cohort's period (`month`, `quarter`, `year`; default `quarter`).
+    /// Needs `cohort` among `derived_covariates`.
+    pub acquisition_period: Option<AcquisitionPeriod>,
 }
 
 impl Default for ClvConfig {
@@ -247,6 +255,8 @@ impl Default for ClvConfig {
             seed: None,
             covariates: None,
             covariate_cols: Vec::new(),
+            derived_covariates: Vec::new(),
+            acquisition_period: None,
         }
     }
 }

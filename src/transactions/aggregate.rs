@@ -8,7 +8,9 @@
 //! with calibration and holdout columns when asked), returns and gross profit, the
 //! activity counts cost-to-serve prices (`revenue, cogs, orders, lines, units,
 //! deliveries, return_count, tenure_months`), and per channel the purchase lines and
-//! orders (`channel_lines_<name>`, `channel_orders_<name>`). Across customers: the
+//! orders (`channel_lines_<name>`, `channel_orders_<name>`), and what the customer was
+//! acquired with (`acquisition_channel`, `first_order_value`: the covariates derived
+//! from the log, [`crate::stages::covariates::DerivedCovariates`]). Across customers: the
 //! cohort x period activity ([`CohortActivity`]), the acquisitions and repeat purchases
 //! per day ([`PurchaseTimeline`]) and, from cleaning, the report.
 //!
@@ -351,6 +353,13 @@ impl CustomerTable {
         col!("deliveries", |r: &Row| r.deliveries);
         col!("return_count", |r: &Row| r.return_count);
         col!("tenure_months", |r: &Row| tenure_months(r.first_day, obs));
+        // Channel names, not the block's indices, so blocks with other name orders agree.
+        if let Some((_, names)) = &clean.channel {
+            col!("acquisition_channel", |r: &Row| names
+                [r.first_channel as usize]
+                .as_str());
+        }
+        col!("first_order_value", |r: &Row| r.first_value);
         // Channels by name, so blocks with other first-use orders agree.
         let mut by_name: Vec<usize> = (0..n_channels).collect();
         by_name.sort_by(|&a, &b| channel_names[a].cmp(&channel_names[b]));
@@ -498,7 +507,11 @@ impl CustomerTable {
     /// `orders` (distinct order ids, or purchase days without an order id), `lines`
     /// (purchase rows), `units` (summed quantity, or lines without one), `deliveries`
     /// (days with purchases), `return_count` (return rows), `tenure_months` (calendar
-    /// months from the first purchase to the observation end), and per channel (by
+    /// months from the first purchase to the observation end), `acquisition_channel`
+    /// (with a channel column: the channel of the first purchase row, i.e. of the
+    /// earliest purchase day, and on that day the first row in input order),
+    /// `first_order_value` (the first purchase day's purchase rows summed, returns not
+    /// netted: what was known when the customer was acquired), and per channel (by
     /// name) `channel_lines_<name>` and `channel_orders_<name>` (an order counts in the
     /// channel of its first row).
     pub fn frame(&self) -> &DataFrame {
@@ -523,6 +536,7 @@ impl CustomerTable {
     pub fn summary(&self) -> Result<Summary> {
         Ok(Summary::from_parts(
             self.frame.select(self.summary_columns())?,
+            self.frame.select(self.acquisition_columns())?,
             self.report.clone(),
             &self.options,
             self.observation_end,
@@ -539,6 +553,7 @@ impl CustomerTable {
     pub fn into_summary(self) -> Result<Summary> {
         Ok(Summary::from_parts(
             self.frame.select(self.summary_columns())?,
+            self.frame.select(self.acquisition_columns())?,
             self.report,
             &self.options,
             self.observation_end,
@@ -554,6 +569,16 @@ impl CustomerTable {
         }
         if self.calibration_end.is_some() {
             names.extend(CALIBRATION_COLUMNS);
+        }
+        names
+    }
+
+    /// The acquisition columns the summary carries beside its frame (for the derived
+    /// covariates): `first_order_value`, and `acquisition_channel` with a channel column.
+    fn acquisition_columns(&self) -> Vec<&'static str> {
+        let mut names = vec!["first_order_value"];
+        if self.frame.column("acquisition_channel").is_ok() {
+            names.push("acquisition_channel");
         }
         names
     }
@@ -687,6 +712,10 @@ struct Row {
     units: f64,
     deliveries: u32,
     return_count: u32,
+    /// The channel of the first purchase row (an index into the block's channel names).
+    first_channel: u32,
+    /// The first purchase day's purchase rows summed (returns not netted).
+    first_value: f64,
 }
 
 /// The figures of one chunk of customers.
@@ -766,6 +795,18 @@ fn customer(
         .map(|j| day[j])
         .max()
         .unwrap_or(first.first_day);
+    // The acquisition: rows are in (day, row number) order, so the first purchase row is
+    // the earliest day's first row in input order, whichever block the customer is in.
+    // A day rather than the first purchase unit, so neither the unit setting nor a
+    // calibration end inside that unit changes it.
+    let first_row = (lo..hi).find(|&j| !ret[j]).unwrap_or(lo);
+    let first_value = Compensated::sum(
+        (first_row..hi)
+            .take_while(|&j| day[j] == day[first_row])
+            .filter(|&j| !ret[j])
+            .map(|j| amount[j]),
+    );
+    let first_channel = clean.channel.as_ref().map_or(0, |(idx, _)| idx[first_row]);
     // Compensated sums: a naive sum of n prices carries up to n roundings, which show
     // as `100.50000000000001` in every text output.
     let total_spend = Compensated::sum((lo..hi).map(|j| amount[j]));
@@ -816,6 +857,8 @@ fn customer(
         gross_profit,
         cal: cal_cols,
         holdout: holdout_cols,
+        first_channel,
+        first_value,
         ..Row::default()
     };
     let (costs, qty, orders) = (&clean.cost, &clean.quantity, &clean.order);
@@ -1105,6 +1148,22 @@ mod tests {
             bits(&cb.revenue),
             "{what}: cohort revenue"
         );
+        // What the derived covariates read (the frame's columns, carried by the summary).
+        let (sa, sb) = (a.summary().unwrap(), b.summary().unwrap());
+        assert!(sa.acquisition_channel().unwrap().is_some(), "{what}");
+        assert_eq!(
+            sa.acquisition_channel().unwrap(),
+            sb.acquisition_channel().unwrap(),
+            "{what}: acquisition channels"
+        );
+        let values = |s: &Summary| -> Vec<u64> {
+            s.first_order_value()
+                .unwrap()
+                .iter()
+                .map(|v| v.to_bits())
+                .collect()
+        };
+        assert_eq!(values(&sa), values(&sb), "{what}: first-order values");
     }
 
     /// The invariant the engines rely on: the customer table, the cleaning report and
@@ -1136,6 +1195,57 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The acquisition columns: the first purchase row's channel (earliest day, then
+    /// input order; not the largest line, not a return listed first), and the first
+    /// purchase day's purchase rows summed, returns not netted, whatever the purchase
+    /// unit.
+    #[test]
+    fn acquisition_channel_and_first_order_value_by_hand() {
+        let df = df!(
+            "customer_id" => ["a", "a", "b", "a", "a", "a", "a", "b"],
+            "date" => ["2024-01-03", "2024-01-02", "2024-01-05", "2024-01-02", "2024-01-02",
+                       "2024-01-02", "2024-01-09", "2024-01-05"],
+            "amount" => [7.0, 10.0, 4.0, 5.0, 20.0, -5.0, 3.0, 3.5],
+            "channel" => [Some("web"), Some("store"), None, Some("phone"), Some("web"),
+                          Some("web"), Some("phone"), Some("web")],
+        )
+        .unwrap();
+        let tx = Transactions::from_frame(df, TransactionSchema::default()).unwrap();
+        for unit in [PurchaseUnit::Day, PurchaseUnit::Week, PurchaseUnit::Month] {
+            let options = SummaryOptions::weekly()
+                .purchase_unit(unit)
+                .observation_end("2024-03-02");
+            let t = tx.customer_table(&options, None).unwrap();
+            let s = t.summary().unwrap();
+            // a's first day is 2024-01-02, whose first row (input row 2) is `store`: the
+            // 20.00 `web` line of that day does not win, nor does 2024-01-03's `web`.
+            // b's first row has no channel.
+            assert_eq!(
+                s.acquisition_channel().unwrap().unwrap(),
+                ["store", "(none)"],
+                "{unit:?}"
+            );
+            // a: 10 + 5 + 20 (the return of 5 the same day and the later rows left
+            // out); b: 4 + 3.5.
+            assert_eq!(s.first_order_value().unwrap(), [35.0, 7.5], "{unit:?}");
+            assert_eq!(
+                t.frame().column("acquisition_channel").unwrap().dtype(),
+                &DataType::String
+            );
+        }
+        // Without a channel column there is no acquisition channel, and the value stays.
+        let df = df!(
+            "customer_id" => ["a", "a"],
+            "date" => ["2024-01-02", "2024-01-02"],
+            "amount" => [10.0, 2.5],
+        )
+        .unwrap();
+        let tx = Transactions::from_frame(df, TransactionSchema::default()).unwrap();
+        let s = tx.summary(&SummaryOptions::weekly()).unwrap();
+        assert_eq!(s.acquisition_channel().unwrap(), None);
+        assert_eq!(s.first_order_value().unwrap(), [12.5]);
     }
 
     #[test]

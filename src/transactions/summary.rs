@@ -12,6 +12,9 @@ use crate::error::Result;
 #[derive(Debug, Clone)]
 pub struct Summary {
     frame: DataFrame,
+    /// What each customer was acquired with, row for row with `frame`: kept beside the
+    /// summary's columns so the summary's outputs stay as they are.
+    acquisition: DataFrame,
     report: CleaningReport,
     options: SummaryOptions,
     observation_end: i32,
@@ -141,6 +144,51 @@ impl Summary {
         self.numbers::<Float64Type>("gross_profit").map(Some)
     }
 
+    /// The channel of each customer's first purchase row (the earliest purchase day's
+    /// first row in input order; `(none)` for a row without a channel), in the table's
+    /// order; `None` when no channel column is mapped. The acquisition channel of the
+    /// derived covariates ([`crate::stages::covariates::DerivedCovariates`]).
+    ///
+    /// # Errors
+    /// As [`Summary::customer_ids`].
+    ///
+    /// # Example
+    /// ```
+    /// use patronage::prelude::*;
+    /// let tx = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?;
+    /// let s = tx.summary(&SummaryOptions::weekly())?;
+    /// let channels = s.acquisition_channel()?.expect("the sample has a channel column");
+    /// assert_eq!(channels.len(), s.n_customers());
+    /// assert!(s.first_order_value()?.iter().all(|v| *v >= 0.0));
+    /// # Ok::<(), patronage::Error>(())
+    /// ```
+    pub fn acquisition_channel(&self) -> Result<Option<Vec<String>>> {
+        let Ok(column) = self.acquisition.column("acquisition_channel") else {
+            return Ok(None);
+        };
+        Ok(Some(
+            column
+                .str()?
+                .iter()
+                .map(|v| v.unwrap_or_default().to_string())
+                .collect(),
+        ))
+    }
+
+    /// The spend of each customer's first purchase day (its purchase rows summed,
+    /// returns not netted), in the table's order.
+    ///
+    /// # Errors
+    /// As [`Summary::customer_ids`].
+    pub fn first_order_value(&self) -> Result<Vec<f64>> {
+        let column = self.acquisition.column("first_order_value")?;
+        Ok(column
+            .f64()?
+            .iter()
+            .map(Option::unwrap_or_default)
+            .collect())
+    }
+
     /// A column as numbers of type `T` (the summary's columns have no nulls outside the
     /// calibration columns, which have no accessor here).
     fn numbers<T>(&self, name: &str) -> Result<Vec<T::Native>>
@@ -174,6 +222,7 @@ pub(crate) fn summarise(clean: CleanTransactions, options: &SummaryOptions) -> R
 impl Summary {
     pub(crate) fn from_parts(
         frame: DataFrame,
+        acquisition: DataFrame,
         report: CleaningReport,
         options: &SummaryOptions,
         observation_end: i32,
@@ -182,6 +231,7 @@ impl Summary {
     ) -> Self {
         Summary {
             frame,
+            acquisition,
             report,
             options: options.clone(),
             observation_end,

@@ -55,6 +55,16 @@ fn same_as_memory(
             );
             let (ms, ds) = (m.summary().unwrap(), d.summary().unwrap());
             assert_eq!(ms.purchase_timeline(), ds.purchase_timeline());
+            // What the derived covariates read (issue #18): the same from every block split.
+            assert_eq!(
+                ms.acquisition_channel().unwrap(),
+                ds.acquisition_channel().unwrap()
+            );
+            let bits = |v: Vec<f64>| v.into_iter().map(f64::to_bits).collect::<Vec<_>>();
+            assert_eq!(
+                bits(ms.first_order_value().unwrap()),
+                bits(ds.first_order_value().unwrap())
+            );
             Some(run)
         }
         (Err(a), Err(b)) => {

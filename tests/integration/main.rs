@@ -14,6 +14,7 @@ mod clv_lifetimes;
 mod clv_properties;
 mod clv_reference;
 mod covariates;
+mod derived_covariates;
 mod determinism;
 #[cfg(feature = "datafusion")]
 mod engine_datafusion;

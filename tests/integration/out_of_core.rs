@@ -29,6 +29,18 @@ fn same(tx: &Transactions, opts: &SummaryOptions) -> std::result::Result<Summary
                 assert_eq!(w.report(), s.report(), "P = {p}, {opts:?}");
                 assert_eq!(w.observation_end(), s.observation_end());
                 assert_eq!(w.calibration_end(), s.calibration_end());
+                // The acquisition figures the derived covariates read (issue #18).
+                assert_eq!(
+                    w.acquisition_channel().unwrap(),
+                    s.acquisition_channel().unwrap(),
+                    "P = {p}, {opts:?}"
+                );
+                let bits = |v: Vec<f64>| v.into_iter().map(f64::to_bits).collect::<Vec<_>>();
+                assert_eq!(
+                    bits(w.first_order_value().unwrap()),
+                    bits(s.first_order_value().unwrap()),
+                    "P = {p}, {opts:?}"
+                );
             }
             (Err(a), Err(b)) => assert_eq!(a, b, "P = {p}, {opts:?}"),
             (a, b) => panic!(

@@ -508,6 +508,64 @@ pub(crate) struct CovariateArgs {
         help_heading = "Covariates"
     )]
     pub(crate) covariate_cols: Vec<String>,
+    /// Covariates derived from the log, comma-separated: channel (of the first
+    /// purchase), cohort (period of the first purchase), first-order-value (ln(1 + the
+    /// first purchase day's spend)); with or without --covariates (sets [clv]
+    /// derived_covariates).
+    #[arg(
+        long,
+        value_name = "channel,cohort,first-order-value",
+        value_delimiter = ',',
+        help_heading = "Covariates"
+    )]
+    pub(crate) derived_covariates: Vec<String>,
+    /// The cohort covariate's period: month, quarter (default) or year (sets [clv]
+    /// acquisition_period).
+    #[arg(
+        long,
+        value_name = "month|quarter|year",
+        requires = "derived_covariates",
+        help_heading = "Covariates"
+    )]
+    pub(crate) acquisition_period: Option<String>,
+}
+
+impl CovariateArgs {
+    /// The derived covariates asked for, checked: `None` without `--derived-covariates`.
+    pub(crate) fn derived(
+        &self,
+    ) -> patronage::Result<Option<patronage::stages::covariates::DerivedCovariates>> {
+        let covariates = self
+            .derived_covariates
+            .iter()
+            .map(|c| c.parse())
+            .collect::<patronage::Result<Vec<_>>>()?;
+        let period = self
+            .acquisition_period
+            .as_deref()
+            .map(str::parse)
+            .transpose()?;
+        patronage::stages::covariates::DerivedCovariates::from_settings(&covariates, period)
+    }
+
+    /// The covariate settings asked for: the table read (and its columns checked) and the
+    /// derived covariates checked, before any transaction is read; `None` without either.
+    pub(crate) fn settings(
+        &self,
+    ) -> patronage::Result<Option<patronage::stages::covariates::CovariateSettings>> {
+        use patronage::stages::covariates::{CovariateSettings, CovariateTable};
+        let derived = self.derived()?;
+        let table = match &self.covariates {
+            Some(path) => Some(CovariateTable::read(path, &self.covariate_cols)?),
+            None => None,
+        };
+        Ok(match (table, derived) {
+            (Some(t), Some(d)) => Some(CovariateSettings::from_table(t).with_derived(d)),
+            (Some(t), None) => Some(CovariateSettings::from_table(t)),
+            (None, Some(d)) => Some(CovariateSettings::from_derived(d)),
+            (None, None) => None,
+        })
+    }
 }
 
 #[derive(Args)]
@@ -752,8 +810,18 @@ pub(crate) struct TimeArgs {
 }
 
 /// The command-line flag of a setting an error names by its TOML key (the library names
-/// settings the way the pipeline's TOML file does), as a hint to print after the error.
+/// settings the way the pipeline's TOML file does), as a hint to print after the error;
+/// for a derived covariate that is constant, why it can be and what to do.
 pub(crate) fn flag_hint(e: &patronage::Error) -> String {
+    if let patronage::Error::ConstantCovariate { column } = e {
+        // The derived covariates (--derived-covariates): why one can be constant.
+        return match column.split('=').next().unwrap_or_default() {
+            "acquisition_cohort" => " (every fitted customer was acquired in the same period: a shorter --acquisition-period, or leave cohort out of --derived-covariates)".into(),
+            "acquisition_channel" => " (every fitted customer was acquired through the same channel: leave channel out of --derived-covariates)".into(),
+            "log_first_order_value" => " (every fitted customer's first order has the same value: leave first-order-value out of --derived-covariates)".into(),
+            _ => String::new(),
+        };
+    }
     let patronage::Error::InvalidOption { option, .. } = e else {
         return String::new();
     };
@@ -797,6 +865,9 @@ pub(crate) fn flag_hint(e: &patronage::Error) -> String {
         "clv.interval" => "--interval",
         "clv.draws" => "--draws",
         "clv.scoring" => "--scoring",
+        "clv.covariate_cols" => "--covariate-cols",
+        "clv.derived_covariates" => "--derived-covariates",
+        "clv.acquisition_period" => "--acquisition-period",
         "cohorts.period" => "--cohort",
         "whatif.retention" => "--retention",
         "whatif.period" => "--period",

@@ -114,6 +114,36 @@ pub(crate) fn print_covariate_fit(fit: &patronage::stages::covariates::Covariate
             );
         }
     }
+    note_unestimable(fit);
+}
+
+/// A note on stderr when a fit with covariates has standard errors that are not finite
+/// (printed `NaN`, `null` in JSON): the likelihood is flat in some direction at the
+/// estimates, so those estimates are not to be read.
+pub(crate) fn note_unestimable(fit: &patronage::stages::covariates::CovariateOutcome) {
+    let flat: Vec<String> = fit
+        .estimates()
+        .into_iter()
+        .filter(|(_, _, se)| !se.is_finite())
+        .map(|(name, ..)| name)
+        .collect();
+    if flat.is_empty() {
+        return;
+    }
+    let total = fit.estimates().len();
+    let which = if flat.len() == total {
+        "no standard error is finite".to_string()
+    } else {
+        format!(
+            "{} of {total} standard errors are not finite ({}{})",
+            flat.len(),
+            flat.iter().take(3).cloned().collect::<Vec<_>>().join(", "),
+            if flat.len() > 3 { ", ..." } else { "" }
+        )
+    };
+    eprintln!(
+        "patronage: note: {which}: the likelihood is flat at the estimates, so these data do not identify them. Usually a covariate level with few customers or few repeat buyers: merge rare levels (for the acquisition cohort, a longer --acquisition-period such as year) or drop the covariate"
+    );
 }
 
 pub(crate) fn print_fit(out: &FitOutcome) {

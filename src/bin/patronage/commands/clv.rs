@@ -15,7 +15,6 @@ use patronage::stages::clv::{
     clv_table_with,
 };
 use patronage::stages::compare::{ModelChoice, compare_models};
-use patronage::stages::covariates::{CovariateSettings, CovariateTable};
 use patronage::stages::fit::AnyFitted;
 
 use crate::args::{CovariateArgs, FitArgs, InputArgs, IntervalArgs, TimeArgs};
@@ -49,26 +48,21 @@ pub(crate) fn run_clv(
     }
     let models = saved_models(purchase_model, spend_model)?;
     // The covariate table is read (and its columns checked) before the transactions.
-    let covariates = match &covariates.covariates {
-        Some(path) => Some(CovariateSettings::from_table(CovariateTable::read(
-            path,
-            &covariates.covariate_cols,
-        )?)),
-        None => None,
-    };
-    // The cost column is read only when the margin comes from it.
-    let extra: &[OptionalRole] = match margin {
-        MarginSource::Cost => &[OptionalRole::Cost],
-        _ => &[],
-    };
-    let summary = summarise(input, time, extra)?;
+    let covariates = covariates.settings()?;
+    // The cost column is read only when the margin comes from it, the channel only for
+    // the acquisition-channel covariate.
+    let mut extra: Vec<OptionalRole> = covariates.as_ref().map(|c| c.roles()).unwrap_or_default();
+    if margin == MarginSource::Cost {
+        extra.push(OptionalRole::Cost);
+    }
+    let summary = summarise(input, time, &extra)?;
     // `--model auto`: the model `fit compare` would choose, said on stderr (not with
     // a saved purchase model, which is used as it is).
     let model = match model.parse::<ModelChoice>()? {
         ModelChoice::Auto if covariates.is_some() => {
             return Err(patronage::Error::InvalidOption {
                 option: "model".into(),
-                reason: "auto compares the models without covariates: name bg-nbd or pareto-nbd with --covariates".into(),
+                reason: "auto compares the models without covariates: name bg-nbd or pareto-nbd with --covariates or --derived-covariates".into(),
             });
         }
         ModelChoice::Auto if models.is_none() => {
@@ -205,8 +199,9 @@ fn saved_models(
     Ok(Some(FittedModels::new(model, spend)?))
 }
 
-/// A fit with covariates on stderr: its coefficients with standard errors and the
-/// likelihood-ratio test against the model without covariates.
+/// A fit with covariates on stderr: its coefficients with standard errors, the
+/// likelihood-ratio test against the model without covariates, and the base level of
+/// each text covariate (what its dummies are measured against).
 fn print_coefficients(fit: &patronage::stages::covariates::CovariateOutcome) {
     let json = fit.to_json();
     // Base parameters have plain names; coefficients are `<process>.<covariate>`.
@@ -225,4 +220,13 @@ fn print_coefficients(fit: &patronage::stages::covariates::CovariateOutcome) {
         lr["df"],
         lr["p_value"].as_f64().unwrap_or(f64::NAN)
     );
+    if !fit.base_levels.is_empty() {
+        let levels: Vec<String> = fit
+            .base_levels
+            .iter()
+            .map(|(column, level)| format!("{column}={level}"))
+            .collect();
+        eprintln!("patronage: base levels: {}", levels.join(", "));
+    }
+    crate::print::note_unestimable(fit);
 }

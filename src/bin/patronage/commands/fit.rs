@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use patronage::stages::compare::ModelChoice;
-use patronage::stages::covariates::{CovariateTable, fit_covariates};
+use patronage::stages::covariates::fit_covariates;
 use patronage::stages::fit::{fit_summary, fit_table};
 
 use crate::args::{CovariateArgs, FitArgs, InputArgs, NO_INPUT, TimeArgs};
@@ -27,18 +27,27 @@ pub(crate) fn run_fit(
     json: bool,
     save_model: Option<&PathBuf>,
 ) -> patronage::Result<()> {
-    if let Some(path) = &covariates.covariates {
+    if covariates.covariates.is_some() || !covariates.derived_covariates.is_empty() {
         if summary || save_model.is_some() || survival.is_some() {
             return Err(usage(
                 "covariates",
-                "--covariates fits on transactions and prints the fit: not with --summary, --survival or --save-model".into(),
+                "--covariates and --derived-covariates fit on transactions and print the fit: not with --summary, --survival or --save-model".into(),
             ));
         }
         let kind = model.parse::<ModelChoice>()?.fixed("model")?;
-        let table = CovariateTable::read(path, &covariates.covariate_cols)?;
-        let out = fit_covariates(kind, &summarise(input, time, &[])?, &table, &fit.options())?;
+        // The table and the derived covariates' names are checked before the log is read.
+        let settings = covariates.settings()?.ok_or_else(|| {
+            usage(
+                "covariates",
+                "give --covariates FILE or --derived-covariates".into(),
+            )
+        })?;
+        let summary = summarise(input, time, &settings.roles())?;
+        let table = settings.resolve(&summary)?;
+        let out = fit_covariates(kind, &summary, &table, &fit.options())?;
         if json {
             println!("{}", to_json_text(&out.to_json())?);
+            crate::print::note_unestimable(&out);
         } else {
             print_covariate_fit(&out);
         }

@@ -79,6 +79,13 @@ pub(crate) fn run_report(
         c.clv.covariates = Some(path.clone());
         c.clv.covariate_cols.clone_from(&covariates.covariate_cols);
     }
+    if let Some(derived) = covariates.derived()? {
+        c.clv.derived_covariates = derived.covariates;
+        c.clv.acquisition_period = covariates
+            .acquisition_period
+            .is_some()
+            .then_some(derived.period);
+    }
     if let Some(rule) = k_rule {
         c.segmentation.spec.k_rule = rule.parse()?;
     }

@@ -71,13 +71,13 @@ impl Cut {
     /// assert!(Cut::ContactCost(-1.0).validate().is_err());
     /// ```
     pub fn validate(self) -> Result<()> {
-        if let Cut::ContactCost(c) = self {
-            if !(c.is_finite() && c >= 0.0) {
-                return Err(Error::invalid(
-                    "contact-cost",
-                    "must be a finite number >= 0",
-                ));
-            }
+        if let Cut::ContactCost(c) = self
+            && !(c.is_finite() && c >= 0.0)
+        {
+            return Err(Error::invalid(
+                "contact-cost",
+                "must be a finite number >= 0",
+            ));
         }
         Ok(())
     }
@@ -171,17 +171,17 @@ pub fn rank(
 ) -> Result<Targeting> {
     cut.validate()?;
     let f = scores;
-    if let Some(h) = holdout {
-        if h.len() != f.height() {
-            return Err(Error::invalid(
-                "holdout",
-                format!(
-                    "has {} values but the score table has {} rows",
-                    h.len(),
-                    f.height()
-                ),
-            ));
-        }
+    if let Some(h) = holdout
+        && h.len() != f.height()
+    {
+        return Err(Error::invalid(
+            "holdout",
+            format!(
+                "has {} values but the score table has {} rows",
+                h.len(),
+                f.height()
+            ),
+        ));
     }
     let col = |n: &str| nullable_f64(f, n);
     let (p_alive, expected, spend, value) = (

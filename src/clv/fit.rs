@@ -229,10 +229,10 @@ struct Objective<'a, M: Model> {
 
 impl<M: Model> Smooth for Objective<'_, M> {
     fn value_grad(&self, log_theta: &[f64]) -> (f64, Vec<f64>) {
-        if let Some((p, v, g)) = self.cache.borrow().as_ref() {
-            if p.as_slice() == log_theta {
-                return (*v, g.clone());
-            }
+        if let Some((p, v, g)) = self.cache.borrow().as_ref()
+            && p.as_slice() == log_theta
+        {
+            return (*v, g.clone());
         }
         let (v, g) = self.evaluate(log_theta);
         *self.cache.borrow_mut() = Some((log_theta.to_vec(), v, g.clone()));

@@ -190,10 +190,10 @@ impl CostModel {
         if !(0.0..=1.0).contains(&self.discount_rate) {
             return Err(Error::invalid("costs.discount_rate", "must be in 0..=1"));
         }
-        if let Some(m) = self.margin_rate {
-            if !(0.0..=1.0).contains(&m) {
-                return Err(Error::invalid("costs.margin_rate", "must be in 0..=1"));
-            }
+        if let Some(m) = self.margin_rate
+            && !(0.0..=1.0).contains(&m)
+        {
+            return Err(Error::invalid("costs.margin_rate", "must be in 0..=1"));
         }
         Ok(())
     }

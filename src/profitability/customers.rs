@@ -477,15 +477,15 @@ pub fn costs_frame(customers: &DataFrame, costs: &[CustomerCosts]) -> Result<Dat
     }
     cols.push(Column::new("margin_pct".into(), margin_pct));
     cols.push(Column::new("cts_share".into(), cts_share));
-    for name in COUNTS.iter().chain(CTS_COMPONENTS.iter()) {
+    for name in ACTIVITY_COUNTS.iter().chain(CTS_COMPONENTS.iter()) {
         cols.push(next(name));
     }
     Ok(DataFrame::new_infer_height(cols)?)
 }
 
-/// The activity counts of [`costs_frame`], in its column order.
-#[cfg(feature = "frames")]
-const COUNTS: [&str; 7] = [
+/// The activity counts of [`costs_frame`] (and of `patronage profitability`'s table), in
+/// their column order.
+pub const ACTIVITY_COUNTS: [&str; 7] = [
     "orders",
     "lines",
     "units",
@@ -496,7 +496,7 @@ const COUNTS: [&str; 7] = [
 ];
 
 /// The numeric columns of [`costs_frame`] after `customer_id`: the two ratios, then
-/// revenue, cogs, returns, gross profit, cost-to-serve, net contribution, [`COUNTS`] and
+/// revenue, cogs, returns, gross profit, cost-to-serve, net contribution, [`ACTIVITY_COUNTS`] and
 /// the [`CTS_COMPONENTS`].
 #[cfg(feature = "frames")]
 type CostColumns = ([Vec<Option<f64>>; 2], Vec<Vec<f64>>);
@@ -511,7 +511,7 @@ type BlockColumns<'a> = (Vec<&'a mut [f64]>, Vec<&'a mut [Option<f64>]>);
 #[cfg(feature = "frames")]
 fn cost_columns(costs: &[CustomerCosts]) -> CostColumns {
     const BLOCK: usize = 1 << 14;
-    const NUMBERS: usize = 6 + COUNTS.len() + CTS_COMPONENTS.len();
+    const NUMBERS: usize = 6 + ACTIVITY_COUNTS.len() + CTS_COMPONENTS.len();
     let n = costs.len();
     let mut numbers: Vec<Vec<f64>> = (0..NUMBERS).map(|_| vec![0.0; n]).collect();
     let mut ratios: [Vec<Option<f64>>; 2] = [vec![None; n], vec![None; n]];

@@ -21,7 +21,9 @@ mod matrix;
 mod whale;
 
 pub use cost::CostModel;
-pub use customers::{CTS_COMPONENTS, CustomerActivity, CustomerCosts, costs_from_activity};
+pub use customers::{
+    ACTIVITY_COUNTS, CTS_COMPONENTS, CustomerActivity, CustomerCosts, costs_from_activity,
+};
 #[cfg(feature = "frames")]
 pub use customers::{activity_counts, costs_frame, customer_costs};
 pub use matrix::{

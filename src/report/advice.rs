@@ -164,15 +164,15 @@ fn segment_items(segments: &[SegmentFigures], items: &mut [Vec<String>]) {
         } else if let Some(r) = s.revenue_share {
             parts.push(format!("{} of revenue", pct(r)));
         }
-        if let (Some(c), Some(b)) = (s.mean_clv, base_clv) {
-            if b > 0.0 {
-                parts.push(format!(
-                    "CLV {} a customer ({:.1}x the base's {})",
-                    money(c),
-                    c / b,
-                    money(b)
-                ));
-            }
+        if let (Some(c), Some(b)) = (s.mean_clv, base_clv)
+            && b > 0.0
+        {
+            parts.push(format!(
+                "CLV {} a customer ({:.1}x the base's {})",
+                money(c),
+                c / b,
+                money(b)
+            ));
         }
         format!(
             "the segment \u{201c}{}\u{201d}: {} from {} of customers",

@@ -120,10 +120,10 @@ pub(crate) fn skipped_with(out: &PipelineOutput, views: &Views) -> Vec<(&'static
         s.push(("segments", out.not_run_reason(Stage::Segmentation)));
     }
     // Only when it was asked for ([cohorts] contractual) and could not be fitted.
-    if out.churn.is_none() {
-        if let Some(skip) = out.skipped.iter().find(|k| k.stage == Stage::Cohorts) {
-            s.push(("contractual_survival", skip.reason.clone()));
-        }
+    if out.churn.is_none()
+        && let Some(skip) = out.skipped.iter().find(|k| k.stage == Stage::Cohorts)
+    {
+        s.push(("contractual_survival", skip.reason.clone()));
     }
     if out.clv.is_none() {
         s.push(("clv_distribution", out.not_run_reason(Stage::Clv)));

@@ -217,16 +217,16 @@ impl SegmentRules {
                 return Err(Error::invalid("rfm.segments", "a rule has an empty name"));
             }
             for (dim, range) in [("r", rule.r), ("f", rule.f), ("m", rule.m)] {
-                if let Some((lo, hi)) = range {
-                    if lo == 0 || lo > hi || hi > bins {
-                        return Err(Error::invalid(
-                            "rfm.segments",
-                            format!(
-                                "rule `{}`: {dim} range [{lo}, {hi}] is not within 1..={bins}",
-                                rule.name
-                            ),
-                        ));
-                    }
+                if let Some((lo, hi)) = range
+                    && (lo == 0 || lo > hi || hi > bins)
+                {
+                    return Err(Error::invalid(
+                        "rfm.segments",
+                        format!(
+                            "rule `{}`: {dim} range [{lo}, {hi}] is not within 1..={bins}",
+                            rule.name
+                        ),
+                    ));
                 }
             }
         }

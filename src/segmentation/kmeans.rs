@@ -162,7 +162,7 @@ pub(crate) fn refine(
 
 /// The checks of [`fit`] and [`refine`], before any work.
 fn check(x: &[f64], d: usize, params: &Params) -> Result<()> {
-    if d == 0 || x.len() % d != 0 || x.is_empty() {
+    if d == 0 || !x.len().is_multiple_of(d) || x.is_empty() {
         return Err(Error::invalid(
             "segmentation.features",
             format!(

@@ -359,10 +359,10 @@ pub fn compare_models(summary: &Summary, opts: &FitOptions) -> Result<ModelCompa
     }
     let mut chosen: Option<(ModelKind, f64)> = None;
     for m in &models {
-        if let Some(v) = m.metric(rule) {
-            if chosen.is_none_or(|(_, best)| v < best) {
-                chosen = Some((m.model, v));
-            }
+        if let Some(v) = m.metric(rule)
+            && chosen.is_none_or(|(_, best)| v < best)
+        {
+            chosen = Some((m.model, v));
         }
     }
     Ok(ModelComparison {

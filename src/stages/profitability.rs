@@ -8,7 +8,8 @@ use polars::prelude::DataFrame;
 
 use crate::error::{Error, Result};
 use crate::profitability::{
-    CTS_COMPONENTS, CostModel, MatrixAxis, Profitability, Split, analyse_table, cost_table,
+    ACTIVITY_COUNTS, CTS_COMPONENTS, CostModel, MatrixAxis, Profitability, Split, analyse_table,
+    cost_table,
 };
 use crate::rfm::RfmOptions;
 use crate::transactions::Transactions;
@@ -205,15 +206,9 @@ pub fn customer_frame(p: &Profitability) -> Result<DataFrame> {
         "quadrant",
         "tier",
         "cts_share",
-        "orders",
-        "lines",
-        "units",
-        "deliveries",
-        "return_count",
-        "service_contacts",
-        "visits",
     ]
     .into_iter()
-    .chain(CTS_COMPONENTS.iter().copied());
+    .chain(ACTIVITY_COUNTS)
+    .chain(CTS_COMPONENTS);
     Ok(p.table.select(columns)?)
 }

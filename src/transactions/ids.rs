@@ -121,10 +121,10 @@ where
                 let mut out: Vec<Vec<(K, u32)>> = vec![Vec::new(); hi - lo];
                 for (j, &s) in sh.iter().enumerate() {
                     let s = s as usize;
-                    if (lo..hi).contains(&s) {
-                        if let Some(k) = key(a, b.lo + j) {
-                            out[s - lo].push((k, (b.start + j) as u32));
-                        }
+                    if (lo..hi).contains(&s)
+                        && let Some(k) = key(a, b.lo + j)
+                    {
+                        out[s - lo].push((k, (b.start + j) as u32));
                     }
                 }
                 out

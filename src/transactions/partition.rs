@@ -548,10 +548,10 @@ impl Transactions {
             }
         }
         rejects.sort_by_key(|r| r.row);
-        if options.strict {
-            if let Some(r) = rejects.first() {
-                return Err(r.to_error());
-            }
+        if options.strict
+            && let Some(r) = rejects.first()
+        {
+            return Err(r.to_error());
         }
         if report.rows_used == 0 {
             let what = match rejects.first() {

@@ -323,10 +323,10 @@ struct Objective<'a, M: CovariateModel> {
 
 impl<M: CovariateModel> Smooth for Objective<'_, M> {
     fn value_grad(&self, u: &[f64]) -> (f64, Vec<f64>) {
-        if let Some((p, v, g)) = self.cache.borrow().as_ref() {
-            if p.as_slice() == u {
-                return (*v, g.clone());
-            }
+        if let Some((p, v, g)) = self.cache.borrow().as_ref()
+            && p.as_slice() == u
+        {
+            return (*v, g.clone());
         }
         let base: Vec<f64> = u[..self.nb].iter().map(|v| v.exp()).collect();
         let (nll, g) = neg_ll::<M>(&base, &u[self.nb..], self.data, true);

@@ -142,13 +142,13 @@ pub(crate) fn compress(
     let mut w = Vec::new();
     for &i in &order {
         let wi = weights.map_or(1.0, |w| w[i]);
-        if let Some(&last) = reps.last() {
-            if keys.iter().all(|k| k[last].to_bits() == k[i].to_bits()) {
-                if let Some(lw) = w.last_mut() {
-                    *lw += wi;
-                }
-                continue;
+        if let Some(&last) = reps.last()
+            && keys.iter().all(|k| k[last].to_bits() == k[i].to_bits())
+        {
+            if let Some(lw) = w.last_mut() {
+                *lw += wi;
             }
+            continue;
         }
         reps.push(i);
         w.push(wi);

@@ -132,19 +132,19 @@ impl SurvivalData {
                     shown(c),
                 ));
             }
-            if let Some(&prev) = active.last() {
-                if c > prev {
-                    return Err(bad_row(
-                        i,
-                        CUSTOMERS_COLUMN,
-                        format!(
-                            "more customers than in period {} ({}): survivors cannot increase",
-                            i - 1,
-                            shown(prev)
-                        ),
-                        shown(c),
-                    ));
-                }
+            if let Some(&prev) = active.last()
+                && c > prev
+            {
+                return Err(bad_row(
+                    i,
+                    CUSTOMERS_COLUMN,
+                    format!(
+                        "more customers than in period {} ({}): survivors cannot increase",
+                        i - 1,
+                        shown(prev)
+                    ),
+                    shown(c),
+                ));
             }
             active.push(c);
         }

@@ -203,10 +203,11 @@ pub(crate) fn clean_rows(
         })
         .collect();
     rejects.sort_by_key(|r| r.row);
-    if opts.strict && !lenient {
-        if let Some(r) = rejects.first() {
-            return Err(r.to_error());
-        }
+    if opts.strict
+        && !lenient
+        && let Some(r) = rejects.first()
+    {
+        return Err(r.to_error());
     }
     if used.is_empty() && !lenient {
         return Err(Error::EmptyTable {

@@ -99,8 +99,8 @@ pub(crate) enum Command {
         #[arg(long, value_name = "FILE")]
         survival: Option<PathBuf>,
         /// sbg on a subscription log (INPUT): the period of the acquisition cohorts and
-        /// renewals (a customer is subscribed from the period of their first payment to
-        /// that of their last).
+        /// renewals, month when not given (a customer is subscribed from the period of
+        /// their first payment to that of their last).
         #[arg(long, value_name = "month|week")]
         cohort: Option<String>,
         #[command(flatten)]

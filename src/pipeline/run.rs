@@ -137,7 +137,11 @@ impl Pipeline {
             match contractual_churn(&summary, period, &FitOptions::default()) {
                 Ok(churn) => Some(churn),
                 // The data cannot support it: the other stages run.
-                Err(e @ (Error::EmptyTable { .. } | Error::NotConverged { .. })) => {
+                Err(
+                    e @ (Error::EmptyTable { .. }
+                    | Error::NotConverged { .. }
+                    | Error::Model { .. }),
+                ) => {
                     skipped.push(SkippedStage {
                         stage: Stage::Cohorts,
                         reason: format!("cohorts.contractual: the sBG model cannot be fitted: {e}"),

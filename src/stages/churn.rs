@@ -229,7 +229,9 @@ pub struct ChurnOutcome {
 /// # Errors
 ///
 /// As [`crate::clv::Fitter::fit`]: [`crate::Error::NotConverged`] when the likelihood
-/// has no finite maximum (for instance nobody churned in any period).
+/// has no finite maximum (for instance nobody churned in any period);
+/// [`Error::Model`] when nobody renewed even once (every customer observed past
+/// acquisition cancelled at the first renewal).
 ///
 /// # Example
 ///
@@ -244,6 +246,15 @@ pub struct ChurnOutcome {
 /// # Ok::<(), patronage::Error>(())
 /// ```
 pub fn fit_survival(data: &SurvivalData, options: &FitOptions) -> Result<ChurnOutcome> {
+    // Everyone observed past acquisition cancelled at the first renewal: the likelihood
+    // rises without bound as every customer's churn probability goes to 1, and the
+    // optimiser would stop at an arbitrary huge alpha with no standard errors.
+    if data.active().get(1) == Some(&0.0) {
+        return Err(Error::Model {
+            model: "sbg".into(),
+            reason: "every customer observed past acquisition cancelled at the first renewal: the likelihood has no finite maximum (no renewal to learn retention from)".into(),
+        });
+    }
     let model = crate::clv::Fitter::<Sbg>::with_options(options.clone()).fit(data)?;
     Ok(ChurnOutcome {
         model,

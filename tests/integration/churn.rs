@@ -352,3 +352,52 @@ fn a_contractual_report_without_renewals_says_why() {
         "{skipped:?}"
     );
 }
+
+/// Nobody renews (single-purchase customers, one with a return): no finite maximum, a
+/// typed error from the stage, a data error from the CLI, and the report skips the
+/// section with the reason.
+#[test]
+fn a_log_where_nobody_renews_has_no_fit() {
+    let log = "customer_id,date,amount\na,2024-01-03,10\nb,2024-01-20,12\nb,2024-01-25,-12\nc,2024-02-05,10\n";
+    let s = survival_from_summary(&log_summary(log, "2024-05-31"), CohortPeriod::Month).unwrap();
+    assert_eq!(s.data.active()[1], 0.0);
+    let e = fit_survival(&s.data, &Default::default()).unwrap_err();
+    assert!(
+        matches!(e, Error::Model { ref model, .. } if model == "sbg"),
+        "{e:?}"
+    );
+    let e = fit_survival(
+        &SurvivalData::from_counts(&[40, 0, 0]).unwrap(),
+        &Default::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(e, Error::Model { .. }), "{e:?}");
+    let f = table(log);
+    let path = f.path().to_str().unwrap();
+    let (code, _, err) = patronage(&["fit", "sbg", path, "--observation-end", "2024-05-31"]);
+    assert_eq!(code, 1, "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let (code, _, err) = patronage(&[
+        "report",
+        path,
+        "--contractual",
+        "--observation-end",
+        "2024-05-31",
+        "--quiet",
+        "--out",
+        out,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
+            .unwrap();
+    assert!(json.get("churn").is_none());
+    assert!(
+        json["skipped_stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["stage"] == "cohorts")
+    );
+}

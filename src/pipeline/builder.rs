@@ -159,6 +159,12 @@ impl PipelineBuilder {
         };
         crate::rfm::scores::check_bins(rfm.bins)?;
         rfm.segments.validate(rfm.bins)?;
+        if c.cohorts.contractual {
+            crate::stages::churn::Discounting::of_cohorts(
+                c.cohorts.annual_discount_rate,
+                c.cohorts.period,
+            )?;
+        }
         if c.report.whale_points < 2 {
             return Err(Error::invalid(
                 "report.whale_points",

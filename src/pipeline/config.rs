@@ -345,7 +345,7 @@ impl Default for ProfitabilityConfig {
 }
 
 /// Cohort settings (the `[cohorts]` table).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CohortConfig {
     /// `month` or `week`.
@@ -357,6 +357,20 @@ pub struct CohortConfig {
     /// a non-contractual log, a customer who has not bought since some month has not
     /// cancelled anything.
     pub contractual: bool,
+    /// With `contractual`: the discount rate a year at which the residual lifetimes by
+    /// renewal count are valued (0.1 = 10%, the default, Fader and Hardie's; turned
+    /// into a rate per cohort period: [`crate::stages::churn::Discounting`]).
+    pub annual_discount_rate: f64,
+}
+
+impl Default for CohortConfig {
+    fn default() -> Self {
+        CohortConfig {
+            period: CohortPeriod::default(),
+            contractual: false,
+            annual_discount_rate: 0.1,
+        }
+    }
 }
 
 /// What the report writes besides its fixed files (the `[report]` table).

@@ -134,7 +134,8 @@ impl Pipeline {
         };
         let churn = if self.config.cohorts.contractual {
             let period = self.config.cohorts.period;
-            match contractual_churn(&summary, period, &FitOptions::default()) {
+            let rate = self.config.cohorts.annual_discount_rate;
+            match contractual_churn(&summary, period, rate, &FitOptions::default()) {
                 Ok(churn) => Some(churn),
                 // The data cannot support it: the other stages run.
                 Err(

@@ -381,23 +381,56 @@ fn churn_table(c: &crate::stages::churn::ContractualChurn) -> String {
             String::new()
         }
     );
-    h.push_str("<table>\n<thead><tr><th>period</th><th>customers at risk</th><th>observed survival</th><th>fitted survival</th><th>observed retention</th><th>fitted retention</th></tr></thead>\n<tbody>\n");
+    let residual = c.fit.residual.as_ref();
+    if let (Some(r), Some(first)) = (residual, residual.and_then(|r| r.by_renewals.first())) {
+        let last = r.by_renewals.len() - 1;
+        let unit = period_unit(r.discounting.periods_per_year);
+        let _ = writeln!(
+            h,
+            "<p>Residual lifetime: a customer just acquired is still expected to pay for {first:.1} more {unit}, discounted at {} a year; one who has renewed {last} times, for {:.1}. Those who stay are the ones least likely to leave, so each renewal raises what a customer is worth: times the payment per {} it is their residual value.</p>",
+            fmt_pct(r.discounting.annual_rate),
+            r.by_renewals[last],
+            unit.trim_end_matches('s'),
+        );
+    }
+    h.push_str("<table>\n<thead><tr><th>period</th><th>customers at risk</th><th>observed survival</th><th>fitted survival</th><th>observed retention</th><th>fitted retention</th>");
+    if residual.is_some() {
+        h.push_str("<th>residual lifetime (discounted ");
+        h.push_str(residual.map_or("periods", |r| period_unit(r.discounting.periods_per_year)));
+        h.push_str(")</th>");
+    }
+    h.push_str("</tr></thead>\n<tbody>\n");
     let observed = data.observed_survival();
     let rate = |r: Option<f64>| r.map_or(String::new(), fmt_pct);
     for (t, n) in data.active().iter().enumerate() {
         let tu = t as u32;
-        let _ = writeln!(
+        let _ = write!(
             h,
-            "<tr><td>{t}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{t}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
             count(*n),
             fmt_pct(observed[t]),
             fmt_pct(m.survival(tu)),
             rate(data.observed_retention(t)),
             rate(m.retention_rate(tu))
         );
+        if let Some(v) = residual.and_then(|r| r.by_renewals.get(t)) {
+            let _ = write!(h, "<td>{v:.2}</td>");
+        }
+        h.push_str("</tr>\n");
     }
     h.push_str("</tbody>\n</table>\n");
     h
+}
+
+/// The cohorts' period in words, from how many make a year.
+fn period_unit(per_year: f64) -> &'static str {
+    if (per_year - 12.0).abs() < 1e-9 {
+        "months"
+    } else if (per_year - 365.25 / 7.0).abs() < 1e-9 {
+        "weeks"
+    } else {
+        "periods"
+    }
 }
 
 /// The top customers by CLV: rank, id, CLV (with its interval when computed), P(alive),

@@ -178,13 +178,16 @@ impl ContractualChurn {
     }
 }
 
-/// [`survival_from_summary`], then [`fit_survival`].
+/// [`survival_from_summary`], then [`fit_survival`], with the residual lifetimes by
+/// renewal count discounted at `annual_discount_rate` a year
+/// ([`Discounting::of_cohorts`], [`ChurnOutcome::with_residual_lifetimes`]).
 ///
 /// # Errors
 ///
-/// As those two: [`Error::EmptyTable`] when no cohort is observed beyond its
-/// acquisition period, [`Error::NotConverged`] when the likelihood has no finite maximum
-/// (nobody cancelled, say).
+/// As those: [`Error::InvalidOption`] for a discount rate that is not positive and
+/// finite (checked first), [`Error::EmptyTable`] when no cohort is observed beyond its
+/// acquisition period, [`Error::NotConverged`] when the likelihood has no finite
+/// maximum (nobody cancelled, say), [`Error::Model`] when nobody renewed.
 ///
 /// # Example
 ///
@@ -193,17 +196,20 @@ impl ContractualChurn {
 /// use patronage::stages::churn::contractual_churn;
 /// let tx = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?;
 /// let summary = tx.summary(&SummaryOptions::weekly())?;
-/// let churn = contractual_churn(&summary, CohortPeriod::Month, &Default::default())?;
+/// let churn = contractual_churn(&summary, CohortPeriod::Month, 0.1, &Default::default())?;
 /// assert_eq!(churn.to_json()["cohorts"], churn.survival.labels.len());
+/// assert!(churn.to_json()["periods"][0]["derl"].as_f64().unwrap() > 0.0);
 /// # Ok::<(), patronage::Error>(())
 /// ```
 pub fn contractual_churn(
     summary: &Summary,
     period: CohortPeriod,
+    annual_discount_rate: f64,
     options: &FitOptions,
 ) -> Result<ContractualChurn> {
+    let discounting = Discounting::of_cohorts(annual_discount_rate, period)?;
     let survival = survival_from_summary(summary, period)?;
-    let fit = fit_survival(&survival.data, options)?;
+    let fit = fit_survival(&survival.data, options)?.with_residual_lifetimes(discounting)?;
     Ok(ContractualChurn { survival, fit })
 }
 
@@ -214,6 +220,115 @@ fn period_name(period: CohortPeriod) -> &'static str {
     }
 }
 
+/// How residual lifetimes are discounted: an annual rate and the number of the model's
+/// periods in a year, from which the rate per period is
+/// `d = (1 + annual_rate)^(1 / periods_per_year) - 1`.
+///
+/// The default is Fader and Hardie's (2010) 10% a year on annual contracts (one period
+/// a year). A subscription log's cohorts fix the periods per year
+/// ([`Discounting::of_cohorts`]: 12 for months, 365.25 / 7 for ISO weeks).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct Discounting {
+    /// The discount rate per year (0.1 = 10%).
+    pub annual_rate: f64,
+    /// How many of the model's periods make a year.
+    pub periods_per_year: f64,
+}
+
+impl Default for Discounting {
+    fn default() -> Self {
+        Discounting {
+            annual_rate: 0.1,
+            periods_per_year: 1.0,
+        }
+    }
+}
+
+impl Discounting {
+    /// An annual rate on periods of `1 / periods_per_year` of a year.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidOption`] (option `cohorts.annual_discount_rate`) when the rate is
+    /// not positive and finite (without discounting the residual lifetime of an sBG
+    /// customer can be infinite), or (option `periods_per_year`) when the periods per
+    /// year are not positive and finite.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use patronage::stages::churn::Discounting;
+    /// let monthly = Discounting::new(0.1, 12.0)?;
+    /// assert!((1.0 + monthly.per_period()).powi(12) - 1.1 < 1e-12);
+    /// assert!(Discounting::new(0.0, 12.0).is_err());
+    /// # Ok::<(), patronage::Error>(())
+    /// ```
+    pub fn new(annual_rate: f64, periods_per_year: f64) -> Result<Self> {
+        if !(annual_rate.is_finite() && annual_rate > 0.0) {
+            return Err(Error::invalid(
+                "cohorts.annual_discount_rate",
+                format!(
+                    "the annual discount rate must be positive and finite (0.1 for 10%), got {annual_rate}: without discounting a customer's residual lifetime can be infinite"
+                ),
+            ));
+        }
+        if !(periods_per_year.is_finite() && periods_per_year > 0.0) {
+            return Err(Error::invalid(
+                "periods_per_year",
+                format!("the periods per year must be positive and finite, got {periods_per_year}"),
+            ));
+        }
+        Ok(Discounting {
+            annual_rate,
+            periods_per_year,
+        })
+    }
+
+    /// An annual rate on a subscription log's cohort periods: 12 a year for months,
+    /// 365.25 / 7 for ISO weeks.
+    ///
+    /// # Errors
+    ///
+    /// As [`Discounting::new`].
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use patronage::stages::churn::Discounting;
+    /// use patronage::transactions::aggregate::CohortPeriod;
+    /// let d = Discounting::of_cohorts(0.1, CohortPeriod::Month)?;
+    /// assert_eq!(d.periods_per_year, 12.0);
+    /// # Ok::<(), patronage::Error>(())
+    /// ```
+    pub fn of_cohorts(annual_rate: f64, period: CohortPeriod) -> Result<Self> {
+        let per_year = match period {
+            CohortPeriod::Week => 365.25 / 7.0,
+            _ => 12.0,
+        };
+        Discounting::new(annual_rate, per_year)
+    }
+
+    /// The discount rate per period, `(1 + annual_rate)^(1 / periods_per_year) - 1`.
+    pub fn per_period(&self) -> f64 {
+        (1.0 + self.annual_rate).powf(1.0 / self.periods_per_year) - 1.0
+    }
+}
+
+/// The discounted expected residual lifetime (Fader and Hardie 2010) by renewal count:
+/// what a customer who has renewed `k` times is still expected to pay, in periods'
+/// payments, discounted to today ([`crate::clv::sbg::Fitted::derl`] with `n = k + 1`).
+/// Multiplied by the payment per period it is the customer's residual value.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ResidualLifetimes {
+    /// The discounting used.
+    pub discounting: Discounting,
+    /// Element `k`: a customer who has made `k` renewals (is in period `k`), for `k`
+    /// from 0 (just acquired, before the first renewal) to the last observed period.
+    pub by_renewals: Vec<f64>,
+}
+
 /// A fitted sBG model with the survival table it was fitted on.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -222,6 +337,9 @@ pub struct ChurnOutcome {
     pub model: FittedSbg,
     /// The survival table.
     pub data: SurvivalData,
+    /// The discounted expected residual lifetime by renewal count
+    /// ([`ChurnOutcome::with_residual_lifetimes`]; `None` until asked for).
+    pub residual: Option<ResidualLifetimes>,
 }
 
 /// Fits the sBG model to a survival table by maximum likelihood.
@@ -259,10 +377,45 @@ pub fn fit_survival(data: &SurvivalData, options: &FitOptions) -> Result<ChurnOu
     Ok(ChurnOutcome {
         model,
         data: data.clone(),
+        residual: None,
     })
 }
 
 impl ChurnOutcome {
+    /// The outcome with the discounted expected residual lifetime of a customer at each
+    /// renewal count from 0 to the last observed period ([`ResidualLifetimes`]).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Model`] when the hypergeometric series cannot be evaluated at these
+    /// parameters.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use patronage::clv::sbg::SurvivalData;
+    /// use patronage::stages::churn::{fit_survival, Discounting};
+    /// let data = SurvivalData::from_counts(&[1000, 869, 743, 653, 593, 551, 517, 491])?;
+    /// let out = fit_survival(&data, &Default::default())?
+    ///     .with_residual_lifetimes(Discounting::default())?;
+    /// let derl = &out.residual.as_ref().unwrap().by_renewals;
+    /// assert_eq!(derl.len(), 8);
+    /// // Those who have renewed are likelier to stay: their residual lifetime is longer.
+    /// assert!(derl.windows(2).all(|w| w[1] > w[0]));
+    /// # Ok::<(), patronage::Error>(())
+    /// ```
+    pub fn with_residual_lifetimes(mut self, discounting: Discounting) -> Result<Self> {
+        let d = discounting.per_period();
+        let by_renewals = (0..=self.data.last_period() as u32)
+            .map(|k| self.model.derl(d, k + 1))
+            .collect::<Result<Vec<f64>>>()?;
+        self.residual = Some(ResidualLifetimes {
+            discounting,
+            by_renewals,
+        });
+        Ok(self)
+    }
+
     /// The JSON object `patronage fit sbg --json` prints: as the other models' `fit
     /// --json` (`model, params {alpha, beta}, standard_errors, log_likelihood,
     /// n_customers, converged, iterations`), plus `cohorts` (how many the table pools)
@@ -270,6 +423,10 @@ impl ChurnOutcome {
     /// share still active and, from period 1, the observed and fitted retention rate
     /// `r(t) = S(t)/S(t-1)` (observed over the cohorts observed through `t`:
     /// [`SurvivalData::observed_retention`], [`SurvivalData::observed_survival`]).
+    /// With [`ChurnOutcome::with_residual_lifetimes`]: each period also has `derl`, the
+    /// discounted expected residual lifetime of a customer who has made that many
+    /// renewals, and `residual_lifetime` holds `annual_discount_rate`,
+    /// `periods_per_year` and `discount_rate_per_period`.
     pub fn to_json(&self) -> Value {
         let m = &self.model;
         let names = m.param_names();
@@ -313,6 +470,21 @@ impl ChurnOutcome {
             .collect();
         out["cohorts"] = json!(self.data.cohorts().len());
         out["periods"] = Value::Array(periods);
+        if let Some(r) = &self.residual {
+            out["residual_lifetime"] = json!({
+                "annual_discount_rate": r.discounting.annual_rate,
+                "periods_per_year": r.discounting.periods_per_year,
+                "discount_rate_per_period": r.discounting.per_period(),
+            });
+            for (p, derl) in out["periods"]
+                .as_array_mut()
+                .into_iter()
+                .flatten()
+                .zip(&r.by_renewals)
+            {
+                p["derl"] = json!(derl);
+            }
+        }
         out
     }
 }

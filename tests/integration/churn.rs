@@ -1,14 +1,15 @@
 //! Contractual churn (the sBG model): the survival-table reader's typed errors, the
 //! published fits through the stage, `patronage fit sbg --survival` against the stage,
 //! and the cohorts of a subscription log (counted by hand; parameters recovered from a
-//! simulated log; `patronage fit sbg LOG --cohort month` against the stage).
+//! simulated log; `patronage fit sbg LOG --cohort month` against the stage), and the
+//! discounted expected residual lifetime by renewal count (CLI, JSON and report).
 
 use std::io::Write;
 
 use patronage::Error;
 use patronage::clv::sbg::SurvivalData;
 use patronage::prelude::*;
-use patronage::stages::churn::{fit_survival, read_survival, survival_from_summary};
+use patronage::stages::churn::{Discounting, fit_survival, read_survival, survival_from_summary};
 
 use crate::cli::patronage;
 
@@ -98,6 +99,8 @@ fn cli_fit_sbg_json_equals_the_stage() {
     assert_eq!(code, 0, "{err}");
     let cli: serde_json::Value = serde_json::from_str(&out).unwrap();
     let stage = fit_survival(&read_survival(REGULAR).unwrap(), &Default::default())
+        .unwrap()
+        .with_residual_lifetimes(Discounting::default())
         .unwrap()
         .to_json();
     assert_eq!(cli, stage);
@@ -227,7 +230,10 @@ fn a_simulated_subscription_log_gives_back_its_parameters() {
         CohortPeriod::Month,
     )
     .unwrap();
-    let stage = fit_survival(&s.data, &Default::default()).unwrap();
+    let stage = fit_survival(&s.data, &Default::default())
+        .unwrap()
+        .with_residual_lifetimes(Discounting::of_cohorts(0.1, CohortPeriod::Month).unwrap())
+        .unwrap();
     let mut expected = stage.to_json();
     expected["cohort_labels"] = serde_json::json!(s.labels);
     expected["observed_through"] = serde_json::json!("2023-12");
@@ -283,6 +289,7 @@ fn a_contractual_report_fits_the_cohorts() {
     let stage = patronage::stages::churn::contractual_churn(
         &out.summary,
         CohortPeriod::Month,
+        0.1,
         &Default::default(),
     )
     .unwrap();
@@ -400,4 +407,185 @@ fn a_log_where_nobody_renews_has_no_fit() {
             .iter()
             .any(|s| s["stage"] == "cohorts")
     );
+}
+
+/// DERL by renewal count: the discounted sum of the conditional survival series at the
+/// rate per period the annual rate gives; what the CLI prints for a table (with its
+/// periods per year) and for a log (months), and what the report shows.
+#[test]
+fn residual_lifetimes_follow_the_discounting() {
+    let data = read_survival(HIGH_END).unwrap();
+    let d = Discounting::new(0.2, 12.0).unwrap();
+    assert!(((1.0 + d.per_period()).powi(12) - 1.2).abs() < 1e-12);
+    let out = fit_survival(&data, &Default::default())
+        .unwrap()
+        .with_residual_lifetimes(d)
+        .unwrap();
+    let r = out.residual.as_ref().unwrap();
+    assert_eq!(r.by_renewals.len(), data.last_period() + 1);
+    let m = &out.model;
+    for (k, &derl) in r.by_renewals.iter().enumerate() {
+        // The customer has made k renewals: alive at period k; the sum starts with the
+        // renewal about to be decided (period k + 1), undiscounted.
+        let at = m.survival(k as u32);
+        let direct: f64 = (k as u32 + 1..20_000)
+            .map(|t| m.survival(t) / at / (1.0 + d.per_period()).powi((t - k as u32 - 1) as i32))
+            .sum();
+        assert!(
+            (derl - direct).abs() < 1e-6 * direct,
+            "k {k}: {derl} vs {direct}"
+        );
+    }
+    assert!(r.by_renewals.windows(2).all(|w| w[1] > w[0]));
+
+    // The CLI: --annual-discount-rate and --periods-per-year reach the JSON.
+    let (code, out_text, err) = patronage(&[
+        "fit",
+        "sbg",
+        "--survival",
+        HIGH_END,
+        "--annual-discount-rate",
+        "0.2",
+        "--periods-per-year",
+        "12",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let cli: serde_json::Value = serde_json::from_str(&out_text).unwrap();
+    assert_eq!(cli, out.to_json());
+    assert_eq!(cli["residual_lifetime"]["annual_discount_rate"], 0.2);
+    assert_eq!(cli["periods"][3]["derl"].as_f64(), Some(r.by_renewals[3]));
+    // The text output has the column.
+    let (code, text, err) = patronage(&["fit", "sbg", "--survival", HIGH_END]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        text.lines().any(|l| l.trim_end().ends_with("derl")),
+        "{text}"
+    );
+
+    // A log: the cohort period sets the periods per year.
+    let f = table(&simulated_log([0.9, 2.4]));
+    let log = f.path().to_str().unwrap();
+    let (code, out_text, err) = patronage(&[
+        "fit",
+        "sbg",
+        log,
+        "--observation-end",
+        "2023-12-31",
+        "--annual-discount-rate",
+        "0.05",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let cli: serde_json::Value = serde_json::from_str(&out_text).unwrap();
+    assert_eq!(cli["residual_lifetime"]["periods_per_year"], 12.0);
+    assert_eq!(cli["residual_lifetime"]["annual_discount_rate"], 0.05);
+    let stage = patronage::stages::churn::contractual_churn(
+        &log_summary(&simulated_log([0.9, 2.4]), "2023-12-31"),
+        CohortPeriod::Month,
+        0.05,
+        &Default::default(),
+    )
+    .unwrap();
+    assert_eq!(cli, stage.to_json());
+
+    // The report: the rate from the flag, the column on the page.
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, err) = patronage(&[
+        "report",
+        log,
+        "--contractual",
+        "--annual-discount-rate",
+        "0.05",
+        "--observation-end",
+        "2023-12-31",
+        "--quiet",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["churn"]["residual_lifetime"], cli["residual_lifetime"]);
+    assert_eq!(json["churn"]["periods"], cli["periods"]);
+    let page = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+    assert!(page.contains("residual lifetime (discounted months)"));
+}
+
+/// A discount rate that is not positive and finite, periods per year with a log, the
+/// sbg options on another model, and the report's rate without the contractual section:
+/// typed errors naming the option (the library) and usage errors (the CLI, exit 2).
+#[test]
+fn bad_discounting_is_refused() {
+    for (rate, per_year, option) in [
+        (0.0, 1.0, "cohorts.annual_discount_rate"),
+        (-0.1, 1.0, "cohorts.annual_discount_rate"),
+        (f64::NAN, 1.0, "cohorts.annual_discount_rate"),
+        (f64::INFINITY, 1.0, "cohorts.annual_discount_rate"),
+        (0.1, 0.0, "periods_per_year"),
+        (0.1, f64::NAN, "periods_per_year"),
+    ] {
+        let e = Discounting::new(rate, per_year).unwrap_err();
+        assert!(
+            matches!(e, Error::InvalidOption { option: ref o, .. } if o == option),
+            "{rate} {per_year}: {e:?}"
+        );
+    }
+    let e = patronage::stages::churn::contractual_churn(
+        &log_summary(&simulated_log([0.9, 2.4]), "2023-12-31"),
+        CohortPeriod::Month,
+        0.0,
+        &Default::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(e, Error::InvalidOption { .. }), "{e:?}");
+    let mut config = patronage::pipeline::PipelineConfig::default();
+    config.cohorts.contractual = true;
+    config.cohorts.annual_discount_rate = -1.0;
+    let e = patronage::pipeline::Pipeline::builder()
+        .config(config)
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::InvalidOption { ref option, .. } if option == "cohorts.annual_discount_rate"),
+        "{e:?}"
+    );
+
+    let f = table(SMALL_LOG);
+    let log = f.path().to_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    for args in [
+        vec![
+            "fit",
+            "sbg",
+            "--survival",
+            REGULAR,
+            "--annual-discount-rate",
+            "0",
+        ],
+        vec![
+            "fit",
+            "sbg",
+            "--survival",
+            REGULAR,
+            "--periods-per-year",
+            "-3",
+        ],
+        vec!["fit", "sbg", log, "--periods-per-year", "12"],
+        vec!["fit", "bg-nbd", log, "--annual-discount-rate", "0.1"],
+        vec![
+            "report",
+            log,
+            "--annual-discount-rate",
+            "0.1",
+            "--quiet",
+            "--out",
+            out,
+        ],
+    ] {
+        let (code, _, err) = patronage(&args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+    }
 }

@@ -94,15 +94,8 @@ pub(crate) enum Command {
         /// The transactions (every model but sbg; sbg takes --survival).
         #[command(flatten)]
         input: InputArgs,
-        /// sbg only: survival table (CSV, Parquet or Arrow IPC) with columns `period,
-        /// customers`: customers still active at the start of each period, period 0 first.
-        #[arg(long, value_name = "FILE")]
-        survival: Option<PathBuf>,
-        /// sbg on a subscription log (INPUT): the period of the acquisition cohorts and
-        /// renewals, month when not given (a customer is subscribed from the period of
-        /// their first payment to that of their last).
-        #[arg(long, value_name = "month|week")]
-        cohort: Option<String>,
+        #[command(flatten)]
+        sbg: SbgArgs,
         #[command(flatten)]
         time: TimeArgs,
         /// INPUT is a per-customer table (frequency, recency, T or x, t_x, T; optional
@@ -321,6 +314,10 @@ pub(crate) enum Command {
         /// section (sets [cohorts] contractual; the cohorts' period is [cohorts] period).
         #[arg(long)]
         contractual: bool,
+        /// With --contractual: the discount rate a year at which the residual lifetime by
+        /// renewal count is valued (sets [cohorts] annual_discount_rate; 0.1 by default).
+        #[arg(long, value_name = "RATE")]
+        annual_discount_rate: Option<f64>,
         #[command(flatten)]
         interval: IntervalArgs,
         #[command(flatten)]
@@ -566,6 +563,28 @@ impl CovariateArgs {
             (None, None) => None,
         })
     }
+}
+
+/// The options of `patronage fit sbg` (the contractual-churn model).
+#[derive(Args)]
+pub(crate) struct SbgArgs {
+    /// sbg only: survival table (CSV, Parquet or Arrow IPC) with columns `period,
+    /// customers`: customers still active at the start of each period, period 0 first.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) survival: Option<PathBuf>,
+    /// sbg on a subscription log (INPUT): the period of the acquisition cohorts and
+    /// renewals, month when not given (a customer is subscribed from the period of
+    /// their first payment to that of their last).
+    #[arg(long, value_name = "month|week")]
+    pub(crate) cohort: Option<String>,
+    /// sbg: the discount rate a year at which the residual lifetime by renewal count
+    /// (DERL) is valued; 0.1 (10%) when not given.
+    #[arg(long, value_name = "RATE")]
+    pub(crate) annual_discount_rate: Option<f64>,
+    /// sbg --survival: how many of the table's periods make a year (1 when not given:
+    /// annual contracts; 12 for monthly ones). A log's --cohort sets it.
+    #[arg(long, value_name = "N")]
+    pub(crate) periods_per_year: Option<f64>,
 }
 
 #[derive(Args)]
@@ -869,6 +888,8 @@ pub(crate) fn flag_hint(e: &patronage::Error) -> String {
         "clv.derived_covariates" => "--derived-covariates",
         "clv.acquisition_period" => "--acquisition-period",
         "cohorts.period" => "--cohort",
+        "cohorts.annual_discount_rate" => "--annual-discount-rate",
+        "periods_per_year" => "--periods-per-year",
         "whatif.retention" => "--retention",
         "whatif.period" => "--period",
         "whatif.by" => "--by",

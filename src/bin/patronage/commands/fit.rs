@@ -6,11 +6,12 @@
 
 use std::path::PathBuf;
 
+use patronage::stages::churn::Discounting;
 use patronage::stages::compare::ModelChoice;
 use patronage::stages::covariates::fit_covariates;
 use patronage::stages::fit::{fit_summary, fit_table};
 
-use crate::args::{CovariateArgs, FitArgs, InputArgs, NO_INPUT, TimeArgs};
+use crate::args::{CovariateArgs, FitArgs, InputArgs, NO_INPUT, SbgArgs, TimeArgs};
 use crate::commands::sbg::{SbgSource, run_fit_sbg};
 use crate::input::summarise;
 use crate::print::{print_covariate_fit, print_fit, save_model as save_model_file, to_json_text};
@@ -19,7 +20,7 @@ use crate::print::{print_covariate_fit, print_fit, save_model as save_model_file
 pub(crate) fn run_fit(
     model: &str,
     input: &InputArgs,
-    (survival, cohort): (Option<&PathBuf>, Option<&str>),
+    sbg: &SbgArgs,
     time: &TimeArgs,
     summary: bool,
     fit: &FitArgs,
@@ -27,6 +28,7 @@ pub(crate) fn run_fit(
     json: bool,
     save_model: Option<&PathBuf>,
 ) -> patronage::Result<()> {
+    let (survival, cohort) = (sbg.survival.as_ref(), sbg.cohort.as_deref());
     if covariates.covariates.is_some() || !covariates.derived_covariates.is_empty() {
         if summary || save_model.is_some() || survival.is_some() {
             return Err(usage(
@@ -56,13 +58,28 @@ pub(crate) fn run_fit(
     // sBG fits a survival table, or the acquisition cohorts of a subscription log.
     if model.eq_ignore_ascii_case("sbg") {
         let has_input = input.input.as_os_str() != NO_INPUT;
+        let rate = sbg.annual_discount_rate.unwrap_or(0.1);
         return match (survival, has_input, summary) {
             (Some(path), false, false) if cohort.is_none() => {
-                run_fit_sbg(SbgSource::Table(path), fit, json, save_model)
+                let discounting = Discounting::new(rate, sbg.periods_per_year.unwrap_or(1.0))?;
+                run_fit_sbg(SbgSource::Table(path), fit, discounting, json, save_model)
             }
             (None, true, false) => {
+                if sbg.periods_per_year.is_some() {
+                    return Err(usage(
+                        "periods_per_year",
+                        "--periods-per-year is for a survival table (--survival); a log's --cohort sets it (12 for month, 365.25/7 for week)".into(),
+                    ));
+                }
                 let period = cohort.unwrap_or("month").parse()?;
-                run_fit_sbg(SbgSource::Log(input, time, period), fit, json, save_model)
+                let discounting = Discounting::of_cohorts(rate, period)?;
+                run_fit_sbg(
+                    SbgSource::Log(input, time, period),
+                    fit,
+                    discounting,
+                    json,
+                    save_model,
+                )
             }
             _ => Err(usage(
                 "survival",
@@ -70,15 +87,25 @@ pub(crate) fn run_fit(
             )),
         };
     }
-    if survival.is_some() || cohort.is_some() {
-        let option = if survival.is_some() {
-            "survival"
-        } else {
-            "cohort"
-        };
+    // (the error's option, the flag, given)
+    let sbg_only = [
+        ("survival", "--survival", survival.is_some()),
+        ("cohort", "--cohort", cohort.is_some()),
+        (
+            "cohorts.annual_discount_rate",
+            "--annual-discount-rate",
+            sbg.annual_discount_rate.is_some(),
+        ),
+        (
+            "periods_per_year",
+            "--periods-per-year",
+            sbg.periods_per_year.is_some(),
+        ),
+    ];
+    if let Some((option, flag, _)) = sbg_only.iter().find(|(_, _, given)| *given) {
         return Err(usage(
             option,
-            format!("--{option} is for the sbg model, not {model}"),
+            format!("{flag} is for the sbg model, not {model}"),
         ));
     }
     if model.eq_ignore_ascii_case("compare") {

@@ -14,7 +14,7 @@ pub(crate) fn run_report(
     time: &TimeArgs,
     config: Option<&PathBuf>,
     (costs, margin_rate): (Option<&PathBuf>, Option<f64>),
-    (csv, contractual): (bool, bool),
+    (csv, contractual, annual_discount_rate): (bool, bool, Option<f64>),
     (interval, covariates, k_rule): (&IntervalArgs, &CovariateArgs, Option<&str>),
     out: &std::path::Path,
     quiet: bool,
@@ -68,6 +68,15 @@ pub(crate) fn run_report(
     }
     if contractual {
         c.cohorts.contractual = true;
+    }
+    if let Some(rate) = annual_discount_rate {
+        if !c.cohorts.contractual {
+            return Err(patronage::Error::InvalidOption {
+                option: "cohorts.annual_discount_rate".into(),
+                reason: "values the contractual section's residual lifetimes: has no effect without --contractual (or [cohorts] contractual = true)".into(),
+            });
+        }
+        c.cohorts.annual_discount_rate = rate;
     }
     if let Some(level) = interval.interval {
         c.clv.interval = Some(level);

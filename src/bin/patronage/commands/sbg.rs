@@ -1,12 +1,13 @@
 //! `patronage fit sbg --survival FILE` and `patronage fit sbg INPUT [--cohort P]`: fits
 //! the contractual-churn (shifted-beta-geometric) model to a cohort's survival table or
 //! to the acquisition cohorts of a subscription log, and prints the coefficients with
-//! the observed and fitted survival and retention per period, as text or JSON.
+//! the observed and fitted survival and retention per period and the discounted
+//! expected residual lifetime by renewal count, as text or JSON.
 
 use std::path::PathBuf;
 
 use patronage::prelude::CohortPeriod;
-use patronage::stages::churn::{contractual_churn, fit_survival, read_survival};
+use patronage::stages::churn::{Discounting, contractual_churn, fit_survival, read_survival};
 
 use crate::args::{FitArgs, InputArgs, TimeArgs};
 use crate::input::summarise;
@@ -23,17 +24,21 @@ pub(crate) enum SbgSource<'a> {
 pub(crate) fn run_fit_sbg(
     source: SbgSource<'_>,
     fit: &FitArgs,
+    discounting: Discounting,
     json: bool,
     save_model: Option<&PathBuf>,
 ) -> patronage::Result<()> {
     let (out, value) = match source {
         SbgSource::Table(path) => {
-            let out = fit_survival(&read_survival(path)?, &fit.options())?;
+            let out = fit_survival(&read_survival(path)?, &fit.options())?
+                .with_residual_lifetimes(discounting)?;
             let value = out.to_json();
             (out, value)
         }
         SbgSource::Log(input, time, period) => {
-            let churn = contractual_churn(&summarise(input, time, &[])?, period, &fit.options())?;
+            let rate = discounting.annual_rate;
+            let summary = summarise(input, time, &[])?;
+            let churn = contractual_churn(&summary, period, rate, &fit.options())?;
             let s = &churn.survival;
             eprintln!(
                 "patronage: {} cohorts ({} to {}) observed through {}; {} customers acquired after it left out",
@@ -75,9 +80,18 @@ pub(crate) fn run_fit_sbg(
             r.iterations
         );
     }
+    let residual = out.residual.as_ref();
+    if let Some(r) = residual {
+        println!(
+            "derl: discounted expected residual lifetime in periods of a customer who has made `period` renewals, at {}% a year ({:.4}% a period, {} periods a year)",
+            r.discounting.annual_rate * 100.0,
+            r.discounting.per_period() * 100.0,
+            r.discounting.periods_per_year
+        );
+    }
     println!(
-        "{:>6} {:>10} {:>10} {:>10} {:>10} {:>10}",
-        "period", "customers", "survival", "fitted", "retention", "fitted"
+        "{:>6} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}",
+        "period", "customers", "survival", "fitted", "retention", "fitted", "derl"
     );
     let active = data.active();
     let observed = data.observed_survival();
@@ -87,14 +101,18 @@ pub(crate) fn run_fit_sbg(
             (Some(o), Some(r)) => (format!("{o:.4}"), format!("{r:.4}")),
             _ => (String::new(), String::new()),
         };
+        let derl = residual
+            .and_then(|r| r.by_renewals.get(t))
+            .map_or(String::new(), |v| format!("{v:.3}"));
         println!(
-            "{:>6} {:>10} {:>10.4} {:>10.4} {:>10} {:>10}",
+            "{:>6} {:>10} {:>10.4} {:>10.4} {:>10} {:>10} {:>10}",
             t,
             n,
             observed[t],
             m.survival(tu),
             obs_r,
-            fit_r
+            fit_r,
+            derl
         );
     }
     Ok(())

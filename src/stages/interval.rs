@@ -52,6 +52,10 @@ pub struct EquityInterval {
     pub draws: usize,
     /// How the parameters were drawn.
     pub method: IntervalMethod,
+    /// Bootstrap refits that failed and were replaced by fresh resamples, over the
+    /// purchase model and Gamma-Gamma (0 for asymptotic draws; see
+    /// [`crate::clv::interval::bootstrap_draws`]).
+    pub bootstrap_failed_refits: usize,
 }
 
 /// One parameter's interval (quantiles of its draws).
@@ -83,12 +87,17 @@ pub struct ClvIntervals {
     pub total_expected_purchases: (f64, Range),
     /// Every parameter of the purchase model, then of Gamma-Gamma when it gave spend.
     pub parameters: Vec<ParameterInterval>,
+    /// Bootstrap refits that failed and were replaced, per model drawn (purchase model
+    /// first); 0 each for asymptotic draws.
+    pub failed_refits: Vec<(&'static str, usize)>,
 }
 
 impl ClvIntervals {
-    /// As JSON: `{level, draws, seed, method, customer_equity: {estimate, lo, hi, level,
-    /// draws, method}, total_expected_purchases: {estimate, lo, hi}, parameters: [{model,
-    /// parameter, estimate, lo, hi}]}`.
+    /// As JSON: `{level, draws, seed, method, bootstrap_failed_refits, customer_equity:
+    /// {estimate, lo, hi, level, draws, method, bootstrap_failed_refits},
+    /// total_expected_purchases: {estimate, lo, hi}, parameters: [{model, parameter,
+    /// estimate, lo, hi}], failed_refits: {model: count}}`: `bootstrap_failed_refits` is
+    /// the sum over the models of the refits replaced.
     ///
     /// # Example
     ///
@@ -116,6 +125,8 @@ impl ClvIntervals {
             "draws": self.options.draws,
             "seed": self.options.seed,
             "method": self.options.method,
+            "bootstrap_failed_refits": self.customer_equity.bootstrap_failed_refits,
+            "failed_refits": self.failed_refits.iter().map(|(m, n)| (m.to_string(), json!(n))).collect::<serde_json::Map<_, _>>(),
             "customer_equity": self.customer_equity,
             "total_expected_purchases": { "estimate": estimate, "lo": r.lo, "hi": r.hi },
             "parameters": self.parameters,
@@ -155,16 +166,18 @@ fn draw_and_score<M: Model<Data = RepeatData>>(
     fit: &Fitted<M>,
     inputs: &IntervalInputs<'_>,
     options: &IntervalOptions,
-) -> Result<(ScoreIntervals, Vec<ParameterInterval>)>
+) -> Result<(ScoreIntervals, Vec<ParameterInterval>, FailedRefits)>
 where
     Fitted<M>: PurchaseModel,
 {
     let purchase = parameter_draws(fit, inputs.data, inputs.fit, options)?;
     let mut parameters = parameter_rows(fit, &purchase.intervals(options.level)?);
+    let mut failed = vec![(M::NAME, purchase.failed_refits)];
     let spend = match inputs.spend {
         Some((gg, data)) => {
             let draws = parameter_draws(gg, data, inputs.fit, options)?;
             parameters.extend(parameter_rows(gg, &draws.intervals(options.level)?));
+            failed.push((GammaGamma::NAME, draws.failed_refits));
             Some(draws.models()?)
         }
         None => None,
@@ -176,8 +189,11 @@ where
         inputs.clv,
         options.level,
     )?;
-    Ok((scores, parameters))
+    Ok((scores, parameters, failed))
 }
+
+/// Failed refits replaced, per model drawn.
+type FailedRefits = Vec<(&'static str, usize)>;
 
 /// Draws, scores and summarises: the per-customer bounds (in the scored customers'
 /// order) and the [`ClvIntervals`].
@@ -185,7 +201,7 @@ pub(crate) fn clv_intervals(
     inputs: &IntervalInputs<'_>,
     options: &IntervalOptions,
 ) -> Result<(ScoreIntervals, ClvIntervals)> {
-    let (scores, parameters) = match inputs.purchase {
+    let (scores, parameters, failed_refits) = match inputs.purchase {
         AnyFitted::BgNbd(m) => draw_and_score(m, inputs, options)?,
         AnyFitted::MbgNbd(m) => draw_and_score(m, inputs, options)?,
         AnyFitted::ParetoNbd(m) => draw_and_score(m, inputs, options)?,
@@ -206,9 +222,11 @@ pub(crate) fn clv_intervals(
             level: options.level,
             draws: options.draws,
             method: options.method,
+            bootstrap_failed_refits: failed_refits.iter().map(|(_, n)| n).sum(),
         },
         total_expected_purchases: (purchases, scores.total_expected_purchases),
         parameters,
+        failed_refits,
     };
     Ok((scores, summary))
 }

@@ -22,7 +22,7 @@
 //! paired with draw `d` of the other.
 //!
 //! **Failed refits.** On some resamples the model has no finite optimum (MBG/NBD on
-//! 2,357 customers: 3 refits of the coverage simulation's 40,000 ran off to infinite
+//! 2,357 customers: at least 3 refits of the coverage simulation's 40,000 ran off to infinite
 //! parameters) and the
 //! refit fails. [`bootstrap_draws`] then replaces that resample by a fresh one for the
 //! same draw (its own stream, keyed by seed, draw and attempt), and gives up with

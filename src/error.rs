@@ -154,6 +154,26 @@ pub enum Error {
         /// What to try.
         hint: String,
     },
+    /// A bootstrap's refits failed on more resamples than it may replace: more than
+    /// [`crate::clv::interval::MAX_FAILED_REFIT_SHARE`] of the draws (a refit fails when it
+    /// does not converge, for instance because the estimates run off to the edge of the
+    /// parameter space on that resample). A data problem, not a usage one: the model has
+    /// no finite optimum on too many resamples of these customers.
+    #[error(
+        "{model}: {failed} bootstrap refits failed for {draws} draws, more than the {allowed} that may be replaced by fresh resamples; the first failure: {first}"
+    )]
+    BootstrapFailed {
+        /// The model refitted (`mbg-nbd`, ...).
+        model: String,
+        /// Failed refits counted when the bootstrap stopped (more than `allowed`).
+        failed: usize,
+        /// Draws asked for.
+        draws: usize,
+        /// The most failed refits replaced for this many draws (a tenth of them).
+        allowed: usize,
+        /// The first failed refit in draw order: its draw and its error.
+        first: String,
+    },
     /// A fitted model cannot answer the question asked (for instance Gamma-Gamma with
     /// q <= 1 has no finite mean spend), or its parameters are not valid.
     #[error("{model}: {reason}")]

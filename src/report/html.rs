@@ -157,10 +157,16 @@ pub(super) fn page(
         // The interval gets a tile of its own next to the estimate, saying what it is.
         tiles.push((
             format!(
-                "customer equity, {:.0}% interval ({} {} draws)",
+                "customer equity, {:.0}% interval ({} {} draws{})",
                 100.0 * level,
                 equity["draws"].as_u64().unwrap_or(0),
-                equity["method"].as_str().unwrap_or("")
+                equity["method"].as_str().unwrap_or(""),
+                match equity["bootstrap_failed_refits"].as_u64() {
+                    Some(n) if equity["method"] == "bootstrap" => {
+                        format!(", {n} failed refits replaced")
+                    }
+                    _ => String::new(),
+                }
             ),
             format!("{} to {}", fmt_money(lo), fmt_money(hi)),
         ));

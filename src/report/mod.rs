@@ -248,7 +248,8 @@ pub fn models_json(out: &PipelineOutput) -> Result<Value> {
 /// Every figure of a run as JSON (what `report.json` holds, without the configuration
 /// and the file list): `data` (rows read, used, rejected, customers, dates), `rfm`,
 /// `clv` (fit, customer equity, mean P(alive); with intervals
-/// `customer_equity_interval: {estimate, lo, hi, level, draws, method}` and `intervals`,
+/// `customer_equity_interval: {estimate, lo, hi, level, draws, method,
+/// bootstrap_failed_refits}` and `intervals`,
 /// see `ClvIntervals::to_json`; with covariates `covariates: {purchase, spend,
 /// coefficients}`, the fits as `ClvCovariates::to_json` and one row per coefficient as
 /// [`covariates::coefficients`]), `checks`, `model_comparison` (with

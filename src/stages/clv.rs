@@ -549,7 +549,13 @@ fn scored(
                 clv: &opts,
                 estimates: (customer_equity, scores.expected_purchases.iter().sum()),
             };
-            Some(clv_intervals(&inputs, options)?)
+            let out = clv_intervals(&inputs, options)?;
+            for (model, n) in &out.1.failed_refits {
+                if *n > 0 {
+                    notes.push(failed_refits_note(model, *n, options.draws));
+                }
+            }
+            Some(out)
         }
         None => None,
     };
@@ -604,6 +610,13 @@ fn scored(
         intervals: intervals.map(|(_, summary)| summary),
         covariates,
     })
+}
+
+/// The note of a bootstrap whose failed refits were replaced.
+pub(crate) fn failed_refits_note(model: &str, failed: usize, draws: usize) -> String {
+    format!(
+        "{model}: {failed} of the {draws} bootstrap refits failed (no finite optimum on the resample) and were replaced by fresh resamples; the interval is conditioned on a successful refit, which can make it too short on the side those resamples went"
+    )
 }
 
 /// Covariates with other settings: intervals and models fitted earlier take none, and

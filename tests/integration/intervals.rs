@@ -4,12 +4,13 @@
 //! errors naming their TOML key. The model-layer draws, scoring and coverage are the
 //! unit tests of `clv::interval`.
 
+use patronage::clv::FitOptions;
 use patronage::clv::interval::{IntervalMethod, IntervalOptions};
 use patronage::pipeline::{Pipeline, PipelineConfig};
 use patronage::prelude::*;
 use patronage::stages::clv::{ClvOutcome, ClvSettings, MarginSource, SpendSource, clv_table};
 use patronage::stages::fit::ModelKind;
-use patronage::stages::interval::BOUND_COLUMNS;
+use patronage::stages::interval::{BOUND_COLUMNS, bgbb_interval_table};
 use patronage::stages::target::target;
 use patronage::targeting::{Cut, TargetBy, rank};
 use polars::prelude::*;
@@ -302,4 +303,116 @@ fn bad_interval_flags_exit_2_before_reading() {
         // Refused before the data are read: no cleaning line.
         assert!(!err.contains("rows read"), "{args:?}: {err}");
     }
+}
+
+/// BG/BB's opportunities: weekly purchases on a weekly clock.
+fn retail_weeks() -> Summary {
+    summary_columns(
+        &retail(),
+        &SummaryOptions::weekly().purchase_unit(PurchaseUnit::Week),
+    )
+}
+
+/// The retail sample's BG/BB likelihood has no finite maximum without a penalty.
+fn penalized() -> FitOptions {
+    FitOptions {
+        penalizer: 0.001,
+        ..FitOptions::default()
+    }
+}
+
+const BGBB_ARGS: [&str; 15] = [
+    "fit",
+    "bg-bb",
+    RETAIL,
+    "--purchase-unit",
+    "week",
+    "--interval",
+    "0.9",
+    "--draws",
+    "200",
+    "--seed",
+    "3",
+    "--horizon",
+    "10",
+    "--penalizer",
+    "0.001",
+];
+
+#[test]
+fn bgbb_interval_command_equals_the_stage() {
+    let (got, _, err) = run_to_parquet(&BGBB_ARGS);
+    let want = bgbb_interval_table(
+        &retail_weeks(),
+        &penalized(),
+        10.0,
+        &IntervalOptions::new(0.9).draws(200).seed(3),
+    )
+    .unwrap();
+    assert_same(&got, &want.frame);
+    let (estimate, r) = want.total_expected_purchases;
+    assert!(r.lo < estimate && estimate < r.hi, "{r:?}");
+    assert!(
+        err.contains(&format!("90% interval {:.2} to {:.2}", r.lo, r.hi)),
+        "{err}"
+    );
+    // The bounds bracket the point scores.
+    for name in ["p_alive", "expected_purchases"] {
+        let point = column_f64(&got, name);
+        let lo = column_f64(&got, &format!("{name}_lo"));
+        let hi = column_f64(&got, &format!("{name}_hi"));
+        for i in 0..point.len() {
+            let (p, l, h) = (point[i].unwrap(), lo[i].unwrap(), hi[i].unwrap());
+            assert!(l <= p && p <= h, "{name} row {i}: {l} {p} {h}");
+        }
+    }
+    // The JSON is the stage's.
+    let mut json = BGBB_ARGS.to_vec();
+    json.push("--json");
+    let (code, out, err) = patronage(&json);
+    assert_eq!(code, 0, "{err}");
+    let printed: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        printed["intervals"]["total_expected_purchases"],
+        want.to_json()["intervals"]["total_expected_purchases"]
+    );
+    assert_eq!(printed["intervals"]["bootstrap_failed_refits"], 0);
+}
+
+#[test]
+fn bgbb_intervals_are_seeded() {
+    let mut args = BGBB_ARGS.to_vec();
+    args.push("--bootstrap");
+    args[8] = "20";
+    let (code, first, err) = patronage(&args);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("bootstrap draws, 0 failed refits replaced"),
+        "{err}"
+    );
+    let (_, second, _) = patronage(&args);
+    assert_eq!(first, second);
+    assert!(first.starts_with("customer_id,frequency,recency,periods,p_alive,p_alive_lo,p_alive_hi,expected_purchases,expected_purchases_lo,expected_purchases_hi\n"));
+}
+
+#[test]
+fn bad_bgbb_interval_levels_are_typed_errors() {
+    let s = retail_weeks();
+    for level in [0.0, 1.0, 1.5, f64::NAN] {
+        let options = IntervalOptions::new(level).draws(20);
+        assert!(matches!(
+            bgbb_interval_table(&s, &penalized(), 10.0, &options),
+            Err(Error::InvalidOption { ref option, .. }) if option == "clv.interval"
+        ));
+        let text = level.to_string();
+        let mut args = BGBB_ARGS.to_vec();
+        args[6] = &text;
+        let (code, _, err) = patronage(&args);
+        assert_eq!(code, 2, "{level}: {err}");
+        assert!(err.contains("--interval"), "{err}");
+        assert!(!err.contains("rows read"), "{err}");
+    }
+    // Intervals of the other models are `clv --interval`'s.
+    let (code, _, _) = patronage(&["fit", "bg-nbd", RETAIL, "--interval", "0.9"]);
+    assert_eq!(code, 2);
 }

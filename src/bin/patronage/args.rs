@@ -114,6 +114,23 @@ pub(crate) enum Command {
         /// Save the fitted model as JSON (load with `Fitted::from_json`).
         #[arg(long, value_name = "FILE")]
         save_model: Option<PathBuf>,
+        /// bg-bb with --interval: per-customer P(alive) at the next opportunity and
+        /// expected transactions in the next `--horizon` opportunities, with their
+        /// intervals (the other models' intervals are `patronage clv --interval`).
+        #[command(flatten)]
+        interval: IntervalArgs,
+        /// bg-bb with --interval: opportunities ahead for the expected transactions.
+        #[arg(long, default_value_t = 52.0, requires = "interval")]
+        horizon: f64,
+        /// bg-bb with --interval: write the per-customer table here (.csv, .parquet,
+        /// .json by extension); default: CSV on standard output unless --json is given.
+        #[arg(
+            short = 'o',
+            long = "output",
+            value_name = "FILE",
+            requires = "interval"
+        )]
+        output: Option<PathBuf>,
     },
     /// Per-customer P(alive), expected purchases, expected spend and CLV from a purchase
     /// model and Gamma-Gamma spend.

@@ -64,6 +64,9 @@ fn run(cli: Cli) -> patronage::Result<()> {
             covariates,
             json,
             save_model,
+            interval,
+            horizon,
+            output,
         } => run_fit(
             &model,
             &input,
@@ -74,6 +77,7 @@ fn run(cli: Cli) -> patronage::Result<()> {
             &covariates,
             json,
             save_model.as_ref(),
+            (&interval, horizon, output.as_ref()),
         ),
         Command::Clv {
             input,

@@ -305,6 +305,20 @@ pub(crate) fn percent(share: f64) -> String {
     format!("{:.1}%", 100.0 * share)
 }
 
+/// `, N failed refits replaced` after a bootstrap's draw count (nothing for asymptotic
+/// draws).
+pub(crate) fn failed_refits(
+    method: patronage::clv::interval::IntervalMethod,
+    failed: usize,
+) -> String {
+    match method {
+        patronage::clv::interval::IntervalMethod::Bootstrap => {
+            format!(", {failed} failed refits replaced")
+        }
+        _ => String::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

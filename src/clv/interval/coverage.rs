@@ -460,11 +460,14 @@ fn interval_coverage_mbgnbd() {
 }
 
 /// The same 200 MBG/NBD data sets of 2,357 customers with bootstrap intervals (200
-/// refits each). Measured: r 84.3%, alpha 87.3%, a 91.9%, b 87.8%, the population's
-/// holdout purchases 89.3%, and 3 sets without intervals (one refit of their 200 runs
-/// off to infinite parameters, and the bootstrap stops at a failed refit). So the
-/// check is what the bootstrap achieves, and what separates it from the asymptotic
-/// intervals (r 75.5%): every share within 80-95%, at most 4 sets lost.
+/// refits each). Measured when the bootstrap still stopped at a failed refit: r 84.3%,
+/// alpha 87.3%, a 91.9%, b 87.8%, the population's holdout purchases 89.3%, on the 197
+/// sets with intervals (in 3 sets one refit of 200 ran off to infinite parameters).
+/// Failed refits are now replaced by fresh resamples (up to a tenth of the draws), so
+/// every set has its intervals: no set may be lost. Not re-measured since that change
+/// (the 3 sets it adds cannot move a share by more than 1.5 points). So the check is
+/// what the bootstrap achieves, and what separates it from the asymptotic intervals
+/// (r 75.5%): every share within 80-95%.
 #[test]
 #[ignore = "long (about 5 minutes on 2 cores): the bootstrap coverage simulation, recorded in docs/benchmarks.md"]
 fn interval_coverage_mbgnbd_bootstrap() {
@@ -476,9 +479,7 @@ fn interval_coverage_mbgnbd_bootstrap() {
         200,
         IntervalMethod::Bootstrap,
     );
-    assert!(c.failed <= 4, "mbg-nbd bootstrap: {} sets failed", c.failed);
-    let covered = Coverage { failed: 0, ..c };
-    assert_within("mbg-nbd bootstrap", &covered, 0.80, 0.95);
+    assert_within("mbg-nbd bootstrap", &c, 0.80, 0.95);
 }
 
 /// 200 MBG/NBD data sets of 23,570 customers (10x), 500 draws, asymptotic intervals:

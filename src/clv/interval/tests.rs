@@ -289,6 +289,7 @@ fn bad_levels_and_draw_counts_are_typed_errors() {
     let draws = ParameterDraws::<BgNbd> {
         values: vec![CDNOW.to_vec(); 2],
         method: IntervalMethod::Asymptotic,
+        failed_refits: 0,
         _model: std::marker::PhantomData,
     };
     assert_eq!(option_of(draws.intervals(0.0).unwrap_err()), "clv.interval");
@@ -339,4 +340,88 @@ fn a_spend_draw_without_finite_mean_is_a_model_error() {
     assert!(
         matches!(e, Error::Model { ref model, ref reason } if model == "gamma-gamma" && reason.starts_with("draw 2 of 2"))
     );
+}
+
+/// MBG/NBD's truth on CDNOW (as in `coverage.rs`): on a few dozen customers some
+/// resamples have no finite optimum.
+const MBG: [f64; 4] = [0.525, 6.183, 0.891, 1.614];
+
+fn small(customers: usize, seed: u64) -> RepeatData {
+    let (x, t_x, t) = simulate_purchases(Process::GeometricFromZero, MBG, customers, seed);
+    RepeatData::new(&x, &t_x, &t).unwrap()
+}
+
+/// 60 customers (23 with repeat purchases): 2 of 40 BG/NBD refits run off to the edge
+/// and are replaced; the draws are the same on 1 and 2 threads, and draw `d` (its
+/// replacements included) does not depend on how many draws there are.
+#[test]
+fn failed_refits_are_replaced_and_counted() {
+    let data = small(60, 3);
+    let fit = BgNbd::fitter().fit(&data).unwrap();
+    let o = IntervalOptions::default().draws(40).seed(3);
+    let run = || bootstrap_draws(&fit, &data, &FitOptions::default(), &o).unwrap();
+    let one = on_threads(1, run);
+    let two = on_threads(2, run);
+    assert_eq!(one, two);
+    assert_eq!(one.failed_refits, 2);
+    assert!(one.failed_refits <= max_failed_refits(o.draws));
+    assert_eq!(one.values.len(), 40);
+    assert!(
+        one.values
+            .iter()
+            .flatten()
+            .all(|v| v.is_finite() && *v > 0.0)
+    );
+    // Each failed refit was genuinely one: refitting the draw's first resample fails.
+    let start = FitOptions {
+        initial: Some(fit.params().to_vec()),
+        ..FitOptions::default()
+    };
+    let first_attempt_fails = (0..40)
+        .filter(|&d| {
+            let counts = multinomial_counts(data.weights(), &mut stream::<BgNbd>(3, d));
+            Fitter::<BgNbd>::with_options(start.clone())
+                .fit(&data.with_counts(&counts).unwrap())
+                .is_err()
+        })
+        .count();
+    assert!((1..=2).contains(&first_attempt_fails));
+    let more = bootstrap_draws(&fit, &data, &FitOptions::default(), &o.draws(80)).unwrap();
+    assert_eq!(more.values[..40], one.values[..]);
+    assert!(more.failed_refits >= one.failed_refits);
+}
+
+/// 30 customers: more than a tenth of 40 MBG/NBD refits fail, a typed error with the
+/// counts; bad fit options are their own error, not failed refits.
+#[test]
+fn too_many_failed_refits_are_a_typed_error() {
+    let data = small(30, 0);
+    let fit = MbgNbd::fitter().fit(&data).unwrap();
+    let o = IntervalOptions::default().draws(40).seed(0);
+    let run = || bootstrap_draws(&fit, &data, &FitOptions::default(), &o);
+    for threads in [1, 2] {
+        match on_threads(threads, run) {
+            Err(Error::BootstrapFailed {
+                model,
+                failed,
+                draws,
+                allowed,
+                ..
+            }) => {
+                assert_eq!((model.as_str(), draws, allowed), ("mbg-nbd", 40, 4));
+                assert!(failed > allowed);
+            }
+            other => panic!("expected BootstrapFailed, got {other:?}"),
+        }
+    }
+    let bad = FitOptions {
+        penalizer: -1.0,
+        ..FitOptions::default()
+    };
+    assert!(matches!(
+        bootstrap_draws(&fit, &data, &bad, &o),
+        Err(Error::InvalidOption { .. })
+    ));
+    // Below 10 draws nothing may be replaced.
+    assert_eq!(max_failed_refits(9), 0);
 }

@@ -125,13 +125,14 @@ pub(crate) fn run_clv(
         Some(iv) => {
             let e = iv.customer_equity;
             eprintln!(
-                "patronage: customer equity {:.2} over {horizon} time units ({:.0}% interval {:.2} to {:.2}, {} {} draws)",
+                "patronage: customer equity {:.2} over {horizon} time units ({:.0}% interval {:.2} to {:.2}, {} {} draws{})",
                 e.estimate,
                 e.level * 100.0,
                 e.lo,
                 e.hi,
                 e.draws,
-                e.method.name()
+                e.method.name(),
+                crate::print::failed_refits(e.method, e.bootstrap_failed_refits)
             );
         }
         None => eprintln!(

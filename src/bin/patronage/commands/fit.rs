@@ -6,15 +6,20 @@
 
 use std::path::PathBuf;
 
+use patronage::clv::interval::IntervalOptions;
 use patronage::stages::churn::Discounting;
 use patronage::stages::compare::ModelChoice;
 use patronage::stages::covariates::fit_covariates;
 use patronage::stages::fit::{fit_summary, fit_table};
+use patronage::stages::interval::bgbb_interval_table;
 
-use crate::args::{CovariateArgs, FitArgs, InputArgs, NO_INPUT, SbgArgs, TimeArgs};
+use crate::args::{CovariateArgs, FitArgs, InputArgs, IntervalArgs, NO_INPUT, SbgArgs, TimeArgs};
 use crate::commands::sbg::{SbgSource, run_fit_sbg};
 use crate::input::summarise;
-use crate::print::{print_covariate_fit, print_fit, save_model as save_model_file, to_json_text};
+use crate::print::{
+    emit, failed_refits, print_covariate_fit, print_fit, save_model as save_model_file,
+    to_json_text,
+};
 
 #[allow(clippy::too_many_arguments)] // one per command-line option
 pub(crate) fn run_fit(
@@ -27,8 +32,32 @@ pub(crate) fn run_fit(
     covariates: &CovariateArgs,
     json: bool,
     save_model: Option<&PathBuf>,
+    (interval, horizon, output): (&IntervalArgs, f64, Option<&PathBuf>),
 ) -> patronage::Result<()> {
     let (survival, cohort) = (sbg.survival.as_ref(), sbg.cohort.as_deref());
+    if let Some(options) = interval.options() {
+        let with_covariates =
+            covariates.covariates.is_some() || !covariates.derived_covariates.is_empty();
+        let with_sbg = survival.is_some()
+            || cohort.is_some()
+            || sbg.annual_discount_rate.is_some()
+            || sbg.periods_per_year.is_some();
+        if with_sbg || with_covariates {
+            return Err(usage(
+                "interval",
+                "fit bg-bb --interval scores the customers of a transaction log: not with the sbg options (--survival, --cohort, --annual-discount-rate, --periods-per-year) or covariates".into(),
+            ));
+        }
+        return run_bgbb_intervals(
+            model,
+            input,
+            time,
+            (summary, save_model.is_some()),
+            fit,
+            (&options, horizon, output),
+            json,
+        );
+    }
     if covariates.covariates.is_some() || !covariates.derived_covariates.is_empty() {
         if summary || save_model.is_some() || survival.is_some() {
             return Err(usage(
@@ -127,6 +156,70 @@ pub(crate) fn run_fit(
         print_fit(&out);
     }
     Ok(())
+}
+
+/// `fit bg-bb --interval`: BG/BB's per-customer scores with their intervals
+/// (`stages::interval::bgbb_interval_table`), the table on stdout or `-o FILE`, the
+/// parameters and the population total's interval on stderr (all of it as JSON with
+/// `--json`).
+fn run_bgbb_intervals(
+    model: &str,
+    input: &InputArgs,
+    time: &TimeArgs,
+    (summary, save_model): (bool, bool),
+    fit: &FitArgs,
+    (options, horizon, output): (&IntervalOptions, f64, Option<&PathBuf>),
+    json: bool,
+) -> patronage::Result<()> {
+    if !matches!(model.to_ascii_lowercase().as_str(), "bg-bb" | "bgbb") {
+        return Err(usage(
+            "interval",
+            format!(
+                "fit --interval scores bg-bb customers; for {model} use `patronage clv --interval`"
+            ),
+        ));
+    }
+    if summary || save_model {
+        return Err(usage(
+            "interval",
+            "fit bg-bb --interval scores the customers of a transaction log: not with --summary or --save-model".into(),
+        ));
+    }
+    // Bad interval settings are refused before the data are read.
+    options.validate()?;
+    let out = bgbb_interval_table(
+        &summarise(input, time, &[])?,
+        &fit.options(),
+        horizon,
+        options,
+    )?;
+    let params: Vec<String> = out.to_json()["params"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(n, v)| format!("{n} {:.4}", v.as_f64().unwrap_or(f64::NAN)))
+                .collect()
+        })
+        .unwrap_or_default();
+    eprintln!("patronage: bg-bb: {}", params.join(", "));
+    let (estimate, r) = out.total_expected_purchases;
+    eprintln!(
+        "patronage: expected transactions {estimate:.2} over the next {horizon} opportunities ({:.0}% interval {:.2} to {:.2}, {} {} draws{})",
+        options.level * 100.0,
+        r.lo,
+        r.hi,
+        options.draws,
+        options.method.name(),
+        failed_refits(options.method, out.bootstrap_failed_refits)
+    );
+    if json {
+        println!("{}", to_json_text(&out.to_json())?);
+        if output.is_some() {
+            emit(out.frame, output)?;
+        }
+        return Ok(());
+    }
+    emit(out.frame, output)
 }
 
 fn usage(option: &str, reason: String) -> patronage::Error {

@@ -12,6 +12,7 @@ use crate::segmentation::SegmentationSpec;
 use crate::stages::clv::{ClvSettings, MarginSource, ScoringPeriod, check_covariates};
 use crate::stages::compare::{COMPARED, ModelChoice};
 use crate::stages::covariates::{CovariateSettings, CovariateTable, DerivedCovariates};
+use crate::stages::whatif::WhatIfGroup;
 use crate::transactions::aggregate::CohortPeriod;
 use crate::transactions::options::SummaryOptions;
 
@@ -127,6 +128,17 @@ impl PipelineBuilder {
         self
     }
 
+    /// The retention what-if: `points` of retention over `period` time units (`None`: a
+    /// year), broken down `by` quadrant or RFM segment (`None`: by quadrant when the
+    /// profitability matrix runs, else by segment). See [`crate::pipeline::WhatIfConfig`].
+    #[must_use]
+    pub fn whatif(mut self, points: f64, period: Option<f64>, by: Option<WhatIfGroup>) -> Self {
+        self.config.whatif.retention = Some(points);
+        self.config.whatif.period = period;
+        self.config.whatif.by = by;
+        self
+    }
+
     /// Checks every setting and returns the runnable pipeline.
     ///
     /// # Errors
@@ -189,6 +201,7 @@ impl PipelineBuilder {
         } else {
             None
         };
+        check_whatif(c)?;
         let segmentation = if c.segmentation.enabled {
             crate::segmentation::check_spec(&c.segmentation.spec)?;
             Some((c.segmentation.spec.clone(), c.segmentation.channel_mix))
@@ -219,6 +232,54 @@ impl PipelineBuilder {
             config: self.config,
         })
     }
+}
+
+/// The what-if's settings need the CLV stage, a model without covariates, a finite
+/// change, a positive period, and the quadrants a cost model; whether the change is in
+/// reach depends on the data (the run skips it with the reason when it is not).
+fn check_whatif(c: &PipelineConfig) -> Result<()> {
+    let w = &c.whatif;
+    let Some(points) = w.retention else {
+        if w.period.is_some() || w.by.is_some() {
+            return Err(Error::invalid(
+                "whatif.retention",
+                "whatif.period and whatif.by need the change of retention (whatif.retention)",
+            ));
+        }
+        return Ok(());
+    };
+    if !points.is_finite() || points == 0.0 {
+        return Err(Error::invalid(
+            "whatif.retention",
+            format!("{points} is not a finite, non-zero change in points"),
+        ));
+    }
+    let period = w.period_in(c.time.time_unit);
+    if !(period.is_finite() && period > 0.0) {
+        return Err(Error::invalid(
+            "whatif.period",
+            format!("{period} is not a positive number of time units"),
+        ));
+    }
+    if !c.clv.enabled {
+        return Err(Error::invalid(
+            "whatif.retention",
+            "the what-if moves the CLV stage's purchase model: turn [clv] on",
+        ));
+    }
+    if c.clv.covariates.is_some() || !c.clv.derived_covariates.is_empty() {
+        return Err(Error::invalid(
+            "whatif.retention",
+            "the what-if moves one dropout distribution; with covariates every customer has their own",
+        ));
+    }
+    if w.by == Some(WhatIfGroup::Quadrant) && !c.profitability.enabled {
+        return Err(Error::invalid(
+            "whatif.by",
+            "the quadrant breakdown needs the profitability matrix: turn [profitability] on",
+        ));
+    }
+    Ok(())
 }
 
 fn clv_settings(c: &ClvConfig) -> Result<ClvSettings> {

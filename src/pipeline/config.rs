@@ -15,8 +15,10 @@ use crate::segmentation::SegmentationSpec;
 use crate::stages::clv::{ClvSettings, MarginSource, ScoringPeriod, SpendSource};
 use crate::stages::compare::ModelChoice;
 use crate::stages::covariates::{AcquisitionPeriod, DerivedCovariate};
+use crate::stages::whatif::WhatIfGroup;
 use crate::transactions::aggregate::CohortPeriod;
 use crate::transactions::options::SummaryOptions;
+use crate::transactions::units::TimeScale;
 
 /// How the input file is read (the `[input]` table). Without `format` and `delimiter`
 /// it is chosen by the file's extension as the CLI does.
@@ -397,6 +399,45 @@ impl Default for ReportConfig {
     }
 }
 
+/// The retention what-if (the `[whatif]` table): with `retention` set, the pipeline
+/// moves the purchase model's dropout until the retention rate is that many points
+/// higher and re-scores every customer ([`crate::stages::whatif::whatif_on`], on the CLV
+/// stage's own scores), shown in the report's "Retention what-if" section and
+/// `report.json`'s `whatif`. Off by default: it scores every customer a second time.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct WhatIfConfig {
+    /// The change of the retention rate in percentage points (5 = from 62% to 67%);
+    /// `None`: no what-if.
+    pub retention: Option<f64>,
+    /// The period the retention rate is measured over, in the time unit
+    /// (`[time] time_unit`); `None`: a year (365 days, 52 weeks, 12 months or 1 year).
+    pub period: Option<f64>,
+    /// The breakdown: `quadrant` or `segment` (RFM); `None`: by quadrant when the
+    /// profitability matrix runs, else by RFM segment.
+    pub by: Option<WhatIfGroup>,
+}
+
+impl WhatIfConfig {
+    /// The period in time units: `period`, or a year in `unit`.
+    ///
+    /// # Example
+    /// ```
+    /// use patronage::pipeline::WhatIfConfig;
+    /// use patronage::transactions::units::TimeScale;
+    /// assert_eq!(WhatIfConfig::default().period_in(TimeScale::Week), 52.0);
+    /// ```
+    pub fn period_in(&self, unit: TimeScale) -> f64 {
+        self.period.unwrap_or(match unit {
+            TimeScale::Day => 365.0,
+            TimeScale::Week => 52.0,
+            TimeScale::Month => 12.0,
+            TimeScale::Year => 1.0,
+        })
+    }
+}
+
 /// Everything a run needs, as one TOML file.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -421,6 +462,8 @@ pub struct PipelineConfig {
     pub cohorts: CohortConfig,
     /// Optional report files.
     pub report: ReportConfig,
+    /// The retention what-if (off unless `retention` is set).
+    pub whatif: WhatIfConfig,
     /// The engine of phase 1 (`[engine] kind = "memory"` by default, or `"datafusion"`
     /// with its settings; see [`crate::engine`]).
     pub engine: Engine,

@@ -39,6 +39,11 @@
 //! [cohorts]
 //! period = "month"               # month | week
 //!
+//! [whatif]                       # off unless retention is set
+//! retention = 5                  # points of retention (62% -> 67%)
+//! period = 52                    # time units the rate is measured over; default a year
+//! by = "quadrant"                # quadrant | segment; default quadrant with profitability
+//!
 //! [report]
 //! csv = false                    # customers.csv beside customers.parquet
 //! whale_points = 1000            # points of the whale curve in whale.csv
@@ -65,7 +70,7 @@ mod run;
 pub use builder::PipelineBuilder;
 pub use config::{
     ClvConfig, CohortConfig, Delimiter, FileFormat, InputConfig, PipelineConfig,
-    ProfitabilityConfig, ReportConfig, RfmConfig, SegmentationConfig,
+    ProfitabilityConfig, ReportConfig, RfmConfig, SegmentationConfig, WhatIfConfig,
 };
 
 use std::path::Path;
@@ -106,6 +111,8 @@ pub enum Stage {
     Segmentation,
     /// Matrix, whale curve, pyramid.
     Profitability,
+    /// The retention what-if (`[whatif]`).
+    WhatIf,
     /// Joining everything into the customer table.
     Assemble,
 }
@@ -123,6 +130,7 @@ impl Stage {
             Stage::Checks => "model checks",
             Stage::Segmentation => "segmentation",
             Stage::Profitability => "profitability matrix",
+            Stage::WhatIf => "retention what-if",
             Stage::Assemble => "customer table",
         }
     }
@@ -170,6 +178,10 @@ pub struct PipelineOutput {
     pub profitability: Option<Profitability>,
     /// Acquisition cohorts.
     pub cohorts: Cohorts,
+    /// With `[whatif] retention`: the retention what-if on the CLV stage's model (by
+    /// quadrant or RFM segment). Its per-customer frame is left empty: the scenario's
+    /// CLV is the `customers` column `clv_whatif`.
+    pub whatif: Option<crate::stages::whatif::WhatIf>,
     /// With `[cohorts] contractual = true`: the sBG model fitted to the acquisition
     /// cohorts' survival (skipped, with the reason under [`Stage::Cohorts`], when no
     /// cohort is observed past its first period or the fit has no maximum).

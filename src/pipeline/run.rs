@@ -10,11 +10,11 @@ use polars::prelude::*;
 use crate::clv::FitOptions;
 use crate::engine::{Engine, EngineRun};
 use crate::error::{Error, Result};
-use crate::profitability::{CostModel, MatrixAxis, Split};
+use crate::profitability::{CostModel, MatrixAxis, Profitability, Split};
 use crate::segmentation::{KChoice, SegmentationSpec};
 use crate::stages::churn::contractual_churn;
 use crate::stages::clv::clv_table_on;
-use crate::stages::clv::{ClvSettings, MarginSource, ScoringPeriod};
+use crate::stages::clv::{ClvOutcome, ClvSettings, MarginSource, ScoringPeriod};
 use crate::stages::cohorts::cohorts;
 use crate::stages::compare::compare_models;
 use crate::stages::fit::{FitOutcome, fit_summary, purchase_checks, tracking_of};
@@ -22,7 +22,9 @@ use crate::stages::interval::BOUND_COLUMNS;
 use crate::stages::profitability::{NO_RATES, matrix, price};
 use crate::stages::segment::{CLV_COLUMNS, SegmentSettings, segment};
 use crate::stages::summary::summary_of;
+use crate::stages::whatif::{WhatIf, WhatIfGroup, WhatIfSettings, whatif_on};
 use crate::transactions::Transactions;
+use crate::transactions::summary::Summary;
 
 use super::{Pipeline, PipelineOutput, SkippedStage, Stage};
 
@@ -172,7 +174,7 @@ impl Pipeline {
             customers.with_column(c)?;
         }
 
-        let (clv, checks, model_comparison) = match clv_setup {
+        let (clv, checks, model_comparison, clv_used) = match clv_setup {
             Some((settings, period)) => {
                 progress(Stage::Clv);
                 // `auto`: compare the purchase models on the fitted period and score with
@@ -219,9 +221,14 @@ impl Pipeline {
                     }
                     None => fit_summary(settings.model, &summary, &settings.fit)?,
                 };
-                (Some(out), Some(checks), comparison)
+                (
+                    Some(out),
+                    Some(checks),
+                    comparison,
+                    Some((settings, *period)),
+                )
             }
-            None => (None, None, None),
+            None => (None, None, None, None),
         };
 
         // Profitability columns first: the segment profiles use gross_profit.
@@ -247,6 +254,28 @@ impl Pipeline {
                     customers.with_column(c)?;
                 }
                 Some(p)
+            }
+            _ => None,
+        };
+        let whatif = match (self.config.whatif.retention, &clv, &clv_used) {
+            (Some(points), Some(base), Some((settings, period))) => {
+                progress(Stage::WhatIf);
+                let inputs = WhatIfRun {
+                    points,
+                    settings,
+                    scoring: *period,
+                    profitability: profitability.as_ref(),
+                };
+                match self.whatif(&summary, base, &mut customers, inputs)? {
+                    Ok(w) => Some(w),
+                    Err(reason) => {
+                        skipped.push(SkippedStage {
+                            stage: Stage::WhatIf,
+                            reason,
+                        });
+                        None
+                    }
+                }
             }
             _ => None,
         };
@@ -281,12 +310,117 @@ impl Pipeline {
             segmentation,
             profitability,
             cohorts: cohort_table,
+            whatif,
             churn,
             notes,
             skipped,
             assumptions,
             engine,
         })
+    }
+}
+
+/// What the what-if step takes from the run.
+struct WhatIfRun<'a> {
+    points: f64,
+    /// The CLV stage's settings (with `auto`, the chosen model).
+    settings: &'a ClvSettings,
+    scoring: ScoringPeriod,
+    profitability: Option<&'a Profitability>,
+}
+
+impl Pipeline {
+    /// The retention what-if on the CLV stage's scores (refitted on the full period
+    /// when the stage scored the calibration period), grouped by quadrant or RFM
+    /// segment; adds `clv_whatif` to `customers`. The inner `Err` is why it cannot run
+    /// on these data (a change out of reach, a model without dropout), for the skipped
+    /// list.
+    fn whatif(
+        &self,
+        summary: &Summary,
+        base: &ClvOutcome,
+        customers: &mut DataFrame,
+        run: WhatIfRun<'_>,
+    ) -> Result<std::result::Result<WhatIf, String>> {
+        let c = &self.config.whatif;
+        let mut settings = WhatIfSettings::new(run.points);
+        settings.clv = run.settings.clone();
+        settings.period = c.period_in(self.config.time.time_unit);
+        let refitted;
+        let base = if run.scoring == ScoringPeriod::Full || summary.calibration_end().is_none() {
+            base
+        } else {
+            let mut full = run.settings.clone();
+            full.interval = None;
+            refitted = clv_table_on(summary, &full, ScoringPeriod::Full)?;
+            &refitted
+        };
+        let by = c.by.unwrap_or(if run.profitability.is_some() {
+            WhatIfGroup::Quadrant
+        } else {
+            WhatIfGroup::Segment
+        });
+        settings.by = Some(by);
+        let text = |name: &str| -> Result<Vec<String>> {
+            Ok(customers
+                .column(name)?
+                .str()?
+                .iter()
+                .map(|v| v.unwrap_or("(none)").to_string())
+                .collect())
+        };
+        let groups = match by {
+            WhatIfGroup::Quadrant => text("quadrant")?,
+            _ => text("rfm_segment")?,
+        };
+        // Historic cost-to-serve per order, where the matrix priced the customer.
+        let cost_per_order = match run.profitability {
+            Some(p) => {
+                let orders = align(customers, &p.table, &["orders"])?;
+                let orders = orders[0]
+                    .as_materialized_series()
+                    .cast(&DataType::Float64)?;
+                let cts = customers
+                    .column("cost_to_serve")?
+                    .cast(&DataType::Float64)?;
+                let per_order: Vec<Option<f64>> = cts
+                    .f64()?
+                    .iter()
+                    .zip(orders.f64()?.iter())
+                    .map(|(c, o)| match (c, o) {
+                        (Some(c), Some(o)) if o > 0.0 => Some(c / o),
+                        _ => None,
+                    })
+                    .collect();
+                Some(per_order)
+            }
+            None => None,
+        };
+        match whatif_on(
+            summary,
+            base,
+            &settings,
+            Some(&groups),
+            cost_per_order.as_deref(),
+        ) {
+            Ok(mut w) => {
+                let mut scenario = w.customers.column("clv_after")?.clone();
+                scenario.rename("clv_whatif".into());
+                customers.with_column(scenario)?;
+                // The figures stay; the per-customer columns live in `customers`.
+                w.customers = DataFrame::empty();
+                Ok(Ok(w))
+            }
+            Err(Error::InvalidOption { option, reason })
+                if matches!(
+                    option.as_str(),
+                    "whatif.retention" | "clv.model" | "clv.covariates"
+                ) =>
+            {
+                Ok(Err(format!("{option}: {reason}")))
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 

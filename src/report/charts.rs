@@ -7,6 +7,7 @@
 //! for the scatter and the whale curve.
 
 mod customer_value;
+mod whatif;
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -32,7 +33,7 @@ pub struct Chart {
 
 /// Every chart the run has data for, in page order: matrix, whale, segments,
 /// clv_distribution, rfm_heatmap, holdout, holdout_gain, p_alive, period_transactions,
-/// tracking, tracking_periods, cohort_retention.
+/// tracking, tracking_periods, cohort_retention, contractual_survival, whatif.
 ///
 /// # Errors
 ///
@@ -79,6 +80,7 @@ pub(crate) fn all_with(out: &PipelineOutput, views: &Views) -> Result<Vec<Chart>
         tracking_periods(out)?,
         Some(cohort_retention(out)?),
         contractual_survival(out)?,
+        whatif::whatif(out)?,
     ]
     .into_iter()
     .flatten()
@@ -124,6 +126,12 @@ pub(crate) fn skipped_with(out: &PipelineOutput, views: &Views) -> Vec<(&'static
         && let Some(skip) = out.skipped.iter().find(|k| k.stage == Stage::Cohorts)
     {
         s.push(("contractual_survival", skip.reason.clone()));
+    }
+    // Only when it was asked for ([whatif] retention) and could not run.
+    if out.whatif.is_none()
+        && let Some(skip) = out.skipped.iter().find(|k| k.stage == Stage::WhatIf)
+    {
+        s.push(("whatif", skip.reason.clone()));
     }
     if out.clv.is_none() {
         s.push(("clv_distribution", out.not_run_reason(Stage::Clv)));

@@ -268,6 +268,9 @@ pub(super) fn page(
         );
     }
     h.push_str("<section id=\"tables\">\n");
+    if let Some(w) = &out.whatif {
+        h.push_str(&super::whatif::section(w));
+    }
     if let Some(c) = &out.churn {
         h.push_str(&churn_table(c));
     }

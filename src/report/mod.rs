@@ -38,6 +38,7 @@ mod html;
 mod model_choice;
 pub mod readings;
 mod tables;
+mod whatif;
 
 use std::path::{Path, PathBuf};
 
@@ -255,7 +256,8 @@ pub fn models_json(out: &PipelineOutput) -> Result<Value> {
 /// [`covariates::coefficients`]), `checks`, `model_comparison` (with
 /// `[clv] model = "auto"`: the object of `patronage fit compare --json`), `segmentation`,
 /// `profitability`, `cohorts`, `churn` (with `[cohorts] contractual`: the object of
-/// `patronage fit sbg INPUT --json`), `notes`, `skipped_stages` (stages the data cannot support, with
+/// `patronage fit sbg INPUT --json`), `whatif` (with `[whatif] retention`: the object of
+/// `patronage whatif INPUT --json`, grouped by quadrant or RFM segment), `notes`, `skipped_stages` (stages the data cannot support, with
 /// the reason), `assumptions` (every assumption in force the data do not give).
 ///
 /// # Example
@@ -341,6 +343,9 @@ fn figures_with(out: &PipelineOutput, views: &customer_value::Views) -> Value {
     f["cohorts"] = serde_json::to_value(&out.cohorts).unwrap_or(Value::Null);
     if let Some(c) = &out.churn {
         f["churn"] = c.to_json();
+    }
+    if let Some(w) = &out.whatif {
+        f["whatif"] = w.to_json();
     }
     // The customer-value views (what the page's CLV, top-customer and gain parts show);
     // a view that cannot be computed is left out with its error, not the whole report.

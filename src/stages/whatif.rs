@@ -166,6 +166,9 @@ pub struct WhatIf {
     pub total: WhatIfFigures,
     /// Per group (in order of the groups' names), empty without a breakdown.
     pub by: Vec<WhatIfFigures>,
+    /// What the groups are ([`WhatIfSettings::by`]; `None` without a breakdown or when
+    /// [`whatif_on`] was given groups the settings do not name).
+    pub grouped_by: Option<WhatIfGroup>,
     /// Per customer: `customer_id`, `group` (with a breakdown), `p_alive_before,
     /// p_alive_after, clv_before, clv_after, gain`, and `net_gain` with a cost model;
     /// unscored customers have nulls.
@@ -179,7 +182,8 @@ impl WhatIf {
     /// scenario_equity, gain, gain_per_point, by` (the groups with the same figures),
     /// `retention_rate_before, retention_rate_after`, and `model, rule, retention_points,
     /// period, dropout_before, dropout_after, params_before, params_after,
-    /// active_customers, additional_retained, break_even_per_retained, net_gain, notes`.
+    /// active_customers, additional_retained, break_even_per_retained, net_gain,
+    /// grouped_by` (`segment`, `quadrant` or null) `, notes`.
     pub fn to_json(&self) -> Value {
         let params = |m: &AnyFitted| -> Value {
             m.params()
@@ -210,6 +214,7 @@ impl WhatIf {
             "break_even_per_retained": t.break_even_per_retained,
             "net_gain": t.net_gain,
             "by": self.by,
+            "grouped_by": self.grouped_by,
             "notes": self.notes,
         })
     }
@@ -255,61 +260,7 @@ pub fn whatif(
     }
     let summary = table.summary()?;
     let base = clv_table_on(&summary, &settings.clv, ScoringPeriod::Full)?;
-    let scored = ScoredRows::of(&base)?;
-    let data = RepeatData::new(&scored.x, &scored.t_x, &scored.t)?;
-    let (points, period) = (settings.retention_points, settings.period);
-    let moved = match &base.purchase {
-        AnyFitted::BgNbd(m) => {
-            Moved::of(shift_retention(m, &data, period, points)?, AnyFitted::BgNbd)
-        }
-        AnyFitted::MbgNbd(m) => Moved::of(
-            shift_retention(m, &data, period, points)?,
-            AnyFitted::MbgNbd,
-        ),
-        AnyFitted::ParetoNbd(m) => Moved::of(
-            shift_retention(m, &data, period, points)?,
-            AnyFitted::ParetoNbd,
-        ),
-        other => {
-            return Err(Error::invalid(
-                "clv.model",
-                format!("{} has no dropout to move", other.name()),
-            ));
-        }
-    };
-    // The baseline's spend model, not refitted: only the purchase model moves.
-    let spend = base.spend.as_ref().and_then(|s| match &s.model {
-        AnyFitted::GammaGamma(gg) => Some(gg.clone()),
-        _ => None,
-    });
-    let scen = clv_table_with(
-        &summary,
-        &settings.clv,
-        ScoringPeriod::Full,
-        &FittedModels::new(moved.scenario.clone(), spend)?,
-    )?;
-
-    // Per customer (all rows of the summary, in its order).
     let n = base.frame.height();
-    let col = |o: &ClvOutcome, name: &str| nullable_f64(&o.frame, name);
-    let (p0, p1) = (col(&base, "p_alive")?, col(&scen, "p_alive")?);
-    let (c0, c1) = (col(&base, "clv")?, col(&scen, "clv")?);
-    let (e0, e1) = (
-        col(&base, "expected_purchases")?,
-        col(&scen, "expected_purchases")?,
-    );
-    let spend = col(&base, "expected_spend")?;
-    let (x, t) = (col(&base, "frequency")?, col(&base, "T")?);
-    let stays = |m: &AnyFitted, i: usize| -> Result<f64> {
-        let (xi, ti) = (x[i].unwrap_or(0.0), t[i].unwrap_or(0.0));
-        match m {
-            AnyFitted::BgNbd(m) => m.stays(xi, ti, period),
-            AnyFitted::MbgNbd(m) => m.stays(xi, ti, period),
-            AnyFitted::ParetoNbd(m) => m.stays(xi, ti, period),
-            _ => Ok(0.0),
-        }
-    };
-    let margins = margins(&summary, settings.clv.margin, n)?;
     let ids = customer_ids_as_text(&base.frame)?;
     let (cts_per_order, quadrant) = match &settings.costs {
         Some(model) => {
@@ -354,6 +305,152 @@ pub fn whatif(
         }
     };
 
+    whatif_on(
+        &summary,
+        &base,
+        settings,
+        group.as_deref(),
+        cts_per_order.as_deref(),
+    )
+}
+
+/// The retention what-if on a CLV outcome already computed: [`whatif`] without fitting
+/// the baseline again, for callers that have scored every customer (the pipeline does).
+///
+/// `base` must be [`clv_table_on`]`(summary, &settings.clv, ScoringPeriod::Full)` (or
+/// the same stage with intervals: they are not used); `groups` (each customer's group
+/// name) and `cost_per_order` (each customer's historic cost-to-serve per order, `None`
+/// for an unknown one, counted as zero) are aligned by row with `base.frame`. The
+/// breakdown is by `groups` whatever [`WhatIfSettings::by`] says, and the net gain is
+/// given exactly when `cost_per_order` is; [`WhatIfSettings::costs`] is not read.
+///
+/// # Errors
+///
+/// [`Error::InvalidOption`] for `whatif.retention` out of reach or not finite,
+/// `whatif.period` not positive; `clv.model` for a model without dropout (BG/BB,
+/// Gamma-Gamma); `clv.covariates` when `base` was scored with covariates (each customer
+/// then has their own dropout: no single rate to move); `whatif.groups` when `groups`
+/// or `cost_per_order` has another length than `base.frame` or `base.frame` has other
+/// customers than `summary`; [`Error::Model`] when a retention probability cannot be
+/// evaluated.
+///
+/// # Example
+///
+/// ```
+/// use patronage::prelude::*;
+/// use patronage::stages::clv::{clv_table_on, ScoringPeriod, SpendSource};
+/// use patronage::stages::summary::summary;
+/// use patronage::stages::whatif::{whatif, whatif_on, WhatIfSettings};
+/// let tx = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?;
+/// let table = summary(&tx, &SummaryOptions::weekly(), None)?;
+/// let mut settings = WhatIfSettings::new(5.0);
+/// settings.clv.spend = SpendSource::Historic;
+/// let s = table.summary()?;
+/// let base = clv_table_on(&s, &settings.clv, ScoringPeriod::Full)?;
+/// // Two groups by whether the customer bought again: the figures add up to the total.
+/// let groups: Vec<String> = base.frame.column("frequency")?.u32()?.iter()
+///     .map(|x| if x.unwrap_or(0) > 0 { "repeat" } else { "one-off" }.to_string())
+///     .collect();
+/// let w = whatif_on(&s, &base, &settings, Some(&groups), None)?;
+/// assert_eq!(w.by.len(), 2);
+/// let sum: f64 = w.by.iter().map(|g| g.gain).sum();
+/// assert!((sum - w.total.gain).abs() < 1e-6 * w.total.gain.abs().max(1.0));
+/// // The same total as the what-if that fits its own baseline.
+/// assert!((whatif(&table, &settings, None)?.total.gain - w.total.gain).abs() < 1e-9);
+/// # Ok::<(), patronage::Error>(())
+/// ```
+pub fn whatif_on(
+    summary: &crate::transactions::summary::Summary,
+    base: &ClvOutcome,
+    settings: &WhatIfSettings,
+    groups: Option<&[String]>,
+    cost_per_order: Option<&[Option<f64>]>,
+) -> Result<WhatIf> {
+    if base.covariates.is_some() {
+        return Err(Error::invalid(
+            "clv.covariates",
+            "the what-if moves one dropout distribution; with covariates every customer has their own",
+        ));
+    }
+    let n = base.frame.height();
+    if n != summary.n_customers() {
+        return Err(Error::invalid(
+            "whatif.groups",
+            format!(
+                "the CLV table has {n} customers, the summary {}",
+                summary.n_customers()
+            ),
+        ));
+    }
+    for (name, len) in [
+        ("groups", groups.map(<[String]>::len)),
+        ("cost_per_order", cost_per_order.map(<[Option<f64>]>::len)),
+    ] {
+        if let Some(len) = len.filter(|&len| len != n) {
+            return Err(Error::invalid(
+                "whatif.groups",
+                format!("{name} has {len} rows for {n} customers"),
+            ));
+        }
+    }
+    let scored = ScoredRows::of(base)?;
+    let data = RepeatData::new(&scored.x, &scored.t_x, &scored.t)?;
+    let (points, period) = (settings.retention_points, settings.period);
+    let moved = match &base.purchase {
+        AnyFitted::BgNbd(m) => {
+            Moved::of(shift_retention(m, &data, period, points)?, AnyFitted::BgNbd)
+        }
+        AnyFitted::MbgNbd(m) => Moved::of(
+            shift_retention(m, &data, period, points)?,
+            AnyFitted::MbgNbd,
+        ),
+        AnyFitted::ParetoNbd(m) => Moved::of(
+            shift_retention(m, &data, period, points)?,
+            AnyFitted::ParetoNbd,
+        ),
+        other => {
+            return Err(Error::invalid(
+                "clv.model",
+                format!("{} has no dropout to move", other.name()),
+            ));
+        }
+    };
+    // The baseline's spend model, not refitted: only the purchase model moves. The
+    // scenario is two point scores: no intervals drawn.
+    let spend = base.spend.as_ref().and_then(|s| match &s.model {
+        AnyFitted::GammaGamma(gg) => Some(gg.clone()),
+        _ => None,
+    });
+    let mut clv = settings.clv.clone();
+    clv.interval = None;
+    let scen = clv_table_with(
+        summary,
+        &clv,
+        ScoringPeriod::Full,
+        &FittedModels::new(moved.scenario.clone(), spend)?,
+    )?;
+
+    // Per customer (all rows of the summary, in its order).
+    let col = |o: &ClvOutcome, name: &str| nullable_f64(&o.frame, name);
+    let (p0, p1) = (col(base, "p_alive")?, col(&scen, "p_alive")?);
+    let (c0, c1) = (col(base, "clv")?, col(&scen, "clv")?);
+    let (e0, e1) = (
+        col(base, "expected_purchases")?,
+        col(&scen, "expected_purchases")?,
+    );
+    let spend = col(base, "expected_spend")?;
+    let (x, t) = (col(base, "frequency")?, col(base, "T")?);
+    let stays = |m: &AnyFitted, i: usize| -> Result<f64> {
+        let (xi, ti) = (x[i].unwrap_or(0.0), t[i].unwrap_or(0.0));
+        match m {
+            AnyFitted::BgNbd(m) => m.stays(xi, ti, period),
+            AnyFitted::MbgNbd(m) => m.stays(xi, ti, period),
+            AnyFitted::ParetoNbd(m) => m.stays(xi, ti, period),
+            _ => Ok(0.0),
+        }
+    };
+    let margins = margins(summary, settings.clv.margin, n)?;
+    let group = groups;
     let mut rows: Vec<Row> = Vec::with_capacity(n);
     for i in 0..n {
         let (Some(a0), Some(a1), Some(v0), Some(v1)) = (p0[i], p1[i], c0[i], c1[i]) else {
@@ -372,7 +469,7 @@ pub fn whatif(
                 expected.unwrap_or(0.0)
             }
         };
-        let net = cts_per_order.as_ref().map(|c| {
+        let net = cost_per_order.map(|c| {
             let cost = c[i].unwrap_or(0.0);
             (v1 - v0) - cost * (purchases(v1, e1[i]) - purchases(v0, e0[i]))
         });
@@ -398,7 +495,7 @@ pub fn whatif(
             active_customers: 0.0,
             additional_retained: 0.0,
             break_even_per_retained: None,
-            net_gain: settings.costs.as_ref().map(|_| 0.0),
+            net_gain: cost_per_order.map(|_| 0.0),
         };
         for r in members.filter(|r| r.scored) {
             f.customers += 1;
@@ -417,7 +514,7 @@ pub fn whatif(
         f
     };
     let total = figures("all", &mut rows.iter());
-    let by = match &group {
+    let by = match group {
         None => Vec::new(),
         Some(g) => {
             let mut names: Vec<&String> = g.iter().collect();
@@ -442,15 +539,15 @@ pub fn whatif(
         rows.iter().map(|r| r.scored.then(|| f(r))).collect()
     };
     let mut columns = vec![base.frame.column("customer_id")?.clone()];
-    if let Some(g) = &group {
-        columns.push(Column::new("group".into(), g.clone()));
+    if let Some(g) = group {
+        columns.push(Column::new("group".into(), g.to_vec()));
     }
     columns.push(Column::new("p_alive_before".into(), opt(&|r| r.p0)));
     columns.push(Column::new("p_alive_after".into(), opt(&|r| r.p1)));
     columns.push(Column::new("clv_before".into(), opt(&|r| r.clv0)));
     columns.push(Column::new("clv_after".into(), opt(&|r| r.clv1)));
     columns.push(Column::new("gain".into(), opt(&|r| r.clv1 - r.clv0)));
-    if settings.costs.is_some() {
+    if cost_per_order.is_some() {
         let net: Vec<Option<f64>> = rows.iter().map(|r| r.net).collect();
         columns.push(Column::new("net_gain".into(), net));
     }
@@ -473,6 +570,7 @@ pub fn whatif(
         dropout_after: moved.dropout_after,
         total,
         by,
+        grouped_by: group.and(settings.by),
         customers,
         notes,
     })

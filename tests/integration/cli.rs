@@ -615,6 +615,7 @@ fn report_on_cdnow_writes_every_file() {
         "tracking.svg",
         "tracking_periods.svg",
         "cohort_retention.svg",
+        "whatif.svg",
     ] {
         let len = std::fs::metadata(out_dir.join(name))
             .unwrap_or_else(|_| panic!("{name} missing"))
@@ -627,7 +628,9 @@ fn report_on_cdnow_writes_every_file() {
     // The model checks: the BG/NBD fitted on the 39 calibration weeks, with the holdout.
     assert_eq!(json["checks"]["converged"], true);
     assert!(json["checks"]["holdout"]["bins"].as_array().unwrap().len() >= 7);
-    assert_eq!(json["charts"].as_array().unwrap().len(), 12);
+    // Twelve charts and the retention what-if's ([whatif] retention = 5).
+    assert_eq!(json["charts"].as_array().unwrap().len(), 13);
+    assert_eq!(json["whatif"]["grouped_by"], "quadrant");
     // The customer-value views: 50 customers by CLV, the holdout gain's ten deciles.
     assert_eq!(json["top_customers"].as_array().unwrap().len(), 50);
     assert_eq!(

@@ -312,7 +312,7 @@ pub(crate) enum Command {
         #[command(flatten)]
         time: TimeArgs,
         /// Pipeline configuration (TOML): [input], [schema], [time], [rfm], [clv],
-        /// [segmentation], [costs], [profitability], [cohorts].
+        /// [segmentation], [costs], [profitability], [cohorts], [whatif], [report].
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
         /// Cost-to-serve rates (TOML or JSON, the keys of [costs]); replaces the
@@ -339,6 +339,8 @@ pub(crate) enum Command {
         interval: IntervalArgs,
         #[command(flatten)]
         covariates: CovariateArgs,
+        #[command(flatten)]
+        whatif: ReportWhatifArgs,
         /// How the segmentation chooses k (sets [segmentation] k_rule): silhouette, gap
         /// or stability.
         #[arg(long, value_name = "silhouette|gap|stability")]
@@ -580,6 +582,25 @@ impl CovariateArgs {
             (None, None) => None,
         })
     }
+}
+
+/// The report's retention what-if (the `[whatif]` table; `patronage whatif` has the
+/// same figures as a command of its own).
+#[derive(Args, Debug, Clone)]
+pub(crate) struct ReportWhatifArgs {
+    /// Add the "Retention what-if" section: customer equity before and after the
+    /// retention rate moves by this many points, per profitability quadrant (or RFM
+    /// segment) and net of cost-to-serve (sets [whatif] retention).
+    #[arg(long, value_name = "POINTS", allow_negative_numbers = true)]
+    pub(crate) whatif: Option<f64>,
+    /// The period the retention rate is measured over, in time units (sets [whatif]
+    /// period; default a year: 52 weeks, 12 months, 365 days).
+    #[arg(long, value_name = "TIME_UNITS")]
+    pub(crate) whatif_period: Option<f64>,
+    /// The what-if's breakdown (sets [whatif] by; default quadrant when the
+    /// profitability matrix runs, else segment).
+    #[arg(long, value_name = "quadrant|segment")]
+    pub(crate) whatif_by: Option<String>,
 }
 
 /// The options of `patronage fit sbg` (the contractual-churn model).
@@ -907,9 +928,9 @@ pub(crate) fn flag_hint(e: &patronage::Error) -> String {
         "cohorts.period" => "--cohort",
         "cohorts.annual_discount_rate" => "--annual-discount-rate",
         "periods_per_year" => "--periods-per-year",
-        "whatif.retention" => "--retention",
-        "whatif.period" => "--period",
-        "whatif.by" => "--by",
+        "whatif.retention" => "--retention; report: --whatif",
+        "whatif.period" => "--period; report: --whatif-period",
+        "whatif.by" => "--by; report: --whatif-by",
         "profitability.axis" => "--axis",
         "survival" => "--survival",
         _ => return String::new(),

@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use crate::args::{CovariateArgs, InputArgs, IntervalArgs, TimeArgs};
+use crate::args::{CovariateArgs, InputArgs, IntervalArgs, ReportWhatifArgs, TimeArgs};
 use crate::input::apply_time_options;
 
 #[allow(clippy::too_many_arguments)] // one per command-line option
@@ -16,6 +16,7 @@ pub(crate) fn run_report(
     (costs, margin_rate): (Option<&PathBuf>, Option<f64>),
     (csv, contractual, annual_discount_rate): (bool, bool, Option<f64>),
     (interval, covariates, k_rule): (&IntervalArgs, &CovariateArgs, Option<&str>),
+    whatif: &ReportWhatifArgs,
     out: &std::path::Path,
     quiet: bool,
     timings: bool,
@@ -95,6 +96,15 @@ pub(crate) fn run_report(
             .is_some()
             .then_some(derived.period);
     }
+    if let Some(points) = whatif.whatif {
+        c.whatif.retention = Some(points);
+    }
+    if let Some(period) = whatif.whatif_period {
+        c.whatif.period = Some(period);
+    }
+    if let Some(by) = &whatif.whatif_by {
+        c.whatif.by = Some(by.parse()?);
+    }
     if let Some(rule) = k_rule {
         c.segmentation.spec.k_rule = rule.parse()?;
     }
@@ -141,6 +151,15 @@ pub(crate) fn run_report(
             files.len(),
             out.display()
         );
+        // What the configuration asked for and the data could not support, as the
+        // page's "Not run" list says, so nobody has to open the page to find out.
+        for skip in &output.skipped {
+            eprintln!(
+                "patronage: not run: {}: {}",
+                skip.stage.describe(),
+                skip.reason
+            );
+        }
         crate::print::print_notes(&output.notes);
     }
     Ok(())

@@ -188,6 +188,28 @@ fn clv_and_pipeline_with_derived_covariates_equal_the_stage() {
         figures["clv"]["covariates"]["purchase"]["params"],
         json["covariates"]["purchase"]["params"]
     );
+    // --derived-covariates without --acquisition-period keeps the file's period.
+    let file = dir.path().join("year.toml");
+    std::fs::write(&file, "[clv]\nacquisition_period = \"year\"\n").unwrap();
+    let kept = dir.path().join("kept");
+    let (code, _, err) = patronage(&[
+        "report",
+        RETAIL,
+        "--config",
+        file.to_str().unwrap(),
+        "--derived-covariates",
+        "cohort",
+        "--out",
+        kept.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let again: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(kept.join("report.json")).unwrap()).unwrap();
+    assert_eq!(
+        again["clv"]["covariates"]["purchase"]["params"],
+        json["covariates"]["purchase"]["params"]
+    );
 }
 
 /// The settings' errors name the setting and are usage errors (exit 2); a log without a

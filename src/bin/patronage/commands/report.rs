@@ -91,10 +91,10 @@ pub(crate) fn run_report(
     }
     if let Some(derived) = covariates.derived()? {
         c.clv.derived_covariates = derived.covariates;
-        c.clv.acquisition_period = covariates
-            .acquisition_period
-            .is_some()
-            .then_some(derived.period);
+        // The flag overrides the file's period; without it the file's stays.
+        if covariates.acquisition_period.is_some() {
+            c.clv.acquisition_period = Some(derived.period);
+        }
     }
     if let Some(points) = whatif.whatif {
         c.whatif.retention = Some(points);

@@ -238,8 +238,9 @@ pub struct EngineRun {
 ///
 /// # Errors
 /// As [`Transactions::customer_table`]; for DataFusion also [`Error::InvalidOption`]
-/// (`engine.kind`) when `tx` is not read from Parquet files, and [`Error::DataFusion`]
-/// when DataFusion fails (a memory limit too small even to spill, say).
+/// (`engine.kind`) when `tx` is not read from Parquet files, and `Error::DataFusion`
+/// (feature `datafusion`) when DataFusion fails (a memory limit too small even to
+/// spill, say).
 ///
 /// # Example
 /// ```

@@ -302,7 +302,7 @@ impl Pipeline {
     /// # Errors
     ///
     /// Cleaning errors (strict mode, missing columns, an empty table); fit errors
-    /// ([`Error::NotConverged`]); a cost model that needs a cost column the data lack
+    /// ([`crate::Error::NotConverged`]); a cost model that needs a cost column the data lack
     /// (set `costs.margin_rate`); segmentation errors (fewer customers than k).
     ///
     /// # Example

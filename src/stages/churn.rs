@@ -317,7 +317,7 @@ impl Discounting {
 
 /// The discounted expected residual lifetime (Fader and Hardie 2010) by renewal count:
 /// what a customer who has renewed `k` times is still expected to pay, in periods'
-/// payments, discounted to today ([`crate::clv::sbg::Fitted::derl`] with `n = k + 1`).
+/// payments, discounted to today ([`Fitted::derl`](crate::clv::Fitted::derl) with `n = k + 1`).
 /// Multiplied by the payment per period it is the customer's residual value.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]

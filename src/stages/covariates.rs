@@ -8,7 +8,7 @@
 //! level among the fitted customers (ties broken by name) and is reported.
 //!
 //! The CLV stage's covariates ([`CovariateSettings`], `[clv] covariates` and
-//! `covariate_cols`) go through [`clv_scores`]: the purchase model and Gamma-Gamma fitted
+//! `covariate_cols`) go through `clv_scores`: the purchase model and Gamma-Gamma fitted
 //! with the same covariates on the scored customers, and every customer scored at their
 //! own parameters ([`crate::clv::covariates::score`]).
 

@@ -174,7 +174,7 @@ pub fn matrix(
 /// returns, gross_profit, cost_to_serve, net_contribution, margin_pct, quadrant, tier,
 /// cts_share`, the activity counts (`orders, lines, units, deliveries, return_count,
 /// service_contacts, visits`) and the cost-to-serve components
-/// ([`CTS_COMPONENTS`](crate::profitability::CTS_COMPONENTS)), from [`analyse`]'s table.
+/// ([`crate::profitability::CTS_COMPONENTS`]), from [`analyse`]'s table.
 ///
 /// # Errors
 ///

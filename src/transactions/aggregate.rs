@@ -17,8 +17,8 @@
 //! **Invariant**: the table does not depend on how the customers were split into
 //! blocks. Each customer's figures use only its own rows in their canonical order; the
 //! frame is sorted by customer id; channels are listed by name; cohort revenue is an
-//! exact sum ([`ExactSum`](super::exact_sum::ExactSum)); the observation-end columns are
-//! recomputed when blocks saw different ends. [`CustomerTable::merge`] joins blocks, and
+//! exact sum ([`ExactSum`]); the observation-end columns are
+//! recomputed when blocks saw different ends. `CustomerTable::merge` joins blocks, and
 //! the tests check the property for 1, 2 and 7 blocks in any order.
 
 use std::collections::BTreeMap;

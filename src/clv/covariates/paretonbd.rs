@@ -7,7 +7,7 @@
 //! The row log-likelihood is `ln Γ(r+x) − ln Γ(r) + r ln α_i + s ln β_i` (differentiated
 //! analytically) plus `ln[(α_i+T)^−(r+x) (β_i+T)^−s + s/(r+s+x) A0]`, which holds 2F1 and
 //! has no closed-form derivative in its parameters: its gradient in `(r, α_i, s, β_i)`
-//! is taken per row by central differences in the log parameters, step [`LOG_STEP`]
+//! is taken per row by central differences in the log parameters, step `LOG_STEP`
 //! (`∂/∂θ_j = [f(θ_j e^h) − f(θ_j e^−h)] / (2h θ_j)`, truncation error `O(h²)`). The
 //! engine ([`super::fit`]) carries it to the base parameters and coefficients. The
 //! tests check the total gradient against central differences of the total likelihood.

@@ -1,10 +1,10 @@
 //! Cleaning: every input row is either used or reported with its row number, column and
 //! reason. Produces the used rows grouped by customer and sorted by (day, row).
 //!
-//! The phases, each in its own file: [`parse`] reads every role column per row and
+//! The phases, each in its own file: `parse` reads every role column per row and
 //! settles the observation window (a bad value marks its row with the column's
-//! [`role::Role`]); [`group`] groups the valid rows by customer and applies the duplicate
-//! and return rules; [`gather`] collects the kept rows' values in customer order. The
+//! `role::Role`); `group` groups the valid rows by customer and applies the duplicate
+//! and return rules; `gather` collects the kept rows' values in customer order. The
 //! first failing check of a row names the column in the rejects table.
 
 mod gather;

@@ -30,12 +30,12 @@ pub enum RejectReason {
         /// Today (ISO date).
         today: String,
     },
-    /// An exact copy of an earlier row, dropped by [`DuplicatePolicy::Drop`].
+    /// An exact copy of an earlier row, dropped by [`DuplicatePolicy::Drop`](crate::transactions::options::DuplicatePolicy::Drop).
     Duplicate {
         /// The row it copies.
         first_row: u64,
     },
-    /// A return, left out by [`ReturnPolicy::Exclude`].
+    /// A return, left out by [`ReturnPolicy::Exclude`](crate::transactions::options::ReturnPolicy::Exclude).
     ReturnExcluded,
     /// A return dated before any purchase of the same customer.
     ReturnBeforeAnyPurchase,
@@ -89,7 +89,7 @@ impl Reject {
     }
 }
 
-/// A duplicate row that was kept ([`DuplicatePolicy::Keep`]).
+/// A duplicate row that was kept ([`DuplicatePolicy::Keep`](crate::transactions::options::DuplicatePolicy::Keep)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct DuplicateRow {
     /// The duplicate.

@@ -394,12 +394,25 @@ fn churn_table(c: &crate::stages::churn::ContractualChurn) -> String {
     if let (Some(r), Some(first)) = (residual, residual.and_then(|r| r.by_renewals.first())) {
         let last = r.by_renewals.len() - 1;
         let unit = period_unit(r.discounting.periods_per_year);
+        let value = match (r.payment_per_period, r.values()) {
+            (Some(p), Some(v)) => format!(
+                " At the mean payment of {} a {}, that is a residual value of {} for a customer just acquired and {} after {last} renewals.",
+                fmt_money(p),
+                unit.trim_end_matches('s'),
+                fmt_money(v[0]),
+                fmt_money(v[last]),
+            ),
+            _ => format!(
+                " Times the payment per {} it is their residual value.",
+                unit.trim_end_matches('s')
+            ),
+        };
         let _ = writeln!(
             h,
-            "<p>Residual lifetime: a customer just acquired is still expected to pay for {first:.1} more {unit}, discounted at {} a year; one who has renewed {last} times, for {:.1}. Those who stay are the ones least likely to leave, so each renewal raises what a customer is worth: times the payment per {} it is their residual value.</p>",
+            "<p>Residual lifetime: a customer just acquired is still expected to pay for {first:.1} more {unit}, discounted at {} a year; one who has renewed {last} times, for {:.1}. Those who stay are the ones least likely to leave, so each renewal raises what a customer is worth.{}</p>",
             fmt_pct(r.discounting.annual_rate),
             r.by_renewals[last],
-            unit.trim_end_matches('s'),
+            esc(&value),
         );
     }
     h.push_str("<table>\n<thead><tr><th>period</th><th>customers at risk</th><th>observed survival</th><th>fitted survival</th><th>observed retention</th><th>fitted retention</th>");
@@ -407,6 +420,10 @@ fn churn_table(c: &crate::stages::churn::ContractualChurn) -> String {
         h.push_str("<th>residual lifetime (discounted ");
         h.push_str(residual.map_or("periods", |r| period_unit(r.discounting.periods_per_year)));
         h.push_str(")</th>");
+    }
+    let values = residual.and_then(|r| r.values());
+    if values.is_some() {
+        h.push_str("<th>residual value (discounted)</th>");
     }
     h.push_str("</tr></thead>\n<tbody>\n");
     let observed = data.observed_survival();
@@ -424,6 +441,9 @@ fn churn_table(c: &crate::stages::churn::ContractualChurn) -> String {
         );
         if let Some(v) = residual.and_then(|r| r.by_renewals.get(t)) {
             let _ = write!(h, "<td>{v:.2}</td>");
+        }
+        if let Some(v) = values.as_ref().and_then(|v| v.get(t)) {
+            let _ = write!(h, "<td>{}</td>", fmt_money(*v));
         }
         h.push_str("</tr>\n");
     }

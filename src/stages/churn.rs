@@ -57,6 +57,10 @@ pub struct LogSurvival {
     /// Customers acquired after the last complete period (left out: no renewal of
     /// theirs could be observed).
     pub left_out: usize,
+    /// The mean payment per subscribed period of the fitted customers: their total
+    /// spend over the periods from their first payment's to their last's, inclusive
+    /// (what a period's renewal is worth, for the residual value).
+    pub payment_per_period: f64,
 }
 
 /// The survival table of each acquisition cohort of a subscription log, from its
@@ -106,12 +110,18 @@ pub fn survival_from_summary(summary: &Summary, period: CohortPeriod) -> Result<
     // last complete period).
     let mut stayed: std::collections::BTreeMap<i64, Vec<u64>> = Default::default();
     let mut left_out = 0;
-    for (&f, &l) in first.iter().zip(&last) {
+    let spend = summary.total_spend()?;
+    // Revenue over subscribed periods (uncapped: a payment in the partial last period
+    // counts with its period), summed exactly so the order of customers cannot matter.
+    let (mut revenue, mut periods) = (crate::transactions::exact_sum::ExactSum::default(), 0u64);
+    for ((&f, &l), &paid) in first.iter().zip(&last).zip(&spend) {
         let cohort = period.of(f);
         if cohort > complete {
             left_out += 1;
             continue;
         }
+        revenue.add(paid);
+        periods += (period.of(l) - cohort + 1) as u64;
         let span = (complete - cohort) as usize;
         let k = ((period.of(l).min(complete) - cohort) as usize).min(span);
         let counts = stayed.entry(cohort).or_insert_with(|| vec![0; span + 1]);
@@ -152,6 +162,7 @@ pub fn survival_from_summary(summary: &Summary, period: CohortPeriod) -> Result<
         data,
         through: period.label(complete),
         left_out,
+        payment_per_period: revenue.value() / periods.max(1) as f64,
     })
 }
 
@@ -180,7 +191,9 @@ impl ContractualChurn {
 
 /// [`survival_from_summary`], then [`fit_survival`], with the residual lifetimes by
 /// renewal count discounted at `annual_discount_rate` a year
-/// ([`Discounting::of_cohorts`], [`ChurnOutcome::with_residual_lifetimes`]).
+/// ([`Discounting::of_cohorts`], [`ChurnOutcome::with_residual_lifetimes`]) and valued
+/// at the log's mean payment per subscribed period
+/// ([`LogSurvival::payment_per_period`], [`ChurnOutcome::with_payment_per_period`]).
 ///
 /// # Errors
 ///
@@ -209,7 +222,9 @@ pub fn contractual_churn(
 ) -> Result<ContractualChurn> {
     let discounting = Discounting::of_cohorts(annual_discount_rate, period)?;
     let survival = survival_from_summary(summary, period)?;
-    let fit = fit_survival(&survival.data, options)?.with_residual_lifetimes(discounting)?;
+    let fit = fit_survival(&survival.data, options)?
+        .with_residual_lifetimes(discounting)?
+        .with_payment_per_period(survival.payment_per_period)?;
     Ok(ContractualChurn { survival, fit })
 }
 
@@ -327,6 +342,32 @@ pub struct ResidualLifetimes {
     /// Element `k`: a customer who has made `k` renewals (is in period `k`), for `k`
     /// from 0 (just acquired, before the first renewal) to the last observed period.
     pub by_renewals: Vec<f64>,
+    /// The payment per period the residual values are in
+    /// ([`ChurnOutcome::with_payment_per_period`]); `None`: lifetimes only.
+    pub payment_per_period: Option<f64>,
+}
+
+impl ResidualLifetimes {
+    /// The discounted expected residual value by renewal count: each lifetime times
+    /// the payment per period (`None` without one). The payment is taken as constant
+    /// over the customer's remaining periods, as in Fader and Hardie (2010).
+    ///
+    /// # Example
+    /// ```
+    /// use patronage::clv::sbg::SurvivalData;
+    /// use patronage::stages::churn::{fit_survival, Discounting};
+    /// let data = SurvivalData::from_counts(&[1000, 869, 743, 653, 593, 551, 517, 491])?;
+    /// let out = fit_survival(&data, &Default::default())?
+    ///     .with_residual_lifetimes(Discounting::default())?
+    ///     .with_payment_per_period(100.0)?;
+    /// let r = out.residual.as_ref().unwrap();
+    /// assert_eq!(r.values().unwrap()[0], 100.0 * r.by_renewals[0]);
+    /// # Ok::<(), patronage::Error>(())
+    /// ```
+    pub fn values(&self) -> Option<Vec<f64>> {
+        let p = self.payment_per_period?;
+        Some(self.by_renewals.iter().map(|l| l * p).collect())
+    }
 }
 
 /// A fitted sBG model with the survival table it was fitted on.
@@ -412,7 +453,45 @@ impl ChurnOutcome {
         self.residual = Some(ResidualLifetimes {
             discounting,
             by_renewals,
+            payment_per_period: None,
         });
+        Ok(self)
+    }
+
+    /// Values the residual lifetimes at `payment` per period: the discounted expected
+    /// residual value by renewal count ([`ResidualLifetimes::values`]).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidOption`] naming `payment_per_period` for a payment that is
+    /// negative or not finite, or when the residual lifetimes were not computed
+    /// ([`ChurnOutcome::with_residual_lifetimes`] first).
+    ///
+    /// # Example
+    /// ```
+    /// use patronage::clv::sbg::SurvivalData;
+    /// use patronage::stages::churn::{fit_survival, Discounting};
+    /// let data = SurvivalData::from_counts(&[1000, 631, 468, 382, 326, 289, 262, 241])?;
+    /// let fit = fit_survival(&data, &Default::default())?;
+    /// assert!(fit.clone().with_payment_per_period(10.0).is_err());
+    /// let out = fit.with_residual_lifetimes(Discounting::default())?.with_payment_per_period(10.0)?;
+    /// assert_eq!(out.to_json()["residual_lifetime"]["payment_per_period"], 10.0);
+    /// # Ok::<(), patronage::Error>(())
+    /// ```
+    pub fn with_payment_per_period(mut self, payment: f64) -> Result<Self> {
+        if !(payment.is_finite() && payment >= 0.0) {
+            return Err(Error::invalid(
+                "payment_per_period",
+                format!("{payment} is not a payment (finite, zero or more)"),
+            ));
+        }
+        let Some(residual) = self.residual.as_mut() else {
+            return Err(Error::invalid(
+                "payment_per_period",
+                "values the residual lifetimes: compute them first (with_residual_lifetimes)",
+            ));
+        };
+        residual.payment_per_period = Some(payment);
         Ok(self)
     }
 
@@ -426,7 +505,9 @@ impl ChurnOutcome {
     /// With [`ChurnOutcome::with_residual_lifetimes`]: each period also has `derl`, the
     /// discounted expected residual lifetime of a customer who has made that many
     /// renewals, and `residual_lifetime` holds `annual_discount_rate`,
-    /// `periods_per_year` and `discount_rate_per_period`.
+    /// `periods_per_year`, `discount_rate_per_period` and `payment_per_period` (null
+    /// until [`ChurnOutcome::with_payment_per_period`]; with it each period also has
+    /// `residual_value`, `derl` times the payment).
     pub fn to_json(&self) -> Value {
         let m = &self.model;
         let names = m.param_names();
@@ -475,7 +556,18 @@ impl ChurnOutcome {
                 "annual_discount_rate": r.discounting.annual_rate,
                 "periods_per_year": r.discounting.periods_per_year,
                 "discount_rate_per_period": r.discounting.per_period(),
+                "payment_per_period": r.payment_per_period,
             });
+            if let Some(values) = r.values() {
+                for (p, v) in out["periods"]
+                    .as_array_mut()
+                    .into_iter()
+                    .flatten()
+                    .zip(values)
+                {
+                    p["residual_value"] = json!(v);
+                }
+            }
             for (p, derl) in out["periods"]
                 .as_array_mut()
                 .into_iter()

@@ -2,7 +2,8 @@
 //! published fits through the stage, `patronage fit sbg --survival` against the stage,
 //! and the cohorts of a subscription log (counted by hand; parameters recovered from a
 //! simulated log; `patronage fit sbg LOG --cohort month` against the stage), and the
-//! discounted expected residual lifetime by renewal count (CLI, JSON and report).
+//! discounted expected residual lifetime and value by renewal count (CLI, JSON and
+//! report).
 
 use std::io::Write;
 
@@ -233,6 +234,8 @@ fn a_simulated_subscription_log_gives_back_its_parameters() {
     let stage = fit_survival(&s.data, &Default::default())
         .unwrap()
         .with_residual_lifetimes(Discounting::of_cohorts(0.1, CohortPeriod::Month).unwrap())
+        .unwrap()
+        .with_payment_per_period(s.payment_per_period)
         .unwrap();
     let mut expected = stage.to_json();
     expected["cohort_labels"] = serde_json::json!(s.labels);
@@ -511,6 +514,147 @@ fn residual_lifetimes_follow_the_discounting() {
     assert_eq!(json["churn"]["periods"], cli["periods"]);
     let page = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
     assert!(page.contains("residual lifetime (discounted months)"));
+}
+
+/// The residual value: each lifetime times the payment per period, the log's mean
+/// payment per subscribed period (by hand on a log with a gap and a late customer) or
+/// the one given on the command line; bad payments are typed errors.
+#[test]
+fn residual_values_are_the_lifetimes_at_the_payment_per_period() {
+    // a: 30 over Jan-Mar; b: 10 over Jan; c: 20 over Feb-Apr (a gap is not a churn);
+    // d: 10 over Apr; e, acquired in May after the last complete month, is left out.
+    let s =
+        survival_from_summary(&log_summary(SMALL_LOG, "2024-05-20"), CohortPeriod::Month).unwrap();
+    assert_eq!(s.left_out, 1);
+    assert_eq!(s.payment_per_period, 70.0 / 8.0);
+
+    let f = table(&simulated_log([0.9, 2.4]));
+    let log = f.path().to_str().unwrap();
+    let stage = patronage::stages::churn::contractual_churn(
+        &log_summary(&simulated_log([0.9, 2.4]), "2023-12-31"),
+        CohortPeriod::Month,
+        0.1,
+        &Default::default(),
+    )
+    .unwrap();
+    // Every simulated payment is 20, one a month.
+    assert!((stage.survival.payment_per_period - 20.0).abs() < 1e-12);
+    let r = stage.fit.residual.as_ref().unwrap();
+    assert_eq!(
+        r.payment_per_period,
+        Some(stage.survival.payment_per_period)
+    );
+    let json = stage.to_json();
+    for (k, derl) in r.by_renewals.iter().enumerate() {
+        let v = json["periods"][k]["residual_value"].as_f64().unwrap();
+        assert!((v - derl * stage.survival.payment_per_period).abs() < 1e-9);
+    }
+    // --payment-per-period overrides the log's mean, and values a survival table.
+    let (code, out_text, err) = patronage(&[
+        "fit",
+        "sbg",
+        log,
+        "--observation-end",
+        "2023-12-31",
+        "--payment-per-period",
+        "35",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let cli: serde_json::Value = serde_json::from_str(&out_text).unwrap();
+    assert_eq!(cli["residual_lifetime"]["payment_per_period"], 35.0);
+    assert_eq!(
+        cli["periods"][2]["residual_value"].as_f64(),
+        Some(35.0 * r.by_renewals[2])
+    );
+    let table_fit = fit_survival(&read_survival(HIGH_END).unwrap(), &Default::default())
+        .unwrap()
+        .with_residual_lifetimes(Discounting::default())
+        .unwrap();
+    assert!(
+        table_fit.to_json()["periods"][0]
+            .get("residual_value")
+            .is_none()
+    );
+    let (code, out_text, err) = patronage(&[
+        "fit",
+        "sbg",
+        "--survival",
+        HIGH_END,
+        "--payment-per-period",
+        "100",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let cli: serde_json::Value = serde_json::from_str(&out_text).unwrap();
+    assert_eq!(
+        cli,
+        table_fit
+            .clone()
+            .with_payment_per_period(100.0)
+            .unwrap()
+            .to_json()
+    );
+    let (code, text, err) = patronage(&[
+        "fit",
+        "sbg",
+        "--survival",
+        HIGH_END,
+        "--payment-per-period",
+        "100",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        text.lines().any(|l| l.trim_end().ends_with("value")),
+        "{text}"
+    );
+
+    // The report's contractual table has the value column at the log's payment.
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, err) = patronage(&[
+        "report",
+        log,
+        "--contractual",
+        "--observation-end",
+        "2023-12-31",
+        "--quiet",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["churn"]["periods"], json["periods"]);
+    let page = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+    assert!(page.contains("residual value (discounted)"));
+
+    // Bad payments: typed, and usage errors on the command line.
+    for bad in [-1.0, f64::NAN, f64::INFINITY] {
+        assert!(matches!(
+            table_fit.clone().with_payment_per_period(bad),
+            Err(Error::InvalidOption { option, .. }) if option == "payment_per_period"
+        ));
+    }
+    let plain = fit_survival(&read_survival(HIGH_END).unwrap(), &Default::default()).unwrap();
+    assert!(matches!(
+        plain.with_payment_per_period(10.0),
+        Err(Error::InvalidOption { option, .. }) if option == "payment_per_period"
+    ));
+    for args in [
+        &[
+            "fit",
+            "sbg",
+            "--survival",
+            HIGH_END,
+            "--payment-per-period",
+            "-5",
+        ][..],
+        &["fit", "bg-nbd", log, "--payment-per-period", "5"],
+    ] {
+        let (code, _, err) = patronage(args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+    }
 }
 
 /// A discount rate that is not positive and finite, periods per year with a log, the

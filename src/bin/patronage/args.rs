@@ -623,6 +623,11 @@ pub(crate) struct SbgArgs {
     /// annual contracts; 12 for monthly ones). A log's --cohort sets it.
     #[arg(long, value_name = "N")]
     pub(crate) periods_per_year: Option<f64>,
+    /// sbg: the payment per period, to value the residual lifetimes (a `value` column:
+    /// DERL times the payment). A log's is its mean payment per subscribed period; this
+    /// overrides it (a list price, say).
+    #[arg(long, value_name = "AMOUNT")]
+    pub(crate) payment_per_period: Option<f64>,
 }
 
 #[derive(Args)]
@@ -928,6 +933,7 @@ pub(crate) fn flag_hint(e: &patronage::Error) -> String {
         "cohorts.period" => "--cohort",
         "cohorts.annual_discount_rate" => "--annual-discount-rate",
         "periods_per_year" => "--periods-per-year",
+        "payment_per_period" => "--payment-per-period",
         "whatif.retention" => "--retention; report: --whatif",
         "whatif.period" => "--period; report: --whatif-period",
         "whatif.by" => "--by; report: --whatif-by",

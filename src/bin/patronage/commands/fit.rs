@@ -41,7 +41,8 @@ pub(crate) fn run_fit(
         let with_sbg = survival.is_some()
             || cohort.is_some()
             || sbg.annual_discount_rate.is_some()
-            || sbg.periods_per_year.is_some();
+            || sbg.periods_per_year.is_some()
+            || sbg.payment_per_period.is_some();
         if with_sbg || with_covariates {
             return Err(usage(
                 "interval",
@@ -91,7 +92,13 @@ pub(crate) fn run_fit(
         return match (survival, has_input, summary) {
             (Some(path), false, false) if cohort.is_none() => {
                 let discounting = Discounting::new(rate, sbg.periods_per_year.unwrap_or(1.0))?;
-                run_fit_sbg(SbgSource::Table(path), fit, discounting, json, save_model)
+                run_fit_sbg(
+                    SbgSource::Table(path),
+                    fit,
+                    (discounting, sbg.payment_per_period),
+                    json,
+                    save_model,
+                )
             }
             (None, true, false) => {
                 if sbg.periods_per_year.is_some() {
@@ -105,7 +112,7 @@ pub(crate) fn run_fit(
                 run_fit_sbg(
                     SbgSource::Log(input, time, period),
                     fit,
-                    discounting,
+                    (discounting, sbg.payment_per_period),
                     json,
                     save_model,
                 )
@@ -129,6 +136,11 @@ pub(crate) fn run_fit(
             "periods_per_year",
             "--periods-per-year",
             sbg.periods_per_year.is_some(),
+        ),
+        (
+            "payment_per_period",
+            "--payment-per-period",
+            sbg.payment_per_period.is_some(),
         ),
     ];
     if let Some((option, flag, _)) = sbg_only.iter().find(|(_, _, given)| *given) {

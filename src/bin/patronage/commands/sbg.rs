@@ -24,21 +24,28 @@ pub(crate) enum SbgSource<'a> {
 pub(crate) fn run_fit_sbg(
     source: SbgSource<'_>,
     fit: &FitArgs,
-    discounting: Discounting,
+    (discounting, payment): (Discounting, Option<f64>),
     json: bool,
     save_model: Option<&PathBuf>,
 ) -> patronage::Result<()> {
     let (out, value) = match source {
         SbgSource::Table(path) => {
-            let out = fit_survival(&read_survival(path)?, &fit.options())?
+            let mut out = fit_survival(&read_survival(path)?, &fit.options())?
                 .with_residual_lifetimes(discounting)?;
+            if let Some(p) = payment {
+                out = out.with_payment_per_period(p)?;
+            }
             let value = out.to_json();
             (out, value)
         }
         SbgSource::Log(input, time, period) => {
             let rate = discounting.annual_rate;
             let summary = summarise(input, time, &[])?;
-            let churn = contractual_churn(&summary, period, rate, &fit.options())?;
+            let mut churn = contractual_churn(&summary, period, rate, &fit.options())?;
+            // A payment given overrides the log's mean.
+            if let Some(p) = payment {
+                churn.fit = churn.fit.with_payment_per_period(p)?;
+            }
             let s = &churn.survival;
             eprintln!(
                 "patronage: {} cohorts ({} to {}) observed through {}; {} customers acquired after it left out",
@@ -88,11 +95,19 @@ pub(crate) fn run_fit_sbg(
             r.discounting.per_period() * 100.0,
             r.discounting.periods_per_year
         );
+        if let Some(p) = r.payment_per_period {
+            println!("value: derl times the payment per period, {p:.2}");
+        }
     }
-    println!(
+    let values = residual.and_then(|r| r.values());
+    print!(
         "{:>6} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}",
         "period", "customers", "survival", "fitted", "retention", "fitted", "derl"
     );
+    if values.is_some() {
+        print!(" {:>12}", "value");
+    }
+    println!();
     let active = data.active();
     let observed = data.observed_survival();
     for (t, &n) in active.iter().enumerate() {
@@ -104,7 +119,7 @@ pub(crate) fn run_fit_sbg(
         let derl = residual
             .and_then(|r| r.by_renewals.get(t))
             .map_or(String::new(), |v| format!("{v:.3}"));
-        println!(
+        print!(
             "{:>6} {:>10} {:>10.4} {:>10.4} {:>10} {:>10} {:>10}",
             t,
             n,
@@ -114,6 +129,10 @@ pub(crate) fn run_fit_sbg(
             fit_r,
             derl
         );
+        if let Some(v) = values.as_ref().and_then(|v| v.get(t)) {
+            print!(" {v:>12.2}");
+        }
+        println!();
     }
     Ok(())
 }

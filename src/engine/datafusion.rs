@@ -1,6 +1,7 @@
-//! Phase 1 on Apache DataFusion (feature `datafusion`): a Parquet dataset sorted by
-//! (customer id, row number) under a memory pool, cut at customer boundaries into blocks,
-//! each block cleaned and aggregated by our own code (see the [engine docs](super)).
+//! Phase 1 on Apache DataFusion (feature `datafusion`): a Parquet dataset (or delimited
+//! text, staged as Parquet first: `super::staging`) sorted by (customer id, row number)
+//! under a memory pool, cut at customer boundaries into blocks, each block cleaned and
+//! aggregated by our own code (see the [engine docs](super)).
 //!
 //! Row numbers are global: each file's rows get the file's offset (the rows of the files
 //! before it, from their Parquet metadata) plus the row's index within the file
@@ -55,27 +56,11 @@ pub(crate) fn customer_table(
         options.parsed_calibration_end(end)?;
     }
     let cal = options.parsed_calibration_end(i32::MAX)?;
-    let files = tx.parquet_files();
-    if files.is_empty() {
+    if tx.parquet_files().is_empty() && tx.text_source().is_none() {
         return Err(Error::invalid(
             "engine.kind",
-            "the datafusion engine reads Parquet input (a file, a directory of .parquet files or a glob); convert this input to Parquet or use the memory engine",
+            "the datafusion engine reads Parquet input (a file, a directory of .parquet files or a glob) or uncompressed delimited text (CSV, TSV); convert this input or use the memory engine",
         ));
-    }
-    let mut offsets: Vec<u64> = Vec::with_capacity(files.len());
-    let mut total = 0u64;
-    for path in files {
-        offsets.push(total);
-        let file = std::fs::File::open(path).map_err(|source| Error::Io {
-            path: path.clone(),
-            source,
-        })?;
-        total += ParquetReader::new(file).num_rows()? as u64;
-    }
-    if total == 0 {
-        return Err(Error::EmptyTable {
-            what: "the input has no rows".into(),
-        });
     }
     let partitions = settings
         .partitions
@@ -88,6 +73,40 @@ pub(crate) fn customer_table(
             path: std::env::temp_dir(),
             source,
         })?;
+    let columns = tx.schema().used_columns();
+    // Text is staged as Parquet with its row numbers (see `staging`); Parquet is read
+    // where it is.
+    let staged = match tx.text_source() {
+        Some(source) if tx.parquet_files().is_empty() => {
+            let dir = settings
+                .spill_dir
+                .clone()
+                .unwrap_or_else(std::env::temp_dir);
+            Some(super::staging::stage_text(
+                &runtime, source, &columns, &dir,
+            )?)
+        }
+        _ => None,
+    };
+    let files: Vec<std::path::PathBuf> = match &staged {
+        Some(s) => vec![s.path.clone()],
+        None => tx.parquet_files().to_vec(),
+    };
+    let mut offsets: Vec<u64> = Vec::with_capacity(files.len());
+    let mut total = 0u64;
+    for path in &files {
+        offsets.push(total);
+        let file = std::fs::File::open(path).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+        total += ParquetReader::new(file).num_rows()? as u64;
+    }
+    if total == 0 {
+        return Err(Error::EmptyTable {
+            what: "the input has no rows".into(),
+        });
+    }
     let mut env = RuntimeEnvBuilder::new();
     if let Some(limit) = settings.memory_limit {
         let bytes = usize::try_from(limit.bytes()).unwrap_or(usize::MAX);
@@ -117,7 +136,6 @@ pub(crate) fn customer_table(
     let ctx = SessionContext::new_with_config_rt(config, env.build_arc()?);
 
     let id = tx.schema().customer_id.clone();
-    let columns = tx.schema().used_columns();
     let plan: Arc<dyn ExecutionPlan> = runtime.block_on(async {
         let mut all: Option<DfFrame> = None;
         for (path, offset) in files.iter().zip(&offsets) {
@@ -133,8 +151,13 @@ pub(crate) fn customer_table(
                 .read_parquet(path.to_string_lossy().as_ref(), read)
                 .await?;
             let mut select: Vec<Expr> = columns.iter().map(|c| ident(c.as_str())).collect();
-            let first = i64::try_from(*offset + 1).unwrap_or(i64::MAX);
-            select.push((file_row_index() + lit(first)).alias(ROW));
+            if staged.is_some() {
+                // Numbered while staging.
+                select.push(ident(ROW));
+            } else {
+                let first = i64::try_from(*offset + 1).unwrap_or(i64::MAX);
+                select.push((file_row_index() + lit(first)).alias(ROW));
+            }
             let df = df.select(select)?;
             all = Some(match all {
                 None => df,
@@ -212,6 +235,7 @@ pub(crate) fn customer_table(
     }
     block(&mut pending, &mut parts)?;
     drop(stream);
+    drop(staged);
     let (spill_count, spilled_bytes) = spills(plan.as_ref());
     // The whole-input rules (observation end, calibration checks, strict mode, report
     // order) are settled across the blocks, as across id-range partitions.

@@ -4,7 +4,8 @@
 //! - [`Engine::Memory`] (the default): the input is read whole and cleaned and aggregated
 //!   in blocks of customers on rayon ([`Transactions::customer_table`]).
 //! - [`Engine::DataFusion`] (feature `datafusion`): Apache DataFusion reads a Parquet
-//!   dataset, sorts its rows by (customer id, row number) under a memory pool, spilling
+//!   dataset (or uncompressed delimited text, staged as Parquet with its row numbers
+//!   first), sorts its rows by (customer id, row number) under a memory pool, spilling
 //!   sorted runs to disk when the pool is full, and the sorted stream is cut at customer
 //!   boundaries into blocks of about [`DataFusionSettings::block_rows`] rows; each block
 //!   goes through the same cleaning and aggregation as the in-memory engine's rows, and
@@ -20,6 +21,8 @@
 
 #[cfg(feature = "datafusion")]
 pub mod datafusion;
+#[cfg(feature = "datafusion")]
+mod staging;
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -238,7 +241,8 @@ pub struct EngineRun {
 ///
 /// # Errors
 /// As [`Transactions::customer_table`]; for DataFusion also [`Error::InvalidOption`]
-/// (`engine.kind`) when `tx` is not read from Parquet files, and `Error::DataFusion`
+/// (`engine.kind`) when `tx` is read neither from Parquet files nor from uncompressed
+/// delimited text, [`Error::Io`] when the text cannot be staged, and `Error::DataFusion`
 /// (feature `datafusion`) when DataFusion fails (a memory limit too small even to
 /// spill, say).
 ///

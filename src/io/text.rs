@@ -58,6 +58,13 @@ impl Compression {
 /// The file names' compression suffixes the readers look through for the format.
 pub(crate) const COMPRESSED_SUFFIXES: [&str; 4] = ["gz", "gzip", "zst", "zstd"];
 
+/// Whether `path`'s last extension is one of [`COMPRESSED_SUFFIXES`] (case-insensitive).
+pub(crate) fn is_compressed(path: &std::path::Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| COMPRESSED_SUFFIXES.contains(&e.to_ascii_lowercase().as_str()))
+}
+
 /// The delimiters sniffed for, in order of preference on a tie.
 const DELIMITERS: [u8; 4] = [b',', b';', b'\t', b'|'];
 

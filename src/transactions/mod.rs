@@ -53,6 +53,23 @@ pub struct Transactions {
     /// several for a dataset; none for other inputs): what an engine other than the
     /// in-memory one reads.
     files: Vec<std::path::PathBuf>,
+    /// The uncompressed delimited-text file behind the scan, how it is read and all its
+    /// columns: what the DataFusion engine stages as Parquet (none for other inputs).
+    #[cfg_attr(not(feature = "datafusion"), allow(dead_code))]
+    text: Option<TextSource>,
+}
+
+/// An uncompressed delimited-text input as the scan reads it (see
+/// [`Transactions::text_source`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TextSource {
+    /// The file.
+    pub(crate) path: std::path::PathBuf,
+    /// Delimiter and header.
+    pub(crate) options: CsvOptions,
+    /// Every column of the file, in file order, as the scan names them (`column_1` ..
+    /// without a header).
+    pub(crate) columns: Vec<String>,
 }
 
 impl std::fmt::Debug for Transactions {
@@ -71,6 +88,7 @@ impl Transactions {
             schema: resolved,
             parquet: None,
             files: Vec::new(),
+            text: None,
         })
     }
 
@@ -103,8 +121,19 @@ impl Transactions {
                 // value is a rejected row instead of a failed read.
                 let resolved = schema.resolve(&scan.columns)?;
                 let text = resolved.used_columns();
+                let columns = scan.columns;
                 let scan = read::scan_csv(path, opts, Some(&text))?;
-                Self::from_scan(scan, &schema)
+                // A compressed file is decompressed by polars; DataFusion is built
+                // without compression, so it cannot stage one.
+                let source = (!crate::io::text::is_compressed(path)).then(|| TextSource {
+                    path: path.to_path_buf(),
+                    options: opts.clone(),
+                    columns,
+                });
+                Ok(Transactions {
+                    text: source,
+                    ..Self::from_scan(scan, &schema)?
+                })
             }
             InputFormat::Parquet => Ok(Transactions {
                 parquet: Some(path.to_path_buf()),
@@ -159,6 +188,13 @@ impl Transactions {
     /// none for any other input.
     pub fn parquet_files(&self) -> &[std::path::PathBuf] {
         &self.files
+    }
+
+    /// The uncompressed delimited-text file this table was scanned from, with its read
+    /// options and columns; `None` for any other input.
+    #[cfg_attr(not(feature = "datafusion"), allow(dead_code))]
+    pub(crate) fn text_source(&self) -> Option<&TextSource> {
+        self.text.as_ref()
     }
 
     /// Scans a CSV file with a header and comma delimiter.

@@ -13,6 +13,7 @@ use patronage::stages::summary::summary_on;
 use polars::prelude::*;
 
 use crate::out_of_core::{messy, option_sets};
+use crate::pipeline::column_str;
 
 fn datafusion(block_rows: usize, partitions: usize, limit: Option<u64>) -> Engine {
     let mut s = DataFusionSettings::default();
@@ -213,15 +214,111 @@ fn a_small_memory_pool_spills_and_changes_nothing() {
     assert_eq!(run.spill_count, 0);
 }
 
+/// `messy()` as delimited text, with an unused column holding a quoted line break and a
+/// short line: every row numbered as the in-memory reader numbers it.
+fn messy_text(delimiter: char) -> String {
+    let df = messy();
+    let col = |name: &str| column_str(&df, name);
+    let (ids, dates, amounts, returns) = (
+        col("customer_id"),
+        col("date"),
+        col("amount"),
+        col("is_return"),
+    );
+    let d = delimiter;
+    let mut text = format!("customer_id{d}date{d}amount{d}is_return{d}note\n");
+    for i in 0..df.height() {
+        let note = match i {
+            2 => "\"two\nlines\"",
+            7 => "\"quoted, with the delimiter\"",
+            _ => "",
+        };
+        text.push_str(&format!(
+            "{}{d}{}{d}{}{d}{}{d}{note}\n",
+            ids[i].as_deref().unwrap_or(""),
+            dates[i].as_deref().unwrap_or(""),
+            amounts[i].as_deref().unwrap_or(""),
+            returns[i].as_deref().unwrap_or(""),
+        ));
+        if i == 10 {
+            // Fewer fields than the header: nulls, and the row rejected for its amount.
+            text.push_str(&format!("p{d}2024-02-02\n"));
+        }
+    }
+    text
+}
+
+/// CSV and TSV on DataFusion: staged as Parquet with their row numbers, they give the
+/// in-memory engine's table, report and errors for every option set (the rejects name
+/// the same rows across a quoted line break and a short line), and the staged copy is
+/// removed from the spill directory.
 #[test]
-fn text_input_and_bad_settings_are_refused_by_name() {
+fn delimited_text_gives_the_memory_engines_table_report_and_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut summaries = 0;
+    for (name, delimiter) in [("messy.csv", ','), ("messy.tsv", '\t')] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, messy_text(delimiter)).unwrap();
+        let tx = Transactions::scan(&path, TransactionSchema::default()).unwrap();
+        for opts in option_sets() {
+            let spill = tempfile::tempdir().unwrap();
+            let mut s = DataFusionSettings::default();
+            s.block_rows = 3;
+            s.partitions = Some(2);
+            s.spill_dir = Some(spill.path().to_path_buf());
+            if let Some(run) = same_as_memory(&tx, &opts, &Engine::DataFusion(s), None) {
+                assert_eq!(run.engine, "datafusion");
+                summaries += 1;
+            }
+            assert_eq!(std::fs::read_dir(spill.path()).unwrap().count(), 0);
+        }
+    }
+    assert_eq!(summaries, 10);
+    // The bundled retail sample, in blocks.
     let tx =
         Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default()).unwrap();
+    let opts = SummaryOptions::weekly().calibration_end("2024-03-31");
+    let run = same_as_memory(
+        &tx,
+        &opts,
+        &datafusion(500, 2, None),
+        Some(CohortPeriod::Month),
+    );
+    assert!(run.unwrap().blocks > 1);
+}
+
+#[test]
+fn text_input_and_bad_settings_are_refused_by_name() {
+    // Whitespace-separated text (CDNOW) and compressed text are not staged.
+    let dir = tempfile::tempdir().unwrap();
+    let gz = dir.path().join("retail.csv.gz");
+    let mut enc = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz).unwrap(),
+        flate2::Compression::fast(),
+    );
+    std::io::Write::write_all(
+        &mut enc,
+        &std::fs::read("datasets/retail_sample.csv").unwrap(),
+    )
+    .unwrap();
+    enc.finish().unwrap();
     let opts = SummaryOptions::weekly();
-    match summary_on(&tx, &opts, None, &datafusion(100, 1, None)) {
-        Err(Error::InvalidOption { option, .. }) => assert_eq!(option, "engine.kind"),
-        other => panic!("{:?}", other.map(|t| t.0.n_customers())),
+    for tx in [
+        Transactions::scan_whitespace(
+            "datasets/cdnow/CDNOW_master.txt",
+            true,
+            TransactionSchema::default(),
+        )
+        .unwrap(),
+        Transactions::scan(&gz, TransactionSchema::default()).unwrap(),
+    ] {
+        match summary_on(&tx, &opts, None, &datafusion(100, 1, None)) {
+            Err(Error::InvalidOption { option, .. }) => assert_eq!(option, "engine.kind"),
+            other => panic!("{:?}", other.map(|t| t.0.n_customers())),
+        }
     }
+    let tx =
+        Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default()).unwrap();
     for (engine, key) in [
         (datafusion(0, 1, None), "engine.block_rows"),
         (datafusion(10, 0, None), "engine.partitions"),

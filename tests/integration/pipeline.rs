@@ -28,7 +28,7 @@ pub(crate) fn column_f64(df: &DataFrame, name: &str) -> Vec<Option<f64>> {
         .collect()
 }
 
-fn column_str(df: &DataFrame, name: &str) -> Vec<Option<String>> {
+pub(crate) fn column_str(df: &DataFrame, name: &str) -> Vec<Option<String>> {
     df.column(name)
         .unwrap()
         .cast(&DataType::String)

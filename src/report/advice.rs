@@ -1,5 +1,6 @@
 //! "What to do": the short summary at the top of the report, which quadrant and which
-//! segment to protect, invest in, reprice and let go, each with its figures.
+//! segment to protect, invest in, reprice and let go, each with its figures, and with
+//! `[whatif]` what a retention change is worth and where ("Retain").
 //!
 //! Quadrants follow [`crate::profitability::decide`]. Segments follow the same rules on
 //! their own net contribution when the customers carry the profitability columns:
@@ -55,7 +56,8 @@ pub struct SegmentFigures {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AdviceLine {
-    /// "Protect", "Invest", "Reprice" or "Let go".
+    /// "Protect", "Invest", "Reprice", "Let go", or "Retain" (with the retention
+    /// what-if: what a retention change is worth and where).
     pub verb: &'static str,
     /// Quadrant and segment sentences (or why there is none).
     pub items: Vec<String>,
@@ -323,10 +325,55 @@ pub fn segment_figures_of(out: &PipelineOutput) -> Result<Vec<SegmentFigures>> {
 /// As [`segment_figures_of`].
 pub fn advise_of(out: &PipelineOutput) -> Result<Vec<AdviceLine>> {
     let segments = segment_figures_of(out)?;
-    Ok(advise(
+    let mut lines = advise(
         out.profitability.as_ref().map(|p| p.quadrants.as_slice()),
         &segments,
-    ))
+    );
+    if let Some(w) = &out.whatif {
+        lines.push(retain(w, out.summary.options().time_unit));
+    }
+    Ok(lines)
+}
+
+/// With the retention what-if: what the change is worth, where most of it lands and
+/// the most a retained customer may cost (the "Retain" line).
+fn retain(
+    w: &crate::stages::whatif::WhatIf,
+    unit: crate::transactions::units::TimeScale,
+) -> AdviceLine {
+    let t = &w.total;
+    let value = |f: &crate::stages::whatif::WhatIfFigures| f.net_gain.unwrap_or(f.gain);
+    let mut item = format!(
+        "{:+} points of retention over {} are worth {} of customer equity{}",
+        w.retention_points,
+        super::whatif::period_words(w.period, unit),
+        money(t.gain),
+        t.net_gain.map_or(String::new(), |n| format!(
+            " ({} net of cost-to-serve)",
+            money(n)
+        ))
+    );
+    let best =
+        w.by.iter()
+            .filter(|g| g.customers > 0)
+            .max_by(|a, b| value(a).total_cmp(&value(b)));
+    if let Some(g) = best.filter(|g| w.by.len() > 1 && value(g) > 0.0 && value(t) > 0.0) {
+        item.push_str(&format!(
+            ", {} of it in {}",
+            pct(value(g) / value(t)),
+            g.group
+        ));
+    }
+    if let Some(b) = t.break_even_per_retained {
+        item.push_str(&format!(
+            "; keeping one more customer pays while it costs under {}",
+            money(b)
+        ));
+    }
+    AdviceLine {
+        verb: "Retain",
+        items: vec![item],
+    }
 }
 
 #[cfg(test)]

@@ -276,6 +276,17 @@ fn pipeline_whatif_equals_the_stage_and_the_report_shows_it() {
     let page = std::fs::read_to_string(report.join("report.html")).unwrap();
     assert!(page.contains("id=\"whatif-table\"") && page.contains("data-chart=\"whatif\""));
     assert!(page.contains("Retention what-if by profitability quadrant"));
+    // The "What to do" summary says what the change is worth.
+    let advice = patronage::report::advice::advise_of(&out).unwrap();
+    let retain = advice
+        .iter()
+        .find(|l| l.verb == "Retain")
+        .expect("a Retain line");
+    assert!(
+        retain.items[0].starts_with("+5 points of retention over a year are worth"),
+        "{retain:?}"
+    );
+    assert!(page.contains("<strong>Retain</strong>"));
     assert!(report.join("whatif.svg").exists());
     // The command-line flags say the same as the file.
     let flags = dir.path().join("flags");

@@ -415,4 +415,18 @@ fn bad_bgbb_interval_levels_are_typed_errors() {
     // Intervals of the other models are `clv --interval`'s.
     let (code, _, _) = patronage(&["fit", "bg-nbd", RETAIL, "--interval", "0.9"]);
     assert_eq!(code, 2);
+    // The sBG and covariate options do not apply to BG/BB's intervals: usage errors.
+    for extra in [
+        &["--cohort", "month"][..],
+        &["--annual-discount-rate", "0.1"],
+        &["--periods-per-year", "12"],
+        &["--payment-per-period", "10"],
+        &["--derived-covariates", "channel"],
+    ] {
+        let mut args = BGBB_ARGS.to_vec();
+        args.extend_from_slice(extra);
+        let (code, _, err) = patronage(&args);
+        assert_eq!(code, 2, "{extra:?}: {err}");
+        assert!(!err.contains("rows read"), "{extra:?}: {err}");
+    }
 }

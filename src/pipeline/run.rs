@@ -361,6 +361,12 @@ impl Pipeline {
             WhatIfGroup::Segment
         });
         settings.by = Some(by);
+        if by == WhatIfGroup::Quadrant && run.profitability.is_none() {
+            // Asked for by quadrant, but the matrix was skipped (no cost rates, say).
+            return Ok(Err(
+                "whatif.by = \"quadrant\": the profitability matrix did not run (see its reason); group by segment or give the costs it needs".into(),
+            ));
+        }
         let text = |name: &str| -> Result<Vec<String>> {
             Ok(customers
                 .column(name)?

@@ -369,6 +369,15 @@ fn a_whatif_out_of_reach_is_skipped_with_the_reason() {
     );
     // The other stages ran.
     assert!(out.clv.is_some() && out.segmentation.is_some());
+    // By quadrant when the matrix is on but skipped for want of cost rates.
+    let p = Pipeline::builder()
+        .clv(historic())
+        .whatif(5.0, None, Some(WhatIfGroup::Quadrant))
+        .build()
+        .unwrap();
+    let out = p.run(&p.scan(RETAIL).unwrap()).unwrap();
+    assert!(out.profitability.is_none() && out.whatif.is_none());
+    assert!(out.skipped.iter().any(|s| s.stage == Stage::WhatIf));
 }
 
 #[test]

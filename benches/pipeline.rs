@@ -7,30 +7,12 @@
 //! cargo bench --bench pipeline
 //! PATRONAGE_BENCH_PARQUET=tx_1e7.parquet cargo bench --bench pipeline
 
+mod common;
+
+use common::log;
 use criterion::{Criterion, criterion_group, criterion_main};
 use patronage::pipeline::Pipeline;
 use patronage::profitability::CostModel;
-use patronage::simulate::{SimulationSpec, simulate};
-
-/// A simulated log of about `rows` rows (the CDNOW process gives about 4.3 rows per
-/// customer over 78 weeks), written as Parquet.
-fn log(rows: usize, dir: &std::path::Path) -> std::path::PathBuf {
-    let spec = SimulationSpec {
-        customers: rows * 10 / 43,
-        seed: 42,
-        ..SimulationSpec::default()
-    };
-    let mut sim = simulate(&spec).expect("valid spec");
-    let path = dir.join(format!("tx_{rows}.parquet"));
-    patronage::io::write_frame(&mut sim.transactions, &path).expect("writable temp dir");
-    eprintln!(
-        "{}: {} rows, {} customers",
-        path.display(),
-        sim.transactions.height(),
-        spec.customers
-    );
-    path
-}
 
 fn pipeline() -> Pipeline {
     // The rates the benchmarks of docs/benchmarks.md use (per order, line, delivery,

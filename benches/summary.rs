@@ -3,28 +3,11 @@
 //! cargo bench --bench summary
 //! (and a file of your own with PATRONAGE_BENCH_PARQUET=FILE)
 
+mod common;
+
+use common::log;
 use criterion::{Criterion, criterion_group, criterion_main};
 use patronage::prelude::*;
-use patronage::simulate::{SimulationSpec, simulate};
-
-fn log(rows: usize, dir: &std::path::Path) -> std::path::PathBuf {
-    // The CDNOW process gives about 4.3 rows per customer over 78 weeks.
-    let spec = SimulationSpec {
-        customers: rows * 10 / 43,
-        seed: 42,
-        ..SimulationSpec::default()
-    };
-    let mut sim = simulate(&spec).expect("valid spec");
-    let path = dir.join(format!("tx_{rows}.parquet"));
-    patronage::io::write_frame(&mut sim.transactions, &path).expect("writable temp dir");
-    eprintln!(
-        "{}: {} rows, {} customers",
-        path.display(),
-        sim.transactions.height(),
-        spec.customers
-    );
-    path
-}
 
 fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temp dir");

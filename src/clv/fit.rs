@@ -218,7 +218,7 @@ impl<M: Model> Fitter<M> {
 type Evaluation = (Vec<f64>, f64, Vec<f64>);
 
 /// The mean objective in log-parameters of the (time-rescaled) data.
-struct Objective<'a, M: Model> {
+pub(crate) struct Objective<'a, M: Model> {
     data: &'a M::Data,
     n: f64,
     penalizer: f64,
@@ -334,13 +334,14 @@ impl<M: Model> CostFunction for NmProblem<'_, '_, M> {
     }
 }
 
-fn norm(g: &[f64]) -> f64 {
+/// Euclidean norm of a gradient.
+pub(crate) fn norm(g: &[f64]) -> f64 {
     g.iter().map(|v| v * v).sum::<f64>().sqrt()
 }
 
 /// One L-BFGS run from `start`; returns (best point, iterations) or None when it failed.
-fn lbfgs<M: Model>(
-    obj: &Objective<'_, M>,
+pub(crate) fn lbfgs<O: Smooth>(
+    obj: &O,
     start: Vec<f64>,
     opts: &FitOptions,
 ) -> Option<(Vec<f64>, u64)> {
@@ -363,6 +364,33 @@ fn lbfgs<M: Model>(
     Some((best, state.get_iter()))
 }
 
+/// L-BFGS runs from `start`, restarting from where a run stopped while it still
+/// improves (a run can stop early on a line-search failure), at most `restarts` runs or
+/// until the gradient norm is within `stop`: the best point and the iterations used.
+pub(crate) fn lbfgs_restarts<O: Smooth>(
+    obj: &O,
+    start: Vec<f64>,
+    opts: &FitOptions,
+    restarts: usize,
+    stop: f64,
+) -> (Vec<f64>, u64) {
+    let (mut u, mut iterations) = (start, 0);
+    for _ in 0..restarts {
+        let Some((best, it)) = lbfgs(obj, u.clone(), opts) else {
+            break;
+        };
+        iterations += it;
+        let improved = obj.value_grad(&best).0 <= obj.value_grad(&u).0;
+        if improved {
+            u = best;
+        }
+        if !improved || norm(&obj.value_grad(&u).1) <= stop {
+            break;
+        }
+    }
+    (u, iterations)
+}
+
 fn nelder_mead<M: Model>(
     obj: &Objective<'_, M>,
     start: &[f64],
@@ -383,7 +411,7 @@ fn nelder_mead<M: Model>(
     Some((state.get_best_param()?.clone(), state.get_iter()))
 }
 
-fn validate(opts: &FitOptions, k: usize) -> Result<()> {
+pub(crate) fn validate(opts: &FitOptions, k: usize) -> Result<()> {
     if !(opts.penalizer.is_finite() && opts.penalizer >= 0.0) {
         return Err(Error::invalid(
             "clv.fit.penalizer",
@@ -422,31 +450,72 @@ fn validate(opts: &FitOptions, k: usize) -> Result<()> {
 /// |ln θ| (parameters on the data's own scale) beyond which a fit that stopped without
 /// converging is taken to be running off to the edge of the parameter space: 1e6 times
 /// (or a millionth of) the data's scale.
-const RUNAWAY_LOG: f64 = 13.8;
+pub(crate) const RUNAWAY_LOG: f64 = 13.8;
+
+/// The data with times rescaled as the fit works on them, with the customers' count and
+/// the factor from each scaled parameter back to the data's units.
+pub(crate) struct Scaled<M: Model> {
+    data: M::Data,
+    /// Customers (sum of weights).
+    pub(crate) n: f64,
+    /// Original-unit parameter = scaled parameter * unit_factor.
+    pub(crate) unit_factor: Vec<f64>,
+}
+
+impl<M: Model> Scaled<M> {
+    /// `data` rescaled by the model's time scale.
+    pub(crate) fn new(data: &M::Data) -> Self {
+        let k = M::PARAM_NAMES.len();
+        let (n, _) = M::size(data);
+        let (scale, powers) = M::time_scale(data);
+        Scaled {
+            data: M::rescale(data, scale),
+            n,
+            unit_factor: (0..k).map(|j| scale.powf(powers[j])).collect(),
+        }
+    }
+
+    /// The mean (penalised) objective on the rescaled data, in scaled log-parameters.
+    pub(crate) fn objective(&self, penalizer: f64) -> Objective<'_, M> {
+        Objective {
+            data: &self.data,
+            n: self.n,
+            penalizer,
+            unit_factor: self.unit_factor.clone(),
+            cache: RefCell::new(None),
+        }
+    }
+
+    /// Scaled log-parameters of parameters in the data's units.
+    pub(crate) fn to_log(&self, params: &[f64]) -> Vec<f64> {
+        params
+            .iter()
+            .zip(&self.unit_factor)
+            .map(|(v, u)| (v / u).ln())
+            .collect()
+    }
+
+    /// Parameters in the data's units of scaled log-parameters.
+    pub(crate) fn to_params(&self, log_theta: &[f64]) -> Vec<f64> {
+        log_theta
+            .iter()
+            .zip(&self.unit_factor)
+            .map(|(v, u)| v.exp() * u)
+            .collect()
+    }
+}
 
 pub(crate) fn fit<M: Model>(opts: &FitOptions, data: &M::Data) -> Result<Fitted<M>> {
     let k = M::PARAM_NAMES.len();
     validate(opts, k)?;
     let (n, n_distinct) = M::size(data);
-    let (scale, powers) = M::time_scale(data);
-    let scaled = M::rescale(data, scale);
-    let unit_factor: Vec<f64> = (0..k).map(|j| scale.powf(powers[j])).collect();
-    let obj = Objective::<M> {
-        data: &scaled,
-        n,
-        penalizer: opts.penalizer,
-        unit_factor: unit_factor.clone(),
-        cache: RefCell::new(None),
-    };
+    let scaled = Scaled::<M>::new(data);
+    let obj = scaled.objective(opts.penalizer);
     let init: Vec<f64> = opts
         .initial
         .clone()
         .unwrap_or_else(|| M::default_initial(data));
-    let start: Vec<f64> = init
-        .iter()
-        .zip(&unit_factor)
-        .map(|(v, u)| (v / u).ln())
-        .collect();
+    let start = scaled.to_log(&init);
 
     let mut iterations = 0;
     let mut method = "lbfgs".to_string();
@@ -516,11 +585,7 @@ pub(crate) fn fit<M: Model>(opts: &FitOptions, data: &M::Data) -> Result<Fitted<
             hint: hint.into(),
         });
     }
-    let params: Vec<f64> = log_theta
-        .iter()
-        .zip(&unit_factor)
-        .map(|(v, u)| v.exp() * u)
-        .collect();
+    let params = scaled.to_params(&log_theta);
     let (nll, _) = M::neg_ll(&params, data, None);
     let log_covariance = log_covariance::<M>(&params, data, n, opts.penalizer);
     let standard_errors = standard_errors(&params, log_covariance.as_deref());

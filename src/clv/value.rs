@@ -270,13 +270,16 @@ pub(crate) fn pair_value(
     Ok((prev, disc))
 }
 
-/// The customers grouped for shared work: sorted by `(x, T, t_x)` (then input index),
-/// the distinct `(x, T)` pairs in that order, and each customer's pair.
+/// The customers grouped for shared work: sorted by `(group, x, T, t_x)` (then input
+/// index; the group is a covariate row's, 0 without covariates), the distinct
+/// `(group, x, T)` in that order, and each customer's.
 pub(crate) struct Distinct {
-    /// Customer indices sorted by `(x, T, t_x, index)`.
+    /// Customer indices sorted by `(group, x, T, t_x, index)`.
     pub(crate) order: Vec<u32>,
-    /// Distinct `(x, T)`, ascending.
+    /// Distinct `(x, T)` per distinct `(group, x, T)`, ascending.
     pub(crate) pairs: Vec<(f64, f64)>,
+    /// The group of each of `pairs`.
+    pub(crate) pair_group: Vec<u32>,
     /// Index into `pairs` per customer (input order).
     pub(crate) pair_of: Vec<u32>,
 }
@@ -284,14 +287,21 @@ pub(crate) struct Distinct {
 impl Distinct {
     /// Groups validated inputs (non-negative values, fewer than 2^32 customers).
     pub(crate) fn of(input: &CustomerInputs<'_>) -> Self {
+        Distinct::grouped(input, None)
+    }
+
+    /// Groups validated inputs within the groups `group_of` (one per customer; all 0
+    /// when `None`).
+    pub(crate) fn grouped(input: &CustomerInputs<'_>, group_of: Option<&[u32]>) -> Self {
         let n = input.x.len();
         // Values are validated non-negative, so their bit patterns sort as numbers; the
         // index makes every key unique, so the unstable parallel sort is deterministic.
         // +0.0 turns a -0.0 into 0.0 so that equal values have equal bits.
-        let mut keys: Vec<(u64, u64, u64, u32)> = (0..n)
+        let mut keys: Vec<(u32, u64, u64, u64, u32)> = (0..n)
             .into_par_iter()
             .map(|i| {
                 (
+                    group_of.map_or(0, |g| g[i]),
                     (input.x[i] + 0.0).to_bits(),
                     (input.t[i] + 0.0).to_bits(),
                     (input.t_x[i] + 0.0).to_bits(),
@@ -302,17 +312,20 @@ impl Distinct {
         keys.par_sort_unstable();
         let mut pair_of = vec![0u32; n];
         let mut pairs: Vec<(f64, f64)> = Vec::new();
+        let mut pair_group = Vec::new();
         let mut last = None;
-        for &(xb, tb, _, i) in &keys {
-            if last != Some((xb, tb)) {
+        for &(g, xb, tb, _, i) in &keys {
+            if last != Some((g, xb, tb)) {
                 pairs.push((f64::from_bits(xb), f64::from_bits(tb)));
-                last = Some((xb, tb));
+                pair_group.push(g);
+                last = Some((g, xb, tb));
             }
             pair_of[i as usize] = (pairs.len() - 1) as u32;
         }
         Distinct {
-            order: keys.into_iter().map(|k| k.3).collect(),
+            order: keys.into_iter().map(|k| k.4).collect(),
             pairs,
+            pair_group,
             pair_of,
         }
     }

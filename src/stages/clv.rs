@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::covariates::{ClvCovariates, CovariateSettings, clv_scores};
 use super::fit::{AnyFitted, FitOutcome, ModelKind, fit_repeat, fit_with};
-use super::interval::{ClvIntervals, IntervalInputs, bound_columns, clv_intervals};
+use super::interval::{ClvIntervals, IntervalInputs, bound_columns, clv_intervals, summarise};
 use crate::clv::interval::IntervalOptions;
 use crate::clv::value::{CustomerInputs, Scores, score};
 use crate::clv::{ClvOptions, FitOptions, Fitted, GammaGamma, Margin, RepeatData, SpendData};
@@ -508,6 +508,7 @@ fn scored(
         monetary: &m,
     };
     let mut notes = Vec::new();
+    let mut covariate_intervals = None;
     let (purchase, scores, spend, covariates) = match &settings.covariates {
         Some(cov) => {
             let all_ids = summary.customer_ids()?;
@@ -522,8 +523,10 @@ fn scored(
                 &settings.fit,
                 gamma_gamma,
                 &opts,
+                settings.interval.as_ref(),
             )?;
             notes.extend(done.notes);
+            covariate_intervals = done.intervals;
             (done.plain, done.scores, done.spend, Some(done.covariates))
         }
         None => {
@@ -538,7 +541,15 @@ fn scored(
         }
     };
     let customer_equity = scores.customer_equity();
+    let estimates = (customer_equity, scores.expected_purchases.iter().sum());
     let intervals = match &settings.interval {
+        // With covariates, drawn and scored at each customer's own parameters above.
+        Some(options) if covariates.is_some() => {
+            covariate_intervals.map(|(bounds, parameters, failed)| {
+                let summary = summarise(&bounds, parameters, failed, estimates, options);
+                (bounds, summary)
+            })
+        }
         Some(options) => {
             let inputs = IntervalInputs {
                 purchase: &purchase,
@@ -547,18 +558,19 @@ fn scored(
                 fit: &settings.fit,
                 customers: inputs,
                 clv: &opts,
-                estimates: (customer_equity, scores.expected_purchases.iter().sum()),
+                estimates,
             };
-            let out = clv_intervals(&inputs, options)?;
-            for (model, n) in &out.1.failed_refits {
-                if *n > 0 {
-                    notes.push(failed_refits_note(model, *n, options.draws));
-                }
-            }
-            Some(out)
+            Some(clv_intervals(&inputs, options)?)
         }
         None => None,
     };
+    if let Some((_, summary)) = &intervals {
+        for (model, n) in &summary.failed_refits {
+            if *n > 0 {
+                notes.push(failed_refits_note(model, *n, summary.options.draws));
+            }
+        }
+    }
     // Scatter back to all customers (null where there was nothing to score).
     let scatter = |v: &[f64]| -> Vec<Option<f64>> {
         let mut out = vec![None; df.height()];
@@ -619,19 +631,13 @@ pub(crate) fn failed_refits_note(model: &str, failed: usize, draws: usize) -> St
     )
 }
 
-/// Covariates with other settings: intervals and models fitted earlier take none, and
+/// Covariates with other settings: models fitted earlier take none, and
 /// only BG/NBD and Pareto/NBD take them (checked before anything is fitted).
 pub(crate) fn check_covariates(settings: &ClvSettings, given_models: bool) -> Result<()> {
     if given_models {
         return Err(Error::invalid(
             "clv.covariates",
             "models fitted earlier carry no covariates: fit with covariates instead of scoring with saved models",
-        ));
-    }
-    if settings.interval.is_some() {
-        return Err(Error::invalid(
-            "clv.interval",
-            "intervals are not computed for fits with covariates: leave out the interval or the covariates",
         ));
     }
     if !matches!(settings.model, ModelKind::BgNbd | ModelKind::ParetoNbd) {

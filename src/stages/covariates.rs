@@ -20,14 +20,19 @@ use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::clv::covariates::draws::covariate_draws;
+use crate::clv::covariates::intervals::covariate_score_intervals;
 use crate::clv::covariates::{
     CovariateFit, CovariateModel, CovariateRepeatData, CovariateSpendData, Covariates,
 };
+use crate::clv::fit::Model;
+use crate::clv::interval::{IntervalOptions, ScoreIntervals};
 use crate::clv::value::{ClvOptions, CustomerInputs, Scores};
 use crate::clv::{BgNbd, FitOptions, Fitted, GammaGamma, ParetoNbd, PurchaseModel, SpendData};
 use crate::error::{Error, Result};
 use crate::io::frame::{column, customer_ids_as_text};
 use crate::stages::fit::{AnyFitted, ModelKind};
+use crate::stages::interval::{FailedRefits, ParameterInterval, covariate_parameter_rows};
 use crate::transactions::summary::Summary;
 
 /// One covariate column as read: numbers, or text levels (None = missing).
@@ -880,19 +885,25 @@ pub(crate) struct CovariateScores {
     pub(crate) scores: Scores,
     pub(crate) covariates: ClvCovariates,
     pub(crate) notes: Vec<String>,
+    /// With an interval: the per-customer bounds, each parameter's interval and the
+    /// failed bootstrap refits replaced per model.
+    pub(crate) intervals: Option<(ScoreIntervals, Vec<ParameterInterval>, FailedRefits)>,
 }
 
 /// Fits `kind` (BG/NBD or Pareto/NBD) and, with `gamma_gamma`, Gamma-Gamma with the
 /// covariates of `table` for the customers `ids` (whose inputs are `input`), and scores
-/// every customer at their own parameters. When Gamma-Gamma with covariates cannot give
-/// expected spend, the customers are scored on their historic spend with a note, as the
-/// CLV stage does without covariates.
+/// every customer at their own parameters; with `interval`, draws both fits' parameters
+/// jointly ([`crate::clv::covariates::draws`]) and re-scores every customer at their own
+/// parameters per draw ([`crate::clv::covariates::intervals`]). When Gamma-Gamma with
+/// covariates cannot give expected spend, the customers are scored on their historic
+/// spend with a note, as the CLV stage does without covariates.
 ///
 /// # Errors
 ///
 /// [`Error::CovariatesUnsupported`] for another model; as [`CovariateTable::design`]
 /// (a customer missing from the table: [`Error::MissingCovariate`]), [`CovariateFit::fit`]
-/// and [`crate::clv::covariates::score::score`].
+/// and [`crate::clv::covariates::score::score`]; the draws' and the interval scoring's.
+#[allow(clippy::too_many_arguments)] // the CLV stage's inputs, passed through
 pub(crate) fn clv_scores(
     kind: ModelKind,
     table: &CovariateTable,
@@ -901,10 +912,12 @@ pub(crate) fn clv_scores(
     fit: &FitOptions,
     gamma_gamma: bool,
     clv: &ClvOptions,
+    interval: Option<&IntervalOptions>,
 ) -> Result<CovariateScores> {
+    let how = (fit, gamma_gamma, clv, interval);
     match kind {
-        ModelKind::BgNbd => scores_with::<BgNbd>(table, ids, input, fit, gamma_gamma, clv),
-        ModelKind::ParetoNbd => scores_with::<ParetoNbd>(table, ids, input, fit, gamma_gamma, clv),
+        ModelKind::BgNbd => scores_with::<BgNbd>(table, ids, input, how),
+        ModelKind::ParetoNbd => scores_with::<ParetoNbd>(table, ids, input, how),
         other => Err(Error::CovariatesUnsupported {
             model: other.name().into(),
         }),
@@ -936,13 +949,20 @@ impl PurchaseWithCovariates for ParetoNbd {
     }
 }
 
+/// How [`scores_with`] fits and scores: fit options, Gamma-Gamma or historic spend,
+/// the CLV options and the interval.
+type How<'a> = (
+    &'a FitOptions,
+    bool,
+    &'a ClvOptions,
+    Option<&'a IntervalOptions>,
+);
+
 fn scores_with<M: PurchaseWithCovariates<CovData = CovariateRepeatData>>(
     table: &CovariateTable,
     ids: &[String],
     input: CustomerInputs<'_>,
-    fit: &FitOptions,
-    gamma_gamma: bool,
-    clv: &ClvOptions,
+    (fit, gamma_gamma, clv, interval): How<'_>,
 ) -> Result<CovariateScores>
 where
     Fitted<M>: PurchaseModel,
@@ -978,6 +998,27 @@ where
         input,
         clv,
     )?;
+    let intervals = match interval {
+        Some(options) => {
+            let level = options.level;
+            let draws = covariate_draws(&purchase, &data, fit, options)?;
+            let mut parameters = covariate_parameter_rows(&purchase, &draws.intervals(level)?);
+            let mut failed = vec![(M::NAME, draws.failed_refits)];
+            let spend_draws = match &spend {
+                Some((gg, spend_data)) => {
+                    let d = covariate_draws(gg, spend_data, fit, options)?;
+                    parameters.extend(covariate_parameter_rows(gg, &d.intervals(level)?));
+                    failed.push((GammaGamma::NAME, d.failed_refits));
+                    Some(d)
+                }
+                None => None,
+            };
+            let scored =
+                covariate_score_intervals(&draws, spend_draws.as_ref(), z, input, clv, level)?;
+            Some((scored, parameters, failed))
+        }
+        None => None,
+    };
     let outcome = |model| CovariateOutcome {
         model,
         columns: columns.clone(),
@@ -1000,6 +1041,7 @@ where
             spend: spend_outcome,
         },
         notes,
+        intervals,
     })
 }
 

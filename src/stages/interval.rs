@@ -13,6 +13,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::fit::AnyFitted;
+use crate::clv::covariates::{CovariateFit, CovariateModel};
 use crate::clv::fit::Model;
 use crate::clv::interval::{
     IntervalMethod, IntervalOptions, Range, ScoreIntervals, bgbb_intervals, parameter_draws,
@@ -67,8 +68,9 @@ pub struct EquityInterval {
 pub struct ParameterInterval {
     /// The model (`bg-nbd`, `gamma-gamma`, ...).
     pub model: &'static str,
-    /// The parameter's name.
-    pub parameter: &'static str,
+    /// The parameter's name: the model's (`r`, `alpha`, ...), or with covariates a
+    /// coefficient's `<process>.<covariate>` (`purchase.web`).
+    pub parameter: String,
     /// The estimate.
     pub estimate: f64,
     /// Lower bound.
@@ -157,7 +159,7 @@ fn parameter_rows<M: Model>(fit: &Fitted<M>, ranges: &[Range]) -> Vec<ParameterI
         .zip(ranges)
         .map(|((name, estimate), r)| ParameterInterval {
             model: M::NAME,
-            parameter: name,
+            parameter: name.to_string(),
             estimate: *estimate,
             lo: r.lo,
             hi: r.hi,
@@ -196,7 +198,7 @@ where
 }
 
 /// Failed refits replaced, per model drawn.
-type FailedRefits = Vec<(&'static str, usize)>;
+pub(crate) type FailedRefits = Vec<(&'static str, usize)>;
 
 /// Draws, scores and summarises: the per-customer bounds (in the scored customers'
 /// order) and the [`ClvIntervals`].
@@ -215,8 +217,27 @@ pub(crate) fn clv_intervals(
             ));
         }
     };
-    let (equity, purchases) = inputs.estimates;
-    let summary = ClvIntervals {
+    let summary = summarise(
+        &scores,
+        parameters,
+        failed_refits,
+        inputs.estimates,
+        options,
+    );
+    Ok((scores, summary))
+}
+
+/// The [`ClvIntervals`] of scored draws: `estimates` are customer equity and the
+/// population's expected purchases at the estimates.
+pub(crate) fn summarise(
+    scores: &ScoreIntervals,
+    parameters: Vec<ParameterInterval>,
+    failed_refits: FailedRefits,
+    estimates: (f64, f64),
+    options: &IntervalOptions,
+) -> ClvIntervals {
+    let (equity, purchases) = estimates;
+    ClvIntervals {
         options: *options,
         customer_equity: EquityInterval {
             estimate: equity,
@@ -230,8 +251,26 @@ pub(crate) fn clv_intervals(
         total_expected_purchases: (purchases, scores.total_expected_purchases),
         parameters,
         failed_refits,
-    };
-    Ok((scores, summary))
+    }
+}
+
+/// Each parameter of a fit with covariates (base parameters, then coefficients) with
+/// its interval.
+pub(crate) fn covariate_parameter_rows<M: CovariateModel>(
+    fit: &CovariateFit<M>,
+    ranges: &[Range],
+) -> Vec<ParameterInterval> {
+    fit.params()
+        .into_iter()
+        .zip(ranges)
+        .map(|((parameter, estimate), r)| ParameterInterval {
+            model: M::NAME,
+            parameter,
+            estimate,
+            lo: r.lo,
+            hi: r.hi,
+        })
+        .collect()
 }
 
 /// The bound columns of the CLV table, each scattered to all customers by `scatter`

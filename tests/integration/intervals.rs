@@ -9,8 +9,9 @@ use patronage::clv::interval::{IntervalMethod, IntervalOptions};
 use patronage::pipeline::{Pipeline, PipelineConfig};
 use patronage::prelude::*;
 use patronage::stages::clv::{ClvOutcome, ClvSettings, MarginSource, SpendSource, clv_table};
-use patronage::stages::fit::ModelKind;
+use patronage::stages::fit::{ModelKind, fit_summary};
 use patronage::stages::interval::{BOUND_COLUMNS, bgbb_interval_table};
+use patronage::stages::profile::profile_summary;
 use patronage::stages::target::target;
 use patronage::targeting::{Cut, TargetBy, rank};
 use polars::prelude::*;
@@ -428,5 +429,137 @@ fn bad_bgbb_interval_levels_are_typed_errors() {
         let (code, _, err) = patronage(&args);
         assert_eq!(code, 2, "{extra:?}: {err}");
         assert!(!err.contains("rows read"), "{extra:?}: {err}");
+    }
+}
+
+/// `clv --derived-covariates cohort --interval 0.9` on CDNOW (acquisition month):
+/// every customer re-scored at their own parameters per draw; the bound columns are
+/// there with `lo <= hi`, customer equity's estimate is inside its interval, and the
+/// parameter intervals name the coefficients. The bootstrap runs too, with few draws.
+#[test]
+fn clv_interval_with_covariates_on_cdnow() {
+    let dir = tempfile::tempdir().unwrap();
+    for (method, draws) in [("asymptotic", "200"), ("bootstrap", "8")] {
+        let out = dir.path().join(format!("{method}.parquet"));
+        let mut args = vec![
+            "clv",
+            MASTER,
+            "--derived-covariates",
+            "cohort",
+            "--acquisition-period",
+            "month",
+            "--interval",
+            "0.9",
+            "--draws",
+            draws,
+            "--json",
+            "-o",
+            out.to_str().unwrap(),
+        ];
+        if method == "bootstrap" {
+            args.push("--bootstrap");
+        }
+        let (code, stdout, err) = patronage(&args);
+        assert_eq!(code, 0, "{err}");
+        let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        let iv = &json["intervals"];
+        assert_eq!(iv["method"], method);
+        let e = &iv["customer_equity"];
+        let (lo, est, hi) = (
+            e["lo"].as_f64().unwrap(),
+            e["estimate"].as_f64().unwrap(),
+            e["hi"].as_f64().unwrap(),
+        );
+        eprintln!("{method} ({draws} draws): equity {est} in [{lo}, {hi}]");
+        assert!(lo <= hi, "{e}");
+        if method == "asymptotic" {
+            assert!(lo < est && est < hi, "{e}");
+        }
+        let names: Vec<&str> = iv["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["parameter"].as_str().unwrap())
+            .collect();
+        assert!(
+            names
+                .iter()
+                .any(|n| n.starts_with("purchase.acquisition_cohort=")),
+            "{names:?}"
+        );
+        let df = patronage::io::read_table(&out).unwrap();
+        for pair in ["p_alive", "expected_purchases", "clv"] {
+            let lo = column_f64(&df, &format!("{pair}_lo"));
+            let hi = column_f64(&df, &format!("{pair}_hi"));
+            for (l, h) in lo.iter().zip(&hi) {
+                assert!(l.unwrap() <= h.unwrap(), "{pair}");
+            }
+        }
+    }
+}
+
+const PROFILE_ARGS: [&str; 7] = [
+    "fit",
+    "mbg-nbd",
+    MASTER,
+    "--whitespace",
+    "--interval",
+    "0.9",
+    "--profile",
+];
+
+/// `fit mbg-nbd --interval 0.9 --profile --json` on CDNOW: the stage's profile intervals
+/// in `profile_intervals` (`{parameter: [lo, hi]}`), each around its estimate.
+#[test]
+fn fit_profile_command_equals_the_stage() {
+    let mut json = PROFILE_ARGS.to_vec();
+    json.push("--json");
+    let (code, out, err) = patronage(&json);
+    assert_eq!(code, 0, "{err}");
+    let printed: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let s = cdnow_weekly();
+    let fit = fit_summary(ModelKind::MbgNbd, &s, &Default::default()).unwrap();
+    let want = profile_summary(&fit.model, &s, &Default::default(), 0.9).unwrap();
+    assert_eq!(printed["profile_intervals"], want.to_json());
+    assert_eq!(printed["profile_level"], 0.9);
+    for p in &want.parameters {
+        assert!(p.lo < p.estimate && p.estimate < p.hi, "{p:?}");
+        assert_eq!(printed["params"][&p.parameter], p.estimate);
+    }
+    // The text form prints them after the coefficients.
+    let (code, text, err) = patronage(&PROFILE_ARGS);
+    assert_eq!(code, 0, "{err}");
+    assert!(text.contains("profile-likelihood 90% intervals"), "{text}");
+}
+
+#[test]
+fn bad_profile_settings_exit_2_before_reading() {
+    let fit = |model: &'static str, extra: &[&'static str]| {
+        let mut args = vec!["fit", model, RETAIL];
+        args.extend_from_slice(extra);
+        args
+    };
+    for args in [
+        // A level outside (0, 1).
+        fit("bg-nbd", &["--interval", "1.5", "--profile"]),
+        // --profile needs --interval; no draws to bootstrap.
+        fit("bg-nbd", &["--profile"]),
+        fit("bg-nbd", &["--interval", "0.9", "--profile", "--bootstrap"]),
+        // Plain models only.
+        fit("compare", &["--interval", "0.9", "--profile"]),
+        fit(
+            "bg-nbd",
+            &[
+                "--interval",
+                "0.9",
+                "--profile",
+                "--derived-covariates",
+                "channel",
+            ],
+        ),
+    ] {
+        let (code, _, err) = patronage(&args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(!err.contains("rows read"), "{args:?}: {err}");
     }
 }

@@ -119,6 +119,17 @@ pub(crate) enum Command {
         /// intervals (the other models' intervals are `patronage clv --interval`).
         #[command(flatten)]
         interval: IntervalArgs,
+        /// With --interval: profile-likelihood intervals of the parameters at that level
+        /// instead of per-customer scores (every model but sbg; printed after the
+        /// coefficients, `profile_intervals` in the JSON). No draws: not with --bootstrap
+        /// or --output.
+        #[arg(
+            long,
+            requires = "interval",
+            conflicts_with_all = ["bootstrap", "output"],
+            help_heading = "Intervals"
+        )]
+        profile: bool,
         /// bg-bb with --interval: opportunities ahead for the expected transactions.
         #[arg(long, default_value_t = 52.0, requires = "interval")]
         horizon: f64,

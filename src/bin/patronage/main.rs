@@ -65,6 +65,7 @@ fn run(cli: Cli) -> patronage::Result<()> {
             json,
             save_model,
             interval,
+            profile,
             horizon,
             output,
         } => run_fit(
@@ -77,7 +78,7 @@ fn run(cli: Cli) -> patronage::Result<()> {
             &covariates,
             json,
             save_model.as_ref(),
-            (&interval, horizon, output.as_ref()),
+            (&interval, profile, horizon, output.as_ref()),
         ),
         Command::Clv {
             input,

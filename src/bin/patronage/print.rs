@@ -67,6 +67,32 @@ pub(crate) fn print_coefficients(name: &str, coefficients: &[patronage::clv::Coe
     }
 }
 
+/// The profile-likelihood intervals after the coefficients: `-` for a side without a
+/// bound (the profile stays flat out to the edge of the parameter space).
+pub(crate) fn print_profile(p: &patronage::stages::profile::ProfileIntervals) {
+    let bound = |v: f64| {
+        if v > 0.0 && v.is_finite() {
+            format!("{v:>14.7}")
+        } else {
+            format!("{:>14}", "-")
+        }
+    };
+    println!("profile-likelihood {:.0}% intervals", p.level * 100.0);
+    println!(
+        "{:<8} {:>14} {:>14} {:>14}",
+        "param", "estimate", "lower", "upper"
+    );
+    for row in &p.parameters {
+        println!(
+            "{:<8} {:>14.7} {} {}",
+            row.parameter,
+            row.estimate,
+            bound(row.lo),
+            bound(row.hi)
+        );
+    }
+}
+
 /// The text form of a fit with covariates: every parameter
 /// with its standard error, the likelihood-ratio test and the base levels.
 pub(crate) fn print_covariate_fit(fit: &patronage::stages::covariates::CovariateOutcome) {

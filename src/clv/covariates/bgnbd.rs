@@ -21,32 +21,6 @@ impl CovariateModel for BgNbd {
     ];
     type CovData = CovariateRepeatData;
 
-    fn plain(data: &CovariateRepeatData) -> &crate::clv::RepeatData {
-        data.plain()
-    }
-
-    fn covariate_names(data: &CovariateRepeatData) -> &[String] {
-        data.names()
-    }
-
-    fn n_rows(data: &CovariateRepeatData) -> usize {
-        data.len()
-    }
-
-    fn z_w(data: &CovariateRepeatData, i: usize) -> (&[f64], f64) {
-        let (_, _, _, z, w) = data.row(i);
-        (z, w)
-    }
-
-    fn transform(
-        data: &CovariateRepeatData,
-        scale: f64,
-        mu: &[f64],
-        sd: &[f64],
-    ) -> CovariateRepeatData {
-        data.transformed(scale, mu, sd)
-    }
-
     fn row_ll(theta: &[f64], data: &CovariateRepeatData, i: usize, grad: bool) -> (f64, [f64; 4]) {
         let (r, alpha, a, b) = (theta[0], theta[1], theta[2], theta[3]);
         let (x, t_x, t, _, _) = data.row(i);

@@ -6,6 +6,7 @@
 
 use crate::clv::covariates::Covariates;
 use crate::clv::data::compress::compress;
+use crate::clv::interval::{Resample, kept};
 use crate::clv::{RepeatData, SpendData};
 use crate::error::{Error, Result};
 
@@ -63,6 +64,38 @@ fn check_rows(n: usize, z: &Covariates) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// What the fitting engine reads of data with covariates, whichever model they are for:
+/// the same customers without covariates, the compressed rows' covariates and weights,
+/// and the rescaled copy the optimiser works on. Implemented by [`CovariateRepeatData`]
+/// and [`CovariateSpendData`]; a [`CovariateModel`](super::CovariateModel) names its data
+/// type and reads the model's own columns itself.
+///
+/// # Example
+///
+/// ```
+/// use patronage::clv::covariates::{CovariateData, Covariates, CovariateRepeatData};
+/// let z = Covariates::new(vec!["web".into()], vec![vec![0.0, 1.0, 1.0]])?;
+/// let d = CovariateRepeatData::new(&[2.0, 2.0, 2.0], &[30.0, 30.0, 30.0], &[38.0; 3], &z)?;
+/// assert_eq!(d.rows(), 2);
+/// assert_eq!(d.z_w(1), (&[1.0][..], 2.0)); // the two web customers
+/// # Ok::<(), patronage::Error>(())
+/// ```
+pub trait CovariateData: Sync + Sized {
+    /// The data type of the model without covariates.
+    type Plain;
+    /// The same customers without covariates.
+    fn plain_data(&self) -> &Self::Plain;
+    /// Covariate names.
+    fn covariate_names(&self) -> &[String];
+    /// Distinct rows.
+    fn rows(&self) -> usize;
+    /// Row `i`'s covariates and weight (customers).
+    fn z_w(&self, i: usize) -> (&[f64], f64);
+    /// The data with times (or money) divided by `scale` and covariate `k` standardised
+    /// to `(z - mu[k]) / sd[k]`.
+    fn rescaled(&self, scale: f64, mu: &[f64], sd: &[f64]) -> Self;
 }
 
 /// `(x, t_x, T)` per customer with a covariate row each, for
@@ -152,9 +185,29 @@ impl CovariateRepeatData {
             self.w[i],
         )
     }
+}
 
-    /// Times divided by `scale`, covariate `k` standardised to `(z - mu[k]) / sd[k]`.
-    pub(crate) fn transformed(&self, scale: f64, mu: &[f64], sd: &[f64]) -> Self {
+impl CovariateData for CovariateRepeatData {
+    type Plain = RepeatData;
+
+    fn plain_data(&self) -> &RepeatData {
+        &self.plain
+    }
+
+    fn covariate_names(&self) -> &[String] {
+        &self.names
+    }
+
+    fn rows(&self) -> usize {
+        self.x.len()
+    }
+
+    fn z_w(&self, i: usize) -> (&[f64], f64) {
+        let (_, _, _, z, w) = self.row(i);
+        (z, w)
+    }
+
+    fn rescaled(&self, scale: f64, mu: &[f64], sd: &[f64]) -> Self {
         let mut d = self.clone();
         d.t_x.iter_mut().for_each(|v| *v /= scale);
         d.t.iter_mut().for_each(|v| *v /= scale);
@@ -267,12 +320,88 @@ impl CovariateSpendData {
         let k = self.names.len();
         (self.x[i], self.m[i], &self.z[i * k..(i + 1) * k], self.w[i])
     }
+}
 
-    /// Spend divided by `scale`, covariate `k` standardised to `(z - mu[k]) / sd[k]`.
-    pub(crate) fn transformed(&self, scale: f64, mu: &[f64], sd: &[f64]) -> Self {
+impl CovariateData for CovariateSpendData {
+    type Plain = SpendData;
+
+    fn plain_data(&self) -> &SpendData {
+        &self.plain
+    }
+
+    fn covariate_names(&self) -> &[String] {
+        &self.names
+    }
+
+    fn rows(&self) -> usize {
+        self.x.len()
+    }
+
+    fn z_w(&self, i: usize) -> (&[f64], f64) {
+        let (_, _, z, w) = self.row(i);
+        (z, w)
+    }
+
+    fn rescaled(&self, scale: f64, mu: &[f64], sd: &[f64]) -> Self {
         let mut d = self.clone();
         d.m.iter_mut().for_each(|v| *v /= scale);
         standardise(&mut d.z, mu, sd);
         d
+    }
+}
+
+/// Row-major covariate rows `z` (`k` per row) of the rows with a positive count.
+fn kept_z(z: &[f64], k: usize, counts: &[f64]) -> Vec<f64> {
+    (0..counts.len())
+        .filter(|&i| counts[i] > 0.0)
+        .flat_map(|i| z[i * k..(i + 1) * k].iter().copied())
+        .collect()
+}
+
+/// A bootstrap resample: the same distinct rows (and covariate rows) with other
+/// customer counts, the plain data rebuilt from them; nothing is read again.
+impl Resample for CovariateRepeatData {
+    fn row_weights(&self) -> &[f64] {
+        &self.w
+    }
+
+    fn with_counts(&self, counts: &[f64]) -> Result<Self> {
+        let (c, w) = kept(&[&self.x, &self.t_x, &self.t], counts);
+        let plain = RepeatData::with_weights(&c[0], &c[1], &c[2], &w)?;
+        let [x, t_x, t]: [Vec<f64>; 3] = c
+            .try_into()
+            .map_err(|_| Error::invalid("covariates", "internal: three columns expected"))?;
+        Ok(CovariateRepeatData {
+            plain,
+            names: self.names.clone(),
+            z: kept_z(&self.z, self.names.len(), counts),
+            x,
+            t_x,
+            t,
+            w,
+        })
+    }
+}
+
+/// As for [`CovariateRepeatData`]: the kept customers' rows with other counts.
+impl Resample for CovariateSpendData {
+    fn row_weights(&self) -> &[f64] {
+        &self.w
+    }
+
+    fn with_counts(&self, counts: &[f64]) -> Result<Self> {
+        let (c, w) = kept(&[&self.x, &self.m], counts);
+        let plain = SpendData::with_weights(&c[0], &c[1], &w)?;
+        let [x, m]: [Vec<f64>; 2] = c
+            .try_into()
+            .map_err(|_| Error::invalid("covariates", "internal: two columns expected"))?;
+        Ok(CovariateSpendData {
+            plain,
+            names: self.names.clone(),
+            z: kept_z(&self.z, self.names.len(), counts),
+            x,
+            m,
+            w,
+        })
     }
 }

@@ -19,14 +19,12 @@
 use std::cell::RefCell;
 use std::marker::PhantomData;
 
-use argmin::core::{Executor, State};
-use argmin::solver::linesearch::MoreThuenteLineSearch;
-use argmin::solver::quasinewton::LBFGS;
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ChiSquared, ContinuousCDF};
 
+use crate::clv::covariates::CovariateData;
 use crate::clv::fit::{
-    FitOptions, FitReport, Fitter, Model, Problem, Smooth, chunked_sum_vec, invert_spd,
+    FitOptions, FitReport, Fitter, Model, Smooth, chunked_sum_vec, invert_spd, lbfgs_restarts, norm,
 };
 use crate::clv::{Fitted, PurchaseModel};
 use crate::error::{Error, Result};
@@ -37,20 +35,9 @@ pub trait CovariateModel: Model + Sized {
     /// Per process: its name in the output (`purchase`, ...), the index of the base
     /// parameter it scales, and the sign of the exponent (`θ_i = θ exp(sign · γᵀ z_i)`).
     const PROCESSES: &'static [(&'static str, usize, f64)];
-    /// The data with covariates.
-    type CovData: Sync;
+    /// The data with covariates (the plain model's data plus a covariate row each).
+    type CovData: CovariateData<Plain = Self::Data>;
 
-    /// The same customers without covariates.
-    fn plain(data: &Self::CovData) -> &Self::Data;
-    /// Covariate names.
-    fn covariate_names(data: &Self::CovData) -> &[String];
-    /// Distinct rows.
-    fn n_rows(data: &Self::CovData) -> usize;
-    /// Row `i`'s covariates and weight.
-    fn z_w(data: &Self::CovData, i: usize) -> (&[f64], f64);
-    /// The data with times (or money) divided by `scale` and covariate `k` standardised
-    /// to `(z - mu[k]) / sd[k]`.
-    fn transform(data: &Self::CovData, scale: f64, mu: &[f64], sd: &[f64]) -> Self::CovData;
     /// Row `i`'s log-likelihood at its parameters `theta`, and (when `grad`) its gradient
     /// in `theta` (entries beyond the model's parameter count are zero).
     fn row_ll(theta: &[f64], data: &Self::CovData, i: usize, grad: bool) -> (f64, [f64; 4]);
@@ -136,7 +123,7 @@ impl<M: CovariateModel> CovariateFit<M> {
                 "fits with covariates take no penalizer (the likelihood-ratio test needs plain maximum likelihood)",
             ));
         }
-        let plain = Fitter::<M>::with_options(opts.clone()).fit(M::plain(data))?;
+        let plain = Fitter::<M>::with_options(opts.clone()).fit(data.plain_data())?;
         fit_from(data, opts, plain)
     }
 
@@ -206,16 +193,7 @@ impl<M: CovariateModel> CovariateFit<M> {
     /// [`Error::InvalidOption`] (option `covariates`) when `z` has the wrong length or a
     /// value that is not finite; [`Error::Model`] when a parameter overflows.
     pub fn for_customer(&self, z: &[f64]) -> Result<Fitted<M>> {
-        if z.len() != self.covariates.len() || !z.iter().all(|v| v.is_finite()) {
-            return Err(Error::invalid(
-                "covariates",
-                format!(
-                    "expected {} finite values ({})",
-                    self.covariates.len(),
-                    self.covariates.join(", ")
-                ),
-            ));
-        }
+        check_row(&self.covariates, z)?;
         Fitted::from_params(&individual::<M>(&self.base, &self.coefficients, z))
     }
 }
@@ -253,8 +231,23 @@ where
     }
 }
 
+/// A customer's covariate row: one finite value per covariate `names`.
+pub(crate) fn check_row(names: &[String], z: &[f64]) -> Result<()> {
+    if z.len() != names.len() || !z.iter().all(|v| v.is_finite()) {
+        return Err(Error::invalid(
+            "covariates",
+            format!(
+                "expected {} finite values ({})",
+                names.len(),
+                names.join(", ")
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// A customer's parameters: the base ones scaled per process by `exp(sign γᵀ z)`.
-fn individual<M: CovariateModel>(base: &[f64], coefs: &[f64], z: &[f64]) -> Vec<f64> {
+pub(crate) fn individual<M: CovariateModel>(base: &[f64], coefs: &[f64], z: &[f64]) -> Vec<f64> {
     let k = z.len();
     let mut theta = base.to_vec();
     for (p, &(_, j, sign)) in M::PROCESSES.iter().enumerate() {
@@ -277,10 +270,10 @@ fn neg_ll<M: CovariateModel>(
     want_grad: bool,
 ) -> (f64, Vec<f64>) {
     let nb = base.len();
-    let k = M::covariate_names(data).len();
+    let k = data.covariate_names().len();
     let len = 1 + nb + coefs.len();
-    let total = chunked_sum_vec(M::n_rows(data), len, |i, acc| {
-        let (z, w) = M::z_w(data, i);
+    let total = chunked_sum_vec(data.rows(), len, |i, acc| {
+        let (z, w) = data.z_w(i);
         let theta = individual::<M>(base, coefs, z);
         let (ll, g) = M::row_ll(&theta, data, i, want_grad);
         acc[0] -= w * ll;
@@ -343,78 +336,118 @@ const RUNAWAY: f64 = 10.0;
 /// L-BFGS runs at most (the first and the restarts).
 const RESTARTS: usize = 4;
 
-/// One L-BFGS run from `start`: (best point, iterations), None when it failed.
-fn lbfgs<M: CovariateModel>(
+/// The optimiser's coordinates for one data set: time (or money) rescaled as the plain
+/// fit does, covariates standardised (weighted mean 0, sd 1), so a covariate in the
+/// hundreds starts as well as a dummy; estimates are mapped back to the data's units.
+struct Scaled<M: CovariateModel> {
+    data: M::CovData,
+    /// Each base parameter's unit (`scale^power`).
+    unit: Vec<f64>,
+    mu: Vec<f64>,
+    sd: Vec<f64>,
+    /// Customers (sum of weights).
+    n: f64,
+}
+
+impl<M: CovariateModel> Scaled<M> {
+    fn of(data: &M::CovData) -> Self {
+        let k = data.covariate_names().len();
+        let nb = M::PARAM_NAMES.len();
+        let (n, _) = M::size(data.plain_data());
+        let (scale, powers) = M::time_scale(data.plain_data());
+        let unit: Vec<f64> = (0..nb).map(|j| scale.powf(powers[j])).collect();
+        let (mu, sd) = moments::<M>(data, k);
+        let scaled = data.rescaled(scale, &mu, &sd);
+        Scaled {
+            data: scaled,
+            unit,
+            mu,
+            sd,
+            n,
+        }
+    }
+
+    fn objective(&self) -> Objective<'_, M> {
+        Objective::<M> {
+            data: &self.data,
+            nb: M::PARAM_NAMES.len(),
+            n: self.n,
+            cache: RefCell::new(None),
+        }
+    }
+
+    /// The linear map from the optimiser's `[ln θ̃, γ̃]` to `[ln θ / unit, γ]`:
+    /// `γ_k = γ̃_k / sd_k`, and each process's base parameter absorbs the centring,
+    /// `ln θ_j = ln θ̃_j − sign Σ_k γ̃_k mu_k / sd_k`.
+    fn map(&self) -> Vec<Vec<f64>> {
+        let (nb, k) = (M::PARAM_NAMES.len(), self.mu.len());
+        let dim = nb + M::PROCESSES.len() * k;
+        let mut a = vec![vec![0.0; dim]; dim];
+        for (j, row) in a.iter_mut().enumerate().take(nb) {
+            row[j] = 1.0;
+        }
+        for (p, &(_, j, sign)) in M::PROCESSES.iter().enumerate() {
+            for c in 0..k {
+                a[j][nb + p * k + c] = -sign * self.mu[c] / self.sd[c];
+                a[nb + p * k + c][nb + p * k + c] = 1.0 / self.sd[c];
+            }
+        }
+        a
+    }
+
+    /// Base parameters (natural scale, data units) and coefficients of the optimiser's
+    /// point `u`.
+    fn to_original(&self, a: &[Vec<f64>], u: &[f64]) -> (Vec<f64>, Vec<f64>) {
+        let nb = M::PARAM_NAMES.len();
+        let u_orig: Vec<f64> = a
+            .iter()
+            .map(|row| row.iter().zip(u).map(|(x, v)| x * v).sum())
+            .collect();
+        let base = u_orig[..nb]
+            .iter()
+            .zip(&self.unit)
+            .map(|(v, s)| v.exp() * s)
+            .collect();
+        (base, u_orig[nb..].to_vec())
+    }
+
+    /// The optimiser's point of base parameters `base` (natural scale, data units) and
+    /// coefficients `coefs`: the inverse of [`Scaled::to_original`].
+    fn to_optimiser(&self, base: &[f64], coefs: &[f64]) -> Vec<f64> {
+        let k = self.mu.len();
+        let mut u: Vec<f64> = base
+            .iter()
+            .zip(&self.unit)
+            .map(|(v, s)| (v / s).ln())
+            .collect();
+        for (p, &(_, j, sign)) in M::PROCESSES.iter().enumerate() {
+            for c in 0..k {
+                u[j] += sign * coefs[p * k + c] * self.mu[c];
+            }
+        }
+        u.extend(
+            coefs
+                .iter()
+                .enumerate()
+                .map(|(i, g)| g * self.sd[i % k.max(1)]),
+        );
+        u
+    }
+}
+
+/// L-BFGS from `start`, restarted from its best point (a fresh curvature memory) while
+/// the line search stops short of the tolerance, at most [`RESTARTS`] times: the point,
+/// the iterations and the gradient norm there.
+///
+/// # Errors
+///
+/// [`Error::NotConverged`] when it stops above the gradient tolerance.
+fn optimise<M: CovariateModel>(
     obj: &Objective<'_, M>,
     start: Vec<f64>,
     opts: &FitOptions,
-) -> Option<(Vec<f64>, u64)> {
-    let solver = LBFGS::new(MoreThuenteLineSearch::new(), 10)
-        .with_tolerance_grad(opts.tolerance)
-        .ok()?
-        .with_tolerance_cost(0.0)
-        .ok()?;
-    let res = Executor::new(Problem(obj), solver)
-        .configure(|s| s.param(start).max_iters(opts.max_iterations))
-        .run()
-        .ok()?;
-    let state = res.state();
-    let best = state.get_best_param()?.clone();
-    best.iter()
-        .all(|v| v.is_finite())
-        .then_some((best, state.get_iter()))
-}
-
-fn norm(g: &[f64]) -> f64 {
-    g.iter().map(|v| v * v).sum::<f64>().sqrt()
-}
-
-/// Fits the model with covariates from the plain fit `plain` (same customers).
-fn fit_from<M: CovariateModel>(
-    data: &M::CovData,
-    opts: &FitOptions,
-    plain: Fitted<M>,
-) -> Result<CovariateFit<M>> {
-    let covariates = M::covariate_names(data).to_vec();
-    let k = covariates.len();
-    let nb = M::PARAM_NAMES.len();
-    let n_coef = M::PROCESSES.len() * k;
-    let (n, _) = M::size(M::plain(data));
-    let (scale, powers) = M::time_scale(M::plain(data));
-    let unit: Vec<f64> = (0..nb).map(|j| scale.powf(powers[j])).collect();
-    // The optimiser works on standardised covariates (weighted mean 0, sd 1), so a
-    // covariate in the hundreds starts as well as a dummy; the estimates are mapped back.
-    let (mu, sd) = moments::<M>(data, k);
-    let scaled = M::transform(data, scale, &mu, &sd);
-    let obj = Objective::<M> {
-        data: &scaled,
-        nb,
-        n,
-        cache: RefCell::new(None),
-    };
-    let mut start: Vec<f64> = plain
-        .params()
-        .iter()
-        .zip(&unit)
-        .map(|(v, u)| (v / u).ln())
-        .collect();
-    start.resize(nb + n_coef, 0.0);
-    // L-BFGS, restarted from its best point (a fresh curvature memory) while the line
-    // search stops short of the tolerance, at most RESTARTS times.
-    let (mut u, mut iterations) = (start, 0);
-    for _ in 0..RESTARTS {
-        let Some((best, it)) = lbfgs(&obj, u.clone(), opts) else {
-            break;
-        };
-        iterations += it;
-        let improved = obj.value_grad(&best).0 <= obj.value_grad(&u).0;
-        if improved {
-            u = best;
-        }
-        if !improved || norm(&obj.value_grad(&u).1) <= opts.tolerance.max(1e-7) {
-            break;
-        }
-    }
+) -> Result<(Vec<f64>, u64, f64)> {
+    let (u, iterations) = lbfgs_restarts(obj, start, opts, RESTARTS, opts.tolerance.max(1e-7));
     let (v, g) = obj.value_grad(&u);
     let gradient_norm = norm(&g);
     if !(v.is_finite() && gradient_norm <= opts.tolerance.max(1e-5)) {
@@ -430,33 +463,51 @@ fn fit_from<M: CovariateModel>(
             .into(),
         });
     }
+    Ok((u, iterations, gradient_norm))
+}
+
+/// Refits on `data` (a bootstrap resample, say) from the estimates `base` and `coefs`:
+/// the new `[base…, coefficients…]`, without the covariance or the plain fit.
+///
+/// # Errors
+///
+/// [`Error::NotConverged`] as [`CovariateFit::fit`].
+pub(crate) fn refit_from<M: CovariateModel>(
+    data: &M::CovData,
+    opts: &FitOptions,
+    base: &[f64],
+    coefs: &[f64],
+) -> Result<Vec<f64>> {
+    let scaled = Scaled::<M>::of(data);
+    let obj = scaled.objective();
+    let (u, _, _) = optimise(&obj, scaled.to_optimiser(base, coefs), opts)?;
+    let (mut params, coefs) = scaled.to_original(&scaled.map(), &u);
+    params.extend(coefs);
+    Ok(params)
+}
+
+/// Fits the model with covariates from the plain fit `plain` (same customers).
+fn fit_from<M: CovariateModel>(
+    data: &M::CovData,
+    opts: &FitOptions,
+    plain: Fitted<M>,
+) -> Result<CovariateFit<M>> {
+    let covariates = data.covariate_names().to_vec();
+    let k = covariates.len();
+    let nb = M::PARAM_NAMES.len();
+    let n_coef = M::PROCESSES.len() * k;
+    let scaled = Scaled::<M>::of(data);
+    let n = scaled.n;
+    let obj = scaled.objective();
+    // From the plain estimate with every coefficient at zero.
+    let start = scaled.to_optimiser(plain.params(), &vec![0.0; n_coef]);
+    let (u, iterations, gradient_norm) = optimise(&obj, start, opts)?;
     let covariance = covariance(&obj, &u, n);
-    // Back to the covariates' own units: γ_k = γ̃_k / sd_k, and each process's base
-    // parameter absorbs the centring, ln θ_j = ln θ̃_j − sign Σ_k γ̃_k mu_k / sd_k. The map
-    // is linear in (ln θ, γ), so the covariance goes through it as A C Aᵀ.
+    // Back to the covariates' own units. The map is linear in (ln θ, γ), so the
+    // covariance goes through it as A C Aᵀ.
     let dim = nb + n_coef;
-    let mut a = vec![vec![0.0; dim]; dim];
-    for (j, row) in a.iter_mut().enumerate().take(nb) {
-        row[j] = 1.0;
-    }
-    for (p, &(_, j, sign)) in M::PROCESSES.iter().enumerate() {
-        for c in 0..k {
-            a[j][nb + p * k + c] = -sign * mu[c] / sd[c];
-            a[nb + p * k + c][nb + p * k + c] = 1.0 / sd[c];
-        }
-    }
-    let apply = |v: &[f64]| -> Vec<f64> {
-        (0..dim)
-            .map(|i| (0..dim).map(|m| a[i][m] * v[m]).sum())
-            .collect()
-    };
-    let u_orig = apply(&u);
-    let base: Vec<f64> = u_orig[..nb]
-        .iter()
-        .zip(&unit)
-        .map(|(v, s)| v.exp() * s)
-        .collect();
-    let coefficients = u_orig[nb..].to_vec();
+    let a = scaled.map();
+    let (base, coefficients) = scaled.to_original(&a, &u);
     let (nll, _) = neg_ll::<M>(&base, &coefficients, data, false);
     let log_likelihood = -nll;
     let covariance = covariance.map(|c| {
@@ -491,7 +542,7 @@ fn fit_from<M: CovariateModel>(
     let report = FitReport {
         log_likelihood,
         n_customers: n,
-        n_distinct: M::n_rows(data),
+        n_distinct: data.rows(),
         iterations,
         gradient_norm,
         converged: true,
@@ -514,10 +565,10 @@ fn fit_from<M: CovariateModel>(
 /// The weighted mean and standard deviation of each covariate over the rows (sd 1 for a
 /// column without spread, which [`Covariates::new`](super::Covariates::new) refuses).
 fn moments<M: CovariateModel>(data: &M::CovData, k: usize) -> (Vec<f64>, Vec<f64>) {
-    let rows = M::n_rows(data);
+    let rows = data.rows();
     let (mut sw, mut s1, mut s2) = (0.0, vec![0.0; k], vec![0.0; k]);
     for i in 0..rows {
-        let (z, w) = M::z_w(data, i);
+        let (z, w) = data.z_w(i);
         sw += w;
         for c in 0..k {
             s1[c] += w * z[c];
@@ -525,7 +576,7 @@ fn moments<M: CovariateModel>(data: &M::CovData, k: usize) -> (Vec<f64>, Vec<f64
     }
     let mu: Vec<f64> = s1.iter().map(|v| v / sw).collect();
     for i in 0..rows {
-        let (z, w) = M::z_w(data, i);
+        let (z, w) = data.z_w(i);
         for c in 0..k {
             s2[c] += w * (z[c] - mu[c]).powi(2);
         }

@@ -7,40 +7,14 @@
 //! with its analytic gradient in `(p, q, γ_i)`. A positive coefficient lowers `γ_i` and
 //! with it the mean spend per transaction `p γ_i / (q − 1)`.
 
+use crate::clv::GammaGamma;
 use crate::clv::covariates::CovariateSpendData;
 use crate::clv::covariates::fit::CovariateModel;
 use crate::clv::special::{digamma, ln_gamma};
-use crate::clv::{GammaGamma, SpendData};
 
 impl CovariateModel for GammaGamma {
     const PROCESSES: &'static [(&'static str, usize, f64)] = &[("spend", 2, -1.0)];
     type CovData = CovariateSpendData;
-
-    fn plain(data: &CovariateSpendData) -> &SpendData {
-        data.plain()
-    }
-
-    fn covariate_names(data: &CovariateSpendData) -> &[String] {
-        data.names()
-    }
-
-    fn n_rows(data: &CovariateSpendData) -> usize {
-        data.len()
-    }
-
-    fn z_w(data: &CovariateSpendData, i: usize) -> (&[f64], f64) {
-        let (_, _, z, w) = data.row(i);
-        (z, w)
-    }
-
-    fn transform(
-        data: &CovariateSpendData,
-        scale: f64,
-        mu: &[f64],
-        sd: &[f64],
-    ) -> CovariateSpendData {
-        data.transformed(scale, mu, sd)
-    }
 
     fn row_ll(theta: &[f64], data: &CovariateSpendData, i: usize, grad: bool) -> (f64, [f64; 4]) {
         let (p, q, g) = (theta[0], theta[1], theta[2]);

@@ -21,17 +21,23 @@
 //!   log base parameters and the raw coefficients, standard errors from the Hessian there,
 //!   and the likelihood-ratio test against the model without covariates.
 //! - [`bgnbd`], [`paretonbd`], [`gammagamma`]: the models' likelihoods with covariates.
+//! - [`draws`]: joint parameter draws of a fit (asymptotic normal over base parameters
+//!   and coefficients, or a bootstrap over customers), for intervals.
+//! - [`intervals`]: per-customer and customer-equity intervals, every customer re-scored
+//!   at their own parameters under each draw.
 //! - [`score`]: CLV scores with every customer at their own parameters (one plain model
 //!   per distinct covariate row, the shared work per distinct `(row, x, T)`).
 
 pub mod bgnbd;
 pub mod data;
+pub mod draws;
 pub mod fit;
 pub mod gammagamma;
+pub mod intervals;
 pub mod paretonbd;
 pub mod score;
 
-pub use data::{CovariateRepeatData, CovariateSpendData};
+pub use data::{CovariateData, CovariateRepeatData, CovariateSpendData};
 pub use fit::{CovariateFit, CovariateModel, LikelihoodRatio};
 
 use serde::{Deserialize, Serialize};

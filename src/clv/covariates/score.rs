@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 
 /// Each customer's group (customers with equal covariate rows share one) and each
 /// group's covariate row, groups in ascending order of their rows.
-fn groups(z: &Covariates) -> (Vec<u32>, Vec<Vec<f64>>) {
+pub(crate) fn groups(z: &Covariates) -> (Vec<u32>, Vec<Vec<f64>>) {
     let n = z.n_rows();
     // +0.0 turns -0.0 into 0.0, so equal values have equal bits; the index makes
     // every key unique, so the unstable parallel sort is deterministic.

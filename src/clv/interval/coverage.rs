@@ -9,7 +9,9 @@
 //! docs/benchmarks.md), and `interval_coverage_quick` (40 data sets) runs in the normal
 //! suite.
 //!
-//! MBG/NBD's asymptotic intervals under-cover at CDNOW's size (r 75.5%, b 80.5%). Why:
+//! MBG/NBD's asymptotic intervals under-cover at CDNOW's size (r 75.5%, b 80.5%); its
+//! profile-likelihood intervals (`interval_coverage_mbgnbd_profile`) cover r 83.5% and b
+//! 86.0%. Why:
 //! `simulator_matches_likelihood` and `mbgnbd_covariance_matches_likelihood_curvature`
 //! (in the suite) rule out the simulator and the Hessian; the ignored
 //! `mbgnbd_sampling_distribution` shows the estimates' sampling distribution still wide
@@ -140,6 +142,22 @@ fn share(hits: &[bool]) -> f64 {
     hits.iter().filter(|h| **h).count() as f64 / hits.len() as f64
 }
 
+/// The columns of a simulated purchase data set.
+type Columns = (Vec<f64>, Vec<f64>, Vec<f64>);
+
+/// The data set of `seed` from `process` and `M`'s fit on it; None when the fit fails.
+fn simulated_fit<M: Model<Data = RepeatData>>(
+    process: Process,
+    truth: [f64; 4],
+    customers: usize,
+    seed: u64,
+) -> Option<(Columns, RepeatData, Fitted<M>)> {
+    let (x, t_x, t) = simulate_purchases(process, truth, customers, seed);
+    let data = RepeatData::new(&x, &t_x, &t).unwrap();
+    let fit = Fitter::<M>::default().fit(&data).ok()?;
+    Some(((x, t_x, t), data, fit))
+}
+
 fn purchase_coverage<M: Model<Data = RepeatData>>(
     process: Process,
     truth: [f64; 4],
@@ -156,9 +174,7 @@ where
         .into_par_iter()
         .map(|k| {
             let seed = 1000 + k as u64;
-            let (x, t_x, t) = simulate_purchases(process, truth, customers, seed);
-            let data = RepeatData::new(&x, &t_x, &t).unwrap();
-            let fit = Fitter::<M>::default().fit(&data).ok()?;
+            let ((x, t_x, t), data, fit) = simulated_fit::<M>(process, truth, customers, seed)?;
             let options = IntervalOptions::new(LEVEL)
                 .draws(draws)
                 .seed(seed)
@@ -225,27 +241,62 @@ fn spend_coverage(truth: [f64; 3], datasets: usize, customers: usize, draws: usi
                 .ok()?;
             let options = IntervalOptions::new(LEVEL).draws(draws).seed(seed);
             let drawn = asymptotic_draws(&fit, &options).ok()?;
-            Some(
-                drawn
-                    .intervals(LEVEL)
-                    .unwrap()
-                    .iter()
-                    .zip(truth)
-                    .map(|(r, v)| r.lo <= v && v <= r.hi)
-                    .collect(),
-            )
+            Some(held(&drawn.intervals(LEVEL).unwrap(), &truth))
         })
         .collect();
+    parameter_coverage(&runs)
+}
+
+/// Per parameter, whether its interval holds the true value.
+fn held(ranges: &[Range], truth: &[f64]) -> Vec<bool> {
+    ranges
+        .iter()
+        .zip(truth)
+        .map(|(r, v)| r.lo <= *v && *v <= r.hi)
+        .collect()
+}
+
+/// The parameters' coverage over data sets (`None`: the set got no intervals).
+fn parameter_coverage(runs: &[Option<Vec<bool>>]) -> Coverage {
     let ok: Vec<&Vec<bool>> = runs.iter().flatten().collect();
+    let k = ok.first().map_or(0, |r| r.len());
     Coverage {
         fitted: ok.len(),
-        failed: datasets - ok.len(),
-        parameters: (0..3)
+        failed: runs.len() - ok.len(),
+        parameters: (0..k)
             .map(|j| share(&ok.iter().map(|r| r[j]).collect::<Vec<_>>()))
             .collect(),
         purchases: None,
         per_customer: Vec::new(),
     }
+}
+
+/// Coverage of the profile-likelihood intervals ([`profile_intervals`]) of the
+/// parameters, on the same simulated data sets as [`purchase_coverage`] (same seeds).
+fn profile_coverage<M: Model<Data = RepeatData>>(
+    process: Process,
+    truth: [f64; 4],
+    datasets: usize,
+    customers: usize,
+) -> Coverage {
+    let runs: Vec<Option<Vec<bool>>> = (0..datasets)
+        .into_par_iter()
+        .map(|k| {
+            let (_, data, fit) = simulated_fit::<M>(process, truth, customers, 1000 + k as u64)?;
+            let ranges = profile_intervals(&fit, &data, &FitOptions::default(), LEVEL)
+                .map_err(|e| eprintln!("data set {k}: {e}"))
+                .ok()?;
+            // Which side a miss falls on says whether the interval is too short or shifted.
+            for ((name, r), v) in M::PARAM_NAMES.iter().zip(&ranges).zip(truth) {
+                if v < r.lo || v > r.hi {
+                    let side = if v < r.lo { "below" } else { "above" };
+                    eprintln!("data set {k}: true {name} {side} its interval");
+                }
+            }
+            Some(held(&ranges, &truth))
+        })
+        .collect();
+    parameter_coverage(&runs)
 }
 
 /// Opportunities in a BG/BB data set's calibration and holdout periods (the donation
@@ -402,6 +453,17 @@ fn interval_coverage_quick() {
     assert_within("bg-nbd quick", &c, 0.75, 1.0);
 }
 
+/// The profile intervals' quick version in the normal suite: 20 MBG/NBD data sets of
+/// 2,357 customers (the size where the asymptotic intervals under-cover). A true 90%
+/// coverage gives 18 hits with a standard deviation of 1.3; the band (at least 14 of
+/// 20, 70%) catches intervals gone wrong (too narrow, or centred off the estimate), not
+/// a few points of under-coverage: that is the ignored 200-set version.
+#[test]
+fn interval_coverage_profile_quick() {
+    let c = profile_coverage::<MbgNbd>(Process::GeometricFromZero, MBG_TRUTH, 20, 2357);
+    assert_within("mbg-nbd profile quick", &c, 0.70, 1.0);
+}
+
 /// 200 BG/NBD data sets of 2,357 customers (CDNOW's size), 500 draws: 85-95%.
 #[test]
 #[ignore = "long: the full coverage simulation, run by hand and recorded in docs/benchmarks.md"]
@@ -480,6 +542,24 @@ fn interval_coverage_mbgnbd_bootstrap() {
         IntervalMethod::Bootstrap,
     );
     assert_within("mbg-nbd bootstrap", &c, 0.80, 0.95);
+}
+
+/// The same 200 MBG/NBD data sets of 2,357 customers with profile-likelihood intervals
+/// ([`profile_intervals`]), parameters only: 85-95%. Fails for r. Measured (2026-12-06,
+/// session 18, in the dev profile, not run in release; 234 s on the shared 2-core
+/// machine): r 83.5%, alpha 87.0%, a 88.5%, b 86.0%,
+/// every set with intervals (82 s on a re-run); r's misses fall on both sides (17 below,
+/// 16 above). Against the asymptotic intervals (r 75.5%, b 80.5%) the
+/// profile brings b into the band and r within one standard error (2.1 points) of it,
+/// about the bootstrap's 84.3% for r, without any refit per draw. docs/benchmarks.md,
+/// issue #17.
+#[test]
+#[ignore = "long, and fails for r (83.5%): the profile-likelihood coverage simulation, recorded in docs/benchmarks.md"]
+fn interval_coverage_mbgnbd_profile() {
+    let started = std::time::Instant::now();
+    let c = profile_coverage::<MbgNbd>(Process::GeometricFromZero, MBG_TRUTH, 200, 2357);
+    eprintln!("mbg-nbd profile: {:.0} s", started.elapsed().as_secs_f64());
+    assert_within("mbg-nbd profile", &c, 0.85, 0.95);
 }
 
 /// 200 MBG/NBD data sets of 23,570 customers (10x), 500 draws, asymptotic intervals:

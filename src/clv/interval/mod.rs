@@ -13,6 +13,12 @@
 //!   the compressed rows with multinomial weights (as many customers as the data hold,
 //!   drawn with replacement), starting from the estimate; the data are not read again.
 //!
+//! For the parameters alone there is a third way, without draws: **profile likelihood**
+//! ([`profile_intervals`]), the values whose profile deviance is within the chi-square(1)
+//! quantile of the level. It follows a skewed likelihood where the asymptotic normal
+//! cannot (MBG/NBD at a few thousand customers), and gives no per-customer draws, so
+//! the scores' intervals keep to the two methods above.
+//!
 //! Each draw re-scores every customer ([`score_intervals`]; for BG/BB, whose scores
 //! count discrete opportunities, [`bgbb_intervals`]) and a customer's interval is
 //! the `(1 - level) / 2` and `(1 + level) / 2` quantiles of that customer's draws (linear
@@ -87,7 +93,9 @@ use crate::error::{Error, Result};
 use crate::stats::quantile_in_place;
 
 mod discrete;
+mod profile;
 pub use discrete::{DiscreteIntervals, bgbb_intervals};
+pub use profile::{profile_deviance, profile_intervals, profile_threshold};
 
 /// The seed used when none is given: intervals are reproducible by default.
 pub const DEFAULT_SEED: u64 = 17;
@@ -263,13 +271,7 @@ impl<M: Model> ParameterDraws<M> {
     ///
     /// [`Error::InvalidOption`] naming `clv.interval` for a level not in (0, 1).
     pub fn intervals(&self, level: f64) -> Result<Vec<Range>> {
-        check_level(level)?;
-        Ok((0..M::PARAM_NAMES.len())
-            .map(|j| {
-                let mut v: Vec<f64> = self.values.iter().map(|p| p[j]).collect();
-                Range::of(&mut v, level)
-            })
-            .collect())
+        coordinate_ranges(&self.values, M::PARAM_NAMES.len(), level)
     }
 
     /// One model per draw, for [`score_intervals`].
@@ -384,25 +386,51 @@ pub fn asymptotic_draws<M: Model>(
             model_error::<M>("the fit has no log-parameter covariance: the Hessian at the estimate was not positive definite (standard errors NaN), or the model file predates it (refit to keep one); use the bootstrap, or refit")
         })?;
     let centre: Vec<f64> = fit.params().iter().map(|p| p.ln()).collect();
-    let k = centre.len();
-    let values = (0..options.draws)
-        .into_par_iter()
-        .map(|d| {
-            let z = standard_normals(&mut stream::<M>(options.seed, d), k);
-            (0..k)
-                .map(|i| {
-                    let shift: f64 = (0..=i).map(|j| chol[i][j] * z[j]).sum();
-                    (centre[i] + shift).exp()
-                })
-                .collect()
-        })
-        .collect();
+    let values = normal_draws::<M>(&centre, &chol, options, centre.len());
     Ok(ParameterDraws {
         values,
         method: IntervalMethod::Asymptotic,
         failed_refits: 0,
         _model: std::marker::PhantomData,
     })
+}
+
+/// `options.draws` draws of `centre + L z` (`z` standard normal from draw `d`'s stream
+/// of model `M`), with the first `logs` coordinates exponentiated: the asymptotic draws
+/// of a plain fit (every coordinate a log-parameter) and of a fit with covariates (log
+/// base parameters, then raw coefficients).
+pub(crate) fn normal_draws<M: Model>(
+    centre: &[f64],
+    chol: &[Vec<f64>],
+    options: &IntervalOptions,
+    logs: usize,
+) -> Vec<Vec<f64>> {
+    let k = centre.len();
+    (0..options.draws)
+        .into_par_iter()
+        .map(|d| {
+            let z = standard_normals(&mut stream::<M>(options.seed, d), k);
+            (0..k)
+                .map(|i| {
+                    let shift: f64 = (0..=i).map(|j| chol[i][j] * z[j]).sum();
+                    let v = centre[i] + shift;
+                    if i < logs { v.exp() } else { v }
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The `level` interval of each of the `k` coordinates of `values` (one vector per
+/// draw).
+pub(crate) fn coordinate_ranges(values: &[Vec<f64>], k: usize, level: f64) -> Result<Vec<Range>> {
+    check_level(level)?;
+    Ok((0..k)
+        .map(|j| {
+            let mut v: Vec<f64> = values.iter().map(|p| p[j]).collect();
+            Range::of(&mut v, level)
+        })
+        .collect())
 }
 
 /// Data a bootstrap can resample: its distinct rows' weights (customers per row) and
@@ -421,7 +449,7 @@ pub trait Resample: Sized {
 }
 
 /// The rows with a positive count, gathered from each column.
-fn kept(columns: &[&[f64]], counts: &[f64]) -> (Vec<Vec<f64>>, Vec<f64>) {
+pub(crate) fn kept(columns: &[&[f64]], counts: &[f64]) -> (Vec<Vec<f64>>, Vec<f64>) {
     let rows: Vec<usize> = (0..counts.len()).filter(|&i| counts[i] > 0.0).collect();
     let cols = columns
         .iter()
@@ -485,66 +513,22 @@ fn multinomial_counts(weights: &[f64], rng: &mut ChaCha8Rng) -> Vec<f64> {
     counts
 }
 
-/// Draws parameters by refitting on customers resampled with replacement: each draw
-/// gives every distinct row of `data` a multinomial count (as many customers as `data`
-/// holds, in proportion to the rows' weights) and refits with `fit_options`, starting
-/// at `fit`'s estimate.
-///
-/// A refit that fails on its resample ([`Error::NotConverged`] or [`Error::Model`]: no
-/// finite optimum there, say) is replaced by a fresh resample for the same draw, drawn
-/// from a stream keyed by the seed, the draw and the attempt, until it succeeds or more
-/// than [`max_failed_refits`] refits (a tenth of the draws) have failed; the count is
-/// [`ParameterDraws::failed_refits`]. The module documentation says what conditioning
-/// on a successful refit does to the interval.
-///
-/// # Errors
-///
-/// [`Error::InvalidOption`] for bad options (those of the fit too: the first refit's
-/// in draw order); [`Error::BootstrapFailed`] when more than [`max_failed_refits`] refits
-/// failed (naming the first failure).
-///
-/// # Example
-///
-/// ```
-/// use patronage::clv::{BgNbd, RepeatData, FitOptions};
-/// use patronage::clv::interval::{bootstrap_draws, IntervalOptions};
-/// let data = RepeatData::new(
-///     &[0.0, 1.0, 3.0, 0.0, 2.0, 5.0, 1.0, 0.0],
-///     &[0.0, 5.0, 20.0, 0.0, 12.0, 30.0, 2.0, 0.0],
-///     &[30.0, 32.0, 35.0, 20.0, 33.0, 36.0, 31.0, 25.0],
-/// )?;
-/// let options = FitOptions { penalizer: 0.01, ..FitOptions::default() };
-/// let fit = BgNbd::fitter().penalizer(0.01).fit(&data)?;
-/// let draws = bootstrap_draws(&fit, &data, &options, &IntervalOptions::default().draws(10))?;
-/// assert_eq!(draws.values.len(), 10);
-/// # Ok::<(), patronage::Error>(())
-/// ```
-pub fn bootstrap_draws<M: Model>(
-    fit: &Fitted<M>,
-    data: &M::Data,
-    fit_options: &FitOptions,
+/// The bootstrap's rounds for model `M` (its streams, its name in errors): each draw
+/// refits (`refit`, on multinomial counts over rows of weights `weights`), a failed refit
+/// ([`Error::NotConverged`] or [`Error::Model`]) replaced by a fresh resample, as
+/// [`bootstrap_draws`] describes. The draws in order and the failed refits replaced.
+pub(crate) fn bootstrap_rounds<M: Model>(
+    weights: &[f64],
     options: &IntervalOptions,
-) -> Result<ParameterDraws<M>>
-where
-    M::Data: Resample,
-{
-    options.validate()?;
-    let start = FitOptions {
-        initial: Some(fit.params().to_vec()),
-        ..fit_options.clone()
-    };
+    refit: impl Fn(&[f64]) -> Result<Vec<f64>> + Sync,
+) -> Result<(Vec<Vec<f64>>, usize)> {
     // Attempt 0 of draw d reads the draw's stream; a replacement its own stream.
     let refit = |d: usize, attempt: usize| -> Result<Vec<f64>> {
         let mut rng = match attempt {
             0 => stream::<M>(options.seed, d),
             a => replacement_stream::<M>(options.seed, d, a),
         };
-        let counts = multinomial_counts(data.row_weights(), &mut rng);
-        let resample = data.with_counts(&counts)?;
-        Ok(Fitter::<M>::with_options(start.clone())
-            .fit(&resample)?
-            .params()
-            .to_vec())
+        refit(&multinomial_counts(weights, &mut rng))
     };
     let allowed = max_failed_refits(options.draws);
     let mut values: Vec<Vec<f64>> = vec![Vec::new(); options.draws];
@@ -593,6 +577,64 @@ where
         }
         pending = next;
     }
+    Ok((values, failed))
+}
+
+/// Draws parameters by refitting on customers resampled with replacement: each draw
+/// gives every distinct row of `data` a multinomial count (as many customers as `data`
+/// holds, in proportion to the rows' weights) and refits with `fit_options`, starting
+/// at `fit`'s estimate.
+///
+/// A refit that fails on its resample ([`Error::NotConverged`] or [`Error::Model`]: no
+/// finite optimum there, say) is replaced by a fresh resample for the same draw, drawn
+/// from a stream keyed by the seed, the draw and the attempt, until it succeeds or more
+/// than [`max_failed_refits`] refits (a tenth of the draws) have failed; the count is
+/// [`ParameterDraws::failed_refits`]. The module documentation says what conditioning
+/// on a successful refit does to the interval.
+///
+/// # Errors
+///
+/// [`Error::InvalidOption`] for bad options (those of the fit too: the first refit's
+/// in draw order); [`Error::BootstrapFailed`] when more than [`max_failed_refits`] refits
+/// failed (naming the first failure).
+///
+/// # Example
+///
+/// ```
+/// use patronage::clv::{BgNbd, RepeatData, FitOptions};
+/// use patronage::clv::interval::{bootstrap_draws, IntervalOptions};
+/// let data = RepeatData::new(
+///     &[0.0, 1.0, 3.0, 0.0, 2.0, 5.0, 1.0, 0.0],
+///     &[0.0, 5.0, 20.0, 0.0, 12.0, 30.0, 2.0, 0.0],
+///     &[30.0, 32.0, 35.0, 20.0, 33.0, 36.0, 31.0, 25.0],
+/// )?;
+/// let options = FitOptions { penalizer: 0.01, ..FitOptions::default() };
+/// let fit = BgNbd::fitter().penalizer(0.01).fit(&data)?;
+/// let draws = bootstrap_draws(&fit, &data, &options, &IntervalOptions::default().draws(10))?;
+/// assert_eq!(draws.values.len(), 10);
+/// # Ok::<(), patronage::Error>(())
+/// ```
+pub fn bootstrap_draws<M: Model>(
+    fit: &Fitted<M>,
+    data: &M::Data,
+    fit_options: &FitOptions,
+    options: &IntervalOptions,
+) -> Result<ParameterDraws<M>>
+where
+    M::Data: Resample,
+{
+    options.validate()?;
+    let start = FitOptions {
+        initial: Some(fit.params().to_vec()),
+        ..fit_options.clone()
+    };
+    let (values, failed) = bootstrap_rounds::<M>(data.row_weights(), options, |counts| {
+        let resample = data.with_counts(counts)?;
+        Ok(Fitter::<M>::with_options(start.clone())
+            .fit(&resample)?
+            .params()
+            .to_vec())
+    })?;
     Ok(ParameterDraws {
         values,
         method: IntervalMethod::Bootstrap,
@@ -694,14 +736,8 @@ pub fn score_intervals<P: PurchaseModel>(
     opts: &ClvOptions,
     level: f64,
 ) -> Result<ScoreIntervals> {
-    check_level(level)?;
     let draws = purchase.len();
-    if draws < 2 {
-        return Err(Error::invalid(
-            "clv.draws",
-            format!("needs at least 2 draws, got {draws}"),
-        ));
-    }
+    check_draws(level, draws)?;
     if let Some(s) = spend {
         if s.len() != draws {
             return Err(Error::invalid(
@@ -719,21 +755,113 @@ pub fn score_intervals<P: PurchaseModel>(
             })?;
         }
     }
+    score_draws(&PlainDraws { purchase, spend }, None, input, opts, level)
+}
+
+fn check_draws(level: f64, draws: usize) -> Result<()> {
+    check_level(level)?;
+    if draws < 2 {
+        return Err(Error::invalid(
+            "clv.draws",
+            format!("needs at least 2 draws, got {draws}"),
+        ));
+    }
+    Ok(())
+}
+
+/// A chunk's models: borrowed (plain draws, one model per draw) or built for the chunk
+/// (one per draw and covariate group).
+pub(crate) enum ChunkModels<'a, P> {
+    /// The draws' own models.
+    Borrowed(&'a [P]),
+    /// Models built for the chunk.
+    Owned(Vec<P>),
+}
+
+impl<P> std::ops::Deref for ChunkModels<'_, P> {
+    type Target = [P];
+    fn deref(&self) -> &[P] {
+        match self {
+            ChunkModels::Borrowed(s) => s,
+            ChunkModels::Owned(v) => v,
+        }
+    }
+}
+
+/// Where each draw's models come from, for the groups `first..=last` of a chunk: model
+/// `(g - first) * draws + d` is draw `d`'s for group `g`.
+pub(crate) trait DrawModels: Sync {
+    /// The purchase model.
+    type P: PurchaseModel;
+    /// Draws.
+    fn draws(&self) -> usize;
+    /// Whether spend comes from Gamma-Gamma draws.
+    fn has_spend(&self) -> bool;
+    /// Purchase models of the groups `first..=last`.
+    fn purchase(&self, first: u32, last: u32) -> Result<ChunkModels<'_, Self::P>>;
+    /// Gamma-Gamma models of the groups `first..=last`; `None` for historic spend.
+    fn spend(&self, first: u32, last: u32) -> Result<Option<ChunkModels<'_, Fitted<GammaGamma>>>>;
+}
+
+/// Plain draws: one model per draw whatever the group.
+struct PlainDraws<'a, P> {
+    purchase: &'a [P],
+    spend: Option<&'a [Fitted<GammaGamma>]>,
+}
+
+impl<P: PurchaseModel> DrawModels for PlainDraws<'_, P> {
+    type P = P;
+    fn draws(&self) -> usize {
+        self.purchase.len()
+    }
+    fn has_spend(&self) -> bool {
+        self.spend.is_some()
+    }
+    fn purchase(&self, _: u32, _: u32) -> Result<ChunkModels<'_, P>> {
+        Ok(ChunkModels::Borrowed(self.purchase))
+    }
+    fn spend(&self, _: u32, _: u32) -> Result<Option<ChunkModels<'_, Fitted<GammaGamma>>>> {
+        Ok(self.spend.map(ChunkModels::Borrowed))
+    }
+}
+
+/// [`score_intervals`] for draws whose models depend on the customer's group
+/// (`group_of`, one per customer; one group when `None`): customers sorted by
+/// `(group, x, T, t_x)` in fixed chunks, each chunk's models built for its groups.
+pub(crate) fn score_draws<D: DrawModels>(
+    source: &D,
+    group_of: Option<&[u32]>,
+    input: CustomerInputs<'_>,
+    opts: &ClvOptions,
+    level: f64,
+) -> Result<ScoreIntervals> {
+    let draws = source.draws();
+    check_draws(level, draws)?;
     validate(&input, opts)?;
     let n = input.x.len();
     let (grid, factors) = discount_grid(opts);
-    let distinct = Distinct::of(&input);
+    let distinct = Distinct::grouped(&input, group_of);
+    let group = |i: usize| group_of.map_or(0, |g| g[i]);
     let n_chunks = n.div_ceil(CHUNK);
+    let has_spend = source.has_spend();
     let chunk = |c: usize| -> Result<ChunkOut> {
         let members = &distinct.order[c * CHUNK..((c + 1) * CHUNK).min(n)];
-        // Customers are sorted by pair, so a chunk's pairs are a contiguous range.
+        // Customers are sorted by (group, pair), so a chunk's pairs and groups are
+        // contiguous ranges.
         let first = distinct.pair_of[members[0] as usize] as usize;
         let last = distinct.pair_of[members[members.len() - 1] as usize] as usize;
+        let (g0, g1) = (distinct.pair_group[first], distinct.pair_group[last]);
+        let purchase = source.purchase(g0, g1)?;
+        let spend = source.spend(g0, g1)?;
+        let at = |g: u32, d: usize| (g - g0) as usize * draws + d;
         // Per pair of the chunk, per draw: (g(H), discounted g).
         let mut per_pair = Vec::with_capacity((last - first + 1) * draws);
-        for &(x, t) in &distinct.pairs[first..=last] {
-            for model in purchase {
-                per_pair.push(pair_value(model, x, t, &grid, &factors)?);
+        for (&(x, t), &g) in distinct.pairs[first..=last]
+            .iter()
+            .zip(&distinct.pair_group[first..=last])
+        {
+            for d in 0..draws {
+                per_pair.push(pair_value(&purchase[at(g, d)], x, t, &grid, &factors)?);
             }
         }
         let mut equity = vec![0.0; draws];
@@ -746,20 +874,22 @@ pub fn score_intervals<P: PurchaseModel>(
             vec![0.0; draws],
         );
         let mut alive_draws = vec![0.0; draws];
-        let mut shared: Option<(u64, u64, u64)> = None;
+        let mut shared: Option<(u32, u64, u64, u64)> = None;
         let mut shared_bounds = [0.0; 4];
         for &i in members {
             let i = i as usize;
             let (x, tx, t, m) = (input.x[i], input.t_x[i], input.t[i], input.monetary[i]);
+            let g = group(i);
             let key = (
+                g,
                 (x + 0.0).to_bits(),
                 (t + 0.0).to_bits(),
                 (tx + 0.0).to_bits(),
             );
             let same = shared == Some(key);
             if !same {
-                for (d, model) in purchase.iter().enumerate() {
-                    alive_draws[d] = model.p_alive(x, tx, t);
+                for (d, a) in alive_draws.iter_mut().enumerate() {
+                    *a = purchase[at(g, d)].p_alive(x, tx, t);
                 }
             }
             let pair = &per_pair[(distinct.pair_of[i] as usize - first) * draws..][..draws];
@@ -770,8 +900,8 @@ pub fn score_intervals<P: PurchaseModel>(
             for d in 0..draws {
                 let pa = alive_draws[d];
                 let (g_h, disc) = pair[d];
-                let s = match spend {
-                    Some(gg) => gg[d].conditional_expected_spend(x, m)?,
+                let s = match &spend {
+                    Some(gg) => gg[at(g, d)].conditional_expected_spend(x, m)?,
                     None => m,
                 };
                 alive[d] = pa;
@@ -781,8 +911,8 @@ pub fn score_intervals<P: PurchaseModel>(
                 equity[d] += value[d];
                 total[d] += bought[d];
             }
-            // P(alive) and expected purchases depend on (x, t_x, T) only: customers
-            // sharing them (adjacent in this order) share their bounds.
+            // P(alive) and expected purchases depend on (group, x, t_x, T) only:
+            // customers sharing them (adjacent in this order) share their bounds.
             if !same {
                 let a = Range::of(&mut alive, level);
                 let b = Range::of(&mut bought, level);
@@ -834,7 +964,7 @@ pub fn score_intervals<P: PurchaseModel>(
         draws,
         p_alive,
         expected_purchases,
-        expected_spend: spend.map(|_| expected_spend),
+        expected_spend: has_spend.then_some(expected_spend),
         clv,
         customer_equity,
         total_expected_purchases,

@@ -6,19 +6,20 @@
 
 use std::path::PathBuf;
 
-use patronage::clv::interval::IntervalOptions;
+use patronage::clv::interval::{IntervalOptions, profile_threshold};
 use patronage::stages::churn::Discounting;
 use patronage::stages::compare::ModelChoice;
 use patronage::stages::covariates::fit_covariates;
 use patronage::stages::fit::{fit_summary, fit_table};
 use patronage::stages::interval::bgbb_interval_table;
+use patronage::stages::profile::{profile_summary, profile_table};
 
 use crate::args::{CovariateArgs, FitArgs, InputArgs, IntervalArgs, NO_INPUT, SbgArgs, TimeArgs};
 use crate::commands::sbg::{SbgSource, run_fit_sbg};
 use crate::input::summarise;
 use crate::print::{
-    emit, failed_refits, print_covariate_fit, print_fit, save_model as save_model_file,
-    to_json_text,
+    emit, failed_refits, print_covariate_fit, print_fit, print_profile,
+    save_model as save_model_file, to_json_text,
 };
 
 #[allow(clippy::too_many_arguments)] // one per command-line option
@@ -32,10 +33,35 @@ pub(crate) fn run_fit(
     covariates: &CovariateArgs,
     json: bool,
     save_model: Option<&PathBuf>,
-    (interval, horizon, output): (&IntervalArgs, f64, Option<&PathBuf>),
+    (interval, profile, horizon, output): (&IntervalArgs, bool, f64, Option<&PathBuf>),
 ) -> patronage::Result<()> {
     let (survival, cohort) = (sbg.survival.as_ref(), sbg.cohort.as_deref());
-    if let Some(options) = interval.options() {
+    // --profile gives the parameters' intervals with the fit (clap makes it need
+    // --interval); without it --interval means bg-bb's per-customer scores.
+    let profile_level = interval.interval.filter(|_| profile);
+    if let Some(level) = profile_level {
+        // A bad level is refused before the data are read.
+        profile_threshold(level)?;
+        let with_covariates =
+            covariates.covariates.is_some() || !covariates.derived_covariates.is_empty();
+        if with_covariates
+            || model.eq_ignore_ascii_case("sbg")
+            || model.eq_ignore_ascii_case("compare")
+        {
+            return Err(usage(
+                "profile",
+                format!(
+                    "--profile gives the parameters of one plain model (bg-nbd, mbg-nbd, pareto-nbd, bg-bb, gamma-gamma): not {model}{}",
+                    if with_covariates {
+                        " with covariates"
+                    } else {
+                        ""
+                    }
+                ),
+            ));
+        }
+    }
+    if let Some(options) = interval.options().filter(|_| !profile) {
         let with_covariates =
             covariates.covariates.is_some() || !covariates.derived_covariates.is_empty();
         let with_sbg = survival.is_some()
@@ -154,18 +180,37 @@ pub(crate) fn run_fit(
     }
     let kind = model.parse::<ModelChoice>()?.fixed("model")?;
     let opts = fit.options();
-    let out = if summary {
-        fit_table(kind, &patronage::io::read_table(&input.input)?, &opts)?
+    // The profile refits on the data of the fit, so it is computed while they are here.
+    let (out, profile) = if summary {
+        let df = patronage::io::read_table(&input.input)?;
+        let out = fit_table(kind, &df, &opts)?;
+        let profile = profile_level
+            .map(|level| profile_table(&out.model, &df, &opts, level))
+            .transpose()?;
+        (out, profile)
     } else {
-        fit_summary(kind, &summarise(input, time, &[])?, &opts)?
+        let data = summarise(input, time, &[])?;
+        let out = fit_summary(kind, &data, &opts)?;
+        let profile = profile_level
+            .map(|level| profile_summary(&out.model, &data, &opts, level))
+            .transpose()?;
+        (out, profile)
     };
     if let Some(path) = save_model {
         save_model_file(path, out.model.to_json()?)?;
     }
     if json {
-        println!("{}", to_json_text(&out.to_json())?);
+        let mut value = out.to_json();
+        if let Some(p) = &profile {
+            value["profile_level"] = p.level.into();
+            value["profile_intervals"] = p.to_json();
+        }
+        println!("{}", to_json_text(&value)?);
     } else {
         print_fit(&out);
+        if let Some(p) = &profile {
+            print_profile(p);
+        }
     }
     Ok(())
 }

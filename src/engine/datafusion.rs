@@ -35,7 +35,7 @@ use crate::transactions::Transactions;
 use crate::transactions::aggregate::{CohortPeriod, CustomerTable};
 use crate::transactions::clean;
 use crate::transactions::options::SummaryOptions;
-use crate::transactions::partition::Part;
+use crate::transactions::partition::{Keep, Part};
 
 /// Record batches DataFusion emits (rows each).
 const BATCH_ROWS: usize = 8192;
@@ -50,6 +50,7 @@ pub(crate) fn customer_table(
     options: &SummaryOptions,
     cohorts: Option<CohortPeriod>,
     settings: &DataFusionSettings,
+    keep: Keep,
 ) -> Result<(CustomerTable, EngineRun)> {
     // The options are checked before anything is read, as in memory.
     if let Some(end) = options.parsed_observation_end()? {
@@ -191,7 +192,7 @@ pub(crate) fn customer_table(
         }
         let rows = rows_in_input_order(std::mem::take(batches))?;
         if let Some(part) = tx.part(rows, options, cal, today, cohorts)? {
-            parts.push(part);
+            parts.push(part.keeping(keep)?);
         }
         blocks += 1;
         Ok(())

@@ -142,12 +142,31 @@ impl Drop for Spill {
     }
 }
 
+/// What a partitioned run keeps of each partition's customer table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Keep {
+    /// Every column (the customer table).
+    Table,
+    /// The summary's columns only (the 100M-row summary's peak is the gathered tables).
+    Summary,
+}
+
 /// One partition's share of the result.
 pub(crate) struct Part {
     /// The partition's customer table; `None` when every row was rejected.
     pub frame: Option<CustomerTable>,
     pub report: CleaningReport,
     pub facts: PartFacts,
+}
+
+impl Part {
+    /// The part with only `keep` of its customer table.
+    pub(crate) fn keeping(mut self, keep: Keep) -> Result<Part> {
+        if keep == Keep::Summary {
+            self.frame = self.frame.map(CustomerTable::keeping_summary).transpose()?;
+        }
+        Ok(self)
+    }
 }
 
 impl Transactions {
@@ -208,7 +227,7 @@ impl Transactions {
         options: &SummaryOptions,
         partitions: Option<usize>,
     ) -> Result<Summary> {
-        self.customer_table_partitioned(options, partitions)?
+        self.partitioned(options, partitions, Keep::Summary)?
             .into_summary()
     }
 
@@ -233,6 +252,16 @@ impl Transactions {
         options: &SummaryOptions,
         partitions: Option<usize>,
     ) -> Result<CustomerTable> {
+        self.partitioned(options, partitions, Keep::Table)
+    }
+
+    /// [`Transactions::customer_table_partitioned`], keeping `keep` of each partition.
+    fn partitioned(
+        &self,
+        options: &SummaryOptions,
+        partitions: Option<usize>,
+        keep: Keep,
+    ) -> Result<CustomerTable> {
         if let Some(end) = options.parsed_observation_end()? {
             options.parsed_calibration_end(end)?;
         }
@@ -250,7 +279,7 @@ impl Transactions {
         } else {
             p
         };
-        self.summary_split(options, n, p, SLICE)
+        self.summary_split(options, n, p, SLICE, keep)
     }
 
     /// [`Transactions::customer_table_partitioned`] with `p` partitions of `n` rows,
@@ -261,6 +290,7 @@ impl Transactions {
         n: u64,
         p: usize,
         slice: u64,
+        keep: Keep,
     ) -> Result<CustomerTable> {
         let cal = options.parsed_calibration_end(i32::MAX)?;
         if p == 1 || n == 0 {
@@ -280,7 +310,7 @@ impl Transactions {
             let file = std::fs::File::open(path).map_err(|e| io_err(path, e))?;
             let rows = ParquetReader::new(file).finish()?;
             if let Some(part) = self.part(rows, options, cal, today, None)? {
-                parts.push(part);
+                parts.push(part.keeping(keep)?);
             }
         }
         self.merge(parts, options, cal)
@@ -584,16 +614,37 @@ mod tests {
     fn assert_same(tx: &Transactions, opts: &SummaryOptions, p: usize, slice: u64) {
         let whole = tx.summary(opts).unwrap();
         let n = tx.count_rows().unwrap();
-        let split = tx
-            .summary_split(opts, n, p, slice)
-            .unwrap()
-            .into_summary()
-            .unwrap();
-        assert!(
-            whole.frame().equals_missing(split.frame()),
-            "P {p}, slice {slice}"
-        );
-        assert_eq!(whole.report(), split.report(), "P {p}, slice {slice}");
+        for keep in [Keep::Table, Keep::Summary] {
+            let table = tx.summary_split(opts, n, p, slice, keep).unwrap();
+            let gathered: Vec<String> = table
+                .frame()
+                .get_column_names()
+                .iter()
+                .map(|c| c.to_string())
+                .collect();
+            let split = table.into_summary().unwrap();
+            if keep == Keep::Summary {
+                // Only the summary's and the acquisition columns were gathered.
+                for c in &gathered {
+                    assert!(
+                        split.frame().column(c).is_ok()
+                            || ["first_order_value", "acquisition_channel"].contains(&c.as_str()),
+                        "{c} gathered, P {p}"
+                    );
+                }
+            } else {
+                assert!(gathered.iter().any(|c| c == "orders"), "P {p}");
+            }
+            assert!(
+                whole.frame().equals_missing(split.frame()),
+                "P {p}, slice {slice}, {keep:?}"
+            );
+            assert_eq!(
+                whole.report(),
+                split.report(),
+                "P {p}, slice {slice}, {keep:?}"
+            );
+        }
     }
 
     /// Many slices per partition: row numbers and row order survive the slicing, for a

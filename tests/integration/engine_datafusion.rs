@@ -214,6 +214,63 @@ fn a_small_memory_pool_spills_and_changes_nothing() {
     assert_eq!(run.spill_count, 0);
 }
 
+/// The summary alone (`engine::summary`, what `patronage summary --engine datafusion`
+/// runs) keeps only the summary's columns of each block before gathering them: the same
+/// summary, acquisition columns, timeline and report as the memory engine's, in blocks
+/// of a few rows and under a pool small enough to spill.
+#[test]
+fn the_summary_alone_equals_the_memory_engines() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("messy.parquet");
+    write_parquet(&messy(), &path);
+    let tx = Transactions::scan_parquet(&path, TransactionSchema::default()).unwrap();
+    let sim = simulate(&SimulationSpec {
+        customers: 5_000,
+        seed: 9,
+        return_rate: 0.05,
+        ..SimulationSpec::default()
+    })
+    .unwrap();
+    let sim_path = dir.path().join("sim.parquet");
+    write_parquet(&sim.transactions, &sim_path);
+    let sim_tx = Transactions::scan_parquet(&sim_path, TransactionSchema::default()).unwrap();
+    let cases = option_sets()
+        .into_iter()
+        .map(|o| (&tx, o, datafusion(3, 2, None)))
+        .chain([(
+            &sim_tx,
+            SummaryOptions::weekly().calibration_end("2024-09-30"),
+            datafusion(5_000, 2, Some(2 << 20)),
+        )]);
+    let mut compared = 0;
+    for (tx, opts, engine) in cases {
+        let memory = patronage::engine::summary(tx, &opts, &Engine::Memory);
+        let (m, d, run) = match (memory, patronage::engine::summary(tx, &opts, &engine)) {
+            (Ok((m, _)), Ok((d, run))) => (m, d, run),
+            (Err(a), Err(b)) => {
+                assert_eq!(a.to_string(), b.to_string(), "{opts:?}");
+                continue;
+            }
+            (a, b) => panic!("{opts:?}: {:?} / {:?}", a.is_ok(), b.is_ok()),
+        };
+        assert_eq!(run.engine, "datafusion");
+        assert!(m.frame().equals_missing(d.frame()), "{opts:?}");
+        assert_eq!(m.report(), d.report(), "{opts:?}");
+        assert_eq!(m.purchase_timeline(), d.purchase_timeline(), "{opts:?}");
+        assert_eq!(
+            m.acquisition_channel().unwrap(),
+            d.acquisition_channel().unwrap()
+        );
+        assert_eq!(
+            m.first_order_value().unwrap(),
+            d.first_order_value().unwrap()
+        );
+        compared += 1;
+    }
+    // The five option sets that summarise the messy log, and the simulated log.
+    assert_eq!(compared, 6);
+}
+
 /// `messy()` as delimited text, with an unused column holding a quoted line break and a
 /// short line: every row numbered as the in-memory reader numbers it.
 fn messy_text(delimiter: char) -> String {

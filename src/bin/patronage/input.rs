@@ -130,7 +130,10 @@ pub(crate) fn summarise_partitioned(
     let engine = input.engine.apply(Engine::Memory)?;
     let table = match (&engine, partitions) {
         (Engine::Memory, _) => {
-            patronage::stages::summary::summary_partitioned(&tx, &options, partitions)?
+            // Gathers only the summary's columns of each id range.
+            let summary = tx.summary_partitioned(&options, partitions)?;
+            report_cleaning(input, summary.report())?;
+            return Ok(summary);
         }
         (_, Some(_)) => {
             return Err(patronage::Error::InvalidOption {
@@ -138,10 +141,10 @@ pub(crate) fn summarise_partitioned(
                 reason: "--partitions splits the memory engine's input into id ranges; with --engine datafusion use --engine-partitions and --memory-limit".into(),
             });
         }
-        (engine, None) => patronage::stages::summary::summary_on(&tx, &options, None, engine)?.0,
+        (engine, None) => patronage::engine::summary(&tx, &options, engine)?.0,
     };
     report_cleaning(input, table.report())?;
-    table.into_summary()
+    Ok(table)
 }
 
 /// Prints what cleaning did and writes the rejects when asked.

@@ -38,6 +38,7 @@ pub mod mbgnbd;
 mod model;
 pub mod paretonbd;
 pub mod retention;
+pub(crate) mod root;
 pub mod sbg;
 pub mod special;
 pub mod value;

@@ -49,6 +49,7 @@
 
 use crate::clv::bgnbd::engine::model_error;
 use crate::clv::fit::chunked_sum;
+use crate::clv::root::{Tolerance, brent};
 use crate::clv::special::hyp2f1;
 use crate::clv::{BgNbd, Fitted, MbgNbd, ParetoNbd, PurchaseModel, RepeatData};
 use crate::error::{Error, Result};
@@ -339,34 +340,21 @@ pub fn shift_retention<M: DropoutShift>(
     if !bracketed {
         return Err(out_of_reach(far_rate));
     }
-    // Illinois regula falsi on g(u) = R(u) - target.
-    let (mut a, mut fa) = (near, near_rate - target);
-    let (mut b, mut fb) = (far, far_rate - target);
-    let mut side = 0i8;
-    let mut best = if fa.abs() < fb.abs() { a } else { b };
-    for _ in 0..200 {
-        let c = (a * fb - b * fa) / (fb - fa);
-        let fc = rate_at(c)?.0 - target;
-        best = c;
-        if fc.abs() < 1e-13 || (b - a).abs() < 1e-15 {
-            break;
-        }
-        if (fc > 0.0) == (fb > 0.0) {
-            b = c;
-            fb = fc;
-            if side == -1 {
-                fa /= 2.0;
-            }
-            side = -1;
-        } else {
-            a = c;
-            fa = fc;
-            if side == 1 {
-                fb /= 2.0;
-            }
-            side = 1;
-        }
-    }
+    // The root of g(u) = R(u) - target in the bracket: the rate within 1e-13 of the
+    // target, or u to the last few bits.
+    let tolerance = Tolerance {
+        x: 1e-15,
+        f: 1e-13,
+        max_iterations: 200,
+    };
+    let best = brent(
+        near,
+        near_rate - target,
+        far,
+        far_rate - target,
+        tolerance,
+        |u| Ok(rate_at(u)?.0 - target),
+    )?;
     let (rate_after, scenario) = rate_at(best)?;
     if (rate_after - target).abs() > 1e-10 {
         return Err(out_of_reach(rate_after));

@@ -34,6 +34,7 @@ use crate::clv::Fitted;
 use crate::clv::fit::{
     FitOptions, Model, Objective, RUNAWAY_LOG, Scaled, Smooth, lbfgs_restarts, norm, validate,
 };
+use crate::clv::root::{Tolerance, brent};
 use crate::error::{Error, Result};
 
 /// The chi-square(1) quantile at `level`: `z^2` with `z` the `(1 + level) / 2` quantile of
@@ -232,13 +233,14 @@ impl<M: Model> Smooth for Fixed<'_, '_, M> {
 /// L-BFGS runs at most per refit (the first and restarts from where it stopped: a run
 /// can stop early on a line-search failure while still improving).
 const RESTARTS: usize = 4;
-/// Log-parameter tolerance of the bound (Brent's method).
-const X_TOLERANCE: f64 = 1e-10;
-/// Tolerance on `sqrt(D) - z` at the bound: the deviance within about `2 z` times it of
-/// the quantile.
-const F_TOLERANCE: f64 = 1e-10;
-/// Brent iterations at most (it needs about 10 on these smooth profiles).
-const MAX_BRENT: usize = 100;
+/// Where Brent's method stops on a bound: the log-parameter within 1e-10, or
+/// `sqrt(D) - z` within 1e-10 (the deviance within about `2 z` times it of the
+/// quantile); at most 100 evaluations (it needs about 10 on these smooth profiles).
+const BOUND_TOLERANCE: Tolerance = Tolerance {
+    x: 1e-10,
+    f: 1e-10,
+    max_iterations: 100,
+};
 
 impl<'a, M: Model> Profiler<'a, M> {
     fn new(fit: &Fitted<M>, data: &M::Data, options: &'a FitOptions) -> Result<Self> {
@@ -385,7 +387,9 @@ impl<'a, M: Model> Profiler<'a, M> {
             (inner, f_inner) = (psi, f);
             step *= 2.0;
         };
-        let psi = brent(inner, f_inner, outer, f_outer, |psi| eval(psi, &mut seen))?;
+        let psi = brent(inner, f_inner, outer, f_outer, BOUND_TOLERANCE, |psi| {
+            eval(psi, &mut seen)
+        })?;
         Ok(psi.exp() * self.scaled.unit_factor[j])
     }
 }
@@ -394,69 +398,6 @@ impl<'a, M: Model> Profiler<'a, M> {
 /// fit's own tolerance: the best point and the iterations used.
 fn refit<O: Smooth>(obj: &O, start: Vec<f64>, options: &FitOptions) -> (Vec<f64>, u64) {
     lbfgs_restarts(obj, start, options, RESTARTS, options.tolerance)
-}
-
-/// Brent's method for the root of `f` between `a` (`f(a) = fa < 0`) and `b` (`fb >= 0`):
-/// inverse quadratic interpolation or the secant step when they stay inside the bracket,
-/// bisection otherwise (Brent 1973, as in Numerical Recipes' `zbrent`).
-fn brent(
-    mut a: f64,
-    mut fa: f64,
-    mut b: f64,
-    mut fb: f64,
-    mut f: impl FnMut(f64) -> Result<f64>,
-) -> Result<f64> {
-    let (mut c, mut fc) = (a, fa);
-    let (mut d, mut e) = (b - a, b - a);
-    for _ in 0..MAX_BRENT {
-        if (fb > 0.0) == (fc > 0.0) && fb != 0.0 && fc != 0.0 {
-            (c, fc) = (a, fa);
-            d = b - a;
-            e = d;
-        }
-        if fc.abs() < fb.abs() {
-            (a, fa) = (b, fb);
-            (b, fb) = (c, fc);
-            (c, fc) = (a, fa);
-        }
-        let tol = 2.0 * f64::EPSILON * b.abs() + 0.5 * X_TOLERANCE;
-        let xm = 0.5 * (c - b);
-        if xm.abs() <= tol || fb.abs() <= F_TOLERANCE {
-            return Ok(b);
-        }
-        if e.abs() >= tol && fa.abs() > fb.abs() {
-            let s = fb / fa;
-            let (mut p, mut q) = if a == c {
-                (2.0 * xm * s, 1.0 - s)
-            } else {
-                let (q, r) = (fa / fc, fb / fc);
-                (
-                    s * (2.0 * xm * q * (q - r) - (b - a) * (r - 1.0)),
-                    (q - 1.0) * (r - 1.0) * (s - 1.0),
-                )
-            };
-            if p > 0.0 {
-                q = -q;
-            }
-            p = p.abs();
-            let min1 = 3.0 * xm * q - (tol * q).abs();
-            let min2 = (e * q).abs();
-            if 2.0 * p < min1.min(min2) {
-                e = d;
-                d = p / q;
-            } else {
-                d = xm;
-                e = d;
-            }
-        } else {
-            d = xm;
-            e = d;
-        }
-        (a, fa) = (b, fb);
-        b += if d.abs() > tol { d } else { tol.copysign(xm) };
-        fb = f(b)?;
-    }
-    Ok(b)
 }
 
 #[cfg(test)]

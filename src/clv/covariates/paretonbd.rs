@@ -5,12 +5,12 @@
 //! [`crate::clv::paretonbd`]) at the row's own `(r, α_i, s, β_i)`.
 //!
 //! The row log-likelihood is `ln Γ(r+x) − ln Γ(r) + r ln α_i + s ln β_i` (differentiated
-//! analytically) plus `ln[(α_i+T)^−(r+x) (β_i+T)^−s + s/(r+s+x) A0]`, which holds 2F1 and
-//! has no closed-form derivative in its parameters: its gradient in `(r, α_i, s, β_i)`
-//! is taken per row by central differences in the log parameters, step `LOG_STEP`
-//! (`∂/∂θ_j = [f(θ_j e^h) − f(θ_j e^−h)] / (2h θ_j)`, truncation error `O(h²)`). The
-//! engine ([`super::fit`]) carries it to the base parameters and coefficients. The
-//! tests check the total gradient against central differences of the total likelihood.
+//! analytically) plus `ln[(α_i+T)^−(r+x) (β_i+T)^−s + s/(r+s+x) A0]`, whose gradient in
+//! `(r, α_i, s, β_i)` is the plain model's (`paretonbd::ln_lik_tail_grad`: analytic
+//! through the 2F1 series where it is summed directly, central differences of the row's
+//! likelihood elsewhere). The engine ([`super::fit`]) carries it to the base parameters
+//! and coefficients. The tests check the total gradient against central differences of
+//! the total likelihood.
 //!
 //! What a positive coefficient means: `purchase.<c> > 0` lowers `α_i` and raises the mean
 //! purchase rate `r / α_i`; `dropout.<c> > 0` lowers `β_i` and raises the mean dropout
@@ -34,20 +34,15 @@
 //! # Ok::<(), patronage::Error>(())
 //! ```
 //!
-//! Cost: nine evaluations of the 2F1 part per distinct row and gradient, each a few
-//! hundred series terms, or an adaptive quadrature where the series would be slow (see
-//! [`crate::clv::paretonbd`]); rows are compressed on `(x, t_x, T, z)`.
+//! Cost: one pass over each 2F1 series per distinct row and gradient (nine evaluations
+//! on the rows that fall back to differences), or an adaptive quadrature where the
+//! series would be slow (see [`crate::clv::paretonbd`]); rows are compressed on
+//! `(x, t_x, T, z)`.
 
 use crate::clv::ParetoNbd;
 use crate::clv::covariates::CovariateRepeatData;
 use crate::clv::covariates::fit::CovariateModel;
-use crate::clv::paretonbd::{ln_lik_head, ln_lik_tail};
-use crate::clv::special::digamma;
-
-/// Step in the log parameters for the per-row central differences: the truncation
-/// error (`~h²`, 1e-10) and the rounding error (`~1e-16 |LL| / h`) are both far below
-/// the fit's gradient tolerance.
-const LOG_STEP: f64 = 1e-5;
+use crate::clv::paretonbd::{ln_lik_head, ln_lik_head_grad, ln_lik_tail, ln_lik_tail_grad};
 
 impl CovariateModel for ParetoNbd {
     const PROCESSES: &'static [(&'static str, usize, f64)] =
@@ -56,28 +51,15 @@ impl CovariateModel for ParetoNbd {
 
     fn row_ll(theta: &[f64], data: &CovariateRepeatData, i: usize, grad: bool) -> (f64, [f64; 4]) {
         let (x, t_x, t, _, _) = data.row(i);
-        let tail = ln_lik_tail(theta, x, t_x, t);
-        let ll = ln_lik_head(theta, x) + tail;
         if !grad {
-            return (ll, [0.0; 4]);
+            return (
+                ln_lik_head(theta, x) + ln_lik_tail(theta, x, t_x, t),
+                [0.0; 4],
+            );
         }
-        let (r, alpha, s, beta) = (theta[0], theta[1], theta[2], theta[3]);
-        let mut g = [
-            digamma(r + x) - digamma(r) + alpha.ln(),
-            r / alpha,
-            beta.ln(),
-            s / beta,
-        ];
-        let mut p = [r, alpha, s, beta];
-        for (j, gj) in g.iter_mut().enumerate() {
-            let v = theta[j];
-            p[j] = v * LOG_STEP.exp();
-            let up = ln_lik_tail(&p, x, t_x, t);
-            p[j] = v * (-LOG_STEP).exp();
-            let down = ln_lik_tail(&p, x, t_x, t);
-            p[j] = v;
-            *gj += (up - down) / (2.0 * LOG_STEP * v);
-        }
-        (ll, g)
+        let (tail, g_tail) = ln_lik_tail_grad(theta, x, t_x, t);
+        let g_head = ln_lik_head_grad(theta, x);
+        let g = std::array::from_fn(|j| g_head[j] + g_tail[j]);
+        (ln_lik_head(theta, x) + tail, g)
     }
 }

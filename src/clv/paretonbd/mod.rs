@@ -11,7 +11,7 @@
 //! series in its parameters and argument are summed in the same pass
 //! (`special::hyp2f1_unit_series`) and carried through the Euler transform by the chain
 //! rule; a row on the other side (the connection formula, or `A0`'s quadrature) takes
-//! central differences of its own likelihood ([`ln_lik_tail_grad`]).
+//! central differences of its own likelihood (`ln_lik_tail_grad`).
 
 use crate::clv::bgnbd::engine::model_error;
 use crate::clv::fit::{Model, chunked_sum};

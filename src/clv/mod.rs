@@ -46,7 +46,9 @@ pub mod value;
 pub use bgbb::BgBb;
 pub use bgnbd::BgNbd;
 pub use data::{DiscreteData, RepeatData, SpendData};
-pub use fit::{Coefficient, FitOptions, FitReport, Fitter};
+pub use fit::{
+    Coefficient, FitOptions, FitReport, Fitter, WARM_START_CUSTOMERS, WARM_START_ROWS, WarmStart,
+};
 pub use gammagamma::GammaGamma;
 pub use mbgnbd::MbgNbd;
 pub use model::{FORMAT_VERSION, Fitted};

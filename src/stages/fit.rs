@@ -287,7 +287,8 @@ pub struct FitOutcome {
 impl FitOutcome {
     /// The JSON object `patronage fit --json` prints: `model, params, standard_errors,
     /// log_likelihood, n_customers, converged, iterations` (+ `gradient_norm`, `method`,
-    /// `excluded`, `holdout` where they apply).
+    /// `excluded`, `holdout`, and `warm_start {customers, n_distinct, iterations}` where
+    /// they apply).
     ///
     /// # Example
     ///
@@ -329,6 +330,9 @@ impl FitOutcome {
             out["gradient_norm"] = json!(r.gradient_norm);
             out["method"] = json!(r.method);
             out["penalizer"] = json!(r.penalizer);
+            if let Some(w) = &r.warm_start {
+                out["warm_start"] = json!(w);
+            }
         }
         if let AnyFitted::GammaGamma(m) = &self.model {
             let p = m.params();

@@ -420,3 +420,86 @@ fn one_customer_and_all_equal_customers_do_not_panic() {
     let fit = BgNbd::fitter().penalizer(0.1).fit(&d).unwrap();
     assert!(fit.params().iter().all(|v| v.is_finite() && *v > 0.0));
 }
+
+/// Fits on more than `WARM_START_ROWS` distinct rows start from the estimate on a
+/// systematic sample of `WARM_START_CUSTOMERS` customers. The start must not move the
+/// answer: each model's warm fit stops at the cold start's optimum (both converge to the
+/// same gradient tolerance, so the estimates agree far inside their standard errors and
+/// the log-likelihoods to rounding), and says where it started.
+#[test]
+fn warm_started_fits_reach_the_cold_start_optimum() {
+    use patronage::clv::covariates::Covariates;
+    use patronage::clv::{FitReport, WARM_START_CUSTOMERS, WARM_START_ROWS};
+    use patronage::simulate::simulate_covariate_spend;
+
+    fn agree(name: &str, warm: (&[f64], &FitReport), cold: (&[f64], &FitReport)) {
+        let start = warm
+            .1
+            .warm_start
+            .as_ref()
+            .expect("a warm start on this size");
+        assert_eq!(start.customers, WARM_START_CUSTOMERS as f64, "{name}");
+        assert!(start.n_distinct <= WARM_START_CUSTOMERS, "{name}");
+        assert!(cold.1.warm_start.is_none(), "{name}");
+        assert!(warm.1.converged && cold.1.converged, "{name}");
+        for (j, (w, c)) in warm.0.iter().zip(cold.0).enumerate() {
+            assert!(
+                ((w - c) / c).abs() < 1e-5,
+                "{name} parameter {j}: warm {w} vs cold {c}"
+            );
+        }
+        let (lw, lc) = (warm.1.log_likelihood, cold.1.log_likelihood);
+        assert!(
+            ((lw - lc) / lc).abs() < 1e-10,
+            "{name} LL: warm {lw} vs cold {lc}"
+        );
+    }
+
+    let process = Process::BgNbd {
+        r: 0.243,
+        alpha: 4.414,
+        a: 0.793,
+        b: 2.426,
+    };
+    let s = simulate_repeat_data(&process, 60_000, 1.0, 78.0, 7).unwrap();
+    let d = RepeatData::new(&s.frequency, &s.recency, &s.t).unwrap();
+    assert!(d.len() > WARM_START_ROWS);
+
+    let warm = BgNbd::fitter().fit(&d).unwrap();
+    let cold = BgNbd::fitter().warm_start(false).fit(&d).unwrap();
+    agree(
+        "BG/NBD",
+        (warm.params(), warm.report().unwrap()),
+        (cold.params(), cold.report().unwrap()),
+    );
+    let warm = MbgNbd::fitter().fit(&d).unwrap();
+    let cold = MbgNbd::fitter().warm_start(false).fit(&d).unwrap();
+    agree(
+        "MBG/NBD",
+        (warm.params(), warm.report().unwrap()),
+        (cold.params(), cold.report().unwrap()),
+    );
+    let warm = ParetoNbd::fitter().fit(&d).unwrap();
+    let cold = ParetoNbd::fitter().warm_start(false).fit(&d).unwrap();
+    agree(
+        "Pareto/NBD",
+        (warm.params(), warm.report().unwrap()),
+        (cold.params(), cold.report().unwrap()),
+    );
+
+    // Spend drawn from Gamma-Gamma (a covariate with coefficient 0 leaves the plain
+    // model), for more customers: only repeat buyers are fitted.
+    let s = simulate_repeat_data(&process, 150_000, 1.0, 78.0, 8).unwrap();
+    let level: Vec<f64> = (0..s.frequency.len()).map(|i| (i % 2) as f64).collect();
+    let z = Covariates::new(vec!["none".into()], vec![level]).unwrap();
+    let m = simulate_covariate_spend([6.25, 3.74, 15.44], &z, &[0.0], &s.frequency, 9).unwrap();
+    let spend = SpendData::new(&s.frequency, &m).unwrap();
+    assert!(spend.len() > WARM_START_ROWS);
+    let warm = GammaGamma::fitter().fit(&spend).unwrap();
+    let cold = GammaGamma::fitter().warm_start(false).fit(&spend).unwrap();
+    agree(
+        "Gamma-Gamma",
+        (warm.params(), warm.report().unwrap()),
+        (cold.params(), cold.report().unwrap()),
+    );
+}

@@ -649,6 +649,11 @@ pub(crate) struct FitArgs {
     /// Optimiser iteration budget.
     #[arg(long, default_value_t = 1000, help_heading = "Fitting")]
     max_iterations: u64,
+    /// Start every fit from the initial values. By default a fit on more than 40,000
+    /// distinct rows starts from the estimate on a systematic sample of 20,000
+    /// customers, which reaches the same optimum (to the gradient tolerance) sooner.
+    #[arg(long, help_heading = "Fitting")]
+    cold_start: bool,
 }
 
 impl FitArgs {
@@ -656,6 +661,7 @@ impl FitArgs {
         FitOptions {
             penalizer: self.penalizer,
             max_iterations: self.max_iterations,
+            warm_start: !self.cold_start,
             ..FitOptions::default()
         }
     }

@@ -190,6 +190,12 @@ pub(crate) fn print_fit(out: &FitOutcome) {
             r.gradient_norm,
             r.method
         );
+        if let Some(w) = &r.warm_start {
+            println!(
+                "started from the estimate on a systematic sample of {} customers ({} iterations there; --cold-start to start from the initial values)",
+                w.customers, w.iterations
+            );
+        }
     }
     if let Some((none, non_positive)) = out.excluded {
         println!(

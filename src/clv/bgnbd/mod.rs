@@ -52,6 +52,10 @@ impl Model for BgNbd {
     fn size(data: &RepeatData) -> (f64, usize) {
         (data.n_customers(), data.len())
     }
+
+    fn sample(data: &RepeatData, customers: usize) -> Option<RepeatData> {
+        data.sample(customers)
+    }
 }
 
 impl PurchaseModel for Fitted<BgNbd> {

@@ -550,6 +550,7 @@ fn fit_from<M: CovariateModel>(
         standard_errors,
         penalizer: 0.0,
         log_covariance: covariance.unwrap_or_default(),
+        warm_start: None,
     };
     Ok(CovariateFit {
         base,

@@ -155,3 +155,51 @@ pub(crate) fn compress(
     }
     (reps, w)
 }
+
+/// A systematic sample of `m` customers from weighted rows: the customers laid end to end
+/// in row order (weights as lengths, `total` their sum), one taken at the middle of each of
+/// `m` equal stretches. Returns each row picked at least once with how many customers were
+/// taken from it (the sample's weight). No seed is needed: over rows sorted by their keys
+/// this is a stratified sample (every stretch of the sorted rows is represented in
+/// proportion to its customers), and the same rows give the same sample.
+pub(crate) fn systematic_sample(w: &[f64], total: f64, m: usize) -> Vec<(usize, f64)> {
+    let step = total / m as f64;
+    let mut picks: Vec<(usize, f64)> = Vec::new();
+    let (mut taken, mut end) = (0usize, 0.0);
+    for (i, &wi) in w.iter().enumerate() {
+        end += wi;
+        let mut count = 0.0;
+        while taken < m && (taken as f64 + 0.5) * step < end {
+            count += 1.0;
+            taken += 1;
+        }
+        if count > 0.0 {
+            picks.push((i, count));
+        }
+    }
+    picks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn systematic_sample_takes_customers_in_proportion_to_weight() {
+        // 10 customers over four rows; a sample of 5 takes every second customer.
+        let w = [4.0, 1.0, 3.0, 2.0];
+        let picks = systematic_sample(&w, 10.0, 5);
+        assert_eq!(picks, vec![(0, 2.0), (2, 2.0), (3, 1.0)]);
+        let total: f64 = picks.iter().map(|p| p.1).sum();
+        assert_eq!(total, 5.0);
+    }
+
+    #[test]
+    fn systematic_sample_of_every_customer_keeps_every_row() {
+        let w = [2.0, 1.0, 3.0];
+        assert_eq!(
+            systematic_sample(&w, 6.0, 6),
+            vec![(0, 2.0), (1, 1.0), (2, 3.0)]
+        );
+    }
+}

@@ -6,7 +6,7 @@
 use polars::prelude::*;
 use rayon::prelude::*;
 
-use super::compress::{bad, check_inputs, compress_triples};
+use super::compress::{bad, check_inputs, compress_triples, systematic_sample};
 #[cfg(feature = "frames")]
 use super::{FREQUENCY_NAMES, RECENCY_NAMES, T_NAMES, WEIGHT_NAMES};
 use crate::error::{Error, Result};
@@ -240,6 +240,22 @@ impl RepeatData {
     /// The largest `T` (used to rescale time while fitting).
     pub(crate) fn max_t(&self) -> f64 {
         self.t.iter().copied().fold(0.0, f64::max)
+    }
+
+    /// A systematic sample of `customers` customers (see
+    /// [`systematic_sample`]): the data a large fit's warm start is estimated on. None
+    /// when the rows cannot be rebuilt (never for rows that passed validation).
+    pub(crate) fn sample(&self, customers: usize) -> Option<Self> {
+        let picks = systematic_sample(&self.w, self.n_customers, customers);
+        let column = |v: &[f64]| picks.iter().map(|&(i, _)| v[i]).collect::<Vec<f64>>();
+        let weights: Vec<f64> = picks.iter().map(|&(_, count)| count).collect();
+        Self::with_weights(
+            &column(&self.x),
+            &column(&self.t_x),
+            &column(&self.t),
+            &weights,
+        )
+        .ok()
     }
 
     /// A copy with time divided by `scale`.

@@ -4,7 +4,7 @@
 #[cfg(feature = "frames")]
 use polars::prelude::*;
 
-use super::compress::{bad, check_inputs, compress};
+use super::compress::{bad, check_inputs, compress, systematic_sample};
 #[cfg(feature = "frames")]
 use super::{FREQUENCY_NAMES, MONETARY_NAMES, WEIGHT_NAMES};
 use crate::error::{Error, Result};
@@ -185,6 +185,16 @@ impl SpendData {
     /// Customers fitted (sum of weights).
     pub fn n_customers(&self) -> f64 {
         self.n_customers
+    }
+
+    /// A systematic sample of `customers` of the fitted customers (see
+    /// [`systematic_sample`]): the data a large fit's warm start is estimated on. None
+    /// when the rows cannot be rebuilt (never for rows that passed validation).
+    pub(crate) fn sample(&self, customers: usize) -> Option<Self> {
+        let picks = systematic_sample(&self.w, self.n_customers, customers);
+        let column = |v: &[f64]| picks.iter().map(|&(i, _)| v[i]).collect::<Vec<f64>>();
+        let weights: Vec<f64> = picks.iter().map(|&(_, count)| count).collect();
+        Self::with_weights(&column(&self.x), &column(&self.m), &weights).ok()
     }
 
     /// A copy with money divided by `scale`.

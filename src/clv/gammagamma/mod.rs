@@ -94,6 +94,10 @@ impl Model for GammaGamma {
     fn size(data: &SpendData) -> (f64, usize) {
         (data.n_customers(), data.len())
     }
+
+    fn sample(data: &SpendData, customers: usize) -> Option<SpendData> {
+        data.sample(customers)
+    }
 }
 
 fn mean_spend(data: &SpendData) -> f64 {

@@ -49,6 +49,10 @@ impl Model for MbgNbd {
     fn size(data: &RepeatData) -> (f64, usize) {
         (data.n_customers(), data.len())
     }
+
+    fn sample(data: &RepeatData, customers: usize) -> Option<RepeatData> {
+        data.sample(customers)
+    }
 }
 
 impl PurchaseModel for Fitted<MbgNbd> {

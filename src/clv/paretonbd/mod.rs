@@ -289,6 +289,10 @@ impl Model for ParetoNbd {
     fn size(data: &RepeatData) -> (f64, usize) {
         (data.n_customers(), data.len())
     }
+
+    fn sample(data: &RepeatData, customers: usize) -> Option<RepeatData> {
+        data.sample(customers)
+    }
 }
 
 impl PurchaseModel for Fitted<ParetoNbd> {

@@ -76,8 +76,9 @@ pub struct FitReport {
     pub gradient_norm: f64,
     /// True when the gradient norm is within tolerance.
     pub converged: bool,
-    /// `"lbfgs"`, `"nelder-mead+lbfgs"` when the fallback was needed, or `"newton"` when
-    /// Newton steps from a [`WarmStart`] reached the tolerance on their own.
+    /// `"lbfgs"`, `"nelder-mead+lbfgs"` when the fallback was needed, `"newton"` when
+    /// Newton steps from a [`WarmStart`] reached the tolerance on their own, and
+    /// `"newton+lbfgs"` (or `"newton+nelder-mead+lbfgs"`) when L-BFGS took over from them.
     pub method: String,
     /// Standard errors of the parameters (delta method), in parameter order; `NaN` when
     /// the Hessian is not positive definite.
@@ -190,9 +191,8 @@ pub trait Model {
 
     /// A systematic sample of about `customers` customers of `data`, which a fit on more
     /// than [`WARM_START_ROWS`] distinct rows is first estimated on (see
-    /// [`FitOptions::warm_start`]); None
-    /// (the default) for models whose data stay small, which then always start from the
-    /// initial values.
+    /// [`FitOptions::warm_start`]); None (the default) for models whose data stay small,
+    /// which then always start from the initial values.
     fn sample(_data: &Self::Data, _customers: usize) -> Option<Self::Data> {
         None
     }
@@ -587,7 +587,10 @@ pub(crate) fn fit<M: Model>(opts: &FitOptions, data: &M::Data) -> Result<Fitted<
             let start = scaled.to_log(&warm.params);
             match polish(&obj, start, &warm.inverse_hessian, opts) {
                 Ok((u, steps)) => (Some(u), steps, "newton".to_string()),
-                Err(reached) => minimise(&obj, reached, opts),
+                Err((reached, steps)) => {
+                    let (best, iterations, method) = minimise(&obj, reached, opts);
+                    (best, steps + iterations, format!("newton+{method}"))
+                }
             }
         }
         None => minimise(&obj, scaled.to_log(&init), opts),
@@ -772,19 +775,20 @@ const POLISH_FLOOR: f64 = 1e-8;
 /// until the objective does not rise (within rounding, where the gradient still falls).
 /// Returns the point and the steps taken once the gradient norm is within
 /// `opts.tolerance`, or within [`POLISH_FLOOR`] when no step improves on it; otherwise
-/// `Err` with the best point reached, from which the caller runs L-BFGS.
+/// `Err` with the best point reached and the steps taken, and the caller runs L-BFGS
+/// from that point.
 fn polish<M: Model>(
     obj: &Objective<'_, M>,
     start: Vec<f64>,
     inverse_hessian: &[Vec<f64>],
     opts: &FitOptions,
-) -> std::result::Result<(Vec<f64>, u64), Vec<f64>> {
+) -> std::result::Result<(Vec<f64>, u64), (Vec<f64>, u64)> {
     let mut u = start;
     let (mut value, mut gradient) = obj.value_grad(&u);
     for step in 0..=POLISH_STEPS {
         let g_norm = norm(&gradient);
         if !(value.is_finite() && g_norm.is_finite()) {
-            return Err(u);
+            return Err((u, step));
         }
         if g_norm <= opts.tolerance {
             return Ok((u, step));
@@ -795,10 +799,10 @@ fn polish<M: Model>(
         match next {
             Some(taken) => (u, value, gradient) = taken,
             None if g_norm <= opts.tolerance.max(POLISH_FLOOR) => return Ok((u, step)),
-            None => return Err(u),
+            None => return Err((u, step)),
         }
     }
-    Err(u)
+    Err((u, POLISH_STEPS))
 }
 
 /// One Newton step from `u` (objective `value`, `gradient`) along `-inverse_hessian *
@@ -1009,4 +1013,51 @@ pub(crate) fn chunked_sum_vec(
         }
     }
     total
+}
+
+#[cfg(all(test, feature = "frames"))]
+mod tests {
+    use super::*;
+    use crate::clv::{BgNbd, RepeatData};
+    use crate::simulate::{Process, simulate_repeat_data};
+
+    /// The Newton polish reaches the tolerance in a few steps with the curvature at the
+    /// optimum, and with a hundredth of it (each step a hundredth of the way) hands the
+    /// best point it reached and its steps back for L-BFGS to finish.
+    #[test]
+    fn polish_converges_with_the_curvature_and_hands_over_without_it() {
+        let process = Process::BgNbd {
+            r: 0.243,
+            alpha: 4.414,
+            a: 0.793,
+            b: 2.426,
+        };
+        let s = simulate_repeat_data(&process, 5_000, 1.0, 78.0, 11).unwrap();
+        let d = RepeatData::new(&s.frequency, &s.recency, &s.t).unwrap();
+        let scaled = Scaled::<BgNbd>::new(&d);
+        let obj = scaled.objective(0.0);
+        let opts = FitOptions::default();
+        let init = scaled.to_log(&BgNbd::default_initial(&d));
+        let optimum = minimise(&obj, init, &opts).0.unwrap();
+        let (n, _) = BgNbd::size(&d);
+        let covariance = log_covariance::<BgNbd>(&scaled.to_params(&optimum), &d, n, 0.0);
+        let inverse: Vec<Vec<f64>> = covariance
+            .unwrap()
+            .into_iter()
+            .map(|row| row.into_iter().map(|v| v * n).collect())
+            .collect();
+        let start: Vec<f64> = optimum.iter().map(|v| v + 0.05).collect();
+
+        let (u, steps) = polish(&obj, start.clone(), &inverse, &opts).unwrap();
+        assert!((1..POLISH_STEPS).contains(&steps), "{steps} steps");
+        assert!(norm(&obj.value_grad(&u).1) <= opts.tolerance);
+
+        let timid: Vec<Vec<f64>> = inverse
+            .iter()
+            .map(|row| row.iter().map(|v| v * 0.01).collect())
+            .collect();
+        let (reached, steps) = polish(&obj, start.clone(), &timid, &opts).unwrap_err();
+        assert_eq!(steps, POLISH_STEPS);
+        assert!(obj.value_grad(&reached).0 < obj.value_grad(&start).0);
+    }
 }

@@ -425,7 +425,8 @@ fn one_customer_and_all_equal_customers_do_not_panic() {
 /// systematic sample of `WARM_START_CUSTOMERS` customers. The start must not move the
 /// answer: each model's warm fit stops at the cold start's optimum (both converge to the
 /// same gradient tolerance, so the estimates agree far inside their standard errors and
-/// the log-likelihoods to rounding), and says where it started.
+/// the log-likelihoods to rounding), says where it started, and is the same on one and
+/// two threads.
 #[test]
 fn warm_started_fits_reach_the_cold_start_optimum() {
     use patronage::clv::covariates::Covariates;
@@ -467,6 +468,11 @@ fn warm_started_fits_reach_the_cold_start_optimum() {
 
     let warm = BgNbd::fitter().fit(&d).unwrap();
     let cold = BgNbd::fitter().warm_start(false).fit(&d).unwrap();
+    // The sample and the steps are the same on any thread count.
+    let one_thread = in_pool(1, || BgNbd::fitter().fit(&d).unwrap());
+    let two_threads = in_pool(2, || BgNbd::fitter().fit(&d).unwrap());
+    assert_eq!(one_thread, two_threads);
+    assert_eq!(one_thread, warm);
     agree(
         "BG/NBD",
         (warm.params(), warm.report().unwrap()),

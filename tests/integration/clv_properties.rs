@@ -430,10 +430,14 @@ fn one_customer_and_all_equal_customers_do_not_panic() {
 #[test]
 fn warm_started_fits_reach_the_cold_start_optimum() {
     use patronage::clv::covariates::Covariates;
-    use patronage::clv::{FitReport, WARM_START_CUSTOMERS, WARM_START_ROWS};
+    use patronage::clv::{Fitted, WARM_START_CUSTOMERS, WARM_START_ROWS};
     use patronage::simulate::simulate_covariate_spend;
 
-    fn agree(name: &str, warm: (&[f64], &FitReport), cold: (&[f64], &FitReport)) {
+    fn agree<M: Model>(name: &str, warm: &Fitted<M>, cold: &Fitted<M>) {
+        let (warm, cold) = (
+            (warm.params(), warm.report().unwrap()),
+            (cold.params(), cold.report().unwrap()),
+        );
         let start = warm
             .1
             .warm_start
@@ -473,25 +477,13 @@ fn warm_started_fits_reach_the_cold_start_optimum() {
     let two_threads = in_pool(2, || BgNbd::fitter().fit(&d).unwrap());
     assert_eq!(one_thread, two_threads);
     assert_eq!(one_thread, warm);
-    agree(
-        "BG/NBD",
-        (warm.params(), warm.report().unwrap()),
-        (cold.params(), cold.report().unwrap()),
-    );
+    agree("BG/NBD", &warm, &cold);
     let warm = MbgNbd::fitter().fit(&d).unwrap();
     let cold = MbgNbd::fitter().warm_start(false).fit(&d).unwrap();
-    agree(
-        "MBG/NBD",
-        (warm.params(), warm.report().unwrap()),
-        (cold.params(), cold.report().unwrap()),
-    );
+    agree("MBG/NBD", &warm, &cold);
     let warm = ParetoNbd::fitter().fit(&d).unwrap();
     let cold = ParetoNbd::fitter().warm_start(false).fit(&d).unwrap();
-    agree(
-        "Pareto/NBD",
-        (warm.params(), warm.report().unwrap()),
-        (cold.params(), cold.report().unwrap()),
-    );
+    agree("Pareto/NBD", &warm, &cold);
 
     // Spend drawn from Gamma-Gamma (a covariate with coefficient 0 leaves the plain
     // model), for more customers: only repeat buyers are fitted.
@@ -503,9 +495,5 @@ fn warm_started_fits_reach_the_cold_start_optimum() {
     assert!(spend.len() > WARM_START_ROWS);
     let warm = GammaGamma::fitter().fit(&spend).unwrap();
     let cold = GammaGamma::fitter().warm_start(false).fit(&spend).unwrap();
-    agree(
-        "Gamma-Gamma",
-        (warm.params(), warm.report().unwrap()),
-        (cold.params(), cold.report().unwrap()),
-    );
+    agree("Gamma-Gamma", &warm, &cold);
 }

@@ -167,8 +167,8 @@ impl Quadrant {
     }
 }
 
-fn quantile(values: &[f64], q: f64) -> f64 {
-    crate::stats::quantile_of(values, q)
+fn sorted(values: &[f64]) -> Vec<f64> {
+    crate::stats::sorted(values)
 }
 
 fn mean(values: &[f64]) -> f64 {
@@ -182,15 +182,45 @@ fn mean(values: &[f64]) -> f64 {
 /// [`Error::EmptyTable`] with no customers; [`Error::InvalidOption`] for a quantile
 /// outside (0, 1) or non-finite values.
 pub fn thresholds(margin: &[f64], cost: &[f64], split: Split) -> Result<(f64, f64)> {
-    if margin.is_empty() || cost.is_empty() {
+    let by_order = matches!(split, Split::Median | Split::Quantile(_));
+    let sort_if_needed = |v: &[f64]| if by_order { sorted(v) } else { Vec::new() };
+    let (sorted_margin, sorted_cost) = (sort_if_needed(margin), sort_if_needed(cost));
+    thresholds_on(
+        &Axes::new(margin, &sorted_margin),
+        &Axes::new(cost, &sorted_cost),
+        split,
+    )
+}
+
+/// One axis's values in customer order and the same values sorted ascending (empty
+/// when no quantile is taken), so that the thresholds and the grid's bands share one
+/// sort per axis.
+pub(crate) struct Axes<'a> {
+    values: &'a [f64],
+    sorted: &'a [f64],
+}
+
+impl<'a> Axes<'a> {
+    pub(crate) fn new(values: &'a [f64], sorted: &'a [f64]) -> Self {
+        Axes { values, sorted }
+    }
+
+    fn quantile(&self, q: f64) -> f64 {
+        crate::stats::quantile(self.sorted, q)
+    }
+}
+
+/// [`thresholds`] on axes already sorted.
+pub(crate) fn thresholds_on(margin: &Axes, cost: &Axes, split: Split) -> Result<(f64, f64)> {
+    if margin.values.is_empty() || cost.values.is_empty() {
         return Err(Error::EmptyTable {
             what: "no customers for the matrix".into(),
         });
     }
     let t = match split {
-        Split::Median => (quantile(margin, 0.5), quantile(cost, 0.5)),
-        Split::Mean => (mean(margin), mean(cost)),
-        Split::Quantile(q) if q > 0.0 && q < 1.0 => (quantile(margin, q), quantile(cost, q)),
+        Split::Median => (margin.quantile(0.5), cost.quantile(0.5)),
+        Split::Mean => (mean(margin.values), mean(cost.values)),
+        Split::Quantile(q) if q > 0.0 && q < 1.0 => (margin.quantile(q), cost.quantile(q)),
         Split::Quantile(q) => {
             return Err(Error::invalid(
                 "profitability.split",
@@ -464,11 +494,11 @@ pub struct GridCell {
 
 /// Band (1..=bands) of each value by the value's quantiles (equal-count bands; ties go to
 /// the lower band).
-fn bands(values: &[f64], bands: usize) -> Vec<usize> {
+fn bands(axis: &Axes, bands: usize) -> Vec<usize> {
     let cuts: Vec<f64> = (1..bands)
-        .map(|b| quantile(values, b as f64 / bands as f64))
+        .map(|b| axis.quantile(b as f64 / bands as f64))
         .collect();
-    values
+    axis.values
         .iter()
         .map(|v| 1 + cuts.iter().filter(|c| v > c).count())
         .collect()
@@ -496,10 +526,28 @@ pub fn grid(
     n: usize,
     m: usize,
 ) -> Result<Vec<GridCell>> {
+    let (sorted_margin, sorted_cost) = (sorted(margin), sorted(cost));
+    grid_on(
+        &Axes::new(margin, &sorted_margin),
+        &Axes::new(cost, &sorted_cost),
+        net,
+        n,
+        m,
+    )
+}
+
+/// [`grid`] on axes already sorted.
+pub(crate) fn grid_on(
+    margin: &Axes,
+    cost: &Axes,
+    net: &[f64],
+    n: usize,
+    m: usize,
+) -> Result<Vec<GridCell>> {
     if !(1..=20).contains(&n) || !(1..=20).contains(&m) {
         return Err(Error::invalid("grid", "bands must be between 1 and 20"));
     }
-    if margin.is_empty() {
+    if margin.values.is_empty() {
         return Err(Error::EmptyTable {
             what: "no customers for the grid".into(),
         });
@@ -515,7 +563,7 @@ pub fn grid(
             })
         })
         .collect();
-    for i in 0..margin.len() {
+    for i in 0..margin.values.len() {
         let cell = &mut cells[(mb[i] - 1) * m + (cb[i] - 1)];
         cell.customers += 1;
         cell.net_contribution += net[i];
@@ -547,21 +595,61 @@ pub struct CrossTabRow {
 /// assert_eq!(t.len(), 2);
 /// ```
 pub fn crosstab(q: &[Quadrant], groups: &[String], net: &[f64]) -> Vec<CrossTabRow> {
-    let mut cells: std::collections::BTreeMap<(usize, &str), (usize, f64)> =
-        std::collections::BTreeMap::new();
-    for i in 0..q.len().min(groups.len()).min(net.len()) {
-        let k = Quadrant::ALL.iter().position(|x| *x == q[i]).unwrap_or(0);
-        let e = cells.entry((k, groups[i].as_str())).or_insert((0, 0.0));
-        e.0 += 1;
-        e.1 += net[i];
+    let (codes, names) = numbered(groups.iter().map(|g| Some(g.as_str())));
+    crosstab_coded(q, &codes, &names, net)
+}
+
+/// A grouping's names numbered in order of first appearance (a missing group is
+/// "(none)"), so that tallies go by index instead of by text: each row's number, and the
+/// names by number.
+pub(crate) fn numbered<'a>(
+    groups: impl Iterator<Item = Option<&'a str>>,
+) -> (Vec<u32>, Vec<&'a str>) {
+    let mut names: Vec<&str> = Vec::new();
+    let mut number: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
+    let codes = groups
+        .map(|g| {
+            let g = g.unwrap_or("(none)");
+            *number.entry(g).or_insert_with(|| {
+                names.push(g);
+                names.len() as u32 - 1
+            })
+        })
+        .collect();
+    (codes, names)
+}
+
+/// [`crosstab`] with the grouping numbered by [`numbered`]. Each cell sums its
+/// customers' net contribution in customer order, as [`crosstab`] always has.
+pub(crate) fn crosstab_coded(
+    q: &[Quadrant],
+    codes: &[u32],
+    names: &[&str],
+    net: &[f64],
+) -> Vec<CrossTabRow> {
+    let quadrant_index = |q: Quadrant| Quadrant::ALL.iter().position(|x| *x == q).unwrap_or(0);
+    let mut cells = vec![(0usize, 0.0f64); Quadrant::ALL.len() * names.len()];
+    for i in 0..q.len().min(codes.len()).min(net.len()) {
+        let cell = &mut cells[quadrant_index(q[i]) * names.len() + codes[i] as usize];
+        cell.0 += 1;
+        cell.1 += net[i];
     }
-    cells
-        .into_iter()
-        .map(|((k, group), (customers, net_contribution))| CrossTabRow {
-            quadrant: Quadrant::ALL[k].name().into(),
-            group: group.to_string(),
-            customers,
-            net_contribution,
+    let mut by_name: Vec<usize> = (0..names.len()).collect();
+    by_name.sort_unstable_by_key(|&g| names[g]);
+    Quadrant::ALL
+        .iter()
+        .enumerate()
+        .flat_map(|(k, quadrant)| {
+            let cells = &cells;
+            by_name.iter().filter_map(move |&g| {
+                let (customers, net_contribution) = cells[k * names.len() + g];
+                (customers > 0).then(|| CrossTabRow {
+                    quadrant: quadrant.name().into(),
+                    group: names[g].to_string(),
+                    customers,
+                    net_contribution,
+                })
+            })
         })
         .collect()
 }
@@ -676,5 +764,92 @@ mod tests {
         assert!(s[0].action.starts_with("Invest to grow"), "{}", s[0].action);
         assert_eq!(grouped(-1234567.4), "-1,234,567");
         assert_eq!(grouped(999.0), "999");
+    }
+
+    /// The tally as it was written before the grouping was numbered: a sorted map keyed
+    /// by (quadrant, group text), summing in customer order.
+    fn crosstab_by_text(q: &[Quadrant], groups: &[String], net: &[f64]) -> Vec<CrossTabRow> {
+        let mut cells: std::collections::BTreeMap<(usize, &str), (usize, f64)> =
+            std::collections::BTreeMap::new();
+        for i in 0..q.len().min(groups.len()).min(net.len()) {
+            let k = Quadrant::ALL.iter().position(|x| *x == q[i]).unwrap();
+            let e = cells.entry((k, groups[i].as_str())).or_insert((0, 0.0));
+            e.0 += 1;
+            e.1 += net[i];
+        }
+        cells
+            .into_iter()
+            .map(|((k, group), (customers, net_contribution))| CrossTabRow {
+                quadrant: Quadrant::ALL[k].name().into(),
+                group: group.to_string(),
+                customers,
+                net_contribution,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_numbered_crosstab_equals_the_tally_by_text_to_the_bit() {
+        // Groups whose first appearance is not their name order, a group absent from
+        // some quadrants, and sums whose value depends on the order of addition.
+        let names = ["Lost", "Champions", "At Risk", "(none)", "About To Sleep"];
+        let n = 5000;
+        let q: Vec<Quadrant> = (0..n)
+            .map(|i| Quadrant::ALL[(i * 7 + i / 13) % 4])
+            .collect();
+        let groups: Vec<String> = (0..n)
+            .map(|i| names[if i % 4 == 1 { 0 } else { (i * i + 3) % 5 }].to_string())
+            .collect();
+        let net: Vec<f64> = (0..n)
+            .map(|i| ((i * 7919) % 1009) as f64 * 0.1 - 30.0 + 1e-9 * i as f64)
+            .collect();
+        let want = crosstab_by_text(&q, &groups, &net);
+        let got = crosstab(&q, &groups, &net);
+        assert_eq!(got.len(), want.len());
+        for (g, w) in got.iter().zip(&want) {
+            assert_eq!(
+                (&g.quadrant, &g.group, g.customers),
+                (&w.quadrant, &w.group, w.customers)
+            );
+            assert_eq!(g.net_contribution.to_bits(), w.net_contribution.to_bits());
+        }
+        // A missing group is "(none)", as the text path spells it.
+        let (codes, names) = numbered([Some("b"), None, Some("b")].into_iter());
+        assert_eq!((codes, names), (vec![0, 1, 0], vec!["b", "(none)"]));
+    }
+
+    #[test]
+    fn one_sort_per_axis_gives_the_thresholds_and_bands_of_the_plain_functions() {
+        let margin: Vec<f64> = (0..999).map(|i| ((i * 37) % 101) as f64 * 0.37).collect();
+        let cost: Vec<f64> = (0..999).map(|i| ((i * 53) % 97) as f64 * 1.3).collect();
+        let net: Vec<f64> = margin.iter().zip(&cost).map(|(m, c)| m - c).collect();
+        let (sm, sc) = (sorted(&margin), sorted(&cost));
+        let (ma, ca) = (Axes::new(&margin, &sm), Axes::new(&cost, &sc));
+        for split in [
+            Split::Median,
+            Split::Mean,
+            Split::Quantile(0.3),
+            Split::Values(5.0, 9.0),
+        ] {
+            assert_eq!(
+                thresholds_on(&ma, &ca, split).unwrap(),
+                thresholds(&margin, &cost, split).unwrap()
+            );
+        }
+        // 999 values: the median is the 500th smallest.
+        let mut copy = margin.clone();
+        copy.sort_by(f64::total_cmp);
+        assert_eq!(
+            thresholds(&margin, &cost, Split::Median).unwrap().0,
+            copy[499]
+        );
+        assert_eq!(
+            grid_on(&ma, &ca, &net, 4, 3).unwrap(),
+            grid(&margin, &cost, &net, 4, 3).unwrap()
+        );
+        assert!(matches!(
+            thresholds(&margin, &cost, Split::Quantile(1.5)),
+            Err(Error::InvalidOption { .. })
+        ));
     }
 }

@@ -43,6 +43,10 @@ use serde::Serialize;
 use crate::error::Result;
 #[cfg(feature = "frames")]
 use crate::io::frame::{customer_ids_as_text, nullable_f64};
+#[cfg(feature = "frames")]
+use crate::stats;
+#[cfg(feature = "frames")]
+use matrix::{Axes, crosstab_coded, grid_on, numbered, thresholds_on};
 
 /// Everything `patronage profitability` reports.
 #[derive(Debug, Clone)]
@@ -207,7 +211,13 @@ pub fn analyse_table(
         get("gross_profit")?,
         get("net_contribution")?,
     );
-    let t = thresholds(&margin, &cts, split)?;
+    // One sort per axis serves the thresholds and the grid's bands.
+    let (sorted_margin, sorted_cts) = (stats::sorted(&margin), stats::sorted(&cts));
+    let (margin_axis, cts_axis) = (
+        Axes::new(&margin, &sorted_margin),
+        Axes::new(&cts, &sorted_cts),
+    );
+    let t = thresholds_on(&margin_axis, &cts_axis, split)?;
     let quads = quadrants(&margin, &cts, t);
     let summary = summarise(&quads, &revenue, &gross, &cts);
     let (whale, whale_note) = match whale::whale_outcome(&net)? {
@@ -215,19 +225,17 @@ pub fn analyse_table(
         whale::WhaleOutcome::Undefined(reason) => (None, Some(reason)),
     };
     let loss: Vec<f64> = net.iter().copied().filter(|v| *v < 0.0).collect();
-    let grid = grid(&margin, &cts, &net, 3, 3)?;
+    let grid = grid_on(&margin_axis, &cts_axis, &net, 3, 3)?;
+    drop((sorted_margin, sorted_cts));
     // RFM segments of the same customers: row for row when both tables list the same
     // customers in the same order (the usual case: one summary behind both), else
     // matched by id.
     let same_rows = table
         .column("customer_id")?
         .equals_missing(rfm.column("customer_id")?);
-    let groups: Vec<String> = if same_rows {
-        rfm.column("segment")?
-            .str()?
-            .iter()
-            .map(|s| s.unwrap_or("(none)").to_string())
-            .collect()
+    let by_rfm_segment = if same_rows {
+        let (codes, names) = numbered(rfm.column("segment")?.str()?.iter());
+        crosstab_coded(&quads, &codes, &names, &net)
     } else {
         let text_ids = customer_ids_as_text;
         let segment_of: std::collections::HashMap<String, String> = text_ids(rfm)?
@@ -235,15 +243,15 @@ pub fn analyse_table(
             .zip(rfm.column("segment")?.str()?.iter())
             .filter_map(|(id, s)| Some((id?, s?.to_string())))
             .collect();
-        text_ids(&table)?
+        let groups: Vec<String> = text_ids(&table)?
             .into_iter()
             .map(|id| {
                 id.and_then(|id| segment_of.get(&id).cloned())
                     .unwrap_or_else(|| "(none)".into())
             })
-            .collect()
+            .collect();
+        crosstab(&quads, &groups, &net)
     };
-    let by_rfm_segment = crosstab(&quads, &groups, &net);
     let tiers = pyramid(&net, [0.05, 0.20, 0.50])?;
     table.with_column(Column::new(
         "quadrant".into(),

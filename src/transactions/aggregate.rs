@@ -1268,6 +1268,62 @@ mod tests {
         assert_eq!(s.first_order_value().unwrap(), [12.5]);
     }
 
+    /// A numeric column of a table as `f64`s (no nulls expected).
+    fn numbers(f: &DataFrame, name: &str) -> Vec<f64> {
+        f.column(name)
+            .unwrap()
+            .cast(&DataType::Float64)
+            .unwrap()
+            .f64()
+            .unwrap()
+            .into_no_null_iter()
+            .collect()
+    }
+
+    /// Customers first seen out of id order come out sorted by id, text or integer, with
+    /// their own figures and channel counts (kept apart from the records in the pass, so
+    /// both are checked).
+    #[test]
+    fn the_table_is_in_id_order_with_each_customers_figures() {
+        let dates = [
+            "2024-01-02",
+            "2024-01-03",
+            "2024-01-04",
+            "2024-01-05",
+            "2024-01-06",
+        ];
+        let amounts = [30.0, 10.0, 20.0, 11.0, 31.0];
+        let channels = ["web", "store", "phone", "store", "web"];
+        let text = df!(
+            "customer_id" => ["c", "a", "b", "a", "c"],
+            "date" => dates, "amount" => amounts, "channel" => channels,
+        )
+        .unwrap();
+        let ints = df!(
+            "customer_id" => [30i64, -1, 2, -1, 30],
+            "date" => dates, "amount" => amounts, "channel" => channels,
+        )
+        .unwrap();
+        let options = SummaryOptions::weekly().observation_end("2024-02-01");
+        for (df, ids) in [(text, ["a", "b", "c"]), (ints, ["-1", "2", "30"])] {
+            let t = Transactions::from_frame(df, TransactionSchema::default())
+                .unwrap()
+                .customer_table(&options, None)
+                .unwrap();
+            let f = t.frame();
+            let id = |i: usize| f.column("customer_id").unwrap().get(i).unwrap().to_string();
+            let got: Vec<String> = (0..3)
+                .map(|i| id(i).trim_matches('"').to_string())
+                .collect();
+            assert_eq!(got, ids);
+            let column = |name: &str| numbers(f, name);
+            assert_eq!(column("total_spend"), [21.0, 20.0, 61.0]);
+            assert_eq!(column("channel_orders_store"), [2.0, 0.0, 0.0]);
+            assert_eq!(column("channel_orders_web"), [0.0, 0.0, 2.0]);
+            assert_eq!(column("channel_orders_phone"), [0.0, 1.0, 0.0]);
+        }
+    }
+
     #[test]
     fn activity_counts_by_hand() {
         // Customer a: order o1 on two lines (web), a second order o2 (store) on the same
@@ -1287,16 +1343,7 @@ mod tests {
             .customer_table(&SummaryOptions::daily().observation_end("2024-03-02"), None)
             .unwrap();
         let f = t.frame();
-        let num = |name: &str| -> Vec<f64> {
-            f.column(name)
-                .unwrap()
-                .cast(&DataType::Float64)
-                .unwrap()
-                .f64()
-                .unwrap()
-                .into_no_null_iter()
-                .collect()
-        };
+        let num = |name: &str| numbers(f, name);
         assert_eq!(num("revenue"), [35.0, 7.0]);
         assert_eq!(num("returns"), [5.0, 0.0]);
         assert_eq!(num("cogs"), [18.0, 4.0]);

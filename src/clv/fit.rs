@@ -775,9 +775,8 @@ const POLISH_FLOOR: f64 = 1e-8;
 /// until the objective does not rise (within rounding, where the gradient still falls).
 /// Returns the point and the steps taken once the gradient norm is within
 /// `opts.tolerance`, or within [`POLISH_FLOOR`] when no step improves on it or the
-/// steps run out; otherwise
-/// `Err` with the best point reached and the steps taken, and the caller runs L-BFGS
-/// from that point.
+/// steps run out; otherwise `Err` with the best point reached and the steps taken, and
+/// the caller runs L-BFGS from that point.
 fn polish<M: Model>(
     obj: &Objective<'_, M>,
     start: Vec<f64>,

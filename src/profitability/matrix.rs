@@ -6,6 +6,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::stats::sorted;
 
 /// Where the axes are split. Written as text everywhere (TOML, JSON, the CLI's
 /// `--split`): `median`, `mean`, `qN` or `x,y`; see [`Split::from_str`].
@@ -165,10 +166,6 @@ impl Quadrant {
             }
         }
     }
-}
-
-fn sorted(values: &[f64]) -> Vec<f64> {
-    crate::stats::sorted(values)
 }
 
 fn mean(values: &[f64]) -> f64 {
@@ -599,9 +596,12 @@ pub fn crosstab(q: &[Quadrant], groups: &[String], net: &[f64]) -> Vec<CrossTabR
     crosstab_coded(q, &codes, &names, net)
 }
 
+/// The group of a customer without one in a cross-tab (missing from the RFM table).
+pub(crate) const NO_GROUP: &str = "(none)";
+
 /// A grouping's names numbered in order of first appearance (a missing group is
-/// "(none)"), so that tallies go by index instead of by text: each row's number, and the
-/// names by number.
+/// [`NO_GROUP`]), so that tallies go by index instead of by text: each row's number, and
+/// the names by number.
 pub(crate) fn numbered<'a>(
     groups: impl Iterator<Item = Option<&'a str>>,
 ) -> (Vec<u32>, Vec<&'a str>) {
@@ -609,7 +609,7 @@ pub(crate) fn numbered<'a>(
     let mut number: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
     let codes = groups
         .map(|g| {
-            let g = g.unwrap_or("(none)");
+            let g = g.unwrap_or(NO_GROUP);
             *number.entry(g).or_insert_with(|| {
                 names.push(g);
                 names.len() as u32 - 1
@@ -851,5 +851,45 @@ mod tests {
             thresholds(&margin, &cost, Split::Quantile(1.5)),
             Err(Error::InvalidOption { .. })
         ));
+    }
+
+    #[test]
+    fn empty_and_nan_inputs_are_refused_or_carried_as_before() {
+        // No customers: the thresholds and the grid refuse, the cross-tab is empty.
+        assert!(matches!(
+            thresholds(&[], &[], Split::Median),
+            Err(Error::EmptyTable { .. })
+        ));
+        assert!(matches!(
+            grid(&[], &[], &[], 3, 3),
+            Err(Error::EmptyTable { .. })
+        ));
+        assert!(crosstab(&[], &[], &[]).is_empty());
+        // A NaN sorts last (total order), so the median of [1, 2, NaN] is 2; a NaN axis
+        // value compares above no cut, so it lands in the lowest band, and a NaN
+        // contribution makes its cell's sum NaN.
+        let margin = [1.0, f64::NAN, 2.0];
+        let cost = [1.0, 1.0, 1.0];
+        assert_eq!(
+            thresholds(&margin, &cost, Split::Median).unwrap(),
+            (2.0, 1.0)
+        );
+        assert!(matches!(
+            thresholds(&[f64::NAN], &[1.0], Split::Median),
+            Err(Error::InvalidOption { .. })
+        ));
+        let g = grid(&margin, &cost, &[1.0, f64::NAN, 3.0], 3, 1).unwrap();
+        assert_eq!(g.iter().map(|c| c.customers).collect::<Vec<_>>(), [2, 1, 0]);
+        assert!(g[0].net_contribution.is_nan());
+        assert_eq!(g[1].net_contribution, 3.0);
+        let q = [Quadrant::Passive; 3];
+        let t = crosstab(
+            &q,
+            &["a".into(), "a".into(), "b".into()],
+            &[1.0, f64::NAN, 3.0],
+        );
+        assert_eq!(t.len(), 2);
+        assert!(t[0].net_contribution.is_nan());
+        assert_eq!(t[1].net_contribution, 3.0);
     }
 }

@@ -172,7 +172,8 @@ pub fn cost_table(
 /// [`MatrixAxis::Contribution`] the matrix's first axis is gross profit in money instead
 /// of margin %: the useful choice when every customer has the same margin (a
 /// `margin_rate` without a cost column), where the margin axis cannot separate anyone. `rfm` is a table with `customer_id` and `segment` (an
-/// [`crate::rfm::RfmTable`]'s frame); customers missing from it count as "(none)".
+/// [`crate::rfm::RfmTable`]'s frame); customers missing from it count as "(none)"
+/// (`NO_GROUP`).
 ///
 /// # Errors
 ///
@@ -247,7 +248,7 @@ pub fn analyse_table(
             .into_iter()
             .map(|id| {
                 id.and_then(|id| segment_of.get(&id).cloned())
-                    .unwrap_or_else(|| "(none)".into())
+                    .unwrap_or_else(|| matrix::NO_GROUP.into())
             })
             .collect();
         crosstab(&quads, &groups, &net)

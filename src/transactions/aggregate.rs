@@ -1311,10 +1311,12 @@ mod tests {
                 .customer_table(&options, None)
                 .unwrap();
             let f = t.frame();
-            let id = |i: usize| f.column("customer_id").unwrap().get(i).unwrap().to_string();
-            let got: Vec<String> = (0..3)
-                .map(|i| id(i).trim_matches('"').to_string())
-                .collect();
+            let id = f
+                .column("customer_id")
+                .unwrap()
+                .cast(&DataType::String)
+                .unwrap();
+            let got: Vec<&str> = id.str().unwrap().iter().map(Option::unwrap).collect();
             assert_eq!(got, ids);
             let column = |name: &str| numbers(f, name);
             assert_eq!(column("total_spend"), [21.0, 20.0, 61.0]);

@@ -286,72 +286,86 @@ pub fn costs_from_activity(
     a: &CustomerActivity<'_>,
     model: &CostModel,
 ) -> Result<Vec<CustomerCosts>> {
-    model.validate()?;
-    let n = a.len();
-    if let Some((name, v)) = a.slices().into_iter().find(|(_, v)| v.len() != n) {
-        return Err(Error::invalid(
-            "activity",
-            format!(
-                "`{name}` has {} values for {n} customers (the length of revenue): give one value per customer",
-                v.len()
-            ),
-        ));
-    }
-    if a.cogs.is_none() && model.margin_rate.is_none() {
-        return Err(Error::invalid(
-            "costs.margin_rate",
-            "the transactions have no cost column: map one (--cost-col / --unit-cost-col) or set margin_rate in the cost model",
-        ));
-    }
-    let count = |v: Option<&[f64]>, c: usize| v.map_or(0.0, |v| v[c]);
-    let channel_rate: Vec<f64> = a
-        .channel_orders
-        .iter()
-        .map(|(n, _)| model.per_channel_order.get(*n).copied().unwrap_or(0.0))
-        .collect();
-    let out: Vec<CustomerCosts> = (0..n)
+    let rates = ChannelRates::checked(a, model)?;
+    Ok((0..a.len())
         .into_par_iter()
-        .map(|c| {
-            let mut k = CustomerCosts {
-                revenue: a.revenue[c],
-                returns: a.returns[c],
-                orders: count(a.orders, c),
-                lines: count(a.lines, c),
-                units: count(a.units, c),
-                deliveries: count(a.deliveries, c),
-                return_count: count(a.return_count, c),
-                service_contacts: count(a.service_contacts, c),
-                visits: count(a.visits, c),
-                ..CustomerCosts::default()
-            };
-            k.cogs = match (a.cogs, model.margin_rate) {
-                (Some(cogs), _) => cogs[c],
-                (None, Some(m)) => (1.0 - m) * (k.revenue - k.returns),
-                (None, None) => 0.0,
-            };
-            k.gross_profit = k.revenue - k.returns - k.cogs;
-            let channel_cost: f64 = a
-                .channel_orders
+        .map(|c| rates.price(a, model, c))
+        .collect())
+}
+
+/// The cost model's rate for each of an activity's channels, once the activity and the
+/// model are checked: what pricing one customer needs besides the slices.
+struct ChannelRates(Vec<f64>);
+
+impl ChannelRates {
+    /// Checks the model, the slices' lengths and that the cost of goods is known.
+    fn checked(a: &CustomerActivity<'_>, model: &CostModel) -> Result<Self> {
+        model.validate()?;
+        let n = a.len();
+        if let Some((name, v)) = a.slices().into_iter().find(|(_, v)| v.len() != n) {
+            return Err(Error::invalid(
+                "activity",
+                format!(
+                    "`{name}` has {} values for {n} customers (the length of revenue): give one value per customer",
+                    v.len()
+                ),
+            ));
+        }
+        if a.cogs.is_none() && model.margin_rate.is_none() {
+            return Err(Error::invalid(
+                "costs.margin_rate",
+                "the transactions have no cost column: map one (--cost-col / --unit-cost-col) or set margin_rate in the cost model",
+            ));
+        }
+        Ok(ChannelRates(
+            a.channel_orders
                 .iter()
-                .zip(&channel_rate)
-                .map(|((_, orders), rate)| rate * orders[c])
-                .sum();
-            k.cts = [
-                model.per_order * k.orders,
-                model.per_line * k.lines,
-                model.per_unit * k.units,
-                model.per_delivery * k.deliveries,
-                model.per_return * k.return_count,
-                model.per_service_contact * k.service_contacts,
-                model.per_visit * k.visits,
-                channel_cost,
-                model.account_per_month * count(a.tenure_months, c),
-                model.discount_rate * k.revenue,
-            ];
-            k
-        })
-        .collect();
-    Ok(out)
+                .map(|(n, _)| model.per_channel_order.get(*n).copied().unwrap_or(0.0))
+                .collect(),
+        ))
+    }
+
+    /// Customer `c`'s costs.
+    fn price(&self, a: &CustomerActivity<'_>, model: &CostModel, c: usize) -> CustomerCosts {
+        let count = |v: Option<&[f64]>| v.map_or(0.0, |v| v[c]);
+        let mut k = CustomerCosts {
+            revenue: a.revenue[c],
+            returns: a.returns[c],
+            orders: count(a.orders),
+            lines: count(a.lines),
+            units: count(a.units),
+            deliveries: count(a.deliveries),
+            return_count: count(a.return_count),
+            service_contacts: count(a.service_contacts),
+            visits: count(a.visits),
+            ..CustomerCosts::default()
+        };
+        k.cogs = match (a.cogs, model.margin_rate) {
+            (Some(cogs), _) => cogs[c],
+            (None, Some(m)) => (1.0 - m) * (k.revenue - k.returns),
+            (None, None) => 0.0,
+        };
+        k.gross_profit = k.revenue - k.returns - k.cogs;
+        let channel_cost: f64 = a
+            .channel_orders
+            .iter()
+            .zip(&self.0)
+            .map(|((_, orders), rate)| rate * orders[c])
+            .sum();
+        k.cts = [
+            model.per_order * k.orders,
+            model.per_line * k.lines,
+            model.per_unit * k.units,
+            model.per_delivery * k.deliveries,
+            model.per_return * k.return_count,
+            model.per_service_contact * k.service_contacts,
+            model.per_visit * k.visits,
+            channel_cost,
+            model.account_per_month * count(a.tenure_months),
+            model.discount_rate * k.revenue,
+        ];
+        k
+    }
 }
 
 /// Prefix of the per-channel order counts in a customer table.
@@ -401,53 +415,97 @@ pub fn customer_costs(
 ) -> Result<Vec<CustomerCosts>> {
     // The model's own check before any column, as before there was a slice entry point.
     model.validate()?;
-    let get = |name: &str| numbers(customers, name);
-    let channel_orders = customers
+    with_activity(customers, activity, |a| costs_from_activity(a, model))
+}
+
+/// The cost table of [`crate::profitability::cost_table`]: [`customer_costs`] and
+/// [`costs_frame`] in one, each customer's costs written straight into the columns
+/// instead of into a record per customer first (at 3.5M customers the records alone
+/// were 700 MB, written and read once).
+#[cfg(feature = "frames")]
+pub(crate) fn cost_frame(
+    customers: &DataFrame,
+    model: &CostModel,
+    activity: Option<&HashMap<String, (f64, f64)>>,
+) -> Result<DataFrame> {
+    model.validate()?;
+    with_activity(customers, activity, |a| {
+        let rates = ChannelRates::checked(a, model)?;
+        let columns = cost_columns(a.len(), |c| rates.price(a, model, c));
+        frame_of(customers, columns)
+    })
+}
+
+/// Reads the activity columns of a customer table (service contacts and visits from
+/// `activity` by customer id) and hands them to `f` as a [`CustomerActivity`].
+#[cfg(feature = "frames")]
+fn with_activity<R>(
+    customers: &DataFrame,
+    activity: Option<&HashMap<String, (f64, f64)>>,
+    f: impl FnOnce(&CustomerActivity<'_>) -> Result<R>,
+) -> Result<R> {
+    const FIXED: [&str; 8] = [
+        "revenue",
+        "returns",
+        "orders",
+        "lines",
+        "units",
+        "deliveries",
+        "return_count",
+        "tenure_months",
+    ];
+    let has_cogs = customers.column("cogs").is_ok();
+    let channel_names: Vec<&str> = customers
         .get_column_names()
         .iter()
         .filter_map(|n| n.strip_prefix(CHANNEL_ORDERS))
-        .map(|channel| Ok((channel, get(&format!("{CHANNEL_ORDERS}{channel}"))?)))
-        .collect::<Result<Vec<_>>>()?;
-    let (revenue, returns) = (get("revenue")?, get("returns")?);
-    let cogs = customers
-        .column("cogs")
-        .is_ok()
-        .then(|| get("cogs"))
-        .transpose()?;
-    let (orders, lines, units) = (get("orders")?, get("lines")?, get("units")?);
-    let (deliveries, return_count) = (get("deliveries")?, get("return_count")?);
-    let tenure_months = get("tenure_months")?;
-    let ids = customers.column("customer_id")?.cast(&DataType::String)?;
-    let ids = ids.str()?;
-    let (contacts, visits): (Vec<f64>, Vec<f64>) = (0..customers.height())
-        .map(|c| {
-            activity
-                .and_then(|m| ids.get(c).and_then(|id| m.get(id)))
-                .copied()
-                .unwrap_or((0.0, 0.0))
-        })
-        .unzip();
-    let channels: Vec<(&str, &[f64])> = channel_orders
-        .iter()
-        .map(|(n, v)| (*n, v.as_slice()))
         .collect();
+    let mut names: Vec<String> = FIXED.iter().map(|n| n.to_string()).collect();
+    names.extend(has_cogs.then(|| "cogs".to_string()));
+    names.extend(channel_names.iter().map(|c| format!("{CHANNEL_ORDERS}{c}")));
+    // One column per task: each is a cast and a copy of 3.5M values at 10M rows.
+    // (Collected before the first error is taken, so a missing column is reported in
+    // the order of `names` whatever the thread count.)
+    let read: Vec<Result<Vec<f64>>> = names.par_iter().map(|n| numbers(customers, n)).collect();
+    let read: Vec<Vec<f64>> = read.into_iter().collect::<Result<_>>()?;
+    // Every name in `names` was read above, in that order.
+    let col = |name: &str| {
+        let at = names.iter().position(|n| n == name);
+        at.map_or(&[][..], |i| read[i].as_slice())
+    };
+    let cogs = has_cogs.then(|| col("cogs"));
+    let channels: Vec<(&str, &[f64])> = channel_names
+        .iter()
+        .map(|c| (*c, col(&format!("{CHANNEL_ORDERS}{c}"))))
+        .collect();
+    let n = customers.height();
+    let (contacts, visits): (Vec<f64>, Vec<f64>) = match activity {
+        Some(m) => {
+            let ids = customers.column("customer_id")?.cast(&DataType::String)?;
+            ids.str()?
+                .iter()
+                .map(|id| id.and_then(|id| m.get(id)).copied().unwrap_or((0.0, 0.0)))
+                .unzip()
+        }
+        None => (vec![0.0; n], vec![0.0; n]),
+    };
     // A literal rather than the builder: a field added to `CustomerActivity` must be
     // read here too, or this does not compile.
     let a = CustomerActivity {
-        revenue: &revenue,
-        returns: &returns,
-        cogs: cogs.as_deref(),
-        orders: Some(&orders),
-        lines: Some(&lines),
-        units: Some(&units),
-        deliveries: Some(&deliveries),
-        return_count: Some(&return_count),
-        tenure_months: Some(&tenure_months),
+        revenue: col("revenue"),
+        returns: col("returns"),
+        cogs,
+        orders: Some(col("orders")),
+        lines: Some(col("lines")),
+        units: Some(col("units")),
+        deliveries: Some(col("deliveries")),
+        return_count: Some(col("return_count")),
+        tenure_months: Some(col("tenure_months")),
         service_contacts: Some(&contacts),
         visits: Some(&visits),
         channel_orders: &channels,
     };
-    costs_from_activity(&a, model)
+    f(&a)
 }
 
 /// The per-customer profitability table, in the row order of `customers`: `customer_id,
@@ -460,7 +518,12 @@ pub fn customer_costs(
 /// Polars errors building the frame.
 #[cfg(feature = "frames")]
 pub fn costs_frame(customers: &DataFrame, costs: &[CustomerCosts]) -> Result<DataFrame> {
-    let columns = cost_columns(costs);
+    frame_of(customers, cost_columns(costs.len(), |c| costs[c]))
+}
+
+/// The frame of [`costs_frame`] from its columns.
+#[cfg(feature = "frames")]
+fn frame_of(customers: &DataFrame, columns: CostColumns) -> Result<DataFrame> {
     let ([margin_pct, cts_share], numbers) = columns;
     let mut numbers = numbers.into_iter();
     let mut next = |name: &str| Column::new(name.into(), numbers.next().unwrap_or_default());
@@ -505,14 +568,14 @@ type CostColumns = ([Vec<Option<f64>>; 2], Vec<Vec<f64>>);
 #[cfg(feature = "frames")]
 type BlockColumns<'a> = (Vec<&'a mut [f64]>, Vec<&'a mut [Option<f64>]>);
 
-/// Transposes the customers' costs into columns in one pass over them, a block of
-/// customers per task. Reading the 200-byte records once per output column instead
-/// (25 strided passes over 700 MB at 3.5M customers) was most of the cost-to-serve step.
+/// The columns of `n` customers' costs, `cost(c)` giving customer `c`'s, in one pass
+/// over the customers, a block of customers per task. (Reading a record per customer
+/// once per output column instead, 25 strided passes over 700 MB at 3.5M customers, was
+/// most of the cost-to-serve step.)
 #[cfg(feature = "frames")]
-fn cost_columns(costs: &[CustomerCosts]) -> CostColumns {
+fn cost_columns(n: usize, cost: impl Fn(usize) -> CustomerCosts + Sync) -> CostColumns {
     const BLOCK: usize = 1 << 14;
     const NUMBERS: usize = 6 + ACTIVITY_COUNTS.len() + CTS_COMPONENTS.len();
-    let n = costs.len();
     let mut numbers: Vec<Vec<f64>> = (0..NUMBERS).map(|_| vec![0.0; n]).collect();
     let mut ratios: [Vec<Option<f64>>; 2] = [vec![None; n], vec![None; n]];
     // Per block, the block's slice of every column.
@@ -534,9 +597,13 @@ fn cost_columns(costs: &[CustomerCosts]) -> CostColumns {
         let net = k.revenue - k.returns;
         if net > 0.0 { Some(num / net) } else { None }
     };
-    parts.into_par_iter().zip(costs.par_chunks(BLOCK)).for_each(
-        |((mut numbers, mut ratios), block)| {
-            for (i, k) in block.iter().enumerate() {
+    parts
+        .into_par_iter()
+        .enumerate()
+        .for_each(|(b, (mut numbers, mut ratios))| {
+            let lo = b * BLOCK;
+            for i in 0..BLOCK.min(n - lo) {
+                let k = &cost(lo + i);
                 let cts = k.cost_to_serve();
                 let head = [
                     k.revenue,
@@ -561,8 +628,7 @@ fn cost_columns(costs: &[CustomerCosts]) -> CostColumns {
                 ratios[0][i] = ratio(100.0 * k.gross_profit, k).map(|m| (m * 1e9).round() / 1e9);
                 ratios[1][i] = ratio(cts, k);
             }
-        },
-    );
+        });
     (ratios, numbers)
 }
 
@@ -668,6 +734,83 @@ mod tests {
         // Customers with no net revenue have no margin.
         let margins = column("margin_pct");
         assert!(margins[0].is_none() && margins.iter().any(Option::is_some));
+    }
+
+    /// A customer table's activity columns for `n` customers (text ids, two channels,
+    /// counts as integers as the aggregation writes them), with or without `cogs`.
+    #[cfg(feature = "frames")]
+    fn customer_frame(n: usize, with_cogs: bool) -> DataFrame {
+        let f = |scale: f64| {
+            (0..n)
+                .map(|c| ((c * 7919) % 97) as f64 * scale)
+                .collect::<Vec<f64>>()
+        };
+        let count = |m: u32| (0..n as u32).map(|c| (c * 31) % m).collect::<Vec<u32>>();
+        let mut cols = vec![
+            Column::new(
+                "customer_id".into(),
+                (0..n).map(|c| format!("C{c:06}")).collect::<Vec<_>>(),
+            ),
+            Column::new("revenue".into(), f(3.5)),
+            Column::new("returns".into(), f(0.25)),
+            Column::new("orders".into(), count(5)),
+            Column::new("lines".into(), count(9)),
+            Column::new("units".into(), f(2.0)),
+            Column::new("deliveries".into(), count(4)),
+            Column::new("return_count".into(), count(2)),
+            Column::new("tenure_months".into(), f(0.5)),
+            Column::new("channel_orders_phone".into(), count(3)),
+            Column::new("channel_orders_web".into(), count(6)),
+        ];
+        if with_cogs {
+            cols.push(Column::new("cogs".into(), f(1.5)));
+        }
+        DataFrame::new_infer_height(cols).unwrap()
+    }
+
+    #[cfg(feature = "frames")]
+    #[test]
+    fn the_cost_table_is_the_records_of_customer_costs() {
+        let customers = customer_frame(40_000, true);
+        let activity: HashMap<String, (f64, f64)> = [
+            ("C000003".to_string(), (2.0, 1.0)),
+            ("nobody".to_string(), (9.0, 9.0)),
+        ]
+        .into();
+        for counts in [None, Some(&activity)] {
+            let direct = cost_frame(&customers, &model(), counts).unwrap();
+            let records = customer_costs(&customers, &model(), counts).unwrap();
+            assert!(direct.equals_missing(&costs_frame(&customers, &records).unwrap()));
+        }
+        // Without a cost of goods: the margin rate prices the goods, or the model is refused.
+        let customers = customer_frame(100, false);
+        let margin = CostModel {
+            margin_rate: Some(0.3),
+            ..model()
+        };
+        let direct = cost_frame(&customers, &margin, None).unwrap();
+        let records = customer_costs(&customers, &margin, None).unwrap();
+        assert!(direct.equals_missing(&costs_frame(&customers, &records).unwrap()));
+        match cost_frame(&customers, &model(), None) {
+            Err(Error::InvalidOption { option, .. }) => assert_eq!(option, "costs.margin_rate"),
+            other => panic!("expected InvalidOption, got {other:?}"),
+        }
+    }
+
+    #[cfg(feature = "frames")]
+    #[test]
+    fn the_first_missing_activity_column_is_named() {
+        let customers = customer_frame(10, true)
+            .drop("returns")
+            .unwrap()
+            .drop("units")
+            .unwrap();
+        for _ in 0..20 {
+            match cost_frame(&customers, &model(), None) {
+                Err(Error::MissingColumn { column, .. }) => assert_eq!(column, "returns"),
+                other => panic!("expected MissingColumn, got {other:?}"),
+            }
+        }
     }
 
     #[test]

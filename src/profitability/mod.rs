@@ -164,8 +164,7 @@ pub fn cost_table(
     activity: Option<&DataFrame>,
 ) -> Result<DataFrame> {
     let counts = activity.map(activity_counts).transpose()?;
-    let costs = customer_costs(customers, model, counts.as_ref())?;
-    costs_frame(customers, &costs)
+    customers::cost_frame(customers, model, counts.as_ref())
 }
 
 /// The matrix, whale curve, pyramid, grid and RFM cross-tab of a [`cost_table`]. With

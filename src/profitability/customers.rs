@@ -782,6 +782,20 @@ mod tests {
             let records = customer_costs(&customers, &model(), counts).unwrap();
             assert!(direct.equals_missing(&costs_frame(&customers, &records).unwrap()));
         }
+        // No customers: an empty table with every column. A customer whose returns exceed
+        // its revenue (negative net): no margin or cost share, as in the records' table.
+        let empty = customer_frame(0, true);
+        let direct = cost_frame(&empty, &model(), None).unwrap();
+        assert_eq!(direct.height(), 0);
+        assert!(direct.equals_missing(&costs_frame(&empty, &[]).unwrap()));
+        let mut negative = customer_frame(3, true);
+        negative
+            .with_column(Column::new("returns".into(), [0.0, 500.0, 1.0]))
+            .unwrap();
+        let direct = cost_frame(&negative, &model(), None).unwrap();
+        let records = customer_costs(&negative, &model(), None).unwrap();
+        assert!(direct.equals_missing(&costs_frame(&negative, &records).unwrap()));
+        assert_eq!(direct.column("margin_pct").unwrap().null_count(), 2);
         // Without a cost of goods: the margin rate prices the goods, or the model is refused.
         let customers = customer_frame(100, false);
         let margin = CostModel {

@@ -233,6 +233,12 @@ pub enum Error {
     #[cfg(feature = "datafusion")]
     #[error("datafusion: {0}")]
     DataFusion(#[from] datafusion::error::DataFusionError),
+    /// The in-process Ballista cluster of `--engine ballista` (feature `ballista`) could
+    /// not start: a scheduler or executor that failed to bind a port, say. (A plan that
+    /// fails on the cluster is [`Error::DataFusion`].)
+    #[cfg(feature = "ballista")]
+    #[error("ballista: {0}")]
+    Ballista(ballista_core::error::BallistaError),
     /// An error raised inside polars while reading or computing a frame.
     #[cfg(feature = "frames")]
     #[error("polars: {0}")]

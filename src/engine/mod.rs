@@ -16,9 +16,16 @@
 //!   value (the per-customer sums see each customer's rows in input order either way,
 //!   and the figures added across customers are exact sums).
 //!
+//! - [`Engine::Ballista`] (feature `ballista`): the same plan as DataFusion's, planned by
+//!   a Ballista scheduler and run on its executors (a cluster's, or a scheduler and
+//!   executors started in this process), the sorted stream cut into blocks and cleaned
+//!   here as on DataFusion, so the table is again the in-memory engine's.
+//!
 //! Phase 2 (models, RFM, segmentation, profitability, the report) reads the customer
 //! table whatever engine made it.
 
+#[cfg(feature = "ballista")]
+mod ballista;
 #[cfg(feature = "datafusion")]
 pub mod datafusion;
 #[cfg(feature = "datafusion")]
@@ -36,8 +43,9 @@ use crate::transactions::options::SummaryOptions;
 use crate::transactions::partition::Keep;
 use crate::transactions::summary::Summary;
 
-/// Which engine runs phase 1 (TOML: an `[engine]` table with `kind = "memory"` or
-/// `kind = "datafusion"` and the DataFusion settings beside it; CLI: `--engine`).
+/// Which engine runs phase 1 (TOML: an `[engine]` table with `kind = "memory"`,
+/// `kind = "datafusion"` or `kind = "ballista"` and that engine's settings beside it;
+/// CLI: `--engine`).
 ///
 /// # Example
 /// ```
@@ -59,6 +67,10 @@ pub enum Engine {
     /// [`Error::InvalidOption`] naming `engine.kind`).
     #[serde(rename = "datafusion")]
     DataFusion(DataFusionSettings),
+    /// Apache Ballista: DataFusion's plan on a cluster's executors (feature `ballista`;
+    /// without it, choosing this engine is an [`Error::InvalidOption`] naming
+    /// `engine.kind`).
+    Ballista(BallistaSettings),
 }
 
 impl Engine {
@@ -67,14 +79,17 @@ impl Engine {
         match self {
             Engine::Memory => "memory",
             Engine::DataFusion(_) => "datafusion",
+            Engine::Ballista(_) => "ballista",
         }
     }
 
-    /// Checks the settings (a block of at least one row, at least one partition).
+    /// Checks the settings (a block of at least one row, at least one partition; for
+    /// Ballista a `df://HOST:PORT` scheduler, or at least one in-process executor and no
+    /// in-process settings beside a scheduler).
     ///
     /// # Errors
     /// [`Error::InvalidOption`] naming the `engine.*` key at fault; `engine.kind` for
-    /// `datafusion` in a build without the `datafusion` feature.
+    /// `datafusion` or `ballista` in a build without that feature.
     pub fn check(&self) -> Result<()> {
         match self {
             Engine::Memory => Ok(()),
@@ -93,6 +108,7 @@ impl Engine {
                 }
                 Ok(())
             }
+            Engine::Ballista(s) => s.check(),
         }
     }
 }
@@ -138,6 +154,122 @@ impl Default for DataFusionSettings {
             block_rows: DEFAULT_BLOCK_ROWS,
         }
     }
+}
+
+/// How the Ballista engine runs (TOML keys of the `[engine]` table with
+/// `kind = "ballista"`).
+///
+/// With `scheduler`, the plan goes to a running Ballista cluster: its executors read the
+/// input at the paths given here (so they must see the same files, a shared file system
+/// or the same mount), and they are sized where they are started. Without it, a
+/// scheduler and `executors` executors start in this process on 127.0.0.1 for the run
+/// (for trying the engine and for tests), sharing `memory_limit`, with their shuffle
+/// files in a directory under `spill_dir` removed at the end.
+///
+/// # Example
+/// ```
+/// use patronage::engine::{BallistaSettings, Engine};
+/// let e: Engine = toml::from_str("kind = \"ballista\"\nscheduler = \"df://10.0.0.5:50050\"")?;
+/// let Engine::Ballista(s) = e else { panic!() };
+/// assert_eq!(s.scheduler.as_deref(), Some("df://10.0.0.5:50050"));
+/// assert_eq!(BallistaSettings::default().executors, 2);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct BallistaSettings {
+    /// A running scheduler, `df://HOST:PORT`; `None`: start one in this process.
+    pub scheduler: Option<String>,
+    /// Executors started in this process when there is no `scheduler` (default 2).
+    pub executors: usize,
+    /// The in-process executors' memory pool (shared; above it their sorts spill).
+    /// `None`: no limit. Not allowed with `scheduler`.
+    pub memory_limit: Option<MemoryLimit>,
+    /// Where a text input is staged as Parquet, and the in-process executors' shuffle
+    /// and spill files; `None`: the system's temporary directory. With `scheduler`, a
+    /// text input's staged file must be readable by the executors at this path.
+    pub spill_dir: Option<PathBuf>,
+    /// Partitions of the plan (parallel scans and sorts across the executors); `None`:
+    /// the number of cores here.
+    pub partitions: Option<usize>,
+    /// Input rows per block of whole customers cleaned at a time, as on DataFusion.
+    pub block_rows: usize,
+}
+
+/// In-process executors by default: two, so a trial run shuffles between executors as
+/// a cluster does.
+pub const DEFAULT_EXECUTORS: usize = 2;
+
+impl Default for BallistaSettings {
+    fn default() -> Self {
+        BallistaSettings {
+            scheduler: None,
+            executors: DEFAULT_EXECUTORS,
+            memory_limit: None,
+            spill_dir: None,
+            partitions: None,
+            block_rows: DEFAULT_BLOCK_ROWS,
+        }
+    }
+}
+
+impl BallistaSettings {
+    /// See [`Engine::check`].
+    fn check(&self) -> Result<()> {
+        if !cfg!(feature = "ballista") {
+            return Err(Error::invalid(
+                "engine.kind",
+                "this build of patronage has no Ballista engine (build it with the `ballista` feature)",
+            ));
+        }
+        if self.block_rows == 0 {
+            return Err(Error::invalid("engine.block_rows", "must be at least 1"));
+        }
+        if self.partitions == Some(0) {
+            return Err(Error::invalid("engine.partitions", "must be at least 1"));
+        }
+        match &self.scheduler {
+            None if self.executors == 0 => Err(Error::invalid(
+                "engine.executors",
+                "must be at least 1 (or give a running scheduler)",
+            )),
+            None => Ok(()),
+            Some(url) => {
+                scheduler_address(url)?;
+                if self.memory_limit.is_some() {
+                    return Err(Error::invalid(
+                        "engine.memory_limit",
+                        "sizes the executors started in this process; a running cluster's executors are sized where they are started",
+                    ));
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// `(host, port)` of a `df://HOST:PORT` scheduler address.
+///
+/// # Errors
+/// [`Error::InvalidOption`] naming `engine.scheduler` when `url` is not of that form.
+fn scheduler_address(url: &str) -> Result<(&str, u16)> {
+    let bad = || {
+        Error::invalid(
+            "engine.scheduler",
+            format!(
+                "`{url}` is not a scheduler address (df://HOST:PORT, e.g. df://localhost:50050)"
+            ),
+        )
+    };
+    let rest = url.strip_prefix("df://").ok_or_else(bad)?;
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    let (host, port) = rest.rsplit_once(':').ok_or_else(bad)?;
+    let port: u16 = port.parse().map_err(|_| bad())?;
+    if host.is_empty() || port == 0 || host.contains('/') {
+        return Err(bad());
+    }
+    Ok((host, port))
 }
 
 /// A memory size: bytes, or a number with a unit `KiB`, `MiB`, `GiB`, `TiB` (powers of
@@ -222,8 +354,8 @@ impl From<MemoryLimit> for String {
     }
 }
 
-/// What an engine run did besides the table (the DataFusion engine's blocks and spills;
-/// zeros for the in-memory engine).
+/// What an engine run did besides the table (the DataFusion and Ballista engines'
+/// blocks, DataFusion's spills; zeros for the in-memory engine).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct EngineRun {
@@ -231,22 +363,26 @@ pub struct EngineRun {
     pub engine: String,
     /// Blocks of whole customers cleaned and aggregated.
     pub blocks: usize,
-    /// Times DataFusion's sort spilled to disk.
+    /// Times DataFusion's sort spilled to disk. Ballista's executors keep their own
+    /// metrics, so on Ballista this counts only what spilled in this process's part of
+    /// the plan (the client's: nothing).
     pub spill_count: usize,
-    /// Bytes it spilled.
+    /// Bytes it spilled (as `spill_count`).
     pub spilled_bytes: usize,
 }
 
 /// The customer table of `tx` made by `engine`: [`Transactions::customer_table`] for
 /// [`Engine::Memory`], the DataFusion engine (see the module docs) for
-/// [`Engine::DataFusion`]; the same table and cleaning report either way.
+/// [`Engine::DataFusion`], Ballista for [`Engine::Ballista`]; the same table and
+/// cleaning report on each.
 ///
 /// # Errors
 /// As [`Transactions::customer_table`]; for DataFusion also [`Error::InvalidOption`]
 /// (`engine.kind`) when `tx` is read neither from Parquet files nor from uncompressed
 /// delimited text, [`Error::Io`] when the text cannot be staged, and `Error::DataFusion`
 /// (feature `datafusion`) when DataFusion fails (a memory limit too small even to
-/// spill, say).
+/// spill, say) or Ballista does (a scheduler that does not answer); `Error::Ballista`
+/// (feature `ballista`) when the in-process cluster cannot start.
 ///
 /// # Example
 /// ```
@@ -317,11 +453,20 @@ fn table_on(
         Engine::DataFusion(settings) => {
             datafusion::customer_table(tx, options, cohorts, settings, keep)
         }
-        // `check` refused it above; the arm only completes the match.
+        #[cfg(feature = "ballista")]
+        Engine::Ballista(settings) => {
+            ballista::customer_table(tx, options, cohorts, settings, keep)
+        }
+        // `check` refused these above; the arms only complete the match.
         #[cfg(not(feature = "datafusion"))]
         Engine::DataFusion(_) => Err(Error::invalid(
             "engine.kind",
             "this build of patronage has no DataFusion engine",
+        )),
+        #[cfg(not(feature = "ballista"))]
+        Engine::Ballista(_) => Err(Error::invalid(
+            "engine.kind",
+            "this build of patronage has no Ballista engine",
         )),
     }
 }

@@ -23,13 +23,13 @@ fn datafusion(block_rows: usize, partitions: usize, limit: Option<u64>) -> Engin
     Engine::DataFusion(s)
 }
 
-fn write_parquet(df: &DataFrame, path: &Path) {
+pub(crate) fn write_parquet(df: &DataFrame, path: &Path) {
     patronage::io::write_frame(&mut df.clone(), path).unwrap();
 }
 
 /// The table of `tx` on `engine` equals the in-memory engine's (table, cohorts, report)
 /// or both fail with the same error; returns the run when both succeed.
-fn same_as_memory(
+pub(crate) fn same_as_memory(
     tx: &Transactions,
     opts: &SummaryOptions,
     engine: &Engine,
@@ -73,8 +73,9 @@ fn same_as_memory(
             None
         }
         (a, b) => panic!(
-            "{opts:?}: in memory {:?}, datafusion {:?}",
+            "{opts:?}: in memory {:?}, {} {:?}",
             a.map(|t| t.0.n_customers()),
+            engine.name(),
             b.map(|t| t.0.n_customers())
         ),
     }
@@ -117,13 +118,10 @@ fn strict_mode_fails_on_the_lowest_bad_row_of_the_whole_input() {
 /// The retail sample split into three files: the dataset read in memory equals the
 /// single file (row numbers run on across the files), and DataFusion on the directory
 /// and on a glob equals both.
-#[test]
-fn a_dataset_of_files_is_numbered_as_one_table() {
-    let dir = tempfile::tempdir().unwrap();
+/// The retail sample written as three Parquet files of unequal size in `dir/parts`.
+pub(crate) fn retail_in_parts(dir: &Path) -> PathBuf {
     let df = patronage::io::read_table("datasets/retail_sample.csv").unwrap();
-    let whole = dir.path().join("whole.parquet");
-    write_parquet(&df, &whole);
-    let parts = dir.path().join("parts");
+    let parts = dir.join("parts");
     std::fs::create_dir(&parts).unwrap();
     let n = df.height() as i64;
     for (k, (off, len)) in [(0, n / 3), (n / 3, n / 2 - n / 3), (n / 2, n)]
@@ -135,6 +133,34 @@ fn a_dataset_of_files_is_numbered_as_one_table() {
             &parts.join(format!("part-{k}.parquet")),
         );
     }
+    parts
+}
+
+/// CDNOW's rows (69,659) as `dir/cdnow.parquet`.
+pub(crate) fn cdnow_parquet(dir: &Path) -> PathBuf {
+    let text = Transactions::scan(
+        "datasets/cdnow/CDNOW_master.txt",
+        TransactionSchema::default(),
+    )
+    .unwrap();
+    let rows = text
+        .lazy()
+        .drop(cols(["__patronage_row"]))
+        .collect()
+        .unwrap();
+    assert_eq!(rows.height(), 69_659);
+    let path = dir.join("cdnow.parquet");
+    write_parquet(&rows, &path);
+    path
+}
+
+#[test]
+fn a_dataset_of_files_is_numbered_as_one_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let df = patronage::io::read_table("datasets/retail_sample.csv").unwrap();
+    let whole = dir.path().join("whole.parquet");
+    write_parquet(&df, &whole);
+    let parts = retail_in_parts(dir.path());
     let opts = SummaryOptions::weekly().calibration_end("2023-06-30");
     let single = Transactions::scan_parquet(&whole, TransactionSchema::default()).unwrap();
     let (want, _) = summary_on(&single, &opts, None, &Engine::Memory).unwrap();
@@ -156,21 +182,8 @@ fn a_dataset_of_files_is_numbered_as_one_table() {
 #[test]
 fn cdnow_in_blocks_equals_memory() {
     let dir = tempfile::tempdir().unwrap();
-    let text = Transactions::scan(
-        "datasets/cdnow/CDNOW_master.txt",
-        TransactionSchema::default(),
-    )
-    .unwrap();
-    let schema = TransactionSchema::default();
-    let path = dir.path().join("cdnow.parquet");
-    let rows = text
-        .lazy()
-        .drop(cols(["__patronage_row"]))
-        .collect()
-        .unwrap();
-    assert_eq!(rows.height(), 69_659);
-    write_parquet(&rows, &path);
-    let tx = Transactions::scan_parquet(&path, schema).unwrap();
+    let path = cdnow_parquet(dir.path());
+    let tx = Transactions::scan_parquet(&path, TransactionSchema::default()).unwrap();
     let opts = SummaryOptions::weekly().calibration_end("1997-09-30");
     let run = same_as_memory(
         &tx,
@@ -418,34 +431,53 @@ fn a_file_of_another_schema_in_a_dataset_is_named() {
 fn the_cli_gives_the_same_summary_and_report_on_either_engine() {
     use crate::cli::patronage;
     let dir = tempfile::tempdir().unwrap();
-    let df = patronage::io::read_table("datasets/retail_sample.csv").unwrap();
-    let path = dir.path().join("retail.parquet");
-    write_parquet(&df, &path);
+    let path = same_summary_as_memory(
+        dir.path(),
+        &[
+            "--engine",
+            "datafusion",
+            "--memory-limit",
+            "64MiB",
+            "--block-rows",
+            "300",
+        ],
+    );
     let file = path.to_str().unwrap();
-    let memory = patronage(&["summary", file]);
-    let engine = patronage(&[
-        "summary",
-        file,
-        "--engine",
-        "datafusion",
-        "--memory-limit",
-        "64MiB",
-        "--block-rows",
-        "300",
-    ]);
-    assert_eq!(memory.0, 0, "{}", memory.2);
-    assert_eq!(engine.0, 0, "{}", engine.2);
-    assert_eq!(memory.1, engine.1);
-    assert_eq!(memory.2, engine.2);
 
     let (code, _, err) = patronage(&["summary", file, "--memory-limit", "1GiB"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("--memory-limit"), "{err}");
 
+    same_report_as_memory(file, "datafusion", dir.path());
+}
+
+/// `patronage summary FILE ENGINE_ARGS` prints the memory engine's summary and cleaning
+/// line, FILE the retail sample as `dir/retail.parquet` (returned).
+pub(crate) fn same_summary_as_memory(dir: &Path, engine_args: &[&str]) -> PathBuf {
+    let df = patronage::io::read_table("datasets/retail_sample.csv").unwrap();
+    let path = dir.join("retail.parquet");
+    write_parquet(&df, &path);
+    let file = path.to_str().unwrap();
+    let memory = crate::cli::patronage(&["summary", file]);
+    let args: Vec<&str> = ["summary", file]
+        .into_iter()
+        .chain(engine_args.iter().copied())
+        .collect();
+    let engine = crate::cli::patronage(&args);
+    assert_eq!(memory.0, 0, "{}", memory.2);
+    assert_eq!(engine.0, 0, "{engine_args:?}: {}", engine.2);
+    assert_eq!(memory.1, engine.1);
+    assert_eq!(memory.2, engine.2);
+    path
+}
+
+/// `patronage report FILE --engine ENGINE` writes the memory engine's customer table and
+/// report figures (data, RFM, CLV, segmentation), and report.json names the engine.
+pub(crate) fn same_report_as_memory(file: &str, engine: &str, dir: &Path) {
     let mut reports = Vec::new();
-    for engine in ["memory", "datafusion"] {
-        let out = dir.path().join(engine);
-        let (code, _, err) = patronage(&[
+    for engine in ["memory", engine] {
+        let out = dir.join(format!("report-{engine}"));
+        let (code, _, err) = crate::cli::patronage(&[
             "report",
             file,
             "--engine",
@@ -459,13 +491,11 @@ fn the_cli_gives_the_same_summary_and_report_on_either_engine() {
         let json: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap())
                 .unwrap();
+        assert_eq!(json["engine"]["engine"], engine);
         reports.push((customers, json));
     }
     assert!(reports[0].0.equals_missing(&reports[1].0));
-    assert_eq!(reports[0].1["data"], reports[1].1["data"]);
-    assert_eq!(reports[0].1["rfm"], reports[1].1["rfm"]);
-    assert_eq!(reports[0].1["engine"]["engine"], "memory");
-    assert_eq!(reports[1].1["engine"]["engine"], "datafusion");
-    assert_eq!(reports[0].1["clv"], reports[1].1["clv"]);
-    assert_eq!(reports[0].1["segmentation"], reports[1].1["segmentation"]);
+    for key in ["data", "rfm", "clv", "segmentation"] {
+        assert_eq!(reports[0].1[key], reports[1].1[key], "{key}");
+    }
 }

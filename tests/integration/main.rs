@@ -16,6 +16,8 @@ mod clv_reference;
 mod covariates;
 mod derived_covariates;
 mod determinism;
+#[cfg(feature = "ballista")]
+mod engine_ballista;
 #[cfg(feature = "datafusion")]
 mod engine_datafusion;
 mod frame_free;

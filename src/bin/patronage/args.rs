@@ -789,27 +789,41 @@ pub(crate) struct InputArgs {
 /// The engine of phase 1 (reading, cleaning and aggregating the rows per customer).
 #[derive(Args)]
 pub(crate) struct EngineArgs {
-    /// `memory` (default: every row in memory) or `datafusion` (Parquet input, a
-    /// directory or a glob of Parquet files: rows sorted by customer out of core, spilling
-    /// to disk above --memory-limit; needs a build with the `datafusion` feature). Same
-    /// results either way.
-    #[arg(long, value_name = "memory|datafusion", help_heading = "Engine")]
+    /// `memory` (default: every row in memory), `datafusion` (Parquet input, a directory
+    /// or a glob of Parquet files, or delimited text: rows sorted by customer out of core,
+    /// spilling to disk above --memory-limit; needs a build with the `datafusion`
+    /// feature) or `ballista` (the same on a Ballista cluster, --scheduler, or on a
+    /// scheduler and --executors started here; needs the `ballista` feature). Same
+    /// results on each.
+    #[arg(
+        long,
+        value_name = "memory|datafusion|ballista",
+        help_heading = "Engine"
+    )]
     pub(crate) engine: Option<String>,
-    /// datafusion: memory pool of the sort (e.g. 4GiB, 512MiB); above it sorted runs
-    /// spill to disk. Default: no limit.
+    /// datafusion, ballista: memory pool of the sort (e.g. 4GiB, 512MiB); above it sorted
+    /// runs spill to disk. Default: no limit. (Ballista: the executors started here.)
     #[arg(long, value_name = "SIZE", help_heading = "Engine")]
     pub(crate) memory_limit: Option<String>,
-    /// datafusion: directory for spill files (default: the system's temporary directory).
+    /// datafusion, ballista: directory for spill files and staged text input (default:
+    /// the system's temporary directory).
     #[arg(long, value_name = "DIR", help_heading = "Engine")]
     pub(crate) spill_dir: Option<PathBuf>,
-    /// datafusion: parallel partitions of the scan and sort (default: the number of
-    /// cores). (`summary --partitions` is the in-memory engine's id ranges.)
+    /// datafusion, ballista: parallel partitions of the scan and sort (default: the
+    /// number of cores). (`summary --partitions` is the in-memory engine's id ranges.)
     #[arg(long, value_name = "N", help_heading = "Engine")]
     pub(crate) engine_partitions: Option<usize>,
-    /// datafusion: input rows per block of whole customers cleaned at a time (default
-    /// 1048576).
+    /// datafusion, ballista: input rows per block of whole customers cleaned at a time
+    /// (default 1048576).
     #[arg(long, value_name = "N", help_heading = "Engine")]
     pub(crate) block_rows: Option<usize>,
+    /// ballista: a running scheduler, df://HOST:PORT (its executors must read the input
+    /// at the same paths). Without it, a scheduler and --executors start in this process.
+    #[arg(long, value_name = "df://HOST:PORT", help_heading = "Engine")]
+    pub(crate) scheduler: Option<String>,
+    /// ballista without --scheduler: executors started in this process (default 2).
+    #[arg(long, value_name = "N", help_heading = "Engine")]
+    pub(crate) executors: Option<usize>,
 }
 
 impl EngineArgs {
@@ -818,7 +832,7 @@ impl EngineArgs {
         &self,
         base: patronage::engine::Engine,
     ) -> patronage::Result<patronage::engine::Engine> {
-        use patronage::engine::{DataFusionSettings, Engine};
+        use patronage::engine::{BallistaSettings, DataFusionSettings, Engine};
         let engine = match self.engine.as_deref() {
             None => base,
             Some("memory") => Engine::Memory,
@@ -826,49 +840,81 @@ impl EngineArgs {
                 e @ Engine::DataFusion(_) => e,
                 _ => Engine::DataFusion(DataFusionSettings::default()),
             },
+            Some("ballista") => match base {
+                e @ Engine::Ballista(_) => e,
+                _ => Engine::Ballista(BallistaSettings::default()),
+            },
             Some(other) => {
                 return Err(patronage::Error::InvalidOption {
                     option: "engine.kind".into(),
-                    reason: format!("`{other}` is not an engine (memory or datafusion)"),
+                    reason: format!("`{other}` is not an engine (memory, datafusion or ballista)"),
                 });
             }
         };
-        let datafusion_flag = [
-            self.memory_limit.is_some().then_some("memory_limit"),
-            self.spill_dir.is_some().then_some("spill_dir"),
-            self.engine_partitions.is_some().then_some("partitions"),
-            self.block_rows.is_some().then_some("block_rows"),
-        ]
-        .into_iter()
-        .flatten()
-        .next();
-        match engine {
+        let flag = |keys: &[(&'static str, bool)]| {
+            keys.iter().find(|(_, given)| *given).map(|(key, _)| *key)
+        };
+        let engine_flag = flag(&[
+            ("memory_limit", self.memory_limit.is_some()),
+            ("spill_dir", self.spill_dir.is_some()),
+            ("partitions", self.engine_partitions.is_some()),
+            ("block_rows", self.block_rows.is_some()),
+        ]);
+        let ballista_flag = flag(&[
+            ("scheduler", self.scheduler.is_some()),
+            ("executors", self.executors.is_some()),
+        ]);
+        let memory_limit = self.memory_limit.as_deref().map(str::parse).transpose()?;
+        let e = match engine {
             Engine::DataFusion(mut s) => {
-                if let Some(m) = &self.memory_limit {
-                    s.memory_limit = Some(m.parse()?);
+                if let Some(key) = ballista_flag {
+                    return Err(only_for(key, "the ballista engine", "--engine ballista"));
                 }
-                if let Some(d) = &self.spill_dir {
-                    s.spill_dir = Some(d.clone());
-                }
-                if let Some(p) = self.engine_partitions {
-                    s.partitions = Some(p);
-                }
-                if let Some(b) = self.block_rows {
-                    s.block_rows = b;
-                }
-                let e = Engine::DataFusion(s);
-                e.check()?;
-                Ok(e)
+                s.memory_limit = memory_limit.or(s.memory_limit);
+                s.spill_dir = self.spill_dir.clone().or(s.spill_dir);
+                s.partitions = self.engine_partitions.or(s.partitions);
+                s.block_rows = self.block_rows.unwrap_or(s.block_rows);
+                Engine::DataFusion(s)
             }
-            other => match datafusion_flag {
-                Some(key) => Err(patronage::Error::InvalidOption {
-                    option: format!("engine.{key}"),
-                    reason: "applies to the datafusion engine only (add --engine datafusion)"
-                        .into(),
-                }),
-                None => Ok(other),
-            },
-        }
+            Engine::Ballista(mut s) => {
+                s.memory_limit = memory_limit.or(s.memory_limit);
+                s.spill_dir = self.spill_dir.clone().or(s.spill_dir);
+                s.partitions = self.engine_partitions.or(s.partitions);
+                s.block_rows = self.block_rows.unwrap_or(s.block_rows);
+                s.scheduler = self.scheduler.clone().or(s.scheduler);
+                s.executors = self.executors.unwrap_or(s.executors);
+                if s.scheduler.is_some() && self.executors.is_some() {
+                    return Err(patronage::Error::InvalidOption {
+                        option: "engine.executors".into(),
+                        reason: "starts executors in this process; with --scheduler the cluster's own executors run the plan".into(),
+                    });
+                }
+                Engine::Ballista(s)
+            }
+            other => {
+                if let Some(key) = ballista_flag {
+                    return Err(only_for(key, "the ballista engine", "--engine ballista"));
+                }
+                if let Some(key) = engine_flag {
+                    return Err(only_for(
+                        key,
+                        "the datafusion and ballista engines",
+                        "--engine datafusion or --engine ballista",
+                    ));
+                }
+                other
+            }
+        };
+        e.check()?;
+        Ok(e)
+    }
+}
+
+/// The error for an engine flag given without its engine.
+fn only_for(key: &str, engines: &str, add: &str) -> patronage::Error {
+    patronage::Error::InvalidOption {
+        option: format!("engine.{key}"),
+        reason: format!("applies to {engines} only (add {add})"),
     }
 }
 
@@ -920,6 +966,8 @@ pub(crate) fn flag_hint(e: &patronage::Error) -> String {
         "engine.spill_dir" => "--spill-dir",
         "engine.partitions" => "--engine-partitions",
         "engine.block_rows" => "--block-rows",
+        "engine.scheduler" => "--scheduler",
+        "engine.executors" => "--executors",
         "time.purchase_unit" => "--purchase-unit",
         "time.time_unit" => "--time-unit",
         "time.observation_end" => "--observation-end",

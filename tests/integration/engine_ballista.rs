@@ -1,0 +1,245 @@
+//! The Ballista engine of phase 1 (feature `ballista`) gives the in-memory engine's
+//! customer table, cleaning report and errors: on a scheduler and two executors started
+//! in this process (and on three), on a running cluster reached by its address, for a
+//! frame with a bad row of every kind, a dataset of several files, CDNOW and delimited
+//! text; its work files are removed; its settings are checked by name.
+
+use patronage::engine::{BallistaSettings, Engine, MemoryLimit};
+use patronage::prelude::*;
+use patronage::stages::summary::summary_on;
+
+use crate::engine_datafusion::{
+    cdnow_parquet, retail_in_parts, same_as_memory, same_report_as_memory, same_summary_as_memory,
+    write_parquet,
+};
+use crate::out_of_core::{messy, option_sets};
+
+fn ballista(executors: usize, block_rows: usize, partitions: usize) -> BallistaSettings {
+    let mut s = BallistaSettings::default();
+    s.executors = executors;
+    s.block_rows = block_rows;
+    s.partitions = Some(partitions);
+    s
+}
+
+#[test]
+fn every_bad_row_kind_gives_the_memory_engines_table_report_and_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("messy.parquet");
+    write_parquet(&messy(), &path);
+    let tx = Transactions::scan_parquet(&path, TransactionSchema::default()).unwrap();
+    let mut summaries = 0;
+    // Blocks of a few rows on two executors, one block on three.
+    for (k, opts) in option_sets().into_iter().enumerate() {
+        let settings = if k % 2 == 0 {
+            ballista(2, 3, 2)
+        } else {
+            ballista(3, 1 << 20, 3)
+        };
+        if let Some(run) = same_as_memory(
+            &tx,
+            &opts,
+            &Engine::Ballista(settings),
+            Some(CohortPeriod::Month),
+        ) {
+            assert_eq!(run.engine, "ballista");
+            assert!(run.blocks >= 1);
+            summaries += 1;
+        }
+    }
+    // Strict and the two bad calibration ends fail; the other five summarise.
+    assert_eq!(summaries, 5);
+    // Strict mode names the lowest bad row of the whole input, whatever executor read it.
+    let opts = SummaryOptions::daily().strict(true);
+    match summary_on(&tx, &opts, None, &Engine::Ballista(ballista(2, 2, 2))) {
+        Err(Error::BadRow { row, column, .. }) => assert_eq!((row, column.as_str()), (4, "date")),
+        other => panic!("{:?}", other.map(|t| t.0.n_customers())),
+    }
+}
+
+/// The retail sample in three files (a directory) and CDNOW in one, under a memory pool
+/// on the executors: row numbers run on across the files as in memory, and the cluster's
+/// work directory under the spill directory is gone after each run.
+#[test]
+fn datasets_of_files_and_cdnow_equal_memory_and_leave_no_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let parts = retail_in_parts(dir.path());
+    let spill = tempfile::tempdir().unwrap();
+    let mut settings = ballista(2, 500, 2);
+    settings.memory_limit = Some(MemoryLimit::from_bytes(64 << 20));
+    settings.spill_dir = Some(spill.path().to_path_buf());
+    let engine = Engine::Ballista(settings.clone());
+    let tx = Transactions::scan_parquet_dataset(&parts, TransactionSchema::default()).unwrap();
+    let opts = SummaryOptions::weekly().calibration_end("2023-06-30");
+    let run = same_as_memory(&tx, &opts, &engine, Some(CohortPeriod::Month)).unwrap();
+    assert!(run.blocks > 1, "{run:?}");
+    assert_eq!(std::fs::read_dir(spill.path()).unwrap().count(), 0);
+
+    let path = cdnow_parquet(dir.path());
+    let tx = Transactions::scan_parquet(&path, TransactionSchema::default()).unwrap();
+    settings.block_rows = 5000;
+    let opts = SummaryOptions::weekly().calibration_end("1997-09-30");
+    let run = same_as_memory(&tx, &opts, &Engine::Ballista(settings), None).unwrap();
+    assert!(run.blocks > 5, "{run:?}");
+    assert_eq!(std::fs::read_dir(spill.path()).unwrap().count(), 0);
+}
+
+/// Delimited text is staged as Parquet with its row numbers (in the spill directory,
+/// which the in-process executors read) and gives the memory engine's table.
+#[test]
+fn delimited_text_is_staged_and_equals_memory() {
+    let spill = tempfile::tempdir().unwrap();
+    let mut settings = ballista(2, 300, 2);
+    settings.spill_dir = Some(spill.path().to_path_buf());
+    let tx =
+        Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default()).unwrap();
+    let opts = SummaryOptions::weekly().calibration_end("2024-03-31");
+    let run = same_as_memory(
+        &tx,
+        &opts,
+        &Engine::Ballista(settings),
+        Some(CohortPeriod::Month),
+    )
+    .unwrap();
+    assert!(run.blocks > 1);
+    assert_eq!(std::fs::read_dir(spill.path()).unwrap().count(), 0);
+}
+
+/// A cluster started apart from the run (Ballista's own in-process scheduler and two of
+/// its executors, as a cluster's processes would be) and reached by `df://` address.
+#[test]
+fn a_running_cluster_is_reached_by_its_address() {
+    let cluster = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let port = cluster.block_on(async {
+        let addr = ballista_scheduler::standalone::new_standalone_scheduler()
+            .await
+            .unwrap();
+        let url = format!("http://localhost:{}", addr.port());
+        for _ in 0..2 {
+            let client = loop {
+                match ballista_core::serde::protobuf::scheduler_grpc_client::SchedulerGrpcClient::connect(url.clone()).await {
+                    Ok(c) => break c,
+                    Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+                }
+            };
+            ballista_executor::new_standalone_executor(
+                client,
+                1,
+                ballista_core::serde::BallistaCodec::default(),
+            )
+            .await
+            .unwrap();
+        }
+        addr.port()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("messy.parquet");
+    write_parquet(&messy(), &path);
+    let tx = Transactions::scan_parquet(&path, TransactionSchema::default()).unwrap();
+    let mut settings = ballista(2, 4, 2);
+    settings.scheduler = Some(format!("df://localhost:{port}"));
+    let opts = SummaryOptions::weekly();
+    let run = same_as_memory(&tx, &opts, &Engine::Ballista(settings), None).unwrap();
+    assert!(run.blocks > 1);
+    drop(cluster);
+}
+
+#[test]
+fn bad_settings_and_an_absent_scheduler_are_refused_by_name() {
+    let tx =
+        Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default()).unwrap();
+    let opts = SummaryOptions::weekly();
+    let with = |f: fn(&mut BallistaSettings)| {
+        let mut s = BallistaSettings::default();
+        f(&mut s);
+        Engine::Ballista(s)
+    };
+    for (engine, key) in [
+        (with(|s| s.executors = 0), "engine.executors"),
+        (with(|s| s.block_rows = 0), "engine.block_rows"),
+        (with(|s| s.partitions = Some(0)), "engine.partitions"),
+        (
+            with(|s| s.scheduler = Some("localhost:50050".into())),
+            "engine.scheduler",
+        ),
+        (
+            with(|s| s.scheduler = Some("df://localhost".into())),
+            "engine.scheduler",
+        ),
+        (
+            with(|s| {
+                s.scheduler = Some("df://localhost:50050".into());
+                s.memory_limit = Some(MemoryLimit::from_bytes(1 << 30));
+            }),
+            "engine.memory_limit",
+        ),
+    ] {
+        match summary_on(&tx, &opts, None, &engine) {
+            Err(Error::InvalidOption { option, .. }) => assert_eq!(option, key, "{engine:?}"),
+            other => panic!("{engine:?}: {:?}", other.map(|t| t.0.n_customers())),
+        }
+    }
+    // Nothing listens on port 1: the plan fails with DataFusion's error, not a hang.
+    let absent = with(|s| s.scheduler = Some("df://127.0.0.1:1".into()));
+    match summary_on(&tx, &opts, None, &absent) {
+        Err(Error::DataFusion(_)) => {}
+        other => panic!("{:?}", other.map(|t| t.0.n_customers())),
+    }
+}
+
+/// The CLI: `summary` and `report` with `--engine ballista` print and write what the
+/// memory engine does; Ballista's flags without the engine are refused with exit 2.
+#[test]
+fn the_cli_gives_the_same_summary_and_report_on_ballista() {
+    use crate::cli::patronage;
+    let dir = tempfile::tempdir().unwrap();
+    let path = same_summary_as_memory(
+        dir.path(),
+        &[
+            "--engine",
+            "ballista",
+            "--executors",
+            "2",
+            "--block-rows",
+            "300",
+        ],
+    );
+    let file = path.to_str().unwrap();
+
+    for args in [
+        &["summary", file, "--scheduler", "df://localhost:50050"][..],
+        &[
+            "summary",
+            file,
+            "--engine",
+            "datafusion",
+            "--executors",
+            "2",
+        ],
+        &[
+            "summary",
+            file,
+            "--engine",
+            "ballista",
+            "--scheduler",
+            "df://localhost:50050",
+            "--executors",
+            "2",
+        ],
+    ] {
+        let (code, _, err) = patronage(args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        let flag = if args.contains(&"--scheduler") && !args.contains(&"--executors") {
+            "--scheduler"
+        } else {
+            "--executors"
+        };
+        assert!(err.contains(flag), "{args:?}: {err}");
+    }
+
+    same_report_as_memory(file, "ballista", dir.path());
+}

@@ -233,12 +233,15 @@ pub enum Error {
     #[cfg(feature = "datafusion")]
     #[error("datafusion: {0}")]
     DataFusion(#[from] datafusion::error::DataFusionError),
-    /// The in-process Ballista cluster of `--engine ballista` (feature `ballista`) could
-    /// not start: a scheduler or executor that failed to bind a port, say. (A plan that
-    /// fails on the cluster is [`Error::DataFusion`].)
+    /// The Ballista engine (feature `ballista`) found no scheduler at the address given,
+    /// or its in-process cluster could not start (a scheduler or executor that failed to
+    /// bind a port, say). (A plan that fails on the cluster is [`Error::DataFusion`].)
     #[cfg(feature = "ballista")]
-    #[error("ballista: {0}")]
-    Ballista(ballista_core::error::BallistaError),
+    #[error("ballista: {reason}")]
+    Ballista {
+        /// What failed, with Ballista's or the network's own words.
+        reason: String,
+    },
     /// An error raised inside polars while reading or computing a frame.
     #[cfg(feature = "frames")]
     #[error("polars: {0}")]

@@ -63,8 +63,8 @@ const CONNECT_PAUSE: std::time::Duration = std::time::Duration::from_millis(50);
 /// # Errors
 /// As [`Transactions::customer_table`]; [`Error::InvalidOption`] (`engine.kind`) when
 /// `tx` is read neither from Parquet files nor from delimited text;
-/// [`Error::DataFusion`] when the plan fails (on an executor, or a scheduler that does
-/// not answer); [`Error::Ballista`] when the in-process cluster cannot start.
+/// [`Error::DataFusion`] when the plan fails (on an executor, say); [`Error::Ballista`]
+/// when the scheduler given does not answer or the in-process cluster cannot start.
 pub(crate) fn customer_table(
     tx: &Transactions,
     options: &SummaryOptions,
@@ -92,7 +92,10 @@ pub(crate) fn customer_table(
         .with_default_features()
         .build();
     let (cluster, url) = match &settings.scheduler {
-        Some(url) => (None, url.clone()),
+        Some(url) => {
+            runtime.block_on(reach(url))?;
+            (None, url.clone())
+        }
         None => {
             let cluster = runtime.block_on(Cluster::start(
                 &state,
@@ -156,7 +159,9 @@ impl Cluster {
             })?;
         let addr = ballista_scheduler::standalone::new_standalone_scheduler_from_state(state)
             .await
-            .map_err(Error::Ballista)?;
+            .map_err(|e| Error::Ballista {
+                reason: format!("the in-process scheduler did not start: {e}"),
+            })?;
         let url = format!("http://localhost:{}", addr.port());
         for i in 0..executors {
             let scheduler = connect(&url).await?;
@@ -174,6 +179,49 @@ impl Cluster {
     }
 }
 
+/// How long a running scheduler has to accept a connection.
+const REACH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Checks that a scheduler answers at `url` (`df://HOST:PORT`), so that an address with
+/// nothing behind it is named as such rather than surfacing as a transport error from
+/// inside the plan.
+///
+/// # Errors
+/// [`Error::Ballista`] when no scheduler accepts a connection within [`REACH_TIMEOUT`].
+async fn reach(url: &str) -> Result<()> {
+    let http = format!("http://{}", url.trim_start_matches("df://"));
+    let failed = |why: String| {
+        Err(Error::Ballista {
+            reason: format!(
+                "no scheduler answered at {url} ({why}); start one (ballista-scheduler) or leave out --scheduler to run executors in this process"
+            ),
+        })
+    };
+    match tokio::time::timeout(REACH_TIMEOUT, SchedulerGrpcClient::connect(http)).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => failed(causes(&e)),
+        Err(_) => failed(format!("no answer in {} s", REACH_TIMEOUT.as_secs())),
+    }
+}
+
+/// `e` and its sources, outermost first ("tcp connect error: Connection refused").
+fn causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut last = text.clone();
+    let mut source = e.source();
+    while let Some(s) = source {
+        // tonic wraps an error in one that says the same again.
+        let said = s.to_string();
+        if said != last {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+        last = said;
+        source = s.source();
+    }
+    text
+}
+
 /// A client of the scheduler at `url`, retried while its server task starts.
 async fn connect(url: &str) -> Result<SchedulerGrpcClient<tonic::transport::Channel>> {
     let mut last = None;
@@ -184,12 +232,12 @@ async fn connect(url: &str) -> Result<SchedulerGrpcClient<tonic::transport::Chan
         }
         tokio::time::sleep(CONNECT_PAUSE).await;
     }
-    Err(Error::Ballista(
-        ballista_core::error::BallistaError::General(format!(
+    Err(Error::Ballista {
+        reason: format!(
             "the in-process scheduler at {url} did not answer: {}",
-            last.map_or_else(String::new, |e| e.to_string())
-        )),
-    ))
+            last.map_or_else(String::new, |e| causes(&e))
+        ),
+    })
 }
 
 /// Starts one executor polling `scheduler` for tasks: Ballista's executor with its

@@ -381,8 +381,9 @@ pub struct EngineRun {
 /// (`engine.kind`) when `tx` is read neither from Parquet files nor from uncompressed
 /// delimited text, [`Error::Io`] when the text cannot be staged, and `Error::DataFusion`
 /// (feature `datafusion`) when DataFusion fails (a memory limit too small even to
-/// spill, say) or Ballista does (a scheduler that does not answer); `Error::Ballista`
-/// (feature `ballista`) when the in-process cluster cannot start.
+/// spill, say) or a plan fails on Ballista's executors; `Error::Ballista` (feature
+/// `ballista`) when the scheduler given does not answer or the in-process cluster
+/// cannot start.
 ///
 /// # Example
 /// ```

@@ -183,10 +183,10 @@ fn bad_settings_and_an_absent_scheduler_are_refused_by_name() {
             other => panic!("{engine:?}: {:?}", other.map(|t| t.0.n_customers())),
         }
     }
-    // Nothing listens on port 1: the plan fails with DataFusion's error, not a hang.
+    // Nothing listens on port 1: named as an absent scheduler, not a hang.
     let absent = with(|s| s.scheduler = Some("df://127.0.0.1:1".into()));
     match summary_on(&tx, &opts, None, &absent) {
-        Err(Error::DataFusion(_)) => {}
+        Err(Error::Ballista { .. }) => {}
         other => panic!("{:?}", other.map(|t| t.0.n_customers())),
     }
 }

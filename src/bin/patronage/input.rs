@@ -138,7 +138,7 @@ pub(crate) fn summarise_partitioned(
         (_, Some(_)) => {
             return Err(patronage::Error::InvalidOption {
                 option: "partitions".into(),
-                reason: "--partitions splits the memory engine's input into id ranges; with --engine datafusion use --engine-partitions and --memory-limit".into(),
+                reason: "--partitions splits the memory engine's input into id ranges; with --engine datafusion or ballista use --engine-partitions and --memory-limit".into(),
             });
         }
         (engine, None) => patronage::engine::summary(&tx, &options, engine)?.0,

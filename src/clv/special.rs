@@ -564,11 +564,10 @@ fn ln_integral(g: impl Fn(f64) -> f64, a: f64, b: f64) -> Option<f64> {
 }
 
 /// `ln ∫_lo^hi (α+τ)^-m (β+τ)^-n dτ` for `α, β > 0` and `0 <= lo < hi`, by adaptive
-/// quadrature: in `v = ln(min(α,β) + τ)` when the range is long against
-/// `min(α,β) + lo` (which smooths an integrand that falls steeply from `lo`), in `τ`
-/// itself otherwise. Accurate to about 1e-13 relative whatever `α / β`, where the
-/// hypergeometric forms of this integral (Pareto/NBD's `A0`) can need billions of
-/// series terms. None when the arguments are out of range or the quadrature fails.
+/// quadrature ([`ln_scaled_power_integral`] plus `-m ln α - n ln β`). Accurate to about
+/// 1e-13 relative whatever `α / β`, where the hypergeometric forms of this integral
+/// (Pareto/NBD's `A0`) can need billions of series terms. None when the arguments are
+/// out of range or the quadrature fails.
 pub(crate) fn ln_power_integral(
     m: f64,
     n: f64,
@@ -577,7 +576,32 @@ pub(crate) fn ln_power_integral(
     lo: f64,
     hi: f64,
 ) -> Option<f64> {
-    let ok = m.is_finite()
+    let scaled = ln_scaled_power_integral(0.0, m, n, alpha, beta, lo, hi)?;
+    Some(scaled - m * alpha.ln() - n * beta.ln())
+}
+
+/// `ln ∫_lo^hi τ^k (1+τ/α)^-m (1+τ/β)^-n dτ` for `k >= 0`, `α, β > 0` and
+/// `0 <= lo < hi`, by adaptive quadrature: in `v = ln(min(α,β) + τ)` when the range is
+/// long against `min(α,β) + lo` (which smooths an integrand that falls steeply from
+/// `lo`), in `τ` itself otherwise. The powers are taken relative to `α^-m β^-n`, which
+/// the caller adds back (often cancelling it against its own constants exactly): with
+/// `n` in the thousands and `β` in the millions (a Pareto/NBD fit with little churn),
+/// `n ln β` is about 1e5, and its rounding (1e-11) inside the integrand would be noise
+/// that no quadrature tolerance can get under. Pareto/NBD's `P(X(t) = x)` integrates the
+/// customers who dropped out before `t` with `k = x`. None when the arguments are out of
+/// range or the quadrature fails.
+pub(crate) fn ln_scaled_power_integral(
+    k: f64,
+    m: f64,
+    n: f64,
+    alpha: f64,
+    beta: f64,
+    lo: f64,
+    hi: f64,
+) -> Option<f64> {
+    let ok = k >= 0.0
+        && k.is_finite()
+        && m.is_finite()
         && n.is_finite()
         && alpha > 0.0
         && beta > 0.0
@@ -589,19 +613,30 @@ pub(crate) fn ln_power_integral(
     if !ok {
         return None;
     }
+    // k ln τ, with ln 0 = -inf at τ = 0 (the integrand's value there is 0 for k > 0);
+    // rounding in e^v - c0 can give a tiny negative τ at the lower end: it is 0.
+    let ln_tau_power = |tau: f64| {
+        if k == 0.0 { 0.0 } else { k * tau.max(0.0).ln() }
+    };
     let c0 = alpha.min(beta);
-    let (da, db) = (alpha - c0, beta - c0); // one of them is 0
     if c0 + lo >= hi - lo {
         return ln_integral(
-            |tau| -m * (alpha + tau).ln() - n * (beta + tau).ln(),
+            |tau| -m * (tau / alpha).ln_1p() - n * (tau / beta).ln_1p() + ln_tau_power(tau),
             lo,
             hi,
         );
     }
-    // τ = e^v − c0, dτ = e^v dv; α + τ = da + e^v exactly when da = 0 (ln = v).
-    let ln_shift = |d: f64, v: f64| if d == 0.0 { v } else { (d + v.exp()).ln() };
+    // τ = e^v − c0, dτ = e^v dv; ln(1 + τ/c0) = v − ln c0 on the smaller one's side.
+    let ln_c0 = c0.ln();
+    let ln_rel = |base: f64, v: f64| {
+        if base == c0 {
+            v - ln_c0
+        } else {
+            ((v.exp() - c0) / base).ln_1p()
+        }
+    };
     ln_integral(
-        |v| -m * ln_shift(da, v) - n * ln_shift(db, v) + v,
+        |v| -m * ln_rel(alpha, v) - n * ln_rel(beta, v) + v + ln_tau_power(v.exp() - c0),
         (c0 + lo).ln(),
         (c0 + hi).ln(),
     )

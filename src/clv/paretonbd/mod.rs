@@ -424,6 +424,12 @@ const PROB_SERIES_BUDGET: usize = 20_000;
 /// millions of series terms per call. The form stays as the fallback should the
 /// quadrature fail.
 pub(crate) fn prob_n(p: &[f64], n: u32, t: f64) -> Result<f64> {
+    if !(t >= 0.0 && t.is_finite()) {
+        return Err(model_error(
+            ParetoNbd::NAME,
+            format!("P(X(t) = x) needs a finite t >= 0, got {t}"),
+        ));
+    }
     let (r, alpha, s, beta) = (p[0], p[1], p[2], p[3]);
     let x = f64::from(n);
     let first = (ln_gamma(r + x) - ln_gamma(r) - ln_gamma(x + 1.0)
@@ -575,6 +581,21 @@ mod tests {
         for t in [1.0, 10.0, 77.0] {
             let total: f64 = (0..3000).map(|n| prob_n(&p, n, t).unwrap()).sum();
             assert!((total - 1.0).abs() < 1e-10, "t={t}: sum {total}");
+        }
+    }
+
+    /// At `t = 0` every customer has made no purchase; a period that is negative, NaN or
+    /// infinite is refused with the model's name rather than answered.
+    #[test]
+    fn prob_n_at_zero_and_outside_its_domain() {
+        let p = [0.553, 10.578, 0.606, 11.669];
+        assert!((prob_n(&p, 0, 0.0).unwrap() - 1.0).abs() < 1e-15);
+        assert_eq!(prob_n(&p, 3, 0.0).unwrap(), 0.0);
+        for t in [-1.0, f64::NAN, f64::INFINITY] {
+            match prob_n(&p, 1, t) {
+                Err(crate::Error::Model { model, .. }) => assert_eq!(model, ParetoNbd::NAME),
+                other => panic!("t = {t}: {other:?}"),
+            }
         }
     }
 

@@ -15,12 +15,16 @@
 //!
 //! Row numbers: Ballista 55 serialises a Parquet scan without DataFusion's virtual
 //! row-index column (`file_row_index()`; the executors fail with "Column index out of
-//! bounds"), so the input is first staged here as one Parquet file with its row numbers,
-//! Parquet as text is on DataFusion (`super::staging`), and the cluster reads that file.
+//! bounds"). The in-process cluster reads Parquet where it is with our own scan, which
+//! numbers the rows on the executors and travels in the plans through our codecs
+//! (`super::numbered`). A cluster of Ballista's stock binaries (`--scheduler`) cannot
+//! decode that scan, so for it the input is first staged here as one Parquet file with
+//! its row numbers (`super::staging`) and the cluster reads that file. Text input is
+//! staged either way, as on DataFusion.
 //!
-//! What runs where: the scan, the sort (with spilling on the executors) and the shuffle
-//! between the executors; the cleaning and aggregation run on this process, one block
-//! at a time, as they read the sorted stream.
+//! What runs where: the scan (and the numbering), the sort (with spilling on the
+//! executors) and the shuffle between the executors; the cleaning and aggregation run
+//! on this process, one block at a time, as they read the sorted stream.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -46,6 +50,7 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 use super::datafusion::{
     Blocks, Input, Stage, checked_calibration_end, cores, phase_one_config, runtime, runtime_env,
 };
+use super::numbered::{PatronageLogicalCodec, PatronagePhysicalCodec};
 use super::{BallistaSettings, EngineRun};
 use crate::error::{Error, Result};
 use crate::transactions::Transactions;
@@ -75,11 +80,19 @@ pub(crate) fn customer_table(
     let cal = checked_calibration_end(tx, options)?;
     let partitions = settings.partitions.unwrap_or_else(cores);
     let runtime = runtime(partitions)?;
-    // Every input is staged with its row numbers: Ballista 55 drops the Parquet scan's
-    // row index when it sends the plan to the executors.
-    let input = Input::read(tx, &runtime, settings.spill_dir.as_deref(), Stage::All)?;
+    // Ballista 55 drops the Parquet scan's row index when it sends the plan to the
+    // executors. The in-process cluster runs our own numbering scan (it shares this
+    // session's codecs); a cluster of Ballista's stock binaries knows only its own plan
+    // nodes, so every input is staged with its row numbers for it.
+    let stage = match settings.scheduler {
+        None => Stage::TextNumberedScan,
+        Some(_) => Stage::All,
+    };
+    let input = Input::read(tx, &runtime, settings.spill_dir.as_deref(), stage)?;
     let config = phase_one_config(
-        SessionConfig::new_with_ballista(),
+        SessionConfig::new_with_ballista()
+            .with_ballista_logical_extension_codec(Arc::new(PatronageLogicalCodec::default()))
+            .with_ballista_physical_extension_codec(Arc::new(PatronagePhysicalCodec::default())),
         partitions,
         settings.memory_limit,
     );

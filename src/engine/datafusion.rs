@@ -23,6 +23,8 @@ use datafusion::execution::TaskContext;
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::functions::core::expr_fn::file_row_index;
+#[cfg(feature = "ballista")]
+use datafusion::logical_expr::Partitioning;
 use datafusion::physical_plan::{ExecutionPlan, execute_stream};
 use datafusion::prelude::{
     DataFrame as DfFrame, Expr, ParquetReadOptions, SessionConfig, SessionContext, ident, lit,
@@ -174,14 +176,23 @@ pub(super) struct Input {
     files: Vec<PathBuf>,
     offsets: Vec<u64>,
     staged: Option<Staged>,
+    /// How the files are numbered: `super::numbered`'s scan asks for it.
+    #[cfg(feature = "ballista")]
+    stage: Stage,
 }
 
-/// Which inputs [`Input::read`] stages.
+/// Which inputs [`Input::read`] stages, and how the rows of Parquet read where it is are
+/// numbered.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) enum Stage {
     /// Text only: Parquet is read where it is, numbered by DataFusion's row index.
     Text,
-    /// Parquet too (Ballista, whose executors get no row index).
+    /// Text only: Parquet is read where it is by our own scan, which numbers the rows
+    /// where it runs (Ballista with our codecs: `super::numbered`).
+    #[cfg(feature = "ballista")]
+    TextNumberedScan,
+    /// Parquet too (Ballista's stock executors, which get no row index).
+    #[cfg_attr(not(feature = "ballista"), allow(dead_code))]
     All,
 }
 
@@ -235,6 +246,8 @@ impl Input {
             files,
             offsets,
             staged,
+            #[cfg(feature = "ballista")]
+            stage,
         })
     }
 }
@@ -252,6 +265,32 @@ async fn sorted_plan(
 ) -> Result<Arc<dyn ExecutionPlan>> {
     let columns = tx.schema().used_columns();
     let id = tx.schema().customer_id.as_str();
+    let all = match numbered_scan(ctx, input, &columns, id)? {
+        Some(scan) => Some(scan),
+        None => union_of_files(ctx, input, &columns).await?,
+    };
+    let Some(all) = all else {
+        return Err(Error::EmptyTable {
+            what: "the dataset has no files".into(),
+        });
+    };
+    let sorted = all.sort(vec![
+        ident(id).sort(true, true),
+        ident(ROW).sort(true, false),
+    ])?;
+    Ok(sorted.create_physical_plan().await?)
+}
+
+/// Every file's `columns` and global row number (DataFusion's row index plus the file's
+/// offset, or the staged row number), the files in one union; `None` without files.
+///
+/// # Errors
+/// As [`sorted_plan`].
+async fn union_of_files(
+    ctx: &SessionContext,
+    input: &Input,
+    columns: &[String],
+) -> Result<Option<DfFrame>> {
     let mut all: Option<DfFrame> = None;
     for (path, offset) in input.files.iter().zip(&input.offsets) {
         let path = std::path::absolute(path).map_err(|source| Error::Io {
@@ -279,16 +318,42 @@ async fn sorted_plan(
             Some(a) => a.union(df)?,
         });
     }
-    let Some(all) = all else {
-        return Err(Error::EmptyTable {
-            what: "the dataset has no files".into(),
-        });
-    };
-    let sorted = all.sort(vec![
-        ident(id).sort(true, true),
-        ident(ROW).sort(true, false),
-    ])?;
-    Ok(sorted.create_physical_plan().await?)
+    Ok(all)
+}
+
+/// The files read by our own numbering scan when `input` asks for it (Ballista with our
+/// codecs, Parquet read where it is), repartitioned by customer id `id`; `None`
+/// otherwise.
+///
+/// The scan is one partition: Ballista 55 hands each task of a stage a slice of the
+/// partitions of the leaves it knows (file groups, shuffle readers) but runs a leaf it
+/// does not know whole in every task, so a scan of several partitions would be read
+/// once per task. One reader task, then the hash repartition by customer id spreads the
+/// rows over the executors, whose sorts run in parallel.
+///
+/// # Errors
+/// [`Error::DataFusion`] when a file's footer cannot be read or lacks a column.
+#[cfg(feature = "ballista")]
+fn numbered_scan(
+    ctx: &SessionContext,
+    input: &Input,
+    columns: &[String],
+    id: &str,
+) -> Result<Option<DfFrame>> {
+    if input.stage != Stage::TextNumberedScan || input.staged.is_some() {
+        return Ok(None);
+    }
+    let scan = super::numbered::NumberedParquet::new(&input.files, &input.offsets, columns, 1)?;
+    let partitions = ctx.copied_config().target_partitions();
+    Ok(Some(ctx.read_table(Arc::new(scan))?.repartition(
+        Partitioning::Hash(vec![ident(id)], partitions),
+    )?))
+}
+
+/// Without Ballista, nothing asks for our numbering scan.
+#[cfg(not(feature = "ballista"))]
+fn numbered_scan(_: &SessionContext, _: &Input, _: &[String], _: &str) -> Result<Option<DfFrame>> {
+    Ok(None)
 }
 
 /// Cuts the sorted stream of phase 1 at customer boundaries into blocks of about
@@ -319,6 +384,7 @@ impl Blocks<'_> {
     ) -> Result<(CustomerTable, EngineRun)> {
         let plan = runtime.block_on(sorted_plan(ctx, self.tx, &input))?;
         let (parts, blocks) = self.run(runtime, plan.clone(), ctx.task_ctx())?;
+        let staged_rows = input.staged.as_ref().map_or(0, |s| s.rows);
         drop(input);
         let (spill_count, spilled_bytes) = spills(plan.as_ref());
         // The whole-input rules (observation end, calibration checks, strict mode, report
@@ -331,6 +397,7 @@ impl Blocks<'_> {
                 blocks,
                 spill_count,
                 spilled_bytes,
+                staged_rows,
             },
         ))
     }

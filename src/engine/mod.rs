@@ -28,6 +28,8 @@
 mod ballista;
 #[cfg(feature = "datafusion")]
 pub mod datafusion;
+#[cfg(feature = "ballista")]
+mod numbered;
 #[cfg(feature = "datafusion")]
 mod staging;
 
@@ -369,6 +371,11 @@ pub struct EngineRun {
     pub spill_count: usize,
     /// Bytes it spilled (as `spill_count`).
     pub spilled_bytes: usize,
+    /// Input rows copied to a staged Parquet file with their row numbers before the plan
+    /// ran: a text input on either engine, and every input on a Ballista cluster reached
+    /// by `--scheduler` (whose stock executors cannot number rows). 0 when the engine
+    /// read the Parquet files where they are.
+    pub staged_rows: u64,
 }
 
 /// The customer table of `tx` made by `engine`: [`Transactions::customer_table`] for

@@ -73,6 +73,8 @@ fn datasets_of_files_and_cdnow_equal_memory_and_leave_no_files() {
     let opts = SummaryOptions::weekly().calibration_end("2023-06-30");
     let run = same_as_memory(&tx, &opts, &engine, Some(CohortPeriod::Month)).unwrap();
     assert!(run.blocks > 1, "{run:?}");
+    // Read where they are: the in-process executors number the rows themselves.
+    assert_eq!(run.staged_rows, 0, "{run:?}");
     assert_eq!(std::fs::read_dir(spill.path()).unwrap().count(), 0);
 
     let path = cdnow_parquet(dir.path());
@@ -102,7 +104,44 @@ fn delimited_text_is_staged_and_equals_memory() {
     )
     .unwrap();
     assert!(run.blocks > 1);
+    let lines = std::fs::read_to_string("datasets/retail_sample.csv")
+        .unwrap()
+        .lines()
+        .count();
+    assert_eq!(run.staged_rows, lines as u64 - 1);
     assert_eq!(std::fs::read_dir(spill.path()).unwrap().count(), 0);
+}
+
+/// A Parquet file of many small row groups, bad rows throughout and customers running
+/// across row groups, numbered by our scan on an executor and spread over the others
+/// by customer: every row is read once, and every reject keeps the row number the
+/// in-memory engine gives it (a scan of several partitions was once read whole by each
+/// of Ballista's tasks, doubling every figure: this caught it).
+#[test]
+fn many_row_groups_are_read_once_and_keep_their_row_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("many_groups.parquet");
+    let one = messy();
+    let mut all = one.clone();
+    for _ in 1..30 {
+        all.vstack_mut(&one).unwrap();
+    }
+    let mut file = std::fs::File::create(&path).unwrap();
+    polars::prelude::ParquetWriter::new(&mut file)
+        .with_row_group_size(Some(7))
+        .finish(&mut all)
+        .unwrap();
+    let tx = Transactions::scan_parquet(&path, TransactionSchema::default()).unwrap();
+    for (executors, partitions, block_rows) in [(2, 3, 5), (3, 5, 1 << 20)] {
+        let engine = Engine::Ballista(ballista(executors, block_rows, partitions));
+        let run = same_as_memory(&tx, &SummaryOptions::weekly(), &engine, None).unwrap();
+        assert_eq!(run.staged_rows, 0, "{run:?}");
+    }
+    let opts = SummaryOptions::daily().strict(true);
+    match summary_on(&tx, &opts, None, &Engine::Ballista(ballista(2, 2, 3))) {
+        Err(Error::BadRow { row, column, .. }) => assert_eq!((row, column.as_str()), (4, "date")),
+        other => panic!("{:?}", other.map(|t| t.0.n_customers())),
+    }
 }
 
 /// A cluster started apart from the run (Ballista's own in-process scheduler and two of
@@ -145,6 +184,8 @@ fn a_running_cluster_is_reached_by_its_address() {
     let opts = SummaryOptions::weekly();
     let run = same_as_memory(&tx, &opts, &Engine::Ballista(settings), None).unwrap();
     assert!(run.blocks > 1);
+    // Ballista's stock executors cannot number rows: the input was staged for them.
+    assert_eq!(run.staged_rows, messy().height() as u64);
     drop(cluster);
 }
 

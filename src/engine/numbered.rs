@@ -1,0 +1,705 @@
+//! A Parquet scan that numbers its rows where it runs (feature `ballista`), and the
+//! codecs that carry it through Ballista's plans to the executors.
+//!
+//! Ballista 55 serialises DataFusion's Parquet scan without its virtual row-index
+//! column (`file_row_index()`), so the executors cannot number rows with it. This scan
+//! numbers them itself: the files' Parquet footers give each row group's first row, the
+//! row groups can be split over the scan's partitions in file order, and each batch
+//! read gets the global numbers of its rows (1 for the dataset's first row, on across
+//! files, as the in-memory engine numbers them). Nothing is staged: the executors read
+//! the input where it is (on a cluster, at the same path on every machine, as
+//! Ballista's own Parquet scans do).
+//!
+//! Phase 1 asks for one partition (`super::datafusion`'s plan says why: Ballista 55
+//! slices only the leaves it knows between a stage's tasks, and runs any other leaf
+//! whole in each task).
+//!
+//! The plan reaches the scheduler as a logical plan holding [`NumberedParquet`] (a table
+//! provider) and the executors as physical plans holding [`NumberedScanExec`]; both are
+//! written and read by [`PatronageLogicalCodec`] and [`PatronagePhysicalCodec`], which
+//! hand every other node to Ballista's own codecs. The client, the scheduler and the
+//! executors must all use these codecs: the in-process cluster of `--engine ballista`
+//! does (it is built from the client's session state); a cluster of Ballista's stock
+//! binaries does not, so a run against `--scheduler` stages the input instead
+//! (`super::staging`).
+
+use std::any::Any;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use ballista_core::serde::{BallistaLogicalExtensionCodec, BallistaPhysicalExtensionCodec};
+use datafusion::arrow::array::{ArrayRef, Int64Array, RecordBatch};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::common::{DataFusionError, TableReference, plan_err};
+use datafusion::datasource::TableType;
+use datafusion::datasource::file_format::FileFormatFactory;
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::logical_expr::{Expr, Extension, LogicalPlan};
+use datafusion::parquet::arrow::async_reader::ParquetRecordBatchStreamBuilder;
+use datafusion::parquet::arrow::{ProjectionMask, parquet_to_arrow_schema};
+use datafusion::parquet::file::metadata::ParquetMetaDataReader;
+use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
+use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::{
+    DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
+};
+use datafusion_proto::logical_plan::LogicalExtensionCodec;
+use datafusion_proto::physical_plan::{PhysicalExtensionCodec, PhysicalProtoConverterExtension};
+use futures::{StreamExt, TryStreamExt};
+use serde::{Deserialize, Serialize};
+
+use crate::io::read::ROW;
+
+type DfResult<T> = std::result::Result<T, DataFusionError>;
+
+/// What opens an encoded [`NumberedParquet`] or [`NumberedScanExec`], so the codecs can
+/// tell ours from Ballista's nodes.
+const TAG: &[u8] = b"patronage:numbered-parquet:1\n";
+
+/// Consecutive row groups of one file read by one partition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Stretch {
+    /// Index into [`ScanSpec::files`].
+    file: usize,
+    /// The row groups, consecutive, in file order.
+    row_groups: Vec<usize>,
+    /// The global number of the first group's first row (1 for the dataset's first).
+    first_row: i64,
+}
+
+/// A field of the scan's schema as it travels in a plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct FieldSpec {
+    name: String,
+    /// Arrow's own spelling of the type (`DataType`'s `Display`, read back by `FromStr`).
+    data_type: String,
+    nullable: bool,
+}
+
+/// Everything an executor needs to run its partitions of the scan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct ScanSpec {
+    /// Absolute paths of the Parquet files, in dataset order.
+    files: Vec<String>,
+    /// The scan's columns, the row number last.
+    fields: Vec<FieldSpec>,
+    /// Each partition's stretches of row groups, in row order.
+    partitions: Vec<Vec<Stretch>>,
+}
+
+impl ScanSpec {
+    /// The scan's full schema (the read columns, then the row number).
+    fn schema(&self) -> DfResult<SchemaRef> {
+        let fields = self
+            .fields
+            .iter()
+            .map(|f| {
+                let data_type = DataType::from_str(&f.data_type)?;
+                Ok(Field::new(f.name.clone(), data_type, f.nullable))
+            })
+            .collect::<DfResult<Vec<Field>>>()?;
+        Ok(Arc::new(Schema::new(fields)))
+    }
+}
+
+/// The used `columns` of Parquet `files` with global row numbers (a column named
+/// [`ROW`], `Int64`), read in `partitions` parallel parts on whatever runs the plan.
+#[derive(Debug)]
+pub(super) struct NumberedParquet {
+    spec: ScanSpec,
+    schema: SchemaRef,
+}
+
+impl NumberedParquet {
+    /// The scan of `files`, whose first rows have the 0-based global positions `offsets`,
+    /// reading `columns`, its row groups split over at most `partitions` partitions of
+    /// about equal rows. The column types are the first file's; other files' columns are
+    /// cast to them as they are read.
+    ///
+    /// # Errors
+    /// [`DataFusionError`] when a footer cannot be read or a column is not in a file.
+    pub(super) fn new(
+        files: &[PathBuf],
+        offsets: &[u64],
+        columns: &[String],
+        partitions: usize,
+    ) -> DfResult<NumberedParquet> {
+        let mut stretches: Vec<(Stretch, i64)> = Vec::new();
+        let mut fields: Option<Vec<FieldSpec>> = None;
+        let mut names = Vec::with_capacity(files.len());
+        for (index, (path, offset)) in files.iter().zip(offsets).enumerate() {
+            let path = std::path::absolute(path)?;
+            let meta = footer(&path)?;
+            let file_meta = meta.file_metadata();
+            let arrow =
+                parquet_to_arrow_schema(file_meta.schema_descr(), file_meta.key_value_metadata())?;
+            let mut these = Vec::with_capacity(columns.len() + 1);
+            for c in columns {
+                let Ok(field) = arrow.field_with_name(c) else {
+                    return plan_err!("column {c} is not in {}", path.display());
+                };
+                these.push(FieldSpec {
+                    name: c.clone(),
+                    data_type: field.data_type().to_string(),
+                    nullable: true,
+                });
+            }
+            these.push(FieldSpec {
+                name: ROW.to_string(),
+                data_type: DataType::Int64.to_string(),
+                nullable: false,
+            });
+            fields.get_or_insert(these);
+            let mut first = i64::try_from(*offset).unwrap_or(i64::MAX).saturating_add(1);
+            for (g, group) in meta.row_groups().iter().enumerate() {
+                let rows = group.num_rows();
+                if rows > 0 {
+                    stretches.push((
+                        Stretch {
+                            file: index,
+                            row_groups: vec![g],
+                            first_row: first,
+                        },
+                        rows,
+                    ));
+                }
+                first = first.saturating_add(rows);
+            }
+            names.push(path.to_string_lossy().into_owned());
+        }
+        let Some(fields) = fields else {
+            return plan_err!("the dataset has no files");
+        };
+        let spec = ScanSpec {
+            files: names,
+            fields,
+            partitions: split(stretches, partitions),
+        };
+        let schema = spec.schema()?;
+        Ok(NumberedParquet { spec, schema })
+    }
+}
+
+/// The Parquet footer of `path`.
+fn footer(path: &Path) -> DfResult<datafusion::parquet::file::metadata::ParquetMetaData> {
+    let file = std::fs::File::open(path)?;
+    Ok(ParquetMetaDataReader::new().parse_and_finish(&file)?)
+}
+
+/// `groups` (one row group each, with its rows) in order, cut into at most `parts`
+/// contiguous runs of about equal rows, each run's consecutive groups of one file
+/// joined into one stretch.
+fn split(groups: Vec<(Stretch, i64)>, parts: usize) -> Vec<Vec<Stretch>> {
+    let total: i64 = groups.iter().map(|(_, rows)| rows).sum();
+    let parts = i64::try_from(parts.max(1)).unwrap_or(i64::MAX);
+    let target = (total + parts - 1) / parts.max(1);
+    let mut out: Vec<Vec<Stretch>> = Vec::new();
+    let mut current: Vec<Stretch> = Vec::new();
+    let mut filled = 0i64;
+    for (group, rows) in groups {
+        match current.last_mut() {
+            Some(last)
+                if last.file == group.file
+                    && last.row_groups.last().map(|g| g + 1)
+                        == group.row_groups.first().copied() =>
+            {
+                last.row_groups.extend(group.row_groups);
+            }
+            _ => current.push(group),
+        }
+        filled += rows;
+        if filled >= target {
+            out.push(std::mem::take(&mut current));
+            filled = 0;
+        }
+    }
+    if !current.is_empty() || out.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+#[async_trait]
+impl TableProvider for NumberedParquet {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    async fn scan(
+        &self,
+        _state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        _filters: &[Expr],
+        _limit: Option<usize>,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        Ok(Arc::new(NumberedScanExec::new(
+            self.spec.clone(),
+            projection.cloned(),
+        )?))
+    }
+}
+
+/// The physical scan of [`NumberedParquet`]: partition `i` reads its stretches of row
+/// groups in order and numbers each batch's rows.
+#[derive(Debug)]
+pub(super) struct NumberedScanExec {
+    spec: ScanSpec,
+    /// The full schema's columns this scan returns (`None`: all).
+    projection: Option<Vec<usize>>,
+    /// The full schema.
+    full: SchemaRef,
+    properties: Arc<PlanProperties>,
+}
+
+/// [`NumberedScanExec`] as the codec writes it.
+#[derive(Serialize, Deserialize)]
+struct EncodedScan {
+    spec: ScanSpec,
+    projection: Option<Vec<usize>>,
+}
+
+impl NumberedScanExec {
+    fn new(spec: ScanSpec, projection: Option<Vec<usize>>) -> DfResult<NumberedScanExec> {
+        let full = spec.schema()?;
+        let schema = match &projection {
+            Some(p) => Arc::new(full.project(p)?),
+            None => full.clone(),
+        };
+        let properties = PlanProperties::new(
+            EquivalenceProperties::new(schema),
+            Partitioning::UnknownPartitioning(spec.partitions.len()),
+            EmissionType::Incremental,
+            Boundedness::Bounded,
+        );
+        Ok(NumberedScanExec {
+            spec,
+            projection,
+            full,
+            properties: Arc::new(properties),
+        })
+    }
+}
+
+impl DisplayAs for NumberedScanExec {
+    fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(
+            f,
+            "NumberedScanExec: files={}, partitions={}",
+            self.spec.files.len(),
+            self.spec.partitions.len()
+        )
+    }
+}
+
+impl ExecutionPlan for NumberedScanExec {
+    fn name(&self) -> &str {
+        "NumberedScanExec"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.properties
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        Vec::new()
+    }
+
+    fn apply_expressions(
+        &self,
+        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> DfResult<TreeNodeRecursion>,
+    ) -> DfResult<TreeNodeRecursion> {
+        Ok(TreeNodeRecursion::Continue)
+    }
+
+    fn with_new_children(
+        self: Arc<Self>,
+        children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        if children.is_empty() {
+            Ok(self)
+        } else {
+            plan_err!("NumberedScanExec has no children")
+        }
+    }
+
+    fn execute(
+        &self,
+        partition: usize,
+        context: Arc<TaskContext>,
+    ) -> DfResult<SendableRecordBatchStream> {
+        let Some(stretches) = self.spec.partitions.get(partition).cloned() else {
+            return plan_err!(
+                "NumberedScanExec has {} partitions, not {}",
+                self.spec.partitions.len(),
+                partition + 1
+            );
+        };
+        let read = Arc::new(Read {
+            files: self.spec.files.clone(),
+            full: self.full.clone(),
+            projection: self.projection.clone(),
+            batch_rows: context.session_config().batch_size(),
+        });
+        let stream = futures::stream::iter(stretches)
+            .then(move |s| {
+                let read = read.clone();
+                async move { read.open(s).await }
+            })
+            .try_flatten();
+        Ok(Box::pin(RecordBatchStreamAdapter::new(
+            self.schema(),
+            stream,
+        )))
+    }
+}
+
+/// What a partition's reads share.
+struct Read {
+    files: Vec<String>,
+    full: SchemaRef,
+    projection: Option<Vec<usize>>,
+    batch_rows: usize,
+}
+
+impl Read {
+    /// The batches of `stretch`, numbered and shaped to the scan's schema.
+    async fn open(
+        self: Arc<Self>,
+        stretch: Stretch,
+    ) -> DfResult<impl futures::Stream<Item = DfResult<RecordBatch>> + Send + use<>> {
+        let Some(path) = self.files.get(stretch.file) else {
+            return plan_err!("NumberedScanExec has no file {}", stretch.file);
+        };
+        let file = tokio::fs::File::open(path).await?;
+        let builder = ParquetRecordBatchStreamBuilder::new(file).await?;
+        let columns = self.full.fields().iter().map(|f| f.name().as_str());
+        let mask = ProjectionMask::columns(builder.parquet_schema(), columns.filter(|c| *c != ROW));
+        let batches = builder
+            .with_projection(mask)
+            .with_row_groups(stretch.row_groups)
+            .with_batch_size(self.batch_rows)
+            .build()?;
+        let mut next = stretch.first_row;
+        Ok(batches.map(move |batch| {
+            let batch = batch?;
+            let first = next;
+            next = next.saturating_add(i64::try_from(batch.num_rows()).unwrap_or(i64::MAX));
+            self.shape(&batch, first)
+        }))
+    }
+
+    /// `batch`'s columns in the scan's order and types, its rows numbered from `first`,
+    /// projected as the plan asks.
+    fn shape(&self, batch: &RecordBatch, first: i64) -> DfResult<RecordBatch> {
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.full.fields().len());
+        for field in self.full.fields() {
+            if field.name() == ROW {
+                let n = i64::try_from(batch.num_rows()).unwrap_or(i64::MAX);
+                columns.push(Arc::new(Int64Array::from_iter_values(first..first + n)));
+                continue;
+            }
+            let Some(column) = batch.column_by_name(field.name()) else {
+                return plan_err!("column {} is missing from a Parquet file", field.name());
+            };
+            if column.data_type() == field.data_type() {
+                columns.push(column.clone());
+            } else {
+                columns.push(cast(column, field.data_type())?);
+            }
+        }
+        let full = RecordBatch::try_new(self.full.clone(), columns)?;
+        Ok(match &self.projection {
+            Some(p) => full.project(p)?,
+            None => full,
+        })
+    }
+}
+
+/// Ballista's logical codec, which also writes and reads [`NumberedParquet`].
+#[derive(Debug, Default)]
+pub(super) struct PatronageLogicalCodec {
+    ballista: BallistaLogicalExtensionCodec,
+}
+
+impl LogicalExtensionCodec for PatronageLogicalCodec {
+    fn try_decode(
+        &self,
+        buf: &[u8],
+        inputs: &[LogicalPlan],
+        ctx: &TaskContext,
+    ) -> DfResult<Extension> {
+        self.ballista.try_decode(buf, inputs, ctx)
+    }
+
+    fn try_encode(&self, node: &Extension, buf: &mut Vec<u8>) -> DfResult<()> {
+        self.ballista.try_encode(node, buf)
+    }
+
+    fn try_decode_table_provider(
+        &self,
+        buf: &[u8],
+        table_ref: &TableReference,
+        schema: SchemaRef,
+        ctx: &TaskContext,
+    ) -> DfResult<Arc<dyn TableProvider>> {
+        match buf.strip_prefix(TAG) {
+            Some(json) => {
+                let spec: ScanSpec = from_json(json)?;
+                Ok(Arc::new(NumberedParquet { spec, schema }))
+            }
+            None => self
+                .ballista
+                .try_decode_table_provider(buf, table_ref, schema, ctx),
+        }
+    }
+
+    fn try_encode_table_provider(
+        &self,
+        table_ref: &TableReference,
+        node: Arc<dyn TableProvider>,
+        buf: &mut Vec<u8>,
+    ) -> DfResult<()> {
+        let any: &dyn Any = node.as_ref();
+        match any.downcast_ref::<NumberedParquet>() {
+            Some(scan) => to_json(&scan.spec, buf),
+            None => self
+                .ballista
+                .try_encode_table_provider(table_ref, node, buf),
+        }
+    }
+
+    fn try_decode_file_format(
+        &self,
+        buf: &[u8],
+        ctx: &TaskContext,
+    ) -> DfResult<Arc<dyn FileFormatFactory>> {
+        self.ballista.try_decode_file_format(buf, ctx)
+    }
+
+    fn try_encode_file_format(
+        &self,
+        buf: &mut Vec<u8>,
+        node: Arc<dyn FileFormatFactory>,
+    ) -> DfResult<()> {
+        self.ballista.try_encode_file_format(buf, node)
+    }
+}
+
+/// Ballista's physical codec, which also writes and reads [`NumberedScanExec`].
+#[derive(Debug, Default)]
+pub(super) struct PatronagePhysicalCodec {
+    ballista: BallistaPhysicalExtensionCodec,
+}
+
+impl PhysicalExtensionCodec for PatronagePhysicalCodec {
+    fn try_decode(
+        &self,
+        buf: &[u8],
+        inputs: &[Arc<dyn ExecutionPlan>],
+        ctx: &TaskContext,
+        converter: &dyn PhysicalProtoConverterExtension,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        match buf.strip_prefix(TAG) {
+            Some(json) => {
+                let scan: EncodedScan = from_json(json)?;
+                Ok(Arc::new(NumberedScanExec::new(scan.spec, scan.projection)?))
+            }
+            None => self.ballista.try_decode(buf, inputs, ctx, converter),
+        }
+    }
+
+    fn try_encode(
+        &self,
+        node: Arc<dyn ExecutionPlan>,
+        buf: &mut Vec<u8>,
+        converter: &dyn PhysicalProtoConverterExtension,
+    ) -> DfResult<()> {
+        let any: &dyn Any = node.as_ref();
+        match any.downcast_ref::<NumberedScanExec>() {
+            Some(scan) => to_json(
+                &EncodedScan {
+                    spec: scan.spec.clone(),
+                    projection: scan.projection.clone(),
+                },
+                buf,
+            ),
+            None => self.ballista.try_encode(node, buf, converter),
+        }
+    }
+}
+
+/// `value` as [`TAG`] and JSON, appended to `buf`.
+fn to_json<T: Serialize>(value: &T, buf: &mut Vec<u8>) -> DfResult<()> {
+    buf.extend_from_slice(TAG);
+    serde_json::to_writer(buf, value).map_err(|e| DataFusionError::External(Box::new(e)))
+}
+
+/// The JSON after [`TAG`] read back.
+fn from_json<T: for<'de> Deserialize<'de>>(json: &[u8]) -> DfResult<T> {
+    serde_json::from_slice(json).map_err(|e| DataFusionError::External(Box::new(e)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn group(file: usize, g: usize, first_row: i64, rows: i64) -> (Stretch, i64) {
+        (
+            Stretch {
+                file,
+                row_groups: vec![g],
+                first_row,
+            },
+            rows,
+        )
+    }
+
+    #[test]
+    fn split_keeps_row_order_and_joins_consecutive_groups() {
+        let groups = vec![
+            group(0, 0, 1, 10),
+            group(0, 1, 11, 10),
+            group(1, 0, 21, 10),
+            group(1, 1, 31, 10),
+        ];
+        let parts = split(groups.clone(), 2);
+        assert_eq!(parts.len(), 2);
+        assert_eq!(
+            parts[0],
+            vec![Stretch {
+                file: 0,
+                row_groups: vec![0, 1],
+                first_row: 1
+            }]
+        );
+        assert_eq!(
+            parts[1],
+            vec![Stretch {
+                file: 1,
+                row_groups: vec![0, 1],
+                first_row: 21
+            }]
+        );
+        // More partitions than groups: one group each, none empty.
+        let parts = split(groups.clone(), 8);
+        assert_eq!(parts.len(), 4);
+        assert!(parts.iter().all(|p| p.len() == 1));
+        // One partition: a stretch per file.
+        let parts = split(groups, 1);
+        assert_eq!(parts.len(), 1);
+        assert_eq!(parts[0].len(), 2);
+    }
+
+    #[test]
+    fn the_codecs_carry_the_scan_and_its_projection() {
+        let spec = ScanSpec {
+            files: vec!["/data/a.parquet".into()],
+            fields: vec![
+                FieldSpec {
+                    name: "customer_id".into(),
+                    data_type: DataType::Utf8View.to_string(),
+                    nullable: true,
+                },
+                FieldSpec {
+                    name: ROW.into(),
+                    data_type: DataType::Int64.to_string(),
+                    nullable: false,
+                },
+            ],
+            partitions: vec![vec![Stretch {
+                file: 0,
+                row_groups: vec![0, 1],
+                first_row: 1,
+            }]],
+        };
+        let exec = Arc::new(NumberedScanExec::new(spec.clone(), Some(vec![1])).unwrap());
+        let codec = PatronagePhysicalCodec::default();
+        let mut buf = Vec::new();
+        let converter = datafusion_proto::physical_plan::DefaultPhysicalProtoConverter {};
+        codec.try_encode(exec, &mut buf, &converter).unwrap();
+        let ctx = TaskContext::default();
+        let back = codec.try_decode(&buf, &[], &ctx, &converter).unwrap();
+        let any: &dyn Any = back.as_ref();
+        let back = any.downcast_ref::<NumberedScanExec>().unwrap();
+        assert_eq!(back.spec, spec);
+        assert_eq!(back.projection, Some(vec![1]));
+        assert_eq!(back.schema().field(0).name(), ROW);
+        assert_eq!(back.full.field(0).data_type(), &DataType::Utf8View);
+    }
+}
+
+#[cfg(test)]
+mod scan_tests {
+    use super::*;
+    use datafusion::arrow::array::{Array, StringArray};
+    use datafusion::parquet::arrow::ArrowWriter;
+    use datafusion::parquet::file::properties::WriterProperties;
+    use datafusion::prelude::SessionContext;
+
+    /// A file of `rows` rows (ids "c0", "c1", ...) in row groups of `group` rows.
+    fn file(dir: &Path, name: &str, rows: usize, group: usize) -> PathBuf {
+        let path = dir.join(name);
+        let ids: StringArray = (0..rows).map(|i| Some(format!("c{i}"))).collect();
+        let schema = Arc::new(Schema::new(vec![Field::new(
+            "customer_id",
+            DataType::Utf8,
+            true,
+        )]));
+        let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(ids)]).unwrap();
+        let props = WriterProperties::builder()
+            .set_max_row_group_row_count(Some(group))
+            .build();
+        let mut w =
+            ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), schema, Some(props))
+                .unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        path
+    }
+
+    #[test]
+    fn every_row_is_read_once_with_its_global_number() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = vec![
+            file(dir.path(), "a.parquet", 23, 4),
+            file(dir.path(), "b.parquet", 10, 3),
+        ];
+        let scan = NumberedParquet::new(&files, &[0, 23], &["customer_id".to_string()], 3).unwrap();
+        let exec = NumberedScanExec::new(scan.spec.clone(), None).unwrap();
+        let ctx = SessionContext::new();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let mut seen: Vec<(String, i64)> = Vec::new();
+        for p in 0..exec.spec.partitions.len() {
+            let stream = exec.execute(p, ctx.task_ctx()).unwrap();
+            let batches: Vec<RecordBatch> = rt.block_on(stream.try_collect()).unwrap();
+            for b in batches {
+                let ids = b.column(0).as_any().downcast_ref::<StringArray>().unwrap();
+                let rows = b.column(1).as_any().downcast_ref::<Int64Array>().unwrap();
+                for i in 0..b.num_rows() {
+                    assert!(ids.is_valid(i));
+                    seen.push((ids.value(i).to_string(), rows.value(i)));
+                }
+            }
+        }
+        let expected: Vec<(String, i64)> = (0..23)
+            .map(|i| (format!("c{i}"), i + 1))
+            .chain((0..10).map(|i| (format!("c{i}"), i + 24)))
+            .collect();
+        assert_eq!(exec.spec.partitions.len(), 3);
+        assert_eq!(seen, expected);
+    }
+}

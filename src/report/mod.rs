@@ -28,6 +28,7 @@
 //! ```
 
 pub mod advice;
+#[cfg(feature = "plots")]
 mod align;
 #[cfg(feature = "plots")]
 pub mod charts;
@@ -35,6 +36,7 @@ pub mod covariates;
 pub mod customer_value;
 #[cfg(feature = "plots")]
 mod html;
+#[cfg(feature = "plots")]
 mod model_choice;
 pub mod readings;
 mod tables;

@@ -4,11 +4,18 @@
 //! or RFM segment) and the total. The chart is `charts::whatif`; both read
 //! [`WhatIf`] as the stage returns it, so the page, `report.json` and
 //! `patronage whatif --json` agree.
+//!
+//! Only `period_words` is used without the `plots` feature (by the advice); the rest
+//! writes the page and its chart's reading, so it is built with them.
 
+#[cfg(feature = "plots")]
 use std::fmt::Write as _;
 
+#[cfg(feature = "plots")]
 use super::html::esc;
+#[cfg(feature = "plots")]
 use super::readings::{count, money};
+#[cfg(feature = "plots")]
 use crate::stages::whatif::{WhatIf, WhatIfFigures, WhatIfGroup};
 use crate::transactions::units::TimeScale;
 
@@ -32,10 +39,12 @@ fn trim(v: f64) -> String {
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
+#[cfg(feature = "plots")]
 fn pct(v: f64) -> String {
     format!("{:.1}%", 100.0 * v)
 }
 
+#[cfg(feature = "plots")]
 /// What the what-if says, in one paragraph (the section's text and the chart's
 /// reading): the rates, the gain in total and relative to today's equity, net of
 /// cost-to-serve when priced, the break-even per retained customer, and the group
@@ -101,11 +110,13 @@ pub(crate) fn reading(w: &WhatIf, unit: TimeScale) -> String {
     s
 }
 
+#[cfg(feature = "plots")]
 /// The figure a group is ranked by: the net gain where priced, else the gain.
 fn value(f: &WhatIfFigures) -> f64 {
     f.net_gain.unwrap_or(f.gain)
 }
 
+#[cfg(feature = "plots")]
 fn signed_pct(part: f64, whole: f64) -> String {
     if whole != 0.0 {
         format!("{:+.1}%", 100.0 * part / whole)
@@ -114,6 +125,7 @@ fn signed_pct(part: f64, whole: f64) -> String {
     }
 }
 
+#[cfg(feature = "plots")]
 /// The section's HTML (`<h2>`, how the dropout moved, the table); the reading is the
 /// chart's caption, not repeated.
 pub(super) fn section(w: &WhatIf) -> String {

@@ -81,12 +81,13 @@ pub(crate) fn customer_table(
     let partitions = settings.partitions.unwrap_or_else(cores);
     let runtime = runtime(partitions)?;
     // Ballista 55 drops the Parquet scan's row index when it sends the plan to the
-    // executors. The in-process cluster runs our own numbering scan (it shares this
-    // session's codecs); a cluster of Ballista's stock binaries knows only its own plan
-    // nodes, so every input is staged with its row numbers for it.
-    let stage = match settings.scheduler {
-        None => Stage::TextNumberedScan,
-        Some(_) => Stage::All,
+    // executors. The in-process cluster (it shares this session's codecs) and a cluster
+    // of our own binaries run our numbering scan; a cluster of Ballista's stock binaries
+    // knows only its own plan nodes, so every input is staged with its row numbers.
+    let stage = if settings.scheduler.is_none() || settings.patronage_cluster {
+        Stage::TextNumberedScan
+    } else {
+        Stage::All
     };
     let input = Input::read(tx, &runtime, settings.spill_dir.as_deref(), stage)?;
     let config = phase_one_config(
@@ -133,12 +134,30 @@ pub(crate) fn customer_table(
                 block_rows: settings.block_rows,
             };
             cut.table(&runtime, &ctx, input, "ballista")
-        });
+        })
+        .map_err(|e| not_ours(e, settings));
     // The in-process scheduler and executors are tasks of this runtime: they stop with
     // it, and only then are their shuffle files removed.
     drop(runtime);
     drop(cluster);
     result
+}
+
+/// `e`, or when a cluster said to be ours could not read the plan (a stock
+/// `ballista-scheduler` has no codec for our scan), an [`Error::Ballista`] saying so.
+fn not_ours(e: Error, settings: &BallistaSettings) -> Error {
+    let (Some(url), true) = (&settings.scheduler, settings.patronage_cluster) else {
+        return e;
+    };
+    let text = e.to_string();
+    if !text.contains("Could not parse plan") {
+        return e;
+    }
+    Error::Ballista {
+        reason: format!(
+            "the scheduler at {url} could not read patronage's plan, so it is not patronage-scheduler ({text}); run patronage-scheduler and patronage-executor there, or leave out --patronage-cluster for a cluster of Ballista's own binaries"
+        ),
+    }
 }
 
 /// A scheduler and executors running as tasks of this process's runtime.

@@ -26,6 +26,8 @@
 
 #[cfg(feature = "ballista")]
 mod ballista;
+#[cfg(feature = "ballista")]
+pub mod cluster;
 #[cfg(feature = "datafusion")]
 pub mod datafusion;
 #[cfg(feature = "ballista")]
@@ -197,6 +199,12 @@ pub struct BallistaSettings {
     pub partitions: Option<usize>,
     /// Input rows per block of whole customers cleaned at a time, as on DataFusion.
     pub block_rows: usize,
+    /// The cluster at `scheduler` runs `patronage-scheduler` and `patronage-executor`
+    /// (Ballista's with our plan nodes' codecs registered), so Parquet is read where it
+    /// is and numbered on the executors, as on the in-process cluster. `false`: a cluster
+    /// of Ballista's stock binaries, for which the input is staged first. Only with
+    /// `scheduler`.
+    pub patronage_cluster: bool,
 }
 
 /// In-process executors by default: two, so a trial run shuffles between executors as
@@ -212,6 +220,7 @@ impl Default for BallistaSettings {
             spill_dir: None,
             partitions: None,
             block_rows: DEFAULT_BLOCK_ROWS,
+            patronage_cluster: false,
         }
     }
 }
@@ -235,6 +244,10 @@ impl BallistaSettings {
             None if self.executors == 0 => Err(Error::invalid(
                 "engine.executors",
                 "must be at least 1 (or give a running scheduler)",
+            )),
+            None if self.patronage_cluster => Err(Error::invalid(
+                "engine.patronage_cluster",
+                "goes with engine.scheduler (it says the cluster there runs patronage-scheduler and patronage-executor); the cluster started in this process always reads Parquet where it is",
             )),
             None => Ok(()),
             Some(url) => {

@@ -112,6 +112,24 @@ fn delimited_text_is_staged_and_equals_memory() {
     assert_eq!(std::fs::read_dir(spill.path()).unwrap().count(), 0);
 }
 
+/// `copies` copies of the frame with a bad row of every kind, one after the other, as a
+/// Parquet file in `dir` of row groups of 7 rows: bad rows throughout, customers running
+/// across row groups.
+fn messy_in_row_groups(dir: &std::path::Path, copies: usize) -> std::path::PathBuf {
+    let path = dir.join("many_groups.parquet");
+    let one = messy();
+    let mut all = one.clone();
+    for _ in 1..copies {
+        all.vstack_mut(&one).unwrap();
+    }
+    let mut file = std::fs::File::create(&path).unwrap();
+    polars::prelude::ParquetWriter::new(&mut file)
+        .with_row_group_size(Some(7))
+        .finish(&mut all)
+        .unwrap();
+    path
+}
+
 /// A Parquet file of many small row groups, bad rows throughout and customers running
 /// across row groups, numbered by our scan on an executor and spread over the others
 /// by customer: every row is read once, and every reject keeps the row number the
@@ -120,17 +138,7 @@ fn delimited_text_is_staged_and_equals_memory() {
 #[test]
 fn many_row_groups_are_read_once_and_keep_their_row_numbers() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("many_groups.parquet");
-    let one = messy();
-    let mut all = one.clone();
-    for _ in 1..30 {
-        all.vstack_mut(&one).unwrap();
-    }
-    let mut file = std::fs::File::create(&path).unwrap();
-    polars::prelude::ParquetWriter::new(&mut file)
-        .with_row_group_size(Some(7))
-        .finish(&mut all)
-        .unwrap();
+    let path = messy_in_row_groups(dir.path(), 30);
     let tx = Transactions::scan_parquet(&path, TransactionSchema::default()).unwrap();
     for (executors, partitions, block_rows) in [(2, 3, 5), (3, 5, 1 << 20)] {
         let engine = Engine::Ballista(ballista(executors, block_rows, partitions));
@@ -182,10 +190,16 @@ fn a_running_cluster_is_reached_by_its_address() {
     let mut settings = ballista(2, 4, 2);
     settings.scheduler = Some(format!("df://localhost:{port}"));
     let opts = SummaryOptions::weekly();
-    let run = same_as_memory(&tx, &opts, &Engine::Ballista(settings), None).unwrap();
+    let run = same_as_memory(&tx, &opts, &Engine::Ballista(settings.clone()), None).unwrap();
     assert!(run.blocks > 1);
     // Ballista's stock executors cannot number rows: the input was staged for them.
     assert_eq!(run.staged_rows, messy().height() as u64);
+    // Saying it is a cluster of ours when it is not: the scheduler cannot read the plan.
+    settings.patronage_cluster = true;
+    match summary_on(&tx, &opts, None, &Engine::Ballista(settings)) {
+        Err(Error::Ballista { .. }) => {}
+        other => panic!("{:?}", other.map(|t| t.0.n_customers())),
+    }
     drop(cluster);
 }
 
@@ -201,6 +215,10 @@ fn bad_settings_and_an_absent_scheduler_are_refused_by_name() {
     };
     for (engine, key) in [
         (with(|s| s.executors = 0), "engine.executors"),
+        (
+            with(|s| s.patronage_cluster = true),
+            "engine.patronage_cluster",
+        ),
         (with(|s| s.block_rows = 0), "engine.block_rows"),
         (with(|s| s.partitions = Some(0)), "engine.partitions"),
         (
@@ -283,4 +301,102 @@ fn the_cli_gives_the_same_summary_and_report_on_ballista() {
     }
 
     same_report_as_memory(file, "ballista", dir.path());
+}
+
+/// Child processes killed when dropped (a test that fails still stops its cluster).
+#[cfg(feature = "cli")]
+struct Processes(Vec<std::process::Child>);
+
+#[cfg(feature = "cli")]
+impl Drop for Processes {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A port free on localhost now (the system's pick; released before it is used).
+#[cfg(feature = "cli")]
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A cluster of our own binaries, as on separate machines: `patronage-scheduler` and two
+/// `patronage-executor` processes. With `patronage_cluster` the client sends our
+/// numbering scan, which they plan and run, so Parquet (one file of many row groups,
+/// and a dataset of three files) is read where it is; text is staged as always; the
+/// tables, rejects and reports are the memory engine's.
+#[cfg(feature = "cli")]
+#[test]
+fn a_cluster_of_our_binaries_reads_parquet_where_it_is() {
+    let scheduler_port = free_port();
+    let mut cluster = Processes(Vec::new());
+    let quiet = || std::process::Stdio::null();
+    cluster.0.push(
+        std::process::Command::new(env!("CARGO_BIN_EXE_patronage-scheduler"))
+            .args([
+                "--bind-host",
+                "127.0.0.1",
+                "--port",
+                &scheduler_port.to_string(),
+            ])
+            .stderr(quiet())
+            .spawn()
+            .unwrap(),
+    );
+    let work = tempfile::tempdir().unwrap();
+    for i in 0..2 {
+        let dir = work.path().join(format!("executor-{i}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        cluster.0.push(
+            std::process::Command::new(env!("CARGO_BIN_EXE_patronage-executor"))
+                .args([
+                    "--scheduler-port",
+                    &scheduler_port.to_string(),
+                    "--bind-host",
+                    "127.0.0.1",
+                    "--port",
+                    &free_port().to_string(),
+                    "--grpc-port",
+                    &free_port().to_string(),
+                    "--task-slots",
+                    "1",
+                    "--memory-limit",
+                    "256MiB",
+                    "--work-dir",
+                ])
+                .arg(&dir)
+                .stderr(quiet())
+                .spawn()
+                .unwrap(),
+        );
+    }
+    let mut settings = ballista(2, 5, 2);
+    settings.scheduler = Some(format!("df://localhost:{scheduler_port}"));
+    settings.patronage_cluster = true;
+    let engine = Engine::Ballista(settings);
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = messy_in_row_groups(dir.path(), 10);
+    let tx = Transactions::scan_parquet(&path, TransactionSchema::default()).unwrap();
+    let run = same_as_memory(&tx, &SummaryOptions::weekly(), &engine, None).unwrap();
+    assert_eq!((run.engine.as_str(), run.staged_rows), ("ballista", 0));
+
+    let parts = retail_in_parts(dir.path());
+    let tx = Transactions::scan_parquet_dataset(&parts, TransactionSchema::default()).unwrap();
+    let opts = SummaryOptions::weekly().calibration_end("2023-06-30");
+    let run = same_as_memory(&tx, &opts, &engine, Some(CohortPeriod::Month)).unwrap();
+    assert_eq!(run.staged_rows, 0);
+
+    let tx =
+        Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default()).unwrap();
+    let run = same_as_memory(&tx, &opts, &engine, None).unwrap();
+    assert!(run.staged_rows > 0);
+    drop(cluster);
 }

@@ -824,6 +824,10 @@ pub(crate) struct EngineArgs {
     /// ballista without --scheduler: executors started in this process (default 2).
     #[arg(long, value_name = "N", help_heading = "Engine")]
     pub(crate) executors: Option<usize>,
+    /// ballista with --scheduler: the cluster runs patronage-scheduler and
+    /// patronage-executor, so Parquet is read where it is (not staged here first).
+    #[arg(long, help_heading = "Engine")]
+    pub(crate) patronage_cluster: bool,
 }
 
 impl EngineArgs {
@@ -863,6 +867,7 @@ impl EngineArgs {
         let ballista_flag = flag(&[
             ("scheduler", self.scheduler.is_some()),
             ("executors", self.executors.is_some()),
+            ("patronage_cluster", self.patronage_cluster),
         ]);
         let memory_limit = self.memory_limit.as_deref().map(str::parse).transpose()?;
         let e = match engine {
@@ -883,6 +888,7 @@ impl EngineArgs {
                 s.block_rows = self.block_rows.unwrap_or(s.block_rows);
                 s.scheduler = self.scheduler.clone().or(s.scheduler);
                 s.executors = self.executors.unwrap_or(s.executors);
+                s.patronage_cluster |= self.patronage_cluster;
                 if s.scheduler.is_some() && self.executors.is_some() {
                     return Err(patronage::Error::InvalidOption {
                         option: "engine.executors".into(),
@@ -967,6 +973,7 @@ pub(crate) fn flag_hint(e: &patronage::Error) -> String {
         "engine.partitions" => "--engine-partitions",
         "engine.block_rows" => "--block-rows",
         "engine.scheduler" => "--scheduler",
+        "engine.patronage_cluster" => "--patronage-cluster",
         "engine.executors" => "--executors",
         "time.purchase_unit" => "--purchase-unit",
         "time.time_unit" => "--time-unit",

@@ -190,9 +190,10 @@ pub struct BallistaSettings {
     /// The in-process executors' memory pool (shared; above it their sorts spill).
     /// `None`: no limit. Not allowed with `scheduler`.
     pub memory_limit: Option<MemoryLimit>,
-    /// Where a text input is staged as Parquet, and the in-process executors' shuffle
-    /// and spill files; `None`: the system's temporary directory. With `scheduler`, a
-    /// text input's staged file must be readable by the executors at this path.
+    /// Where an input is staged as Parquet (text always; every input for a cluster of
+    /// Ballista's stock binaries), and the in-process executors' shuffle and spill
+    /// files; `None`: the system's temporary directory. With `scheduler`, a staged file
+    /// must be readable by the executors at this path.
     pub spill_dir: Option<PathBuf>,
     /// Partitions of the plan (parallel scans and sorts across the executors); `None`:
     /// the number of cores here.

@@ -656,16 +656,23 @@ mod scan_tests {
     use datafusion::parquet::file::properties::WriterProperties;
     use datafusion::prelude::SessionContext;
 
-    /// A file of `rows` rows (ids "c0", "c1", ...) in row groups of `group` rows.
+    /// A file of `rows` rows (ids "c0", "c1", ...; a column `order.id` of 10 × the row's
+    /// index in the file; an unread `note`) in row groups of `group` rows.
     fn file(dir: &Path, name: &str, rows: usize, group: usize) -> PathBuf {
         let path = dir.join(name);
         let ids: StringArray = (0..rows).map(|i| Some(format!("c{i}"))).collect();
-        let schema = Arc::new(Schema::new(vec![Field::new(
-            "customer_id",
-            DataType::Utf8,
-            true,
-        )]));
-        let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(ids)]).unwrap();
+        let orders = Int64Array::from_iter_values((0..rows as i64).map(|i| 10 * i));
+        let notes: StringArray = (0..rows).map(|_| Some("unread")).collect();
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("note", DataType::Utf8, true),
+            Field::new("customer_id", DataType::Utf8, true),
+            Field::new("order.id", DataType::Int64, true),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![Arc::new(notes), Arc::new(ids), Arc::new(orders)],
+        )
+        .unwrap();
         let props = WriterProperties::builder()
             .set_max_row_group_row_count(Some(group))
             .build();

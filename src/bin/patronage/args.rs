@@ -805,8 +805,9 @@ pub(crate) struct EngineArgs {
     /// runs spill to disk. Default: no limit. (Ballista: the executors started here.)
     #[arg(long, value_name = "SIZE", help_heading = "Engine")]
     pub(crate) memory_limit: Option<String>,
-    /// datafusion, ballista: directory for spill files and staged text input (default:
-    /// the system's temporary directory).
+    /// datafusion, ballista: directory for spill files and staged input (text; on a
+    /// cluster without --patronage-cluster, Parquet too) (default: the system's
+    /// temporary directory).
     #[arg(long, value_name = "DIR", help_heading = "Engine")]
     pub(crate) spill_dir: Option<PathBuf>,
     /// datafusion, ballista: parallel partitions of the scan and sort (default: the

@@ -343,7 +343,7 @@ fn numbered_scan(
     if input.stage != Stage::TextNumberedScan || input.staged.is_some() {
         return Ok(None);
     }
-    let scan = super::numbered::NumberedParquet::new(&input.files, &input.offsets, columns, 1)?;
+    let scan = super::numbered::NumberedParquet::new(&input.files, &input.offsets, columns)?;
     let partitions = ctx.copied_config().target_partitions();
     Ok(Some(ctx.read_table(Arc::new(scan))?.repartition(
         Partitioning::Hash(vec![ident(id)], partitions),

@@ -3,16 +3,17 @@
 //!
 //! Ballista 55 serialises DataFusion's Parquet scan without its virtual row-index
 //! column (`file_row_index()`), so the executors cannot number rows with it. This scan
-//! numbers them itself: the files' Parquet footers give each row group's first row, the
-//! row groups can be split over the scan's partitions in file order, and each batch
-//! read gets the global numbers of its rows (1 for the dataset's first row, on across
-//! files, as the in-memory engine numbers them). Nothing is staged: the executors read
-//! the input where it is (on a cluster, at the same path on every machine, as
-//! Ballista's own Parquet scans do).
+//! numbers them itself: it reads the files whole, in dataset order, and gives each
+//! batch's rows their global numbers from the file's offset (the rows of the files
+//! before it, from their footers: 1 for the dataset's first row, on across files, as
+//! the in-memory engine numbers them). Nothing is staged: the executors read the input
+//! where it is (on a cluster, at the same path on every machine, as Ballista's own
+//! Parquet scans do).
 //!
-//! Phase 1 asks for one partition (`super::datafusion`'s plan says why: Ballista 55
-//! slices only the leaves it knows between a stage's tasks, and runs any other leaf
-//! whole in each task).
+//! The scan is one partition, read by one task: Ballista 55 slices only the leaves it
+//! knows between a stage's tasks and runs any other leaf whole in each task, so a scan
+//! of several partitions would be read once per task (`super::datafusion`'s plan
+//! repartitions the rows by customer after it).
 //!
 //! The plan reaches the scheduler as a logical plan holding [`NumberedParquet`] (a table
 //! provider) and the executors as physical plans holding [`NumberedScanExec`]; both are
@@ -63,17 +64,6 @@ type DfResult<T> = std::result::Result<T, DataFusionError>;
 /// tell ours from Ballista's nodes.
 const TAG: &[u8] = b"patronage:numbered-parquet:1\n";
 
-/// Consecutive row groups of one file read by one partition.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct Stretch {
-    /// Index into [`ScanSpec::files`].
-    file: usize,
-    /// The row groups, consecutive, in file order.
-    row_groups: Vec<usize>,
-    /// The global number of the first group's first row (1 for the dataset's first).
-    first_row: i64,
-}
-
 /// A field of the scan's schema as it travels in a plan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct FieldSpec {
@@ -83,15 +73,15 @@ struct FieldSpec {
     nullable: bool,
 }
 
-/// Everything an executor needs to run its partitions of the scan.
+/// Everything an executor needs to run the scan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct ScanSpec {
     /// Absolute paths of the Parquet files, in dataset order.
     files: Vec<String>,
+    /// The global number of each file's first row (1 for the dataset's first).
+    first_rows: Vec<i64>,
     /// The scan's columns, the row number last.
     fields: Vec<FieldSpec>,
-    /// Each partition's stretches of row groups, in row order.
-    partitions: Vec<Vec<Stretch>>,
 }
 
 impl ScanSpec {
@@ -110,7 +100,7 @@ impl ScanSpec {
 }
 
 /// The used `columns` of Parquet `files` with global row numbers (a column named
-/// [`ROW`], `Int64`), read in `partitions` parallel parts on whatever runs the plan.
+/// [`ROW`], `Int64`), read in one partition on whatever runs the plan.
 #[derive(Debug)]
 pub(super) struct NumberedParquet {
     spec: ScanSpec,
@@ -119,68 +109,53 @@ pub(super) struct NumberedParquet {
 
 impl NumberedParquet {
     /// The scan of `files`, whose first rows have the 0-based global positions `offsets`,
-    /// reading `columns`, its row groups split over at most `partitions` partitions of
-    /// about equal rows. The column types are the first file's; other files' columns are
-    /// cast to them as they are read.
+    /// reading `columns`. The column types are the first file's; other files' columns
+    /// are cast to them as they are read.
     ///
     /// # Errors
-    /// [`DataFusionError`] when a footer cannot be read or a column is not in a file.
+    /// [`DataFusionError`] when there are no files, the first file's footer cannot be
+    /// read or a column is not in it (a later file without a column fails when read,
+    /// naming the file).
     pub(super) fn new(
         files: &[PathBuf],
         offsets: &[u64],
         columns: &[String],
-        partitions: usize,
     ) -> DfResult<NumberedParquet> {
-        let mut stretches: Vec<(Stretch, i64)> = Vec::new();
-        let mut fields: Option<Vec<FieldSpec>> = None;
-        let mut names = Vec::with_capacity(files.len());
-        for (index, (path, offset)) in files.iter().zip(offsets).enumerate() {
-            let path = std::path::absolute(path)?;
-            let meta = footer(&path)?;
-            let file_meta = meta.file_metadata();
-            let arrow =
-                parquet_to_arrow_schema(file_meta.schema_descr(), file_meta.key_value_metadata())?;
-            let mut these = Vec::with_capacity(columns.len() + 1);
-            for c in columns {
-                let Ok(field) = arrow.field_with_name(c) else {
-                    return plan_err!("column {c} is not in {}", path.display());
-                };
-                these.push(FieldSpec {
-                    name: c.clone(),
-                    data_type: field.data_type().to_string(),
-                    nullable: true,
-                });
-            }
-            these.push(FieldSpec {
-                name: ROW.to_string(),
-                data_type: DataType::Int64.to_string(),
-                nullable: false,
-            });
-            fields.get_or_insert(these);
-            let mut first = i64::try_from(*offset).unwrap_or(i64::MAX).saturating_add(1);
-            for (g, group) in meta.row_groups().iter().enumerate() {
-                let rows = group.num_rows();
-                if rows > 0 {
-                    stretches.push((
-                        Stretch {
-                            file: index,
-                            row_groups: vec![g],
-                            first_row: first,
-                        },
-                        rows,
-                    ));
-                }
-                first = first.saturating_add(rows);
-            }
-            names.push(path.to_string_lossy().into_owned());
-        }
-        let Some(fields) = fields else {
+        let files = files
+            .iter()
+            .map(|f| Ok(std::path::absolute(f)?.to_string_lossy().into_owned()))
+            .collect::<DfResult<Vec<String>>>()?;
+        let Some(first) = files.first() else {
             return plan_err!("the dataset has no files");
         };
+        let meta = footer(Path::new(first))?;
+        let file_meta = meta.file_metadata();
+        let arrow =
+            parquet_to_arrow_schema(file_meta.schema_descr(), file_meta.key_value_metadata())?;
+        let mut fields = Vec::with_capacity(columns.len() + 1);
+        for c in columns {
+            let Ok(field) = arrow.field_with_name(c) else {
+                return plan_err!("column {c} is not in {first}");
+            };
+            fields.push(FieldSpec {
+                name: c.clone(),
+                data_type: field.data_type().to_string(),
+                nullable: true,
+            });
+        }
+        fields.push(FieldSpec {
+            name: ROW.to_string(),
+            data_type: DataType::Int64.to_string(),
+            nullable: false,
+        });
+        let first_rows = offsets
+            .iter()
+            .map(|o| i64::try_from(*o).unwrap_or(i64::MAX).saturating_add(1))
+            .collect();
         let spec = ScanSpec {
-            files: names,
+            files,
+            first_rows,
             fields,
-            partitions: split(stretches, partitions),
         };
         let schema = spec.schema()?;
         Ok(NumberedParquet { spec, schema })
@@ -191,39 +166,6 @@ impl NumberedParquet {
 fn footer(path: &Path) -> DfResult<datafusion::parquet::file::metadata::ParquetMetaData> {
     let file = std::fs::File::open(path)?;
     Ok(ParquetMetaDataReader::new().parse_and_finish(&file)?)
-}
-
-/// `groups` (one row group each, with its rows) in order, cut into at most `parts`
-/// contiguous runs of about equal rows, each run's consecutive groups of one file
-/// joined into one stretch.
-fn split(groups: Vec<(Stretch, i64)>, parts: usize) -> Vec<Vec<Stretch>> {
-    let total: i64 = groups.iter().map(|(_, rows)| rows).sum();
-    let parts = i64::try_from(parts.max(1)).unwrap_or(i64::MAX);
-    let target = (total + parts - 1) / parts.max(1);
-    let mut out: Vec<Vec<Stretch>> = Vec::new();
-    let mut current: Vec<Stretch> = Vec::new();
-    let mut filled = 0i64;
-    for (group, rows) in groups {
-        match current.last_mut() {
-            Some(last)
-                if last.file == group.file
-                    && last.row_groups.last().map(|g| g + 1)
-                        == group.row_groups.first().copied() =>
-            {
-                last.row_groups.extend(group.row_groups);
-            }
-            _ => current.push(group),
-        }
-        filled += rows;
-        if filled >= target {
-            out.push(std::mem::take(&mut current));
-            filled = 0;
-        }
-    }
-    if !current.is_empty() || out.is_empty() {
-        out.push(current);
-    }
-    out
 }
 
 #[async_trait]
@@ -250,8 +192,8 @@ impl TableProvider for NumberedParquet {
     }
 }
 
-/// The physical scan of [`NumberedParquet`]: partition `i` reads its stretches of row
-/// groups in order and numbers each batch's rows.
+/// The physical scan of [`NumberedParquet`]: one partition that reads the files in order
+/// and numbers each batch's rows.
 #[derive(Debug)]
 pub(super) struct NumberedScanExec {
     spec: ScanSpec,
@@ -278,7 +220,7 @@ impl NumberedScanExec {
         };
         let properties = PlanProperties::new(
             EquivalenceProperties::new(schema),
-            Partitioning::UnknownPartitioning(spec.partitions.len()),
+            Partitioning::UnknownPartitioning(1),
             EmissionType::Incremental,
             Boundedness::Bounded,
         );
@@ -293,12 +235,7 @@ impl NumberedScanExec {
 
 impl DisplayAs for NumberedScanExec {
     fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(
-            f,
-            "NumberedScanExec: files={}, partitions={}",
-            self.spec.files.len(),
-            self.spec.partitions.len()
-        )
+        write!(f, "NumberedScanExec: files={}", self.spec.files.len())
     }
 }
 
@@ -338,23 +275,25 @@ impl ExecutionPlan for NumberedScanExec {
         partition: usize,
         context: Arc<TaskContext>,
     ) -> DfResult<SendableRecordBatchStream> {
-        let Some(stretches) = self.spec.partitions.get(partition).cloned() else {
-            return plan_err!(
-                "NumberedScanExec has {} partitions, not {}",
-                self.spec.partitions.len(),
-                partition + 1
-            );
-        };
+        if partition != 0 {
+            return plan_err!("NumberedScanExec has one partition, not {}", partition + 1);
+        }
+        let files: Vec<(String, i64)> = self
+            .spec
+            .files
+            .iter()
+            .cloned()
+            .zip(self.spec.first_rows.iter().copied())
+            .collect();
         let read = Arc::new(Read {
-            files: self.spec.files.clone(),
             full: self.full.clone(),
             projection: self.projection.clone(),
             batch_rows: context.session_config().batch_size(),
         });
-        let stream = futures::stream::iter(stretches)
-            .then(move |s| {
+        let stream = futures::stream::iter(files)
+            .then(move |(path, first_row)| {
                 let read = read.clone();
-                async move { read.open(s).await }
+                async move { read.open(path, first_row).await }
             })
             .try_flatten();
         Ok(Box::pin(RecordBatchStreamAdapter::new(
@@ -364,42 +303,39 @@ impl ExecutionPlan for NumberedScanExec {
     }
 }
 
-/// What a partition's reads share.
+/// What the reads of the scan's files share.
 struct Read {
-    files: Vec<String>,
     full: SchemaRef,
     projection: Option<Vec<usize>>,
     batch_rows: usize,
 }
 
 impl Read {
-    /// The batches of `stretch`, numbered and shaped to the scan's schema.
+    /// The batches of the file at `path`, its rows numbered from `first_row`, shaped to
+    /// the scan's schema.
     async fn open(
         self: Arc<Self>,
-        stretch: Stretch,
+        path: String,
+        first_row: i64,
     ) -> DfResult<impl futures::Stream<Item = DfResult<RecordBatch>> + Send + use<>> {
-        let Some(path) = self.files.get(stretch.file) else {
-            return plan_err!("NumberedScanExec has no file {}", stretch.file);
-        };
-        let file = tokio::fs::File::open(path).await?;
+        let file = tokio::fs::File::open(&path).await?;
         let builder = ParquetRecordBatchStreamBuilder::new(file).await?;
         // By top-level field, not by leaf path: a column named `a.b` is one field, which
         // a dotted path would look for inside a field `a`.
         let file = builder.schema().clone();
-        let roots: Vec<usize> = self
-            .full
-            .fields()
-            .iter()
-            .filter(|f| f.name() != ROW)
-            .filter_map(|f| file.index_of(f.name()).ok())
-            .collect();
+        let mut roots = Vec::with_capacity(self.full.fields().len());
+        for field in self.full.fields().iter().filter(|f| f.name() != ROW) {
+            match file.index_of(field.name()) {
+                Ok(i) => roots.push(i),
+                Err(_) => return plan_err!("column {} is not in {path}", field.name()),
+            }
+        }
         let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
         let batches = builder
             .with_projection(mask)
-            .with_row_groups(stretch.row_groups)
             .with_batch_size(self.batch_rows)
             .build()?;
-        let mut next = stretch.first_row;
+        let mut next = first_row;
         Ok(batches.map(move |batch| {
             let batch = batch?;
             let first = next;
@@ -418,8 +354,9 @@ impl Read {
                 columns.push(Arc::new(Int64Array::from_iter_values(first..first + n)));
                 continue;
             }
+            // Every column was found in the file before reading it.
             let Some(column) = batch.column_by_name(field.name()) else {
-                return plan_err!("column {} is missing from a Parquet file", field.name());
+                return plan_err!("column {} is missing from a Parquet batch", field.name());
             };
             if column.data_type() == field.data_type() {
                 columns.push(column.clone());
@@ -563,57 +500,11 @@ fn from_json<T: for<'de> Deserialize<'de>>(json: &[u8]) -> DfResult<T> {
 mod tests {
     use super::*;
 
-    fn group(file: usize, g: usize, first_row: i64, rows: i64) -> (Stretch, i64) {
-        (
-            Stretch {
-                file,
-                row_groups: vec![g],
-                first_row,
-            },
-            rows,
-        )
-    }
-
-    #[test]
-    fn split_keeps_row_order_and_joins_consecutive_groups() {
-        let groups = vec![
-            group(0, 0, 1, 10),
-            group(0, 1, 11, 10),
-            group(1, 0, 21, 10),
-            group(1, 1, 31, 10),
-        ];
-        let parts = split(groups.clone(), 2);
-        assert_eq!(parts.len(), 2);
-        assert_eq!(
-            parts[0],
-            vec![Stretch {
-                file: 0,
-                row_groups: vec![0, 1],
-                first_row: 1
-            }]
-        );
-        assert_eq!(
-            parts[1],
-            vec![Stretch {
-                file: 1,
-                row_groups: vec![0, 1],
-                first_row: 21
-            }]
-        );
-        // More partitions than groups: one group each, none empty.
-        let parts = split(groups.clone(), 8);
-        assert_eq!(parts.len(), 4);
-        assert!(parts.iter().all(|p| p.len() == 1));
-        // One partition: a stretch per file.
-        let parts = split(groups, 1);
-        assert_eq!(parts.len(), 1);
-        assert_eq!(parts[0].len(), 2);
-    }
-
     #[test]
     fn the_codecs_carry_the_scan_and_its_projection() {
         let spec = ScanSpec {
-            files: vec!["/data/a.parquet".into()],
+            files: vec!["/data/a.parquet".into(), "/data/b.parquet".into()],
+            first_rows: vec![1, 120],
             fields: vec![
                 FieldSpec {
                     name: "customer_id".into(),
@@ -626,11 +517,6 @@ mod tests {
                     nullable: false,
                 },
             ],
-            partitions: vec![vec![Stretch {
-                file: 0,
-                row_groups: vec![0, 1],
-                first_row: 1,
-            }]],
         };
         let exec = Arc::new(NumberedScanExec::new(spec.clone(), Some(vec![1])).unwrap());
         let codec = PatronagePhysicalCodec::default();
@@ -684,9 +570,19 @@ mod scan_tests {
         path
     }
 
-    /// Two files of several row groups over three partitions: each row once, in order,
-    /// with its global number; columns picked by name in the scan's order (a dotted name
-    /// is one column), an unread column left out.
+    /// Partition `p` of `exec` run to its end on a plain DataFusion context.
+    fn read_partition(exec: &NumberedScanExec, p: usize) -> DfResult<Vec<RecordBatch>> {
+        let ctx = SessionContext::new();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let stream = exec.execute(p, ctx.task_ctx())?;
+        rt.block_on(stream.try_collect())
+    }
+
+    /// Two files of several row groups: each row once, in order, with its global number;
+    /// columns picked by name in the scan's order (a dotted name is one column), an
+    /// unread column left out; one partition.
     #[test]
     fn every_row_is_read_once_with_its_global_number() {
         let dir = tempfile::tempdir().unwrap();
@@ -695,32 +591,53 @@ mod scan_tests {
             file(dir.path(), "b.parquet", 10, 3),
         ];
         let columns = ["customer_id".to_string(), "order.id".to_string()];
-        let scan = NumberedParquet::new(&files, &[0, 23], &columns, 3).unwrap();
+        let scan = NumberedParquet::new(&files, &[0, 23], &columns).unwrap();
         let exec = NumberedScanExec::new(scan.spec.clone(), None).unwrap();
-        let ctx = SessionContext::new();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
         let mut seen: Vec<(String, i64, i64)> = Vec::new();
-        for p in 0..exec.spec.partitions.len() {
-            let stream = exec.execute(p, ctx.task_ctx()).unwrap();
-            let batches: Vec<RecordBatch> = rt.block_on(stream.try_collect()).unwrap();
-            for b in batches {
-                let ids = b.column(0).as_any().downcast_ref::<StringArray>().unwrap();
-                let orders = b.column(1).as_any().downcast_ref::<Int64Array>().unwrap();
-                let rows = b.column(2).as_any().downcast_ref::<Int64Array>().unwrap();
-                for i in 0..b.num_rows() {
-                    assert!(ids.is_valid(i));
-                    seen.push((ids.value(i).to_string(), orders.value(i), rows.value(i)));
-                }
+        let batches = read_partition(&exec, 0).unwrap();
+        for b in batches {
+            let ids = b.column(0).as_any().downcast_ref::<StringArray>().unwrap();
+            let orders = b.column(1).as_any().downcast_ref::<Int64Array>().unwrap();
+            let rows = b.column(2).as_any().downcast_ref::<Int64Array>().unwrap();
+            for i in 0..b.num_rows() {
+                assert!(ids.is_valid(i));
+                seen.push((ids.value(i).to_string(), orders.value(i), rows.value(i)));
             }
         }
         let expected: Vec<(String, i64, i64)> = (0..23)
             .map(|i| (format!("c{i}"), 10 * i, i + 1))
             .chain((0..10).map(|i| (format!("c{i}"), 10 * i, i + 24)))
             .collect();
-        assert_eq!(exec.spec.partitions.len(), 3);
+        assert!(read_partition(&exec, 1).is_err());
         assert_eq!(seen, expected);
+    }
+
+    /// A later file without a read column fails when it is read, naming that file; a
+    /// dataset without files is refused when the scan is made.
+    #[test]
+    fn a_file_without_a_column_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = file(dir.path(), "a.parquet", 5, 2);
+        let other = dir.path().join("b.parquet");
+        let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Utf8, true)]));
+        let ids: StringArray = (0..3).map(|i| Some(format!("x{i}"))).collect();
+        let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(ids)]).unwrap();
+        let mut w =
+            ArrowWriter::try_new(std::fs::File::create(&other).unwrap(), schema, None).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        let columns = ["customer_id".to_string()];
+        let scan = NumberedParquet::new(&[good, other], &[0, 5], &columns).unwrap();
+        let exec = NumberedScanExec::new(scan.spec.clone(), None).unwrap();
+        match read_partition(&exec, 0) {
+            Err(DataFusionError::Plan(why)) => {
+                assert!(
+                    why.contains("customer_id") && why.contains("b.parquet"),
+                    "{why}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(NumberedParquet::new(&[], &[], &columns).is_err());
     }
 }

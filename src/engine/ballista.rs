@@ -77,6 +77,30 @@ pub(crate) fn customer_table(
     settings: &BallistaSettings,
     keep: Keep,
 ) -> Result<(CustomerTable, EngineRun)> {
+    with_blocks(
+        tx,
+        options,
+        cohorts,
+        settings,
+        keep,
+        |cut, runtime, ctx, input| cut.table(runtime, ctx, input, "ballista"),
+    )
+}
+
+/// `go` called with phase 1 set up on Ballista: the blocks' settings, the runtime, a
+/// session on the cluster (reached, or started in this process and stopped after `go`)
+/// and the input read (see the module docs).
+///
+/// # Errors
+/// As [`customer_table`], and what `go` returns.
+pub(super) fn with_blocks<R>(
+    tx: &Transactions,
+    options: &SummaryOptions,
+    cohorts: Option<CohortPeriod>,
+    settings: &BallistaSettings,
+    keep: Keep,
+    go: impl FnOnce(&Blocks<'_>, &tokio::runtime::Runtime, &SessionContext, Input) -> Result<R>,
+) -> Result<R> {
     let cal = checked_calibration_end(tx, options)?;
     let partitions = settings.partitions.unwrap_or_else(cores);
     let runtime = runtime(partitions)?;
@@ -133,7 +157,7 @@ pub(crate) fn customer_table(
                 keep,
                 block_rows: settings.block_rows,
             };
-            cut.table(&runtime, &ctx, input, "ballista")
+            go(&cut, &runtime, &ctx, input)
         })
         .map_err(|e| not_ours(e, settings));
     // The in-process scheduler and executors are tasks of this runtime: they stop with

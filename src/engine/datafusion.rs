@@ -57,6 +57,29 @@ pub(crate) fn customer_table(
     settings: &DataFusionSettings,
     keep: Keep,
 ) -> Result<(CustomerTable, EngineRun)> {
+    with_blocks(
+        tx,
+        options,
+        cohorts,
+        settings,
+        keep,
+        |cut, runtime, ctx, input| cut.table(runtime, ctx, input, "datafusion"),
+    )
+}
+
+/// `go` called with phase 1 set up on DataFusion: the blocks' settings, the runtime, the
+/// session and the input read (see the module docs).
+///
+/// # Errors
+/// As [`customer_table`], and what `go` returns.
+pub(super) fn with_blocks<R>(
+    tx: &Transactions,
+    options: &SummaryOptions,
+    cohorts: Option<CohortPeriod>,
+    settings: &DataFusionSettings,
+    keep: Keep,
+    go: impl FnOnce(&Blocks<'_>, &tokio::runtime::Runtime, &SessionContext, Input) -> Result<R>,
+) -> Result<R> {
     let cal = checked_calibration_end(tx, options)?;
     let partitions = settings.partitions.unwrap_or_else(cores);
     let runtime = runtime(partitions)?;
@@ -72,7 +95,7 @@ pub(crate) fn customer_table(
         keep,
         block_rows: settings.block_rows,
     };
-    cut.table(&runtime, &ctx, input, "datafusion")
+    go(&cut, &runtime, &ctx, input)
 }
 
 /// The calibration end of `options` once the options are checked, before anything is
@@ -382,27 +405,47 @@ impl Blocks<'_> {
         input: Input,
         engine: &str,
     ) -> Result<(CustomerTable, EngineRun)> {
-        let plan = runtime.block_on(sorted_plan(ctx, self.tx, &input))?;
-        let (parts, blocks) = self.run(runtime, plan.clone(), ctx.task_ctx())?;
-        let staged_rows = input.staged.as_ref().map_or(0, |s| s.rows);
-        drop(input);
-        let (spill_count, spilled_bytes) = spills(plan.as_ref());
+        let mut parts: Vec<Part> = Vec::new();
+        let run = self.each(runtime, ctx, input, engine, &mut |part| {
+            parts.push(part);
+            Ok(())
+        })?;
         // The whole-input rules (observation end, calibration checks, strict mode, report
         // order) are settled across the blocks, as across id-range partitions.
         let table = self.tx.merge(parts, self.options, self.cal)?;
-        Ok((
-            table,
-            EngineRun {
-                engine: engine.into(),
-                blocks,
-                spill_count,
-                spilled_bytes,
-                staged_rows,
-            },
-        ))
+        Ok((table, run))
     }
 
-    /// Executes `plan` and returns each block's part and the number of blocks.
+    /// Phase 1 on `ctx` as [`Blocks::table`], each block's part (its table cut to
+    /// `keep`) handed to `on_part` in stream order (so in customer id order) instead of
+    /// gathered; the whole-input rules are left to the caller.
+    ///
+    /// # Errors
+    /// As [`Blocks::table`], and what `on_part` returns.
+    pub(super) fn each(
+        &self,
+        runtime: &tokio::runtime::Runtime,
+        ctx: &SessionContext,
+        input: Input,
+        engine: &str,
+        on_part: &mut dyn FnMut(Part) -> Result<()>,
+    ) -> Result<EngineRun> {
+        let plan = runtime.block_on(sorted_plan(ctx, self.tx, &input))?;
+        let blocks = self.run(runtime, plan.clone(), ctx.task_ctx(), on_part)?;
+        let staged_rows = input.staged.as_ref().map_or(0, |s| s.rows);
+        drop(input);
+        let (spill_count, spilled_bytes) = spills(plan.as_ref());
+        Ok(EngineRun {
+            engine: engine.into(),
+            blocks,
+            spill_count,
+            spilled_bytes,
+            staged_rows,
+        })
+    }
+
+    /// Executes `plan`, hands each block's part to `on_part` and returns the number of
+    /// blocks.
     ///
     /// # Errors
     /// As the cleaning of a block ([`Error::BadRow`] in strict mode, say);
@@ -413,18 +456,18 @@ impl Blocks<'_> {
         runtime: &tokio::runtime::Runtime,
         plan: Arc<dyn ExecutionPlan>,
         task: Arc<TaskContext>,
-    ) -> Result<(Vec<Part>, usize)> {
+        on_part: &mut dyn FnMut(Part) -> Result<()>,
+    ) -> Result<usize> {
         let id = self.tx.schema().customer_id.as_str();
         let today = clean::today();
         let mut stream = {
             let _guard = runtime.enter();
             execute_stream(plan, task)?
         };
-        let mut parts: Vec<Part> = Vec::new();
         let mut pending: Vec<RecordBatch> = Vec::new();
         let mut pending_rows = 0usize;
         let mut blocks = 0usize;
-        let mut block = |batches: &mut Vec<RecordBatch>, parts: &mut Vec<Part>| -> Result<()> {
+        let mut block = |batches: &mut Vec<RecordBatch>| -> Result<()> {
             if batches.is_empty() {
                 return Ok(());
             }
@@ -433,7 +476,7 @@ impl Blocks<'_> {
                 .tx
                 .part(rows, self.options, self.cal, today, self.cohorts)?
             {
-                parts.push(part.keeping(self.keep)?);
+                on_part(part.keeping(self.keep)?)?;
             }
             blocks += 1;
             Ok(())
@@ -471,13 +514,13 @@ impl Blocks<'_> {
                 continue;
             }
             pending.push(batch.slice(0, cut));
-            block(&mut pending, &mut parts)?;
+            block(&mut pending)?;
             let rest = batch.slice(cut, batch.num_rows() - cut);
             pending_rows = rest.num_rows();
             pending.push(rest);
         }
-        block(&mut pending, &mut parts)?;
-        Ok((parts, blocks))
+        block(&mut pending)?;
+        Ok(blocks)
     }
 }
 

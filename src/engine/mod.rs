@@ -32,6 +32,7 @@ pub mod cluster;
 pub mod datafusion;
 #[cfg(feature = "ballista")]
 mod numbered;
+mod parts;
 #[cfg(feature = "datafusion")]
 mod staging;
 
@@ -46,6 +47,8 @@ use crate::transactions::aggregate::{CohortPeriod, CustomerTable};
 use crate::transactions::options::SummaryOptions;
 use crate::transactions::partition::Keep;
 use crate::transactions::summary::Summary;
+
+pub use parts::SummaryParts;
 
 /// Which engine runs phase 1 (TOML: an `[engine]` table with `kind = "memory"`,
 /// `kind = "datafusion"` or `kind = "ballista"` and that engine's settings beside it;
@@ -450,6 +453,72 @@ pub fn summary(
 ) -> Result<(Summary, EngineRun)> {
     let (table, run) = table_on(tx, options, None, engine, Keep::Summary)?;
     Ok((table.into_summary()?, run))
+}
+
+/// The per-customer summary on `engine` written as Parquet part files in the directory
+/// `dir`, never gathered in memory: each block's summary is written as it is made (one
+/// file for the memory engine, which holds every row anyway). Reading the files in order
+/// gives [`summary`]'s frame, row for row and bit for bit; the returned
+/// [`SummaryParts`] lists them with the cleaning report. So on DataFusion or Ballista the
+/// peak follows one block and the engine's memory pool, not the number of customers.
+///
+/// `dir` is created; an existing directory is replaced only when it holds nothing but
+/// part files (an earlier run's), and only once this run has succeeded: a failed run
+/// leaves no file.
+///
+/// # Errors
+/// As [`summary`]; [`Error::Io`] naming `dir` when it is a file or a directory holding
+/// other files, or when a part file cannot be written or moved.
+///
+/// # Example
+/// ```
+/// use patronage::engine::{Engine, summary_parts};
+/// use patronage::prelude::*;
+/// let tx = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?;
+/// let dir = std::env::temp_dir().join(format!("patronage-doc-parts-{}", std::process::id()));
+/// let (parts, run) = summary_parts(&tx, &SummaryOptions::weekly(), &Engine::Memory, &dir)?;
+/// assert_eq!(run.engine, "memory");
+/// assert_eq!(parts.files.len(), 1);
+/// assert_eq!(parts.customers as usize, tx.summary(&SummaryOptions::weekly())?.frame().height());
+/// std::fs::remove_dir_all(&dir).unwrap();
+/// # Ok::<(), patronage::Error>(())
+/// ```
+pub fn summary_parts(
+    tx: &Transactions,
+    options: &SummaryOptions,
+    engine: &Engine,
+    dir: &std::path::Path,
+) -> Result<(SummaryParts, EngineRun)> {
+    engine.check()?;
+    let mut writer = parts::PartWriter::new(dir)?;
+    match engine {
+        #[cfg(feature = "datafusion")]
+        Engine::DataFusion(settings) => datafusion::with_blocks(
+            tx,
+            options,
+            None,
+            settings,
+            Keep::Summary,
+            |cut, runtime, ctx, input| writer.write_blocks(cut, runtime, ctx, input, "datafusion"),
+        ),
+        #[cfg(feature = "ballista")]
+        Engine::Ballista(settings) => ballista::with_blocks(
+            tx,
+            options,
+            None,
+            settings,
+            Keep::Summary,
+            |cut, runtime, ctx, input| writer.write_blocks(cut, runtime, ctx, input, "ballista"),
+        ),
+        // The memory engine (and, in a build without them, the engines `check` refused).
+        _ => {
+            let (table, run) = table_on(tx, options, None, engine, Keep::Summary)?;
+            let (report, obs) = (table.report().clone(), table.observation_day());
+            let cal = options.parsed_calibration_end(obs)?;
+            writer.write_table(table)?;
+            Ok((writer.finish_with(report, obs, options, cal)?, run))
+        }
+    }
 }
 
 /// The customer table on `engine`, keeping `keep` of each block (the memory engine has

@@ -623,6 +623,12 @@ impl CustomerTable {
         date_of(self.observation_end)
     }
 
+    /// The observation end used, as a day number (the blocks of an engine each have
+    /// their own until the whole input's is known).
+    pub(crate) fn observation_day(&self) -> i32 {
+        self.observation_end
+    }
+
     /// Whether the rows had a cost of goods (the `gross_profit` and `cogs` columns).
     pub fn has_cost(&self) -> bool {
         self.has_cost

@@ -509,6 +509,20 @@ impl Transactions {
         options: &SummaryOptions,
         cal: Option<i32>,
     ) -> Result<CustomerTable> {
+        let (report, obs, frames) = self.settle(parts, options, cal)?;
+        CustomerTable::merge(frames, report, obs)
+    }
+
+    /// What needs every partition, settled: the whole input's cleaning report and
+    /// observation end (or the error the in-memory path gives), and the partitions'
+    /// tables, not yet joined (parts whose tables went elsewhere, to part files, carry
+    /// none).
+    pub(crate) fn settle(
+        &self,
+        parts: Vec<Part>,
+        options: &SummaryOptions,
+        cal: Option<i32>,
+    ) -> Result<(CleaningReport, i32, Vec<CustomerTable>)> {
         let rows_read: u64 = parts.iter().map(|p| p.report.rows_read).sum();
         if rows_read == 0 {
             return Err(Error::EmptyTable {
@@ -603,7 +617,7 @@ impl Transactions {
         duplicates.sort_by_key(|d| d.0);
         report.duplicates_kept = duplicates.into_iter().map(|d| d.1).collect();
         report.rejects = rejects;
-        CustomerTable::merge(frames, report, obs)
+        Ok((report, obs, frames))
     }
 }
 

@@ -9,8 +9,8 @@ use patronage::prelude::*;
 use patronage::stages::summary::summary_on;
 
 use crate::engine_datafusion::{
-    cdnow_parquet, retail_in_parts, same_as_memory, same_report_as_memory, same_summary_as_memory,
-    write_parquet,
+    cdnow_parquet, hidden_entries, later_ids_buy_later, retail_in_parts, same_as_memory,
+    same_parts_as_memory, same_report_as_memory, same_summary_as_memory, write_parquet,
 };
 use crate::out_of_core::{messy, option_sets};
 
@@ -55,6 +55,27 @@ fn every_bad_row_kind_gives_the_memory_engines_table_report_and_errors() {
         Err(Error::BadRow { row, column, .. }) => assert_eq!((row, column.as_str()), (4, "date")),
         other => panic!("{:?}", other.map(|t| t.0.n_customers())),
     }
+}
+
+/// The summary as part files on two executors: the gathered summary's rows, the early
+/// blocks' parts set to the whole input's observation end, the same errors.
+#[test]
+fn the_summary_as_part_files_equals_the_gathered_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let later_path = dir.path().join("later.parquet");
+    write_parquet(&later_ids_buy_later(4_000), &later_path);
+    let later = Transactions::scan_parquet(&later_path, TransactionSchema::default()).unwrap();
+    let messy_path = dir.path().join("messy.parquet");
+    write_parquet(&messy(), &messy_path);
+    let tx = Transactions::scan_parquet(&messy_path, TransactionSchema::default()).unwrap();
+    let out = dir.path().join("parts");
+    let engine = Engine::Ballista(ballista(2, 2_000, 2));
+    let parts = same_parts_as_memory(&later, &SummaryOptions::daily(), &engine, &out).unwrap();
+    assert!(parts.files.len() > 1 && parts.rewritten > 0);
+    same_parts_as_memory(&tx, &SummaryOptions::weekly(), &engine, &out).unwrap();
+    let strict = SummaryOptions::daily().strict(true);
+    assert!(same_parts_as_memory(&tx, &strict, &engine, &out).is_none());
+    assert!(hidden_entries(dir.path()).is_empty());
 }
 
 /// The retail sample in three files (a directory) and CDNOW in one, under a memory pool

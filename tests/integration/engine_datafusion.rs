@@ -499,3 +499,248 @@ pub(crate) fn same_report_as_memory(file: &str, engine: &str, dir: &Path) {
         assert_eq!(reports[0].1[key], reports[1].1[key], "{key}");
     }
 }
+
+/// The part files of `parts` read in order, as one frame.
+pub(crate) fn read_parts(parts: &patronage::engine::SummaryParts) -> DataFrame {
+    let mut all: Option<DataFrame> = None;
+    for f in &parts.files {
+        let df = patronage::io::read_table(f).unwrap();
+        match &mut all {
+            None => all = Some(df),
+            Some(a) => {
+                a.vstack_mut_owned(df).unwrap();
+            }
+        }
+    }
+    all.unwrap()
+}
+
+/// [`patronage::engine::summary_parts`] on `engine` into `out` gives the gathered
+/// summary's rows in its order (or the same error, leaving no file); returns the parts.
+pub(crate) fn same_parts_as_memory(
+    tx: &Transactions,
+    opts: &SummaryOptions,
+    engine: &Engine,
+    out: &Path,
+) -> Option<patronage::engine::SummaryParts> {
+    let memory = patronage::engine::summary(tx, opts, &Engine::Memory);
+    match (
+        memory,
+        patronage::engine::summary_parts(tx, opts, engine, out),
+    ) {
+        (Ok((m, _)), Ok((parts, run))) => {
+            assert_eq!(run.engine, engine.name());
+            assert_eq!(parts.dir, out);
+            let d = read_parts(&parts);
+            assert_eq!(m.frame().schema(), d.schema(), "{opts:?}");
+            assert!(m.frame().equals_missing(&d), "{opts:?}\n{}\n{d}", m.frame());
+            assert_eq!(m.report(), &parts.report, "{opts:?}");
+            assert_eq!(parts.customers as usize, m.frame().height());
+            // Nothing but the part files in the output, nothing left beside it.
+            let names: Vec<_> = std::fs::read_dir(out).unwrap().collect();
+            assert_eq!(names.len(), parts.files.len());
+            Some(parts)
+        }
+        (Err(a), Err(b)) => {
+            assert_eq!(a.to_string(), b.to_string(), "{opts:?}");
+            None
+        }
+        (a, b) => panic!("{opts:?}: {:?} / {:?}", a.is_ok(), b.map(|p| p.0.files)),
+    }
+}
+
+/// `customers` customers with three purchases each, the later the greater the id
+/// (customer `k` buys on days `k / 20`, `k / 20 + 7` and `k / 20 + 30` after 2023-01-01).
+pub(crate) fn later_ids_buy_later(customers: usize) -> DataFrame {
+    let start = chrono::NaiveDate::from_ymd_opt(2023, 1, 1).unwrap();
+    let (mut ids, mut dates, mut amounts) = (Vec::new(), Vec::new(), Vec::new());
+    for k in 0..customers {
+        for (j, gap) in [0u64, 7, 30].into_iter().enumerate() {
+            ids.push(format!("c{k:06}"));
+            let day = start + chrono::Days::new(k as u64 / 20 + gap);
+            dates.push(day.to_string());
+            amounts.push(10.0 + (k % 7) as f64 + j as f64);
+        }
+    }
+    df!("customer_id" => ids, "date" => dates, "amount" => amounts).unwrap()
+}
+
+/// The names and sizes of the files in `dir` (`None` when it does not exist).
+fn listing(dir: &Path) -> Option<Vec<(String, u64)>> {
+    let mut v: Vec<(String, u64)> = std::fs::read_dir(dir)
+        .ok()?
+        .map(|e| {
+            let e = e.unwrap();
+            let name = e.file_name().to_string_lossy().into_owned();
+            (name, e.metadata().unwrap().len())
+        })
+        .collect();
+    v.sort();
+    Some(v)
+}
+
+/// Entries of `dir` whose name starts with a dot (the part writer's work directories).
+pub(crate) fn hidden_entries(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect()
+}
+
+#[test]
+fn the_summary_as_part_files_equals_the_gathered_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("messy.parquet");
+    write_parquet(&messy(), &path);
+    let tx = Transactions::scan_parquet(&path, TransactionSchema::default()).unwrap();
+    let sim = simulate(&SimulationSpec {
+        customers: 3_000,
+        seed: 11,
+        return_rate: 0.05,
+        ..SimulationSpec::default()
+    })
+    .unwrap();
+    let sim_path = dir.path().join("sim.parquet");
+    write_parquet(&sim.transactions, &sim_path);
+    let sim_tx = Transactions::scan_parquet(&sim_path, TransactionSchema::default()).unwrap();
+    let out = dir.path().join("out").join("summary");
+    let (mut written, mut failed) = (0, 0);
+    for opts in option_sets() {
+        for engine in [datafusion(3, 2, None), Engine::Memory] {
+            let before = listing(&out);
+            match same_parts_as_memory(&tx, &opts, &engine, &out) {
+                Some(parts) => {
+                    written += 1;
+                    if engine.name() == "memory" {
+                        assert_eq!(parts.files.len(), 1);
+                    }
+                }
+                None => {
+                    // A failed run leaves the output as it was (absent, or the last
+                    // run's parts).
+                    failed += 1;
+                    assert_eq!(listing(&out), before, "{opts:?}");
+                }
+            }
+            // No work directory left beside the output either way.
+            assert!(hidden_entries(out.parent().unwrap()).is_empty());
+        }
+    }
+    // Strict and the two bad calibration ends fail; the other five write, on both engines.
+    assert_eq!((written, failed), (10, 6));
+
+    // Later ids buy later: the first blocks end before the input's last date, so their
+    // parts are written again with the whole input's observation end.
+    let later_path = dir.path().join("later.parquet");
+    write_parquet(&later_ids_buy_later(4_000), &later_path);
+    let later = Transactions::scan_parquet(&later_path, TransactionSchema::default()).unwrap();
+    for opts in [
+        SummaryOptions::daily(),
+        SummaryOptions::weekly().calibration_end("2023-04-30"),
+    ] {
+        let parts = same_parts_as_memory(&later, &opts, &datafusion(2_000, 2, None), &out).unwrap();
+        assert!(parts.files.len() > 1);
+        assert!(parts.rewritten > 0 && parts.rewritten < parts.files.len());
+    }
+
+    // Many blocks and a spilling sort, with calibration columns.
+    let opts = SummaryOptions::weekly().calibration_end("2024-09-30");
+    let parts =
+        same_parts_as_memory(&sim_tx, &opts, &datafusion(2_000, 2, Some(2 << 20)), &out).unwrap();
+    assert!(parts.files.len() > 1, "{}", parts.files.len());
+}
+
+#[test]
+fn part_files_never_replace_other_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("messy.parquet");
+    write_parquet(&messy(), &path);
+    let tx = Transactions::scan_parquet(&path, TransactionSchema::default()).unwrap();
+    let opts = SummaryOptions::daily();
+    let engine = datafusion(3, 1, None);
+    // A directory holding something else, and a file, are refused by path.
+    let other = dir.path().join("other");
+    std::fs::create_dir(&other).unwrap();
+    std::fs::write(other.join("notes.txt"), "keep me").unwrap();
+    for out in [other.clone(), path.clone()] {
+        match patronage::engine::summary_parts(&tx, &opts, &engine, &out) {
+            Err(Error::Io { path, .. }) => assert_eq!(path, out),
+            other => panic!("{:?}", other.map(|p| p.0.files)),
+        }
+    }
+    assert_eq!(
+        std::fs::read_to_string(other.join("notes.txt")).unwrap(),
+        "keep me"
+    );
+    assert!(hidden_entries(dir.path()).is_empty());
+    // An empty directory is used; an earlier run's parts are replaced whole.
+    let later_path = dir.path().join("later.parquet");
+    write_parquet(&later_ids_buy_later(4_000), &later_path);
+    let later = Transactions::scan_parquet(&later_path, TransactionSchema::default()).unwrap();
+    let out = dir.path().join("parts");
+    std::fs::create_dir(&out).unwrap();
+    let first = same_parts_as_memory(&later, &opts, &datafusion(2_000, 1, None), &out).unwrap();
+    let fewer = same_parts_as_memory(&tx, &opts, &datafusion(1 << 20, 1, None), &out).unwrap();
+    assert!(fewer.files.len() < first.files.len());
+    // A strict run that fails leaves the earlier parts as they were.
+    let before = read_parts(&fewer);
+    let strict = SummaryOptions::daily().strict(true);
+    assert!(matches!(
+        patronage::engine::summary_parts(&tx, &strict, &engine, &out),
+        Err(Error::BadRow { .. })
+    ));
+    assert!(read_parts(&fewer).equals_missing(&before));
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), fewer.files.len());
+    assert!(hidden_entries(dir.path()).is_empty());
+}
+
+#[test]
+fn the_cli_writes_part_files_equal_to_the_one_file_summary() {
+    use crate::cli::patronage;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("later.parquet");
+    write_parquet(&later_ids_buy_later(4_000), &path);
+    let file = path.to_str().unwrap();
+    let one = dir.path().join("one.parquet");
+    let (code, _, err) = patronage(&["summary", file, "-o", one.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let parts_dir = dir.path().join("parts");
+    let parts = parts_dir.to_str().unwrap();
+    let args = [
+        "summary",
+        file,
+        "--engine",
+        "datafusion",
+        "--block-rows",
+        "2000",
+        "--part-files",
+        "-o",
+        parts,
+    ];
+    let (code, _, err) = patronage(&args);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("4000 customers written to"), "{err}");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&parts_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(files.len() > 1);
+    let mut all = patronage::io::read_table(&files[0]).unwrap();
+    for f in &files[1..] {
+        all.vstack_mut_owned(patronage::io::read_table(f).unwrap())
+            .unwrap();
+    }
+    assert!(all.equals_missing(&patronage::io::read_table(&one).unwrap()));
+    // Without -o, and into a directory of other files: a usage error, and a refusal
+    // naming the directory, which keeps its file.
+    let (code, _, err) = patronage(&["summary", file, "--part-files"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--output"), "{err}");
+    std::fs::write(parts_dir.join("notes.txt"), "mine").unwrap();
+    let (code, _, err) = patronage(&args);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains(parts) && err.contains("notes.txt"), "{err}");
+    assert!(parts_dir.join("notes.txt").exists());
+}

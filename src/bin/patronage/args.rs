@@ -37,14 +37,23 @@ pub(crate) enum Command {
         #[command(flatten)]
         time: TimeArgs,
         /// Write the table here (.csv, .parquet, .json, .ndjson, .arrow by extension);
-        /// default: CSV on standard output.
-        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        /// with --part-files, the directory of part files; default: CSV on standard
+        /// output.
+        #[arg(short = 'o', long = "output", value_name = "PATH")]
         output: Option<PathBuf>,
         /// Summarise the customers in P id ranges one at a time to bound memory (the rows
         /// are first spilled to temporary Parquet files, one per range); 1 holds every row
         /// at once. Default: one range per 10M input rows. Same output either way.
         #[arg(long, value_name = "P")]
         partitions: Option<usize>,
+        /// Write the summary as Parquet part files in the directory given by -o (one per
+        /// block of the datafusion or ballista engine, one with the memory engine),
+        /// never gathering it in memory: with those engines the peak follows a block
+        /// and --memory-limit, not the number of customers. Read in order, the files
+        /// are the one-file summary row for row. A directory of an earlier run's part
+        /// files is replaced; any other existing path is refused.
+        #[arg(long, requires = "output", conflicts_with = "partitions")]
+        part_files: bool,
     },
     /// RFM scores (quantile bins, recency reversed) and named segments.
     Rfm {

@@ -147,6 +147,29 @@ pub(crate) fn summarise_partitioned(
     Ok(table)
 }
 
+/// The summary written as Parquet part files in `dir` by the chosen engine
+/// (`patronage::engine::summary_parts`), reading the roles of
+/// [`summarise_partitioned`]; says on stderr how many files and customers it wrote.
+pub(crate) fn summarise_to_parts(
+    input: &InputArgs,
+    time: &TimeArgs,
+    dir: &std::path::Path,
+) -> patronage::Result<()> {
+    let options = summary_options(input, time)?;
+    let tx = lean(input, &options, &[OptionalRole::Cost])?;
+    let engine = input.engine.apply(Engine::Memory)?;
+    let (parts, _) = patronage::engine::summary_parts(&tx, &options, &engine, dir)?;
+    report_cleaning(input, &parts.report)?;
+    let n = parts.files.len();
+    eprintln!(
+        "patronage: {} customers written to {} as {n} Parquet part file{}",
+        parts.customers,
+        parts.dir.display(),
+        if n == 1 { "" } else { "s" }
+    );
+    Ok(())
+}
+
 /// Prints what cleaning did and writes the rejects when asked.
 fn report_cleaning(input: &InputArgs, r: &CleaningReport) -> patronage::Result<()> {
     eprintln!(

@@ -36,7 +36,8 @@ fn run(cli: Cli) -> patronage::Result<()> {
             time,
             output,
             partitions,
-        } => run_summary(&input, &time, output.as_ref(), partitions),
+            part_files,
+        } => run_summary(&input, &time, output.as_ref(), partitions, part_files),
         Command::Rfm {
             input,
             time,

@@ -1,0 +1,316 @@
+//! The per-customer summary written as Parquet part files, one per engine block, so a
+//! summary larger than memory is never gathered ([`super::summary_parts`]).
+//!
+//! Each block's summary is written as soon as the block is aggregated, with the block's
+//! own observation end (the last date among its rows). Only when every block is read is
+//! the whole input's observation end known; the parts made with an earlier one are read
+//! back and their `T`, `recency_days` and `duration_holdout` set again, as
+//! [`CustomerTable::merge`] does for gathered blocks. They are few: a block of many
+//! customers almost always holds the last date. The rules that need every row (strict
+//! mode, an input with no usable row, a calibration end before the first purchase) are
+//! settled across the blocks as for the gathered table, and give the same errors.
+//!
+//! The files are written into a directory beside the output and moved to the output's
+//! name only when the run has succeeded, so a failed run leaves nothing behind and an
+//! earlier run's parts are replaced whole, never mixed with the new ones.
+
+use std::path::{Path, PathBuf};
+
+use polars::prelude::{ChunkAgg, DataFrame, ParquetReader, SerReader};
+use serde::Serialize;
+
+#[cfg(feature = "datafusion")]
+use super::EngineRun;
+#[cfg(feature = "datafusion")]
+use super::datafusion::{Blocks, Input};
+use crate::error::{Error, Result};
+#[cfg(feature = "datafusion")]
+use crate::transactions::Transactions;
+use crate::transactions::aggregate::{CustomerTable, with_observation_end};
+use crate::transactions::clean::CleaningReport;
+use crate::transactions::ids::sort_by_customer_id;
+use crate::transactions::options::SummaryOptions;
+#[cfg(feature = "datafusion")]
+use crate::transactions::partition::Part;
+use crate::transactions::summary::calibration_before_first;
+#[cfg(feature = "datafusion")]
+use datafusion::prelude::SessionContext;
+
+/// A summary written as Parquet part files by [`super::summary_parts`]: the files in
+/// customer id order (each sorted by `customer_id`, every id of one file before every id
+/// of the next, so reading them in order gives the in-memory summary's rows in its
+/// order) and what cleaning did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct SummaryParts {
+    /// The directory holding the part files (nothing else).
+    pub dir: PathBuf,
+    /// The part files, `part-00000.parquet` on, in order.
+    pub files: Vec<PathBuf>,
+    /// Customers over all parts.
+    pub customers: u64,
+    /// Parts written again once the whole input's observation end was known (their
+    /// block's last date was earlier).
+    pub rewritten: usize,
+    /// What cleaning did over the whole input: rows read and used, every reject with its
+    /// input row number, duplicates kept, the observation end.
+    pub report: CleaningReport,
+}
+
+/// A part file written, and what the settling step needs of it.
+struct Written {
+    path: PathBuf,
+    /// The observation end its block was aggregated with.
+    observation_end: i32,
+    /// Its earliest first purchase (the calibration end must not be before it).
+    first_purchase: Option<i32>,
+    customers: u64,
+}
+
+/// Writes the blocks' summaries as part files into a directory beside the output,
+/// which is removed unless [`PartWriter::finish`] moves it to the output's name.
+pub(super) struct PartWriter {
+    out: PathBuf,
+    work: PathBuf,
+    written: Vec<Written>,
+    done: bool,
+}
+
+impl PartWriter {
+    /// A writer of parts for the output directory `out`.
+    ///
+    /// # Errors
+    /// [`Error::Io`] naming `out` when it is a file, or a directory holding anything but
+    /// part files (an earlier run's output is replaced; other files are never removed),
+    /// or when the work directory beside it cannot be made.
+    pub(super) fn new(out: &Path) -> Result<Self> {
+        check_output(out)?;
+        let name = out
+            .file_name()
+            .map_or_else(|| "summary".into(), |n| n.to_string_lossy().into_owned());
+        let parent = match out.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let work = parent.join(format!(".{name}.partial-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&work).map_err(|source| Error::Io {
+            path: work.clone(),
+            source,
+        })?;
+        Ok(PartWriter {
+            out: out.to_path_buf(),
+            work,
+            written: Vec::new(),
+            done: false,
+        })
+    }
+
+    /// Phase 1's blocks (`cut`'s, of the sorted plan on `ctx`) each written as a part
+    /// as it is made, then [`PartWriter::finish`]; the run named `engine`.
+    ///
+    /// # Errors
+    /// As the engine's phase 1 and [`PartWriter::finish`].
+    #[cfg(feature = "datafusion")]
+    pub(super) fn write_blocks(
+        mut self,
+        cut: &Blocks<'_>,
+        runtime: &tokio::runtime::Runtime,
+        ctx: &SessionContext,
+        input: Input,
+        engine: &str,
+    ) -> Result<(SummaryParts, EngineRun)> {
+        let mut parts = Vec::new();
+        let run = cut.each(runtime, ctx, input, engine, &mut |part| {
+            parts.push(self.write(part)?);
+            Ok(())
+        })?;
+        Ok((self.finish(cut.tx, parts, cut.options, cut.cal)?, run))
+    }
+
+    /// Writes `part`'s summary (sorted by customer id) as the next part file and returns
+    /// the part without its table, for [`Transactions::settle`].
+    ///
+    /// # Errors
+    /// [`Error::Io`] or a polars error when the file cannot be written.
+    #[cfg(feature = "datafusion")]
+    pub(super) fn write(&mut self, mut part: Part) -> Result<Part> {
+        if let Some(table) = part.frame.take() {
+            self.write_table(table)?;
+        }
+        Ok(part)
+    }
+
+    /// Writes `table`'s summary as the next part file.
+    ///
+    /// # Errors
+    /// As [`PartWriter::write`].
+    pub(super) fn write_table(&mut self, table: CustomerTable) -> Result<()> {
+        let observation_end = table.observation_day();
+        let mut frame = sort_by_customer_id(table.into_summary()?.into_frame())?;
+        let days = frame.column("first_purchase")?.to_physical_repr();
+        let first_purchase = days.i32()?.min();
+        let path = self
+            .work
+            .join(format!("part-{:05}.parquet", self.written.len()));
+        crate::io::write_frame(&mut frame, &path)?;
+        self.written.push(Written {
+            path,
+            observation_end,
+            first_purchase,
+            customers: frame.height() as u64,
+        });
+        Ok(())
+    }
+
+    /// Settles the whole-input rules over `parts` (the parts [`PartWriter::write`]
+    /// returned), sets the whole input's observation end in the parts made with another,
+    /// and moves the files to the output directory.
+    ///
+    /// # Errors
+    /// The errors of the gathered summary for the same input (strict mode, no usable
+    /// row, a calibration end before the first purchase, ...); [`Error::Io`] when a file
+    /// cannot be rewritten or moved.
+    #[cfg(feature = "datafusion")]
+    pub(super) fn finish(
+        self,
+        tx: &Transactions,
+        parts: Vec<Part>,
+        options: &SummaryOptions,
+        cal: Option<i32>,
+    ) -> Result<SummaryParts> {
+        let (report, obs, _) = tx.settle(parts, options, cal)?;
+        self.finish_with(report, obs, options, cal)
+    }
+
+    /// [`PartWriter::finish`] with the report and observation end already settled.
+    ///
+    /// # Errors
+    /// As [`PartWriter::finish`].
+    pub(super) fn finish_with(
+        mut self,
+        report: CleaningReport,
+        obs: i32,
+        options: &SummaryOptions,
+        cal: Option<i32>,
+    ) -> Result<SummaryParts> {
+        if let (Some(cal), Some(first)) = (
+            cal,
+            self.written.iter().filter_map(|w| w.first_purchase).min(),
+        ) && cal < first
+        {
+            return Err(calibration_before_first(cal, first));
+        }
+        let mut rewritten = 0;
+        for w in &self.written {
+            if w.observation_end != obs {
+                let frame = read_part(&w.path)?;
+                let mut frame = with_observation_end(frame, obs, cal, options)?;
+                crate::io::write_frame(&mut frame, &w.path)?;
+                rewritten += 1;
+            }
+        }
+        if self.out.exists() {
+            // `check_output` found only part files there: an earlier run's output.
+            std::fs::remove_dir_all(&self.out).map_err(|source| Error::Io {
+                path: self.out.clone(),
+                source,
+            })?;
+        }
+        std::fs::rename(&self.work, &self.out).map_err(|source| Error::Io {
+            path: self.out.clone(),
+            source,
+        })?;
+        self.done = true;
+        let files = (0..self.written.len())
+            .map(|k| self.out.join(format!("part-{k:05}.parquet")))
+            .collect();
+        Ok(SummaryParts {
+            dir: self.out.clone(),
+            files,
+            customers: self.written.iter().map(|w| w.customers).sum(),
+            rewritten,
+            report,
+        })
+    }
+}
+
+impl Drop for PartWriter {
+    fn drop(&mut self) {
+        if !self.done {
+            // Best effort: a failed run's partial files are of no use to anyone.
+            let _ = std::fs::remove_dir_all(&self.work);
+        }
+    }
+}
+
+/// A part file read back whole (one block's summary).
+fn read_part(path: &Path) -> Result<DataFrame> {
+    let file = std::fs::File::open(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(ParquetReader::new(file).finish()?)
+}
+
+/// Whether `name` is what [`PartWriter`] names a part file.
+fn is_part_file(name: &str) -> bool {
+    name.strip_prefix("part-")
+        .and_then(|n| n.strip_suffix(".parquet"))
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Refuses an output that is a file, or a directory with anything but part files.
+fn check_output(out: &Path) -> Result<()> {
+    let refuse = |why: String| Error::Io {
+        path: out.to_path_buf(),
+        source: std::io::Error::new(std::io::ErrorKind::AlreadyExists, why),
+    };
+    if !out.exists() {
+        return Ok(());
+    }
+    if !out.is_dir() {
+        return Err(refuse(
+            "is a file; the summary's part files go in a directory (give a new one)".into(),
+        ));
+    }
+    let entries = std::fs::read_dir(out).map_err(|source| Error::Io {
+        path: out.to_path_buf(),
+        source,
+    })?;
+    for entry in entries {
+        let entry = entry.map_err(|source| Error::Io {
+            path: out.to_path_buf(),
+            source,
+        })?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !is_part_file(&name) {
+            return Err(refuse(format!(
+                "holds `{name}`, which is not a part file of an earlier summary; give a new or empty directory (only part-NNNNN.parquet files are replaced)"
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn part_file_names_are_recognised_and_nothing_else() {
+        assert!(is_part_file("part-00000.parquet"));
+        assert!(is_part_file("part-12.parquet"));
+        for name in [
+            "part-.parquet",
+            "part-1a.parquet",
+            "part-1.csv",
+            "x.parquet",
+            "notes",
+        ] {
+            assert!(!is_part_file(name), "{name}");
+        }
+    }
+}

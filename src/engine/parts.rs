@@ -33,6 +33,7 @@ use crate::transactions::options::SummaryOptions;
 #[cfg(feature = "datafusion")]
 use crate::transactions::partition::Part;
 use crate::transactions::summary::calibration_before_first;
+use crate::transactions::units::date_of;
 #[cfg(feature = "datafusion")]
 use datafusion::prelude::SessionContext;
 
@@ -52,6 +53,10 @@ pub struct SummaryParts {
     /// Parts written again once the whole input's observation end was known (their
     /// block's last date was earlier).
     pub rewritten: usize,
+    /// The whole input's observation end (every part's `T` runs to it).
+    pub observation_end: chrono::NaiveDate,
+    /// The calibration end, when the summary has the calibration and holdout columns.
+    pub calibration_end: Option<chrono::NaiveDate>,
     /// What cleaning did over the whole input: rows read and used, every reject with its
     /// input row number, duplicates kept, the observation end.
     pub report: CleaningReport,
@@ -232,6 +237,8 @@ impl PartWriter {
             files,
             customers: self.written.iter().map(|w| w.customers).sum(),
             rewritten,
+            observation_end: date_of(obs),
+            calibration_end: cal.map(date_of),
             report,
         })
     }

@@ -5,7 +5,13 @@
 //! They live in the stage layer so that `clv` takes customer columns only and never
 //! names the summary type.
 
+use std::path::Path;
+
+use polars::prelude::{DataFrame, ParquetReader, SerReader};
+
+use crate::clv::data::compress::compress;
 use crate::clv::{DiscreteData, RepeatData, SpendData};
+use crate::engine::SummaryParts;
 use crate::error::{Error, Result};
 use crate::io::frame::nullable_f64;
 use crate::transactions::summary::Summary;
@@ -40,29 +46,9 @@ impl Summary {
     /// [`Summary::repeat_columns`] with the summary row of each customer kept (for
     /// joining per-customer covariates by id).
     pub(crate) fn repeat_rows(&self) -> Result<(Vec<usize>, [Vec<f64>; 3])> {
-        let df = self.frame();
-        let names: [&str; 3] = if self.calibration_end().is_some() {
-            ["frequency_cal", "recency_cal", "T_cal"]
-        } else {
-            ["frequency", "recency", "T"]
-        };
-        let x = nullable_f64(df, names[0])?;
-        let t_x = nullable_f64(df, names[1])?;
-        let t = nullable_f64(df, names[2])?;
-        let mut rows = Vec::new();
-        let mut out = [Vec::new(), Vec::new(), Vec::new()];
-        for i in 0..x.len() {
-            if let (Some(a), Some(b), Some(c)) = (x[i], t_x[i], t[i]) {
-                rows.push(i);
-                out[0].push(a);
-                out[1].push(b);
-                out[2].push(c);
-            }
-        }
+        let (rows, out) = repeat_rows_of(self.frame(), self.calibration_end().is_some())?;
         if rows.is_empty() {
-            return Err(Error::EmptyTable {
-                what: "no customer has calibration-period data".into(),
-            });
+            return Err(no_fitted_customer());
         }
         Ok((rows, out))
     }
@@ -120,23 +106,7 @@ impl Summary {
     /// The fitted period's frequency and mean repeat spend (0 where missing) of the
     /// customers with data in that period, with each one's summary row.
     pub(crate) fn spend_rows(&self) -> Result<(Vec<usize>, [Vec<f64>; 2])> {
-        let df = self.frame();
-        let (xn, mn) = if self.calibration_end().is_some() {
-            ("frequency_cal", "monetary_value_cal")
-        } else {
-            ("frequency", "monetary_value")
-        };
-        let x = nullable_f64(df, xn)?;
-        let m = nullable_f64(df, mn)?;
-        let (mut rows, mut xs, mut ms) = (Vec::new(), Vec::new(), Vec::new());
-        for (i, (a, b)) in x.into_iter().zip(m).enumerate() {
-            if let Some(a) = a {
-                rows.push(i);
-                xs.push(a);
-                ms.push(b.unwrap_or(0.0));
-            }
-        }
-        Ok((rows, [xs, ms]))
+        spend_rows_of(self.frame(), self.calibration_end().is_some())
     }
 
     /// The fitted period's columns as [`DiscreteData`] for BG/BB: repeat purchases,
@@ -170,5 +140,185 @@ impl Summary {
             ));
         }
         DiscreteData::new(&x, &t_x, &t, None)
+    }
+}
+
+/// The repeat columns of the fitted period (the calibration ones with `calibration`) of a
+/// summary frame, for the customers with data in it, with each one's row.
+fn repeat_rows_of(df: &DataFrame, calibration: bool) -> Result<(Vec<usize>, [Vec<f64>; 3])> {
+    let [xn, txn, tn] = repeat_names(calibration);
+    let x = nullable_f64(df, xn)?;
+    let t_x = nullable_f64(df, txn)?;
+    let t = nullable_f64(df, tn)?;
+    let mut rows = Vec::new();
+    let mut out = [Vec::new(), Vec::new(), Vec::new()];
+    for i in 0..x.len() {
+        if let (Some(a), Some(b), Some(c)) = (x[i], t_x[i], t[i]) {
+            rows.push(i);
+            out[0].push(a);
+            out[1].push(b);
+            out[2].push(c);
+        }
+    }
+    Ok((rows, out))
+}
+
+fn repeat_names(calibration: bool) -> [&'static str; 3] {
+    if calibration {
+        ["frequency_cal", "recency_cal", "T_cal"]
+    } else {
+        ["frequency", "recency", "T"]
+    }
+}
+
+fn spend_names(calibration: bool) -> [&'static str; 2] {
+    if calibration {
+        ["frequency_cal", "monetary_value_cal"]
+    } else {
+        ["frequency", "monetary_value"]
+    }
+}
+
+fn no_fitted_customer() -> Error {
+    Error::EmptyTable {
+        what: "no customer has calibration-period data".into(),
+    }
+}
+
+/// The fitted period's frequency and mean repeat spend (0 where missing) of a summary
+/// frame's customers with data in that period, with each one's row.
+fn spend_rows_of(df: &DataFrame, calibration: bool) -> Result<(Vec<usize>, [Vec<f64>; 2])> {
+    let [xn, mn] = spend_names(calibration);
+    let x = nullable_f64(df, xn)?;
+    let m = nullable_f64(df, mn)?;
+    let (mut rows, mut xs, mut ms) = (Vec::new(), Vec::new(), Vec::new());
+    for (i, (a, b)) in x.into_iter().zip(m).enumerate() {
+        if let Some(a) = a {
+            rows.push(i);
+            xs.push(a);
+            ms.push(b.unwrap_or(0.0));
+        }
+    }
+    Ok((rows, [xs, ms]))
+}
+
+/// `e` with a [`Error::BadRow`]'s row moved on by the `offset` rows before its part.
+fn shifted(e: Error, offset: usize) -> Error {
+    match e {
+        Error::BadRow {
+            row,
+            column,
+            reason,
+            value,
+        } => Error::BadRow {
+            row: row + offset as u64,
+            column,
+            reason,
+            value,
+        },
+        other => other,
+    }
+}
+
+/// `columns` of a part file.
+fn read_part_columns(path: &Path, columns: &[&str]) -> Result<DataFrame> {
+    let file = std::fs::File::open(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(ParquetReader::new(file)
+        .with_columns(Some(columns.iter().map(|c| c.to_string()).collect()))
+        .finish()?)
+}
+
+impl SummaryParts {
+    /// The fitted period's [`RepeatData`] over every part file, read one part at a time
+    /// (three columns of it) and compressed as it goes, so the memory held is the
+    /// distinct `(x, t_x, T)` triples, not the customers: equal to
+    /// [`Summary::repeat_data`] of the gathered summary (the same rows and weights, so a
+    /// model fitted on it is fitted on the same data, to the bit).
+    ///
+    /// # Errors
+    ///
+    /// As [`Summary::repeat_data`] (a [`Error::BadRow`] names the row among the fitted
+    /// customers of all parts, as it would in the gathered summary); [`Error::Io`] or a
+    /// polars error when a part cannot be read.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use patronage::engine::{Engine, summary_parts};
+    /// use patronage::prelude::*;
+    /// let tx = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?;
+    /// let options = SummaryOptions::weekly().calibration_end("2024-03-31");
+    /// let dir = std::env::temp_dir().join(format!("patronage-doc-fit-{}", std::process::id()));
+    /// let (parts, _) = summary_parts(&tx, &options, &Engine::Memory, &dir)?;
+    /// assert_eq!(parts.repeat_data()?, tx.summary(&options)?.repeat_data()?);
+    /// std::fs::remove_dir_all(&dir).unwrap();
+    /// # Ok::<(), patronage::Error>(())
+    /// ```
+    pub fn repeat_data(&self) -> Result<RepeatData> {
+        let names = repeat_names(self.calibration_end.is_some());
+        let (mut x, mut t_x, mut t, mut w) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut offset = 0;
+        for path in &self.files {
+            let df = read_part_columns(path, &names)?;
+            let (_, [a, b, c]) = repeat_rows_of(&df, self.calibration_end.is_some())?;
+            if a.is_empty() {
+                continue;
+            }
+            // Checked and compressed per part; the union is compressed once more below.
+            let part = RepeatData::new(&a, &b, &c).map_err(|e| shifted(e, offset))?;
+            offset += a.len();
+            x.extend_from_slice(part.x());
+            t_x.extend_from_slice(part.t_x());
+            t.extend_from_slice(part.t());
+            w.extend_from_slice(part.weights());
+        }
+        if x.is_empty() {
+            return Err(no_fitted_customer());
+        }
+        RepeatData::with_weights(&x, &t_x, &t, &w)
+    }
+
+    /// The fitted period's [`SpendData`] for the Gamma-Gamma model over every part file,
+    /// read one part at a time and compressed as it goes: equal to
+    /// [`Summary::spend_data`] of the gathered summary, excluded counts included.
+    ///
+    /// # Errors
+    ///
+    /// As [`Summary::spend_data`] (a [`Error::BadRow`] names the row among the fitted
+    /// customers of all parts); [`Error::Io`] or a polars error when a part cannot be
+    /// read.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use patronage::engine::{Engine, summary_parts};
+    /// use patronage::prelude::*;
+    /// let tx = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?;
+    /// let options = SummaryOptions::weekly();
+    /// let dir = std::env::temp_dir().join(format!("patronage-doc-spend-{}", std::process::id()));
+    /// let (parts, _) = summary_parts(&tx, &options, &Engine::Memory, &dir)?;
+    /// assert_eq!(parts.spend_data()?, tx.summary(&options)?.spend_data()?);
+    /// std::fs::remove_dir_all(&dir).unwrap();
+    /// # Ok::<(), patronage::Error>(())
+    /// ```
+    pub fn spend_data(&self) -> Result<SpendData> {
+        let names = spend_names(self.calibration_end.is_some());
+        let (mut x, mut m, mut w) = (Vec::new(), Vec::new(), Vec::new());
+        let mut offset = 0;
+        for path in &self.files {
+            let df = read_part_columns(path, &names)?;
+            let (_, [xs, ms]) = spend_rows_of(&df, self.calibration_end.is_some())?;
+            SpendData::check_rows(&xs, &ms).map_err(|e| shifted(e, offset))?;
+            offset += xs.len();
+            // Every pair kept (the excluded ones are counted when the union is built).
+            let (reps, weights) = compress(&[&xs, &ms], None, xs.len());
+            x.extend(reps.iter().map(|&i| xs[i]));
+            m.extend(reps.iter().map(|&i| ms[i]));
+            w.extend(weights);
+        }
+        SpendData::with_weights(&x, &m, &w)
     }
 }

@@ -643,6 +643,11 @@ fn the_summary_as_part_files_equals_the_gathered_one() {
         assert!(parts.files.len() > 1);
         assert!(parts.rewritten > 0 && parts.rewritten < parts.files.len());
     }
+    // With the observation end given, every block has it: nothing is rewritten.
+    let opts = SummaryOptions::daily().observation_end("2023-12-31");
+    let parts = same_parts_as_memory(&later, &opts, &datafusion(2_000, 2, None), &out).unwrap();
+    assert!(parts.files.len() > 1);
+    assert_eq!(parts.rewritten, 0);
 
     // Many blocks and a spilling sort, with calibration columns.
     let opts = SummaryOptions::weekly().calibration_end("2024-09-30");
@@ -743,4 +748,101 @@ fn the_cli_writes_part_files_equal_to_the_one_file_summary() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains(parts) && err.contains("notes.txt"), "{err}");
     assert!(parts_dir.join("notes.txt").exists());
+}
+
+/// The models' data read from part files one part at a time equal the gathered
+/// summary's, so the fits are the same to the bit.
+#[test]
+fn models_fitted_from_part_files_equal_the_gathered_fits() {
+    use patronage::clv::{BgNbd, GammaGamma};
+    let dir = tempfile::tempdir().unwrap();
+    let sim = simulate(&SimulationSpec {
+        customers: 4_000,
+        seed: 21,
+        return_rate: 0.05,
+        ..SimulationSpec::default()
+    })
+    .unwrap();
+    let path = dir.path().join("sim.parquet");
+    write_parquet(&sim.transactions, &path);
+    let tx = Transactions::scan_parquet(&path, TransactionSchema::default()).unwrap();
+    let out = dir.path().join("parts");
+    for opts in [
+        SummaryOptions::weekly(),
+        SummaryOptions::weekly().calibration_end("2024-09-30"),
+    ] {
+        let parts = same_parts_as_memory(&tx, &opts, &datafusion(3_000, 2, None), &out).unwrap();
+        assert!(parts.files.len() > 2, "{}", parts.files.len());
+        assert_eq!(
+            parts.calibration_end.is_some(),
+            opts.calibration_end.is_some()
+        );
+        let summary = tx.summary(&opts).unwrap();
+        let (repeat, spend) = (parts.repeat_data().unwrap(), parts.spend_data().unwrap());
+        assert_eq!(repeat, summary.repeat_data().unwrap(), "{opts:?}");
+        assert_eq!(spend, summary.spend_data().unwrap(), "{opts:?}");
+        assert!(repeat.len() < summary.n_customers());
+        let bits = |v: Vec<f64>| v.into_iter().map(f64::to_bits).collect::<Vec<_>>();
+        let a = BgNbd::fitter().fit(&repeat).unwrap();
+        let b = BgNbd::fitter()
+            .fit(&summary.repeat_data().unwrap())
+            .unwrap();
+        assert_eq!(bits(a.params().to_vec()), bits(b.params().to_vec()));
+        let a = GammaGamma::fitter().fit(&spend).unwrap();
+        let b = GammaGamma::fitter()
+            .fit(&summary.spend_data().unwrap())
+            .unwrap();
+        assert_eq!(bits(a.params().to_vec()), bits(b.params().to_vec()));
+    }
+
+    // A bad value in a later part is named by its row among all parts' customers, as
+    // the gathered table's check names it.
+    let parts = same_parts_as_memory(
+        &tx,
+        &SummaryOptions::weekly(),
+        &datafusion(3_000, 2, None),
+        &out,
+    )
+    .unwrap();
+    let floats = |df: &DataFrame, name: &str| -> Vec<f64> {
+        let c = df.column(name).unwrap().cast(&DataType::Float64).unwrap();
+        c.f64().unwrap().into_no_null_iter().collect()
+    };
+    let mut second = patronage::io::read_table(&parts.files[1]).unwrap();
+    let mut x = floats(&second, "frequency");
+    x[2] = 1.5;
+    second
+        .with_column(Column::new("frequency".into(), x))
+        .unwrap();
+    write_parquet(&second, &parts.files[1]);
+    // The parts' columns end to end (the changed part's frequency is now a float).
+    let all = |name: &str| -> Vec<f64> {
+        let tables = parts
+            .files
+            .iter()
+            .map(|f| patronage::io::read_table(f).unwrap());
+        tables.flat_map(|t| floats(&t, name)).collect()
+    };
+    let first_rows = patronage::io::read_table(&parts.files[0]).unwrap().height() as u64;
+    let in_memory = (
+        patronage::clv::RepeatData::new(&all("frequency"), &all("recency"), &all("T")),
+        patronage::clv::SpendData::new(&all("frequency"), &all("monetary_value")),
+    );
+    for (from_parts, gathered) in [
+        (parts.repeat_data().map(|_| ()), in_memory.0.map(|_| ())),
+        (parts.spend_data().map(|_| ()), in_memory.1.map(|_| ())),
+    ] {
+        match (from_parts, gathered) {
+            (
+                Err(Error::BadRow { row, column, .. }),
+                Err(Error::BadRow {
+                    row: r, column: c, ..
+                }),
+            ) => {
+                assert_eq!((row, column.as_str()), (first_rows + 3, "frequency"));
+                assert_eq!((row, column), (r, c));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 }

@@ -30,6 +30,22 @@ pub struct SpendData {
     n_customers: f64,
 }
 
+/// A row's frequency is a non-negative whole number and its mean spend finite.
+fn check_row(i: usize, x: f64, m: f64) -> Result<()> {
+    if !(x.is_finite() && x >= 0.0 && x == x.floor()) {
+        return Err(bad(
+            i,
+            "frequency",
+            "frequency must be a non-negative whole number",
+            x,
+        ));
+    }
+    if !m.is_finite() {
+        return Err(bad(i, "monetary_value", "monetary value must be finite", m));
+    }
+    Ok(())
+}
+
 impl SpendData {
     /// Builds from per-customer frequency and mean repeat spend.
     ///
@@ -67,6 +83,20 @@ impl SpendData {
         Self::build(frequency, monetary, Some(weights))
     }
 
+    /// The checks of [`SpendData::new`] on each row (not on the lengths), without
+    /// building: for data checked in pieces before being compressed together.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadRow`] for a non-finite value or a negative or fractional frequency.
+    #[cfg(feature = "frames")]
+    pub(crate) fn check_rows(frequency: &[f64], monetary: &[f64]) -> Result<()> {
+        for (i, (&x, &m)) in frequency.iter().zip(monetary).enumerate() {
+            check_row(i, x, m)?;
+        }
+        Ok(())
+    }
+
     fn build(frequency: &[f64], monetary: &[f64], weights: Option<&[f64]>) -> Result<Self> {
         let n = frequency.len();
         check_inputs(n, &[("monetary_value", monetary.len())], weights)?;
@@ -74,17 +104,7 @@ impl SpendData {
         let (mut no_repeat, mut non_positive) = (0.0, 0.0);
         for i in 0..n {
             let (x, m) = (frequency[i], monetary[i]);
-            if !(x.is_finite() && x >= 0.0 && x == x.floor()) {
-                return Err(bad(
-                    i,
-                    "frequency",
-                    "frequency must be a non-negative whole number",
-                    x,
-                ));
-            }
-            if !m.is_finite() {
-                return Err(bad(i, "monetary_value", "monetary value must be finite", m));
-            }
+            check_row(i, x, m)?;
             let wi = weights.map_or(1.0, |w| w[i]);
             if x == 0.0 {
                 no_repeat += wi;

@@ -49,6 +49,7 @@ use crate::transactions::partition::Keep;
 use crate::transactions::summary::Summary;
 
 pub use parts::SummaryParts;
+pub(crate) use parts::{PartDir, read_part};
 
 /// Which engine runs phase 1 (TOML: an `[engine]` table with `kind = "memory"`,
 /// `kind = "datafusion"` or `kind = "ballista"` and that engine's settings beside it;

@@ -72,27 +72,28 @@ struct Written {
     customers: u64,
 }
 
-/// Writes the blocks' summaries as part files into a directory beside the output,
-/// which is removed unless [`PartWriter::finish`] moves it to the output's name.
-pub(super) struct PartWriter {
+/// A directory of part files being written: the files go to a work directory beside
+/// the output, which [`PartDir::commit`] moves to the output's name (replacing an
+/// earlier run's part files) and which is removed if it is dropped uncommitted.
+pub(crate) struct PartDir {
     out: PathBuf,
     work: PathBuf,
-    written: Vec<Written>,
+    files: usize,
     done: bool,
 }
 
-impl PartWriter {
-    /// A writer of parts for the output directory `out`.
+impl PartDir {
+    /// A part directory for the output `out`.
     ///
     /// # Errors
     /// [`Error::Io`] naming `out` when it is a file, or a directory holding anything but
     /// part files (an earlier run's output is replaced; other files are never removed),
     /// or when the work directory beside it cannot be made.
-    pub(super) fn new(out: &Path) -> Result<Self> {
+    pub(crate) fn new(out: &Path) -> Result<Self> {
         check_output(out)?;
         let name = out
             .file_name()
-            .map_or_else(|| "summary".into(), |n| n.to_string_lossy().into_owned());
+            .map_or_else(|| "parts".into(), |n| n.to_string_lossy().into_owned());
         let parent = match out.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
@@ -105,11 +106,81 @@ impl PartWriter {
             path: work.clone(),
             source,
         })?;
-        Ok(PartWriter {
+        Ok(PartDir {
             out: out.to_path_buf(),
             work,
-            written: Vec::new(),
+            files: 0,
             done: false,
+        })
+    }
+
+    /// Writes `frame` as the next part file; returns its path in the work directory.
+    ///
+    /// # Errors
+    /// [`Error::Io`] or a polars error when the file cannot be written.
+    pub(crate) fn write(&mut self, frame: &mut DataFrame) -> Result<PathBuf> {
+        let path = self.work.join(part_name(self.files));
+        crate::io::write_frame(frame, &path)?;
+        self.files += 1;
+        Ok(path)
+    }
+
+    /// Moves the written files to the output (an earlier run's part files there are
+    /// removed first) and returns the output and the files' paths, in order.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the earlier output cannot be removed or the work directory
+    /// cannot be moved.
+    pub(crate) fn commit(mut self) -> Result<(PathBuf, Vec<PathBuf>)> {
+        if self.out.exists() {
+            // `check_output` found only part files there: an earlier run's output.
+            std::fs::remove_dir_all(&self.out).map_err(|source| Error::Io {
+                path: self.out.clone(),
+                source,
+            })?;
+        }
+        std::fs::rename(&self.work, &self.out).map_err(|source| Error::Io {
+            path: self.out.clone(),
+            source,
+        })?;
+        self.done = true;
+        let files = (0..self.files)
+            .map(|k| self.out.join(part_name(k)))
+            .collect();
+        Ok((self.out.clone(), files))
+    }
+}
+
+impl Drop for PartDir {
+    fn drop(&mut self) {
+        if !self.done {
+            // Best effort: a failed run's partial files are of no use to anyone.
+            let _ = std::fs::remove_dir_all(&self.work);
+        }
+    }
+}
+
+/// The name of part `k`.
+fn part_name(k: usize) -> String {
+    format!("part-{k:05}.parquet")
+}
+
+/// Writes the blocks' summaries as part files ([`PartDir`]) and settles the parts made
+/// before the whole input's observation end was known.
+pub(super) struct PartWriter {
+    dir: PartDir,
+    written: Vec<Written>,
+}
+
+impl PartWriter {
+    /// A writer of parts for the output directory `out`.
+    ///
+    /// # Errors
+    /// As [`PartDir::new`].
+    pub(super) fn new(out: &Path) -> Result<Self> {
+        Ok(PartWriter {
+            dir: PartDir::new(out)?,
+            written: Vec::new(),
         })
     }
 
@@ -157,10 +228,7 @@ impl PartWriter {
         let mut frame = sort_by_customer_id(table.into_summary()?.into_frame())?;
         let days = frame.column("first_purchase")?.to_physical_repr();
         let first_purchase = days.i32()?.min();
-        let path = self
-            .work
-            .join(format!("part-{:05}.parquet", self.written.len()));
-        crate::io::write_frame(&mut frame, &path)?;
+        let path = self.dir.write(&mut frame)?;
         self.written.push(Written {
             path,
             observation_end,
@@ -195,7 +263,7 @@ impl PartWriter {
     /// # Errors
     /// As [`PartWriter::finish`].
     pub(super) fn finish_with(
-        mut self,
+        self,
         report: CleaningReport,
         obs: i32,
         options: &SummaryOptions,
@@ -217,25 +285,12 @@ impl PartWriter {
                 rewritten += 1;
             }
         }
-        if self.out.exists() {
-            // `check_output` found only part files there: an earlier run's output.
-            std::fs::remove_dir_all(&self.out).map_err(|source| Error::Io {
-                path: self.out.clone(),
-                source,
-            })?;
-        }
-        std::fs::rename(&self.work, &self.out).map_err(|source| Error::Io {
-            path: self.out.clone(),
-            source,
-        })?;
-        self.done = true;
-        let files = (0..self.written.len())
-            .map(|k| self.out.join(format!("part-{k:05}.parquet")))
-            .collect();
+        let customers = self.written.iter().map(|w| w.customers).sum();
+        let (dir, files) = self.dir.commit()?;
         Ok(SummaryParts {
-            dir: self.out.clone(),
+            dir,
             files,
-            customers: self.written.iter().map(|w| w.customers).sum(),
+            customers,
             rewritten,
             observation_end: date_of(obs),
             calibration_end: cal.map(date_of),
@@ -244,17 +299,12 @@ impl PartWriter {
     }
 }
 
-impl Drop for PartWriter {
-    fn drop(&mut self) {
-        if !self.done {
-            // Best effort: a failed run's partial files are of no use to anyone.
-            let _ = std::fs::remove_dir_all(&self.work);
-        }
-    }
-}
-
-/// A part file read back whole (one block's summary).
-fn read_part(path: &Path) -> Result<DataFrame> {
+/// A part file read back whole.
+///
+/// # Errors
+/// [`Error::Io`] naming the file when it cannot be opened; a polars error when it is
+/// not Parquet.
+pub(crate) fn read_part(path: &Path) -> Result<DataFrame> {
     let file = std::fs::File::open(path).map_err(|source| Error::Io {
         path: path.to_path_buf(),
         source,
@@ -262,7 +312,7 @@ fn read_part(path: &Path) -> Result<DataFrame> {
     Ok(ParquetReader::new(file).finish()?)
 }
 
-/// Whether `name` is what [`PartWriter`] names a part file.
+/// Whether `name` is what [`PartDir`] names a part file.
 fn is_part_file(name: &str) -> bool {
     name.strip_prefix("part-")
         .and_then(|n| n.strip_suffix(".parquet"))

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::covariates::{ClvCovariates, CovariateSettings, clv_scores};
 use super::fit::{AnyFitted, FitOutcome, ModelKind, fit_repeat, fit_with};
 use super::interval::{ClvIntervals, IntervalInputs, bound_columns, clv_intervals, summarise};
-use crate::clv::interval::IntervalOptions;
+use crate::clv::interval::{IntervalOptions, ScoreIntervals};
 use crate::clv::value::{CustomerInputs, Scores, score};
 use crate::clv::{ClvOptions, FitOptions, Fitted, GammaGamma, Margin, RepeatData, SpendData};
 use crate::error::{Error, Result};
@@ -446,14 +446,8 @@ fn scored(
     period: ScoringPeriod,
     models: Option<&FittedModels>,
 ) -> Result<ClvOutcome> {
-    if models.is_none() && !settings.model.predicts_purchases() {
-        return Err(Error::invalid(
-            "clv.model",
-            format!(
-                "{} does not predict purchases; use bg-nbd, mbg-nbd or pareto-nbd",
-                settings.model.name()
-            ),
-        ));
+    if models.is_none() {
+        check_purchase_model(settings)?;
     }
     if let Some(options) = &settings.interval {
         options.validate()?;
@@ -463,44 +457,13 @@ fn scored(
     }
     let df = summary.frame();
     let cal = summary.calibration_end().is_some() && period == ScoringPeriod::Fitted;
-    let names: [&str; 4] = if cal {
-        [
-            "frequency_cal",
-            "recency_cal",
-            "T_cal",
-            "monetary_value_cal",
-        ]
-    } else {
-        ["frequency", "recency", "T", "monetary_value"]
-    };
-    let cols: Vec<Vec<Option<f64>>> = names
-        .iter()
-        .map(|c| nullable_f64(df, c))
-        .collect::<Result<_>>()?;
-    let margins_all: Option<Vec<f64>> = match settings.margin {
-        MarginSource::Rate(_) => None,
-        MarginSource::Cost => Some(cost_margins(df)?),
-    };
-    // Customers with data in the scoring period.
-    let rows: Vec<usize> = (0..df.height())
-        .filter(|&i| cols[0][i].is_some() && cols[1][i].is_some() && cols[2][i].is_some())
-        .collect();
-    let take = |k: usize| -> Vec<f64> { rows.iter().map(|&i| cols[k][i].unwrap_or(0.0)).collect() };
+    let scoring = ScoringRows::of(df, cal)?;
+    let rows = &scoring.rows;
+    // The margins first: a missing cost column is named before any bad value.
+    let opts = clv_options(settings, df, rows)?;
+    let take = |k: usize| scoring.take(k);
     let (x, t_x, t, m) = (take(0), take(1), take(2), take(3));
     let data = RepeatData::new(&x, &t_x, &t)?;
-    let margin = match (&settings.margin, &margins_all) {
-        (MarginSource::Rate(r), _) => Margin::Rate(*r),
-        (MarginSource::Cost, Some(all)) => {
-            Margin::PerCustomer(rows.iter().map(|&i| all[i]).collect())
-        }
-        (MarginSource::Cost, None) => Margin::Rate(1.0),
-    };
-    let opts = ClvOptions {
-        horizon: settings.horizon,
-        discount_rate: settings.discount_rate,
-        step: settings.step,
-        margin,
-    };
     let inputs = CustomerInputs {
         x: &x,
         t_x: &t_x,
@@ -571,6 +534,116 @@ fn scored(
             }
         }
     }
+    let frame = clv_frame(df, &scoring, &scores, intervals.as_ref().map(|(b, _)| b))?;
+    Ok(ClvOutcome {
+        frame,
+        purchase,
+        spend: spend.map(|(gg, data)| spend_outcome(gg, &data)),
+        customer_equity,
+        notes,
+        intervals: intervals.map(|(_, summary)| summary),
+        covariates,
+    })
+}
+
+/// Refuses a `clv.model` that does not predict purchases (BG/BB, Gamma-Gamma).
+///
+/// # Errors
+/// [`Error::InvalidOption`] naming `clv.model`.
+pub(crate) fn check_purchase_model(settings: &ClvSettings) -> Result<()> {
+    if settings.model.predicts_purchases() {
+        return Ok(());
+    }
+    Err(Error::invalid(
+        "clv.model",
+        format!(
+            "{} does not predict purchases; use bg-nbd, mbg-nbd or pareto-nbd",
+            settings.model.name()
+        ),
+    ))
+}
+
+/// The scoring period's `frequency, recency, T, monetary_value` of every customer of a
+/// summary frame, and the customers with data in it (the rows scored).
+pub(crate) struct ScoringRows {
+    pub(crate) cols: Vec<Vec<Option<f64>>>,
+    pub(crate) rows: Vec<usize>,
+}
+
+impl ScoringRows {
+    /// The calibration columns with `calibration`, else the full period's.
+    ///
+    /// # Errors
+    /// A missing or non-numeric column.
+    pub(crate) fn of(df: &DataFrame, calibration: bool) -> Result<Self> {
+        let names: [&str; 4] = if calibration {
+            [
+                "frequency_cal",
+                "recency_cal",
+                "T_cal",
+                "monetary_value_cal",
+            ]
+        } else {
+            ["frequency", "recency", "T", "monetary_value"]
+        };
+        let cols: Vec<Vec<Option<f64>>> = names
+            .iter()
+            .map(|c| nullable_f64(df, c))
+            .collect::<Result<_>>()?;
+        // Customers with data in the scoring period.
+        let rows: Vec<usize> = (0..df.height())
+            .filter(|&i| cols[0][i].is_some() && cols[1][i].is_some() && cols[2][i].is_some())
+            .collect();
+        Ok(ScoringRows { cols, rows })
+    }
+
+    /// Column `k` (0 frequency, 1 recency, 2 T, 3 monetary value) of the scored rows,
+    /// 0 where missing.
+    pub(crate) fn take(&self, k: usize) -> Vec<f64> {
+        self.rows
+            .iter()
+            .map(|&i| self.cols[k][i].unwrap_or(0.0))
+            .collect()
+    }
+}
+
+/// The valuation options of `settings` for the scored `rows` of `df` (each one's margin
+/// from the cost column with [`MarginSource::Cost`]).
+///
+/// # Errors
+/// As [`cost_margins`].
+pub(crate) fn clv_options(
+    settings: &ClvSettings,
+    df: &DataFrame,
+    rows: &[usize],
+) -> Result<ClvOptions> {
+    let margin = match settings.margin {
+        MarginSource::Rate(r) => Margin::Rate(r),
+        MarginSource::Cost => {
+            let all = cost_margins(df)?;
+            Margin::PerCustomer(rows.iter().map(|&i| all[i]).collect())
+        }
+    };
+    Ok(ClvOptions {
+        horizon: settings.horizon,
+        discount_rate: settings.discount_rate,
+        step: settings.step,
+        margin,
+    })
+}
+
+/// The CLV table of a summary frame's customers: the scoring period's inputs, then the
+/// scores of the scored rows (null for the others) and, when given, their bounds.
+///
+/// # Errors
+/// A polars error building the columns.
+pub(crate) fn clv_frame(
+    df: &DataFrame,
+    scoring: &ScoringRows,
+    scores: &Scores,
+    bounds: Option<&ScoreIntervals>,
+) -> Result<DataFrame> {
+    let rows = &scoring.rows;
     // Scatter back to all customers (null where there was nothing to score).
     let scatter = |v: &[f64]| -> Vec<Option<f64>> {
         let mut out = vec![None; df.height()];
@@ -584,7 +657,7 @@ fn scored(
         .iter()
         .enumerate()
     {
-        let column = Column::new((*out_name).into(), cols[k].clone());
+        let column = Column::new((*out_name).into(), scoring.cols[k].clone());
         // Repeat purchases are a count: the same integer type as the summary's
         // `frequency`, so `patronage clv` prints `39` where `patronage summary` does.
         columns.push(if k == 0 {
@@ -603,25 +676,10 @@ fn scored(
         scatter(&scores.expected_spend),
     ));
     columns.push(Column::new("clv".into(), scatter(&scores.clv)));
-    if let Some((bounds, _)) = &intervals {
+    if let Some(bounds) = bounds {
         columns.extend(bound_columns(bounds, scatter));
     }
-    let frame = DataFrame::new_infer_height(columns)?;
-    Ok(ClvOutcome {
-        frame,
-        purchase,
-        spend: spend.map(|(gg, data)| FitOutcome {
-            model: AnyFitted::GammaGamma(gg),
-            excluded: Some(data.excluded()),
-            holdout: None,
-            histogram: None,
-            tracking: None,
-        }),
-        customer_equity,
-        notes,
-        intervals: intervals.map(|(_, summary)| summary),
-        covariates,
-    })
+    Ok(DataFrame::new_infer_height(columns)?)
 }
 
 /// The note of a bootstrap whose failed refits were replaced.
@@ -692,9 +750,7 @@ fn plain_scores(
                 // too, the error is not Gamma-Gamma's and is returned.
                 Err(gg_error) => {
                     let scores = score(pm, None, inputs, opts)?;
-                    notes.push(format!(
-                        "Gamma-Gamma could not give expected spend ({gg_error}); CLV uses each customer's historic mean repeat spend instead"
-                    ));
+                    notes.push(historic_spend_note(&gg_error));
                     (scores, None)
                 }
             }
@@ -731,8 +787,34 @@ pub(crate) fn cost_margins(df: &DataFrame) -> Result<Vec<f64>> {
 /// spend (q > 1); with the data it was fitted on (the customers it left out, and the
 /// rows a bootstrap resamples).
 fn gamma_gamma(x: &[f64], m: &[f64], fit: &FitOptions) -> Result<(Fitted<GammaGamma>, SpendData)> {
-    let data = SpendData::new(x, m)?;
+    gamma_gamma_on(SpendData::new(x, m)?, fit)
+}
+
+/// [`gamma_gamma`] on spend data already built.
+pub(crate) fn gamma_gamma_on(
+    data: SpendData,
+    fit: &FitOptions,
+) -> Result<(Fitted<GammaGamma>, SpendData)> {
     let gg: Fitted<GammaGamma> = fit_with(fit, &data)?;
     gg.mean_spend()?;
     Ok((gg, data))
+}
+
+/// The note when Gamma-Gamma could not give expected spend (`e` says why) and each
+/// customer's historic spend is used instead.
+pub(crate) fn historic_spend_note(e: &Error) -> String {
+    format!(
+        "Gamma-Gamma could not give expected spend ({e}); CLV uses each customer's historic mean repeat spend instead"
+    )
+}
+
+/// The Gamma-Gamma outcome of a stage that used `gg` fitted on `data`.
+pub(crate) fn spend_outcome(gg: Fitted<GammaGamma>, data: &SpendData) -> FitOutcome {
+    FitOutcome {
+        model: AnyFitted::GammaGamma(gg),
+        excluded: Some(data.excluded()),
+        holdout: None,
+        histogram: None,
+        tracking: None,
+    }
 }

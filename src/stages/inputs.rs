@@ -258,12 +258,18 @@ impl SummaryParts {
     /// # Ok::<(), patronage::Error>(())
     /// ```
     pub fn repeat_data(&self) -> Result<RepeatData> {
-        let names = repeat_names(self.calibration_end.is_some());
+        self.repeat_data_for(self.calibration_end.is_some())
+    }
+
+    /// [`SummaryParts::repeat_data`] of the calibration columns (with `calibration`) or
+    /// the full period's.
+    pub(crate) fn repeat_data_for(&self, calibration: bool) -> Result<RepeatData> {
+        let names = repeat_names(calibration);
         let (mut x, mut t_x, mut t, mut w) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let mut offset = 0;
         for path in &self.files {
             let df = read_part_columns(path, &names)?;
-            let (_, [a, b, c]) = repeat_rows_of(&df, self.calibration_end.is_some())?;
+            let (_, [a, b, c]) = repeat_rows_of(&df, calibration)?;
             if a.is_empty() {
                 continue;
             }
@@ -305,12 +311,18 @@ impl SummaryParts {
     /// # Ok::<(), patronage::Error>(())
     /// ```
     pub fn spend_data(&self) -> Result<SpendData> {
-        let names = spend_names(self.calibration_end.is_some());
+        self.spend_data_for(self.calibration_end.is_some())
+    }
+
+    /// [`SummaryParts::spend_data`] of the calibration columns (with `calibration`) or
+    /// the full period's.
+    pub(crate) fn spend_data_for(&self, calibration: bool) -> Result<SpendData> {
+        let names = spend_names(calibration);
         let (mut x, mut m, mut w) = (Vec::new(), Vec::new(), Vec::new());
         let mut offset = 0;
         for path in &self.files {
             let df = read_part_columns(path, &names)?;
-            let (_, [xs, ms]) = spend_rows_of(&df, self.calibration_end.is_some())?;
+            let (_, [xs, ms]) = spend_rows_of(&df, calibration)?;
             SpendData::check_rows(&xs, &ms).map_err(|e| shifted(e, offset))?;
             offset += xs.len();
             // Every pair kept (the excluded ones are counted when the union is built).

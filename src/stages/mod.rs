@@ -58,6 +58,7 @@ pub mod covariates;
 pub mod fit;
 mod inputs;
 pub mod interval;
+pub mod parts;
 pub mod profile;
 pub mod profitability;
 mod rfm;

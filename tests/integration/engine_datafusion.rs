@@ -750,22 +750,27 @@ fn the_cli_writes_part_files_equal_to_the_one_file_summary() {
     assert!(parts_dir.join("notes.txt").exists());
 }
 
+/// A simulated log of 4,000 customers (5% returns) written as `dir/sim.parquet`.
+fn simulated_parquet(dir: &Path, seed: u64) -> Transactions {
+    let sim = simulate(&SimulationSpec {
+        customers: 4_000,
+        seed,
+        return_rate: 0.05,
+        ..SimulationSpec::default()
+    })
+    .unwrap();
+    let path = dir.join("sim.parquet");
+    write_parquet(&sim.transactions, &path);
+    Transactions::scan_parquet(&path, TransactionSchema::default()).unwrap()
+}
+
 /// The models' data read from part files one part at a time equal the gathered
 /// summary's, so the fits are the same to the bit.
 #[test]
 fn models_fitted_from_part_files_equal_the_gathered_fits() {
     use patronage::clv::{BgNbd, GammaGamma};
     let dir = tempfile::tempdir().unwrap();
-    let sim = simulate(&SimulationSpec {
-        customers: 4_000,
-        seed: 21,
-        return_rate: 0.05,
-        ..SimulationSpec::default()
-    })
-    .unwrap();
-    let path = dir.path().join("sim.parquet");
-    write_parquet(&sim.transactions, &path);
-    let tx = Transactions::scan_parquet(&path, TransactionSchema::default()).unwrap();
+    let tx = simulated_parquet(dir.path(), 21);
     let out = dir.path().join("parts");
     for opts in [
         SummaryOptions::weekly(),
@@ -845,4 +850,89 @@ fn models_fitted_from_part_files_equal_the_gathered_fits() {
             other => panic!("{other:?}"),
         }
     }
+}
+
+/// The CLV stage on part files gives the gathered summary's table, models and customer
+/// equity, to the bit, whatever the scoring period and spend source.
+#[test]
+fn clv_on_part_files_equals_the_gathered_stage() {
+    use patronage::stages::clv::{
+        ClvSettings, MarginSource, ScoringPeriod, SpendSource, clv_table_on,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let tx = simulated_parquet(dir.path(), 23);
+    let (summary_dir, clv_dir) = (dir.path().join("summary"), dir.path().join("clv"));
+    let historic = ClvSettings {
+        spend: SpendSource::Historic,
+        margin: MarginSource::Rate(0.3),
+        ..ClvSettings::default()
+    };
+    let cases = [
+        (
+            SummaryOptions::weekly(),
+            ScoringPeriod::Full,
+            ClvSettings::default(),
+        ),
+        (
+            SummaryOptions::weekly().calibration_end("2024-09-30"),
+            ScoringPeriod::Fitted,
+            ClvSettings::default(),
+        ),
+        (
+            SummaryOptions::weekly().calibration_end("2024-09-30"),
+            ScoringPeriod::Full,
+            historic,
+        ),
+    ];
+    for (opts, period, settings) in cases {
+        let parts =
+            same_parts_as_memory(&tx, &opts, &datafusion(3_000, 2, None), &summary_dir).unwrap();
+        assert!(parts.files.len() > 2);
+        let clv = parts.clv(&settings, period, &clv_dir).unwrap();
+        let gathered = clv_table_on(&tx.summary(&opts).unwrap(), &settings, period).unwrap();
+        assert_eq!(clv.files.len(), parts.files.len());
+        let mut all = patronage::io::read_table(&clv.files[0]).unwrap();
+        for f in &clv.files[1..] {
+            all.vstack_mut_owned(patronage::io::read_table(f).unwrap())
+                .unwrap();
+        }
+        assert_eq!(all.schema(), gathered.frame.schema(), "{opts:?}");
+        assert!(all.equals_missing(&gathered.frame), "{opts:?} {period:?}");
+        assert_eq!(
+            clv.customer_equity.to_bits(),
+            gathered.customer_equity.to_bits()
+        );
+        assert_eq!(
+            clv.purchase.to_json().unwrap(),
+            gathered.purchase.to_json().unwrap()
+        );
+        assert_eq!(
+            clv.spend.as_ref().map(|s| s.model.to_json().unwrap()),
+            gathered.spend.as_ref().map(|s| s.model.to_json().unwrap())
+        );
+        assert_eq!(
+            clv.spend.as_ref().map(|s| s.excluded),
+            gathered.spend.as_ref().map(|s| s.excluded)
+        );
+        assert_eq!(clv.notes, gathered.notes);
+    }
+    // Intervals and covariates need every customer at once: refused by name, and the
+    // output is left alone.
+    let parts = same_parts_as_memory(
+        &tx,
+        &SummaryOptions::weekly(),
+        &datafusion(3_000, 2, None),
+        &summary_dir,
+    )
+    .unwrap();
+    let with_intervals = ClvSettings {
+        interval: Some(Default::default()),
+        ..ClvSettings::default()
+    };
+    match parts.clv(&with_intervals, ScoringPeriod::Full, &clv_dir) {
+        Err(Error::InvalidOption { option, .. }) => assert_eq!(option, "clv.interval"),
+        other => panic!("{:?}", other.map(|c| c.files)),
+    }
+    assert!(clv_dir.exists());
+    assert!(hidden_entries(dir.path()).is_empty());
 }

@@ -579,6 +579,21 @@ fn listing(dir: &Path) -> Option<Vec<(String, u64)>> {
     Some(v)
 }
 
+/// The part files of `dir` in name order, read end to end: (files, frame).
+fn read_part_dir(dir: &Path) -> (usize, DataFrame) {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let mut all = patronage::io::read_table(&files[0]).unwrap();
+    for f in &files[1..] {
+        all.vstack_mut_owned(patronage::io::read_table(f).unwrap())
+            .unwrap();
+    }
+    (files.len(), all)
+}
+
 /// Entries of `dir` whose name starts with a dot (the part writer's work directories).
 pub(crate) fn hidden_entries(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)
@@ -726,17 +741,8 @@ fn the_cli_writes_part_files_equal_to_the_one_file_summary() {
     let (code, _, err) = patronage(&args);
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("4000 customers written to"), "{err}");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&parts_dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
-    assert!(files.len() > 1);
-    let mut all = patronage::io::read_table(&files[0]).unwrap();
-    for f in &files[1..] {
-        all.vstack_mut_owned(patronage::io::read_table(f).unwrap())
-            .unwrap();
-    }
+    let (files, all) = read_part_dir(&parts_dir);
+    assert!(files > 1);
     assert!(all.equals_missing(&patronage::io::read_table(&one).unwrap()));
     // Without -o, and into a directory of other files: a usage error, and a refusal
     // naming the directory, which keeps its file.
@@ -935,4 +941,53 @@ fn clv_on_part_files_equals_the_gathered_stage() {
     }
     assert!(clv_dir.exists());
     assert!(hidden_entries(dir.path()).is_empty());
+}
+
+#[test]
+fn the_cli_scores_part_files_equal_to_the_one_file_clv_table() {
+    use crate::cli::patronage;
+    let dir = tempfile::tempdir().unwrap();
+    simulated_parquet(dir.path(), 31);
+    let path = dir.path().join("sim.parquet");
+    let file = path.to_str().unwrap();
+    let one = dir.path().join("one.parquet");
+    let (code, _, one_err) = patronage(&["clv", file, "-o", one.to_str().unwrap()]);
+    assert_eq!(code, 0, "{one_err}");
+    let parts_dir = dir.path().join("clv");
+    let parts = parts_dir.to_str().unwrap();
+    let engine = ["--engine", "datafusion", "--block-rows", "2000"];
+    let args: Vec<&str> = ["clv", file, "--part-files", "-o", parts]
+        .into_iter()
+        .chain(engine)
+        .collect();
+    let (code, _, err) = patronage(&args);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("Parquet part files"), "{err}");
+    // The same models and equity lines as the one-file run.
+    let lines = |e: &str| -> Vec<String> {
+        e.lines()
+            .filter(|l| {
+                l.starts_with("patronage: bg-nbd") || l.starts_with("patronage: gamma-gamma")
+            })
+            .map(String::from)
+            .collect()
+    };
+    assert_eq!(lines(&err), lines(&one_err));
+    let (files, all) = read_part_dir(&parts_dir);
+    assert!(files > 1);
+    assert!(all.equals_missing(&patronage::io::read_table(&one).unwrap()));
+    // The summary's parts were removed; nothing else is left beside the output.
+    assert!(hidden_entries(dir.path()).is_empty());
+    // What needs every customer is refused before anything is read, by flag.
+    for (extra, flag) in [
+        (&["--model", "auto"][..], "--model"),
+        (&["--interval", "0.9"][..], "--interval"),
+    ] {
+        let args: Vec<&str> = args.iter().copied().chain(extra.iter().copied()).collect();
+        let (code, _, err) = patronage(&args);
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains(flag), "{err}");
+    }
+    let (code, _, err) = patronage(&["clv", file, "--part-files", "-o", parts, "--json"]);
+    assert_eq!(code, 2, "{err}");
 }

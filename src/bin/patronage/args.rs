@@ -210,10 +210,22 @@ pub(crate) enum Command {
         /// output (the table then goes only to -o FILE).
         #[arg(long)]
         json: bool,
-        /// Write the table here (.csv, .parquet, .json by extension); default: CSV on
-        /// standard output.
-        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        /// Write the table here (.csv, .parquet, .json by extension); with
+        /// --part-files, the directory of part files; default: CSV on standard output.
+        #[arg(short = 'o', long = "output", value_name = "PATH")]
         output: Option<PathBuf>,
+        /// Write the CLV table as Parquet part files in the directory given by -o, one
+        /// per summary part (see `summary --part-files`): the summary is written block by
+        /// block, the models are fitted on its compressed data and each part is scored
+        /// as it is read, so the customers are never gathered. Read in order, the files
+        /// are the one-file table row for row. Not with --model auto, saved models,
+        /// --json, intervals or covariates (they need every customer at once).
+        #[arg(
+            long,
+            requires = "output",
+            conflicts_with_all = ["json", "purchase_model", "spend_model"]
+        )]
+        part_files: bool,
     },
     /// Cluster customers into behavioural segments (k-means or a Gaussian mixture), choose
     /// k over a range (--k-rule), and describe each segment.
@@ -1007,6 +1019,7 @@ pub(crate) fn flag_hint(e: &patronage::Error) -> String {
         "clv.discount_rate" => "--discount-rate",
         "clv.step" => "--step",
         "clv.interval" => "--interval",
+        "clv.covariates" => "--covariates or --derived-covariates",
         "clv.draws" => "--draws",
         "clv.scoring" => "--scoring",
         "clv.covariate_cols" => "--covariate-cols",

@@ -155,11 +155,7 @@ pub(crate) fn summarise_to_parts(
     time: &TimeArgs,
     dir: &std::path::Path,
 ) -> patronage::Result<()> {
-    let options = summary_options(input, time)?;
-    let tx = lean(input, &options, &[OptionalRole::Cost])?;
-    let engine = input.engine.apply(Engine::Memory)?;
-    let (parts, _) = patronage::engine::summary_parts(&tx, &options, &engine, dir)?;
-    report_cleaning(input, &parts.report)?;
+    let parts = summary_parts(input, time, &[OptionalRole::Cost], dir)?;
     let n = parts.files.len();
     eprintln!(
         "patronage: {} customers written to {} as {n} Parquet part file{}",
@@ -168,6 +164,22 @@ pub(crate) fn summarise_to_parts(
         if n == 1 { "" } else { "s" }
     );
     Ok(())
+}
+
+/// The summary written as part files in `dir` by the chosen engine, reading the
+/// summary's roles and `extra`, with the cleaning line on stderr.
+pub(crate) fn summary_parts(
+    input: &InputArgs,
+    time: &TimeArgs,
+    extra: &[OptionalRole],
+    dir: &std::path::Path,
+) -> patronage::Result<patronage::engine::SummaryParts> {
+    let options = summary_options(input, time)?;
+    let tx = lean(input, &options, extra)?;
+    let engine = input.engine.apply(Engine::Memory)?;
+    let (parts, _) = patronage::engine::summary_parts(&tx, &options, &engine, dir)?;
+    report_cleaning(input, &parts.report)?;
+    Ok(parts)
 }
 
 /// Prints what cleaning did and writes the rejects when asked.

@@ -98,6 +98,7 @@ fn run(cli: Cli) -> patronage::Result<()> {
             covariates,
             json,
             output,
+            part_files,
         } => run_clv(
             &input,
             &time,
@@ -113,6 +114,7 @@ fn run(cli: Cli) -> patronage::Result<()> {
             (&interval, &covariates),
             json,
             output.as_ref(),
+            part_files,
         ),
         Command::Segment {
             input,

@@ -15,10 +15,10 @@ use patronage::stages::clv::{
     clv_table_with,
 };
 use patronage::stages::compare::{ModelChoice, compare_models};
-use patronage::stages::fit::AnyFitted;
+use patronage::stages::fit::{AnyFitted, FitOutcome};
 
 use crate::args::{CovariateArgs, FitArgs, InputArgs, IntervalArgs, TimeArgs};
-use crate::input::summarise;
+use crate::input::{summarise, summary_parts};
 use crate::print::{emit, print_margin_assumption, print_notes, to_json_text};
 
 #[allow(clippy::too_many_arguments)] // one per command-line option
@@ -37,6 +37,7 @@ pub(crate) fn run_clv(
     (interval, covariates): (&IntervalArgs, &CovariateArgs),
     json: bool,
     output: Option<&PathBuf>,
+    part_files: bool,
 ) -> patronage::Result<()> {
     let margin: MarginSource = margin.parse()?;
     let spend: SpendSource = spend.parse()?;
@@ -55,11 +56,36 @@ pub(crate) fn run_clv(
     if margin == MarginSource::Cost {
         extra.push(OptionalRole::Cost);
     }
+    let with_covariates = covariates.is_some();
+    let settings_of = |model| ClvSettings {
+        model,
+        fit: fit.options(),
+        spend,
+        margin,
+        horizon,
+        discount_rate,
+        step,
+        interval,
+        covariates,
+    };
+    if let (true, Some(dir)) = (part_files, output) {
+        // clap refuses --json and saved models beside --part-files.
+        let model = match model.parse::<ModelChoice>()? {
+            ModelChoice::Auto => {
+                return Err(patronage::Error::InvalidOption {
+                    option: "clv.model".into(),
+                    reason: "auto compares the models on the gathered summary: name bg-nbd, mbg-nbd or pareto-nbd with --part-files".into(),
+                });
+            }
+            choice => choice.fixed("clv.model")?,
+        };
+        return clv_on_parts(input, time, &extra, &settings_of(model), scoring, dir);
+    }
     let summary = summarise(input, time, &extra)?;
     // `--model auto`: the model `fit compare` would choose, said on stderr (not with
     // a saved purchase model, which is used as it is).
     let model = match model.parse::<ModelChoice>()? {
-        ModelChoice::Auto if covariates.is_some() => {
+        ModelChoice::Auto if with_covariates => {
             return Err(patronage::Error::InvalidOption {
                 option: "model".into(),
                 reason: "auto compares the models without covariates: name bg-nbd or pareto-nbd with --covariates or --derived-covariates".into(),
@@ -79,40 +105,12 @@ pub(crate) fn run_clv(
         ModelChoice::Auto => patronage::stages::fit::ModelKind::BgNbd,
         choice => choice.fixed("clv.model")?,
     };
-    let settings = ClvSettings {
-        model,
-        fit: fit.options(),
-        spend,
-        margin,
-        horizon,
-        discount_rate,
-        step,
-        interval,
-        covariates,
-    };
+    let settings = settings_of(model);
     let out = match &models {
         Some(models) => clv_table_with(&summary, &settings, scoring, models)?,
         None => clv_table_on(&summary, &settings, scoring)?,
     };
-    let params = |m: &patronage::stages::fit::AnyFitted| {
-        m.params()
-            .iter()
-            .map(|(n, v)| format!("{n} {v:.4}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    eprintln!(
-        "patronage: {}: {}",
-        out.purchase.name(),
-        params(&out.purchase)
-    );
-    if let Some(gg) = &out.spend {
-        let (none, bad) = gg.excluded.unwrap_or_default();
-        eprintln!(
-            "patronage: gamma-gamma: {} (left out {none} without repeats, {bad} with spend <= 0)",
-            params(&gg.model)
-        );
-    }
+    print_models(&out.purchase, out.spend.as_ref());
     if let Some(cov) = &out.covariates {
         // Standard output carries the table: the coefficients go to stderr.
         for fit in std::iter::once(&cov.purchase).chain(&cov.spend) {
@@ -148,6 +146,76 @@ pub(crate) fn run_clv(
         return Ok(());
     }
     emit(out.frame, output)
+}
+
+/// The fitted models' parameters on stderr (Gamma-Gamma's with the customers it left
+/// out).
+fn print_models(purchase: &AnyFitted, spend: Option<&FitOutcome>) {
+    let params = |m: &AnyFitted| {
+        m.params()
+            .iter()
+            .map(|(n, v)| format!("{n} {v:.4}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    eprintln!("patronage: {}: {}", purchase.name(), params(purchase));
+    if let Some(gg) = spend {
+        let (none, bad) = gg.excluded.unwrap_or_default();
+        eprintln!(
+            "patronage: gamma-gamma: {} (left out {none} without repeats, {bad} with spend <= 0)",
+            params(&gg.model)
+        );
+    }
+}
+
+/// `clv --part-files`: the summary as part files in a hidden directory beside `dir`
+/// (removed at the end), then the CLV stage on them (`SummaryParts::clv`) writing the
+/// table's part files in `dir`; the models, notes and customer equity on stderr.
+fn clv_on_parts(
+    input: &InputArgs,
+    time: &TimeArgs,
+    extra: &[OptionalRole],
+    settings: &ClvSettings,
+    scoring: ScoringPeriod,
+    dir: &std::path::Path,
+) -> patronage::Result<()> {
+    // Refused before anything is read (the stage would refuse them after the summary).
+    for (set, option) in [
+        (settings.interval.is_some(), "clv.interval"),
+        (settings.covariates.is_some(), "clv.covariates"),
+    ] {
+        if set {
+            return Err(patronage::Error::InvalidOption {
+                option: option.into(),
+                reason: "needs every customer at once, so it is not computed with --part-files"
+                    .into(),
+            });
+        }
+    }
+    let name = dir
+        .file_name()
+        .map_or_else(|| "clv".into(), |n| n.to_string_lossy().into_owned());
+    let summary_dir = dir
+        .parent()
+        .unwrap_or_else(|| std::path::Path::new("."))
+        .join(format!(".{name}.summary-{}", std::process::id()));
+    let result = summary_parts(input, time, extra, &summary_dir)
+        .and_then(|parts| parts.clv(settings, scoring, dir));
+    // Best effort: the summary's parts were only the stage's input.
+    let _ = std::fs::remove_dir_all(&summary_dir);
+    let clv = result?;
+    print_models(&clv.purchase, clv.spend.as_ref());
+    print_notes(&clv.notes);
+    print_margin_assumption(settings.margin);
+    let n = clv.files.len();
+    eprintln!(
+        "patronage: customer equity {:.2} over {} time units; written to {} as {n} Parquet part file{}",
+        clv.customer_equity,
+        settings.horizon,
+        clv.dir.display(),
+        if n == 1 { "" } else { "s" }
+    );
+    Ok(())
 }
 
 /// The models given by `--purchase-model` and `--spend-model`, read and checked for

@@ -279,7 +279,7 @@ impl PartWriter {
         let mut rewritten = 0;
         for w in &self.written {
             if w.observation_end != obs {
-                let frame = read_part(&w.path)?;
+                let frame = read_part(&w.path, None)?;
                 let mut frame = with_observation_end(frame, obs, cal, options)?;
                 crate::io::write_frame(&mut frame, &w.path)?;
                 rewritten += 1;
@@ -299,17 +299,18 @@ impl PartWriter {
     }
 }
 
-/// A part file read back whole.
+/// A part file read back: every column, or only `columns`.
 ///
 /// # Errors
 /// [`Error::Io`] naming the file when it cannot be opened; a polars error when it is
-/// not Parquet.
-pub(crate) fn read_part(path: &Path) -> Result<DataFrame> {
+/// not Parquet or lacks one of `columns`.
+pub(crate) fn read_part(path: &Path, columns: Option<&[&str]>) -> Result<DataFrame> {
     let file = std::fs::File::open(path).map_err(|source| Error::Io {
         path: path.to_path_buf(),
         source,
     })?;
-    Ok(ParquetReader::new(file).finish()?)
+    let names = columns.map(|c| c.iter().map(|n| n.to_string()).collect());
+    Ok(ParquetReader::new(file).with_columns(names).finish()?)
 }
 
 /// Whether `name` is what [`PartDir`] names a part file.

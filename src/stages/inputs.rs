@@ -5,13 +5,11 @@
 //! They live in the stage layer so that `clv` takes customer columns only and never
 //! names the summary type.
 
-use std::path::Path;
-
-use polars::prelude::{DataFrame, ParquetReader, SerReader};
+use polars::prelude::DataFrame;
 
 use crate::clv::data::compress::compress;
 use crate::clv::{DiscreteData, RepeatData, SpendData};
-use crate::engine::SummaryParts;
+use crate::engine::{SummaryParts, read_part};
 use crate::error::{Error, Result};
 use crate::io::frame::nullable_f64;
 use crate::transactions::summary::Summary;
@@ -220,17 +218,6 @@ fn shifted(e: Error, offset: usize) -> Error {
     }
 }
 
-/// `columns` of a part file.
-fn read_part_columns(path: &Path, columns: &[&str]) -> Result<DataFrame> {
-    let file = std::fs::File::open(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    Ok(ParquetReader::new(file)
-        .with_columns(Some(columns.iter().map(|c| c.to_string()).collect()))
-        .finish()?)
-}
-
 impl SummaryParts {
     /// The fitted period's [`RepeatData`] over every part file, read one part at a time
     /// (three columns of it) and compressed as it goes, so the memory held is the
@@ -268,7 +255,7 @@ impl SummaryParts {
         let (mut x, mut t_x, mut t, mut w) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let mut offset = 0;
         for path in &self.files {
-            let df = read_part_columns(path, &names)?;
+            let df = read_part(path, Some(&names))?;
             let (_, [a, b, c]) = repeat_rows_of(&df, calibration)?;
             if a.is_empty() {
                 continue;
@@ -321,7 +308,7 @@ impl SummaryParts {
         let (mut x, mut m, mut w) = (Vec::new(), Vec::new(), Vec::new());
         let mut offset = 0;
         for path in &self.files {
-            let df = read_part_columns(path, &names)?;
+            let df = read_part(path, Some(&names))?;
             let (_, [xs, ms]) = spend_rows_of(&df, calibration)?;
             SpendData::check_rows(&xs, &ms).map_err(|e| shifted(e, offset))?;
             offset += xs.len();

@@ -118,7 +118,7 @@ impl SummaryParts {
         // across the parts it is the same sum, to the bit.
         let mut customer_equity: f64 = std::iter::empty::<f64>().sum();
         for path in &self.files {
-            let df = read_part(path)?;
+            let df = read_part(path, None)?;
             let scoring = ScoringRows::of(&df, calibration)?;
             let scores = if scoring.rows.is_empty() {
                 Scores::default()

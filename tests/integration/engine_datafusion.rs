@@ -672,6 +672,24 @@ fn the_summary_as_part_files_equals_the_gathered_one() {
 }
 
 #[test]
+fn an_empty_input_gives_the_gathered_error_and_no_part_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("empty.parquet");
+    write_parquet(&messy().head(Some(0)), &path);
+    let tx = Transactions::scan_parquet(&path, TransactionSchema::default()).unwrap();
+    let out = dir.path().join("parts");
+    for engine in [datafusion(3, 1, None), Engine::Memory] {
+        assert!(same_parts_as_memory(&tx, &SummaryOptions::daily(), &engine, &out).is_none());
+        assert!(matches!(
+            patronage::engine::summary_parts(&tx, &SummaryOptions::daily(), &engine, &out),
+            Err(Error::EmptyTable { .. })
+        ));
+        assert!(!out.exists());
+        assert!(hidden_entries(dir.path()).is_empty());
+    }
+}
+
+#[test]
 fn part_files_never_replace_other_files() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("messy.parquet");
@@ -922,6 +940,40 @@ fn clv_on_part_files_equals_the_gathered_stage() {
         );
         assert_eq!(clv.notes, gathered.notes);
     }
+    // Later ids buy later: with an early calibration end, the last part's customers are
+    // all born in the holdout, so it has no one to score (null scores, as gathered).
+    let later_path = dir.path().join("later.parquet");
+    write_parquet(&later_ids_buy_later(4_000), &later_path);
+    let later = Transactions::scan_parquet(&later_path, TransactionSchema::default()).unwrap();
+    let opts = SummaryOptions::weekly().calibration_end("2023-04-30");
+    let parts =
+        same_parts_as_memory(&later, &opts, &datafusion(2_000, 2, None), &summary_dir).unwrap();
+    let settings = ClvSettings {
+        spend: SpendSource::Historic,
+        fit: patronage::clv::FitOptions {
+            penalizer: 0.01,
+            ..Default::default()
+        },
+        ..ClvSettings::default()
+    };
+    let clv = parts
+        .clv(&settings, ScoringPeriod::Fitted, &clv_dir)
+        .unwrap();
+    let gathered = clv_table_on(
+        &later.summary(&opts).unwrap(),
+        &settings,
+        ScoringPeriod::Fitted,
+    )
+    .unwrap();
+    let (_, all) = read_part_dir(&clv_dir);
+    assert!(all.equals_missing(&gathered.frame));
+    assert_eq!(
+        clv.customer_equity.to_bits(),
+        gathered.customer_equity.to_bits()
+    );
+    let last = patronage::io::read_table(clv.files.last().unwrap()).unwrap();
+    assert_eq!(last.column("clv").unwrap().null_count(), last.height());
+
     // Intervals and covariates need every customer at once: refused by name, and the
     // output is left alone.
     let parts = same_parts_as_memory(

@@ -4,6 +4,7 @@
 //! last purchase = higher score), F from `n_purchases`, M from `total_spend` (or the mean
 //! spend per purchase). `rfm_score = 100 R + 10 F + M`.
 
+pub(crate) mod cuts;
 pub mod scores;
 pub mod segments;
 
@@ -178,6 +179,208 @@ fn numeric(df: &DataFrame, name: &str) -> Result<Vec<f64>> {
         .collect()
 }
 
+/// The columns a table's scores come from, each as numbers (checked in this order,
+/// which decides the error a table with several bad columns gets).
+pub(crate) const SCORED_COLUMNS: [&str; 3] = ["recency_days", "n_purchases", "total_spend"];
+
+/// One table's (or part's) scored columns: `recency_days`, `n_purchases`, `total_spend`.
+pub(crate) struct RfmColumns {
+    pub(crate) recency: Vec<f64>,
+    pub(crate) n_purchases: Vec<f64>,
+    pub(crate) total: Vec<f64>,
+}
+
+impl RfmColumns {
+    /// Each of [`SCORED_COLUMNS`] of `df` as numbers, or its error
+    /// ([`Error::MissingColumn`], [`Error::WrongType`], or [`Error::BadRow`] for the
+    /// first null or NaN, numbering rows from 1).
+    pub(crate) fn checked(df: &DataFrame) -> [Result<Vec<f64>>; 3] {
+        SCORED_COLUMNS.map(|name| numeric(df, name))
+    }
+
+    /// The three columns of `df`, or the first column's error.
+    pub(crate) fn of(df: &DataFrame) -> Result<Self> {
+        let [recency, n_purchases, total] = Self::checked(df);
+        Ok(RfmColumns {
+            recency: recency?,
+            n_purchases: n_purchases?,
+            total: total?,
+        })
+    }
+
+    /// What R ranks: fewer days since the last purchase rank higher.
+    pub(crate) fn r_values(&self) -> Vec<f64> {
+        self.recency.iter().map(|r| -r).collect()
+    }
+
+    /// What M ranks: total spend, or the mean per purchase (0 without purchases).
+    pub(crate) fn m_values(&self, basis: MonetaryBasis) -> Vec<f64> {
+        match basis {
+            MonetaryBasis::Total => self.total.clone(),
+            MonetaryBasis::Mean => self
+                .total
+                .iter()
+                .zip(&self.n_purchases)
+                .map(|(t, n)| if *n > 0.0 { t / n } else { 0.0 })
+                .collect(),
+        }
+    }
+}
+
+/// The segment of each of the bins^3 score cells, looked up once instead of a scan of
+/// the rule table per customer.
+pub(crate) struct SegmentCells<'a> {
+    names: Vec<&'a str>,
+    of_cell: Vec<usize>,
+    bins: usize,
+}
+
+impl<'a> SegmentCells<'a> {
+    /// The cells of `rules` on `bins` bins (checked by [`SegmentRules::validate`]).
+    pub(crate) fn new(rules: &'a SegmentRules, bins: u8) -> Self {
+        let names = rules.names();
+        let b = usize::from(bins);
+        let mut cells = SegmentCells {
+            names,
+            of_cell: vec![0; b * b * b],
+            bins: b,
+        };
+        for (rs, fs, ms) in (1..=bins)
+            .flat_map(|r| (1..=bins).flat_map(move |f| (1..=bins).map(move |m| (r, f, m))))
+        {
+            let name = rules.segment(rs, fs, ms);
+            let cell = cells.cell(rs, fs, ms);
+            // `names` lists every name `segment` returns.
+            cells.of_cell[cell] = cells.names.iter().position(|n| *n == name).unwrap_or(0);
+        }
+        cells
+    }
+
+    fn cell(&self, r: u8, f: u8, m: u8) -> usize {
+        let b = self.bins;
+        ((usize::from(r) - 1) * b + usize::from(f) - 1) * b + usize::from(m) - 1
+    }
+
+    /// The index among [`SegmentCells::names`] of the segment of scores `(r, f, m)`.
+    pub(crate) fn segment(&self, r: u8, f: u8, m: u8) -> usize {
+        self.of_cell[self.cell(r, f, m)]
+    }
+
+    /// Every segment name, in rule order, "Others" last.
+    pub(crate) fn names(&self) -> &[&'a str] {
+        &self.names
+    }
+}
+
+/// One segment's running sums.
+#[derive(Clone)]
+struct Sums {
+    customers: u64,
+    revenue: f64,
+    recency: f64,
+    purchases: f64,
+}
+
+/// The segment summary's sums, added customer by customer in table order (so a table
+/// seen in parts gives the figures of the whole table, to the bit).
+pub(crate) struct SegmentTally {
+    sums: Vec<Sums>,
+    customers: u64,
+    revenue: f64,
+}
+
+impl SegmentTally {
+    /// An empty tally over `segments` segments.
+    pub(crate) fn new(segments: usize) -> Self {
+        // Sums start from -0.0, as `Sum` for f64 does, so the figures are the ones a sum
+        // per segment gives.
+        let zero: f64 = std::iter::empty::<f64>().sum();
+        let empty = Sums {
+            customers: 0,
+            revenue: zero,
+            recency: zero,
+            purchases: zero,
+        };
+        SegmentTally {
+            sums: vec![empty; segments],
+            customers: 0,
+            revenue: zero,
+        }
+    }
+
+    /// Adds the customers of `columns`, in order, to their segments (`segment[i]`, an
+    /// index among the segment names).
+    pub(crate) fn add(&mut self, columns: &RfmColumns, segment: &[usize]) {
+        for (i, &k) in segment.iter().enumerate() {
+            let s = &mut self.sums[k];
+            s.customers += 1;
+            s.revenue += columns.total[i];
+            s.recency += columns.recency[i];
+            s.purchases += columns.n_purchases[i];
+            self.revenue += columns.total[i];
+        }
+        self.customers += segment.len() as u64;
+    }
+
+    /// One entry per segment with customers, in the order of `names`.
+    pub(crate) fn stats(&self, names: &[&str]) -> Vec<SegmentStats> {
+        let n = self.customers as f64;
+        names
+            .iter()
+            .zip(&self.sums)
+            .filter(|(_, s)| s.customers > 0)
+            .map(|(name, s)| {
+                let k = s.customers as f64;
+                SegmentStats {
+                    segment: name.to_string(),
+                    customers: s.customers,
+                    share: k / n,
+                    revenue: s.revenue,
+                    revenue_share: if self.revenue == 0.0 {
+                        0.0
+                    } else {
+                        s.revenue / self.revenue
+                    },
+                    mean_recency_days: s.recency / k,
+                    mean_n_purchases: s.purchases / k,
+                    mean_total_spend: s.revenue / k,
+                }
+            })
+            .collect()
+    }
+}
+
+/// The scores frame of `df`'s customers: its id and scored columns, the three scores,
+/// `rfm_score` and the segment name.
+pub(crate) fn scores_frame(
+    df: &DataFrame,
+    (r, f, m): (&[u8], &[u8], &[u8]),
+    segment: &[usize],
+    names: &[&str],
+) -> Result<DataFrame> {
+    let u8col = |name: &str, v: &[u8]| {
+        Column::new(
+            name.into(),
+            v.iter().map(|&x| u32::from(x)).collect::<Vec<u32>>(),
+        )
+    };
+    let rfm: Vec<u32> = (0..r.len())
+        .map(|i| 100 * u32::from(r[i]) + 10 * u32::from(f[i]) + u32::from(m[i]))
+        .collect();
+    let seg: Vec<&str> = segment.iter().map(|&k| names[k]).collect();
+    Ok(DataFrame::new_infer_height(vec![
+        column(df, "customer_id")?.clone(),
+        df.column("recency_days")?.clone(),
+        df.column("n_purchases")?.clone(),
+        df.column("total_spend")?.clone(),
+        u8col("r_score", r),
+        u8col("f_score", f),
+        u8col("m_score", m),
+        Column::new("rfm_score".into(), rfm),
+        Column::new("segment".into(), seg),
+    ])?)
+}
+
 /// Scores a per-customer table: the summary's frame, or any frame with `customer_id,
 /// recency_days, n_purchases, total_spend` (`Summary::rfm` in the stage layer calls this
 /// on its frame).
@@ -205,121 +408,38 @@ pub fn score(df: &DataFrame, options: &RfmOptions) -> Result<RfmTable> {
     scores::check_bins(options.bins)?;
     options.segments.validate(options.bins)?;
     if df.height() == 0 {
-        return Err(Error::EmptyTable {
-            what: "the customer table has no rows".into(),
-        });
+        return Err(no_customers());
     }
-    let id = column(df, "customer_id")?;
-    let recency = numeric(df, "recency_days")?;
-    let n_purchases = numeric(df, "n_purchases")?;
-    let total = numeric(df, "total_spend")?;
-    let monetary: Vec<f64> = match options.monetary {
-        MonetaryBasis::Total => total.clone(),
-        MonetaryBasis::Mean => total
-            .iter()
-            .zip(&n_purchases)
-            .map(|(t, n)| if *n > 0.0 { t / n } else { 0.0 })
-            .collect(),
-    };
-    let neg_recency: Vec<f64> = recency.iter().map(|r| -r).collect();
+    column(df, "customer_id")?;
+    let columns = RfmColumns::of(df)?;
+    let (neg_recency, monetary) = (columns.r_values(), columns.m_values(options.monetary));
     let bins = options.bins;
     let (r, (f, m)) = rayon::join(
         || quantile_scores(&neg_recency, bins),
         || {
             rayon::join(
-                || quantile_scores(&n_purchases, bins),
+                || quantile_scores(&columns.n_purchases, bins),
                 || quantile_scores(&monetary, bins),
             )
         },
     );
     let (r, f, m) = (r?, f?, m?);
-    // The segment of each of the bins^3 score cells, looked up once instead of a scan of
-    // the rule table per customer.
-    let names = options.segments.names();
-    let b = usize::from(bins);
-    let cell = |r: u8, f: u8, m: u8| {
-        ((usize::from(r) - 1) * b + usize::from(f) - 1) * b + usize::from(m) - 1
-    };
-    let mut segment_of_cell = vec![0usize; b * b * b];
-    for (rs, fs, ms) in
-        (1..=bins).flat_map(|r| (1..=bins).flat_map(move |f| (1..=bins).map(move |m| (r, f, m))))
-    {
-        let name = options.segments.segment(rs, fs, ms);
-        // `names` lists every name `segment` returns.
-        segment_of_cell[cell(rs, fs, ms)] = names.iter().position(|n| *n == name).unwrap_or(0);
-    }
-    let seg_index: Vec<usize> = (0..r.len())
-        .map(|i| segment_of_cell[cell(r[i], f[i], m[i])])
+    let cells = SegmentCells::new(&options.segments, bins);
+    let segment: Vec<usize> = (0..r.len())
+        .map(|i| cells.segment(r[i], f[i], m[i]))
         .collect();
-    let seg: Vec<&str> = seg_index.iter().map(|&k| names[k]).collect();
-    let rfm: Vec<u32> = (0..r.len())
-        .map(|i| 100 * u32::from(r[i]) + 10 * u32::from(f[i]) + u32::from(m[i]))
-        .collect();
+    let mut tally = SegmentTally::new(cells.names().len());
+    tally.add(&columns, &segment);
+    let frame = scores_frame(df, (&r, &f, &m), &segment, cells.names())?;
+    Ok(RfmTable {
+        frame,
+        segments: tally.stats(cells.names()),
+    })
+}
 
-    let n = r.len() as f64;
-    let revenue_total: f64 = total.iter().sum();
-    // One pass, adding each segment's members in row order from -0.0 (what `Sum` for
-    // f64 does), so the figures are the ones a sum per segment gives.
-    #[derive(Clone)]
-    struct Sums {
-        customers: u64,
-        revenue: f64,
-        recency: f64,
-        purchases: f64,
+/// The error of a table without customers.
+pub(crate) fn no_customers() -> Error {
+    Error::EmptyTable {
+        what: "the customer table has no rows".into(),
     }
-    let empty = Sums {
-        customers: 0,
-        revenue: -0.0,
-        recency: -0.0,
-        purchases: -0.0,
-    };
-    let mut sums = vec![empty; names.len()];
-    for (i, &k) in seg_index.iter().enumerate() {
-        let s = &mut sums[k];
-        s.customers += 1;
-        s.revenue += total[i];
-        s.recency += recency[i];
-        s.purchases += n_purchases[i];
-    }
-    let segments = names
-        .iter()
-        .zip(&sums)
-        .filter(|(_, s)| s.customers > 0)
-        .map(|(name, s)| {
-            let k = s.customers as f64;
-            SegmentStats {
-                segment: name.to_string(),
-                customers: s.customers,
-                share: k / n,
-                revenue: s.revenue,
-                revenue_share: if revenue_total == 0.0 {
-                    0.0
-                } else {
-                    s.revenue / revenue_total
-                },
-                mean_recency_days: s.recency / k,
-                mean_n_purchases: s.purchases / k,
-                mean_total_spend: s.revenue / k,
-            }
-        })
-        .collect();
-
-    let u8col = |name: &str, v: &[u8]| {
-        Column::new(
-            name.into(),
-            v.iter().map(|&x| u32::from(x)).collect::<Vec<u32>>(),
-        )
-    };
-    let frame = DataFrame::new_infer_height(vec![
-        id.clone(),
-        df.column("recency_days")?.clone(),
-        df.column("n_purchases")?.clone(),
-        df.column("total_spend")?.clone(),
-        u8col("r_score", &r),
-        u8col("f_score", &f),
-        u8col("m_score", &m),
-        Column::new("rfm_score".into(), rfm),
-        Column::new("segment".into(), seg),
-    ])?;
-    Ok(RfmTable { frame, segments })
 }

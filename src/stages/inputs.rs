@@ -201,7 +201,7 @@ fn spend_rows_of(df: &DataFrame, calibration: bool) -> Result<(Vec<usize>, [Vec<
 }
 
 /// `e` with a [`Error::BadRow`]'s row moved on by the `offset` rows before its part.
-fn shifted(e: Error, offset: usize) -> Error {
+pub(crate) fn shifted(e: Error, offset: usize) -> Error {
     match e {
         Error::BadRow {
             row,

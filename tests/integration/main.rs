@@ -20,6 +20,8 @@ mod determinism;
 mod engine_ballista;
 #[cfg(feature = "datafusion")]
 mod engine_datafusion;
+#[cfg(feature = "datafusion")]
+mod engine_parts;
 mod frame_free;
 mod hyp2f1_reference;
 mod intervals;

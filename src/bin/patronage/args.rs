@@ -71,13 +71,21 @@ pub(crate) enum Command {
         /// Rank M on the mean spend per purchase instead of total spend.
         #[arg(long)]
         mean_monetary: bool,
-        /// Write the scores here (.csv, .parquet, .json by extension); default: CSV on
-        /// standard output unless --json is given.
-        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        /// Write the scores here (.csv, .parquet, .json by extension); with
+        /// --part-files, the directory of part files; default: CSV on standard output
+        /// unless --json is given.
+        #[arg(short = 'o', long = "output", value_name = "PATH")]
         output: Option<PathBuf>,
         /// Print the segment summary as JSON on standard output.
         #[arg(long)]
         json: bool,
+        /// Write the scores as Parquet part files in the directory given by -o, one per
+        /// summary part (see `summary --part-files`): the summary is written block by
+        /// block, the score cuts are found in passes over its parts and each part is
+        /// scored as it is read, so the customers are never gathered. The scores and
+        /// the segment summary are the one-file run's, exactly.
+        #[arg(long, requires = "output")]
+        part_files: bool,
     },
     /// Fit a model (bg-nbd, mbg-nbd, pareto-nbd, bg-bb, gamma-gamma) by maximum
     /// likelihood and print its coefficients; with --calibration-end, fit on the

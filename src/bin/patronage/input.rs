@@ -168,7 +168,7 @@ pub(crate) fn summarise_to_parts(
 
 /// The summary written as part files in `dir` by the chosen engine, reading the
 /// summary's roles and `extra`, with the cleaning line on stderr.
-pub(crate) fn summary_parts(
+fn summary_parts(
     input: &InputArgs,
     time: &TimeArgs,
     extra: &[OptionalRole],
@@ -180,6 +180,30 @@ pub(crate) fn summary_parts(
     let (parts, _) = patronage::engine::summary_parts(&tx, &options, &engine, dir)?;
     report_cleaning(input, &parts.report)?;
     Ok(parts)
+}
+
+/// `f` run on the summary written as part files in a hidden directory beside `out` (a
+/// stage's output directory), which is removed afterwards whatever `f` returns: the
+/// summary's parts are only the stage's input.
+pub(crate) fn on_summary_parts<T>(
+    input: &InputArgs,
+    time: &TimeArgs,
+    extra: &[OptionalRole],
+    out: &std::path::Path,
+    f: impl FnOnce(&patronage::engine::SummaryParts) -> patronage::Result<T>,
+) -> patronage::Result<T> {
+    let name = out
+        .file_name()
+        .map_or_else(|| "parts".into(), |n| n.to_string_lossy().into_owned());
+    let summary_dir = out
+        .parent()
+        .unwrap_or_else(|| std::path::Path::new("."))
+        .join(format!(".{name}.summary-{}", std::process::id()));
+    let result = summary_parts(input, time, extra, &summary_dir).and_then(|parts| f(&parts));
+    // Best effort: a leftover hidden directory is harmless, and the stage's own result
+    // (or error) is what the user needs to see.
+    let _ = std::fs::remove_dir_all(&summary_dir);
+    result
 }
 
 /// Prints what cleaning did and writes the rejects when asked.

@@ -46,14 +46,14 @@ fn run(cli: Cli) -> patronage::Result<()> {
             mean_monetary,
             output,
             json,
+            part_files,
         } => run_rfm(
             &input,
             &time,
-            bins,
-            &segments,
-            mean_monetary,
+            (bins, &segments, mean_monetary),
             output.as_ref(),
             json,
+            part_files,
         ),
         Command::Fit {
             model,

@@ -18,7 +18,7 @@ use patronage::stages::compare::{ModelChoice, compare_models};
 use patronage::stages::fit::{AnyFitted, FitOutcome};
 
 use crate::args::{CovariateArgs, FitArgs, InputArgs, IntervalArgs, TimeArgs};
-use crate::input::{summarise, summary_parts};
+use crate::input::{on_summary_parts, summarise};
 use crate::print::{emit, print_margin_assumption, print_notes, to_json_text};
 
 #[allow(clippy::too_many_arguments)] // one per command-line option
@@ -192,18 +192,9 @@ fn clv_on_parts(
             });
         }
     }
-    let name = dir
-        .file_name()
-        .map_or_else(|| "clv".into(), |n| n.to_string_lossy().into_owned());
-    let summary_dir = dir
-        .parent()
-        .unwrap_or_else(|| std::path::Path::new("."))
-        .join(format!(".{name}.summary-{}", std::process::id()));
-    let result = summary_parts(input, time, extra, &summary_dir)
-        .and_then(|parts| parts.clv(settings, scoring, dir));
-    // Best effort: the summary's parts were only the stage's input.
-    let _ = std::fs::remove_dir_all(&summary_dir);
-    let clv = result?;
+    let clv = on_summary_parts(input, time, extra, dir, |parts| {
+        parts.clv(settings, scoring, dir)
+    })?;
     print_models(&clv.purchase, clv.spend.as_ref());
     print_notes(&clv.notes);
     print_margin_assumption(settings.margin);

@@ -1,20 +1,20 @@
-//! Phase 2 on a summary written as part files ([`SummaryParts`]): the models fitted on
+//! The CLV stage on summary part files ([`SummaryParts::clv`]): the models fitted on
 //! the whole summary's compressed data ([`SummaryParts::repeat_data`]), then each part
 //! scored and written as it is read, so the customers are never gathered.
 
 use std::path::{Path, PathBuf};
 
-use super::clv::{
-    ClvSettings, ScoringPeriod, ScoringRows, SpendSource, check_purchase_model, clv_frame,
-    clv_options, gamma_gamma_on, historic_spend_note, spend_outcome,
-};
-use super::fit::{AnyFitted, FitOutcome, fit_repeat};
 use crate::clv::value::{CustomerInputs, Scores, score};
 use crate::engine::{PartDir, SummaryParts, read_part};
 use crate::error::{Error, Result};
+use crate::stages::clv::{
+    ClvSettings, ScoringPeriod, ScoringRows, SpendSource, check_purchase_model, clv_frame,
+    clv_options, gamma_gamma_on, historic_spend_note, spend_outcome,
+};
+use crate::stages::fit::{AnyFitted, FitOutcome, fit_repeat};
 
 /// The CLV table written as part files by [`SummaryParts::clv`]: one per summary part,
-/// in the same order, each with [`ClvOutcome::frame`](super::clv::ClvOutcome::frame)'s
+/// in the same order, each with [`ClvOutcome::frame`](crate::stages::clv::ClvOutcome::frame)'s
 /// columns for that part's customers.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -37,14 +37,14 @@ impl SummaryParts {
     /// The CLV stage on the part files: the purchase model (and Gamma-Gamma, per
     /// `settings.spend`) fitted on every customer's compressed data, then each part
     /// scored and written to `out` as a part file as it is read. The files read in order
-    /// are [`clv_table_on`](super::clv::clv_table_on)'s table of the gathered summary,
+    /// are [`clv_table_on`](crate::stages::clv::clv_table_on)'s table of the gathered summary,
     /// row for row and bit for bit, and the models and customer equity are its.
     ///
     /// Memory: the distinct `(x, t_x, T)` and `(x, m)` rows and one part at a time.
     ///
     /// # Errors
     ///
-    /// As [`clv_table_on`](super::clv::clv_table_on) on the gathered summary;
+    /// As [`clv_table_on`](crate::stages::clv::clv_table_on) on the gathered summary;
     /// [`Error::InvalidOption`] naming `clv.interval` or `clv.covariates` when they are
     /// set (intervals and covariates need every customer at once and are not computed on
     /// part files); for `out`, as [`summary_parts`](crate::engine::summary_parts) for

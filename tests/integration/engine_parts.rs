@@ -1,0 +1,423 @@
+//! Phase 2 on summary part files written by the DataFusion engine (feature
+//! `datafusion`): the models' data, the CLV stage and the RFM stage read the parts one
+//! at a time and give the gathered summary's fits, tables and figures to the bit, in the
+//! library and through the CLI's `--part-files`.
+
+use std::path::{Path, PathBuf};
+
+use patronage::prelude::*;
+use patronage::simulate::{SimulationSpec, simulate};
+use polars::prelude::*;
+
+use crate::engine_datafusion::{
+    datafusion, hidden_entries, later_ids_buy_later, read_part_dir, same_parts_as_memory,
+    write_parquet,
+};
+
+/// A simulated log of 4,000 customers (5% returns) written as `dir/sim.parquet`.
+fn simulated_parquet(dir: &Path, seed: u64) -> Transactions {
+    let sim = simulate(&SimulationSpec {
+        customers: 4_000,
+        seed,
+        return_rate: 0.05,
+        ..SimulationSpec::default()
+    })
+    .unwrap();
+    let path = dir.join("sim.parquet");
+    write_parquet(&sim.transactions, &path);
+    Transactions::scan_parquet(&path, TransactionSchema::default()).unwrap()
+}
+
+/// The models' data read from part files one part at a time equal the gathered
+/// summary's, so the fits are the same to the bit.
+#[test]
+fn models_fitted_from_part_files_equal_the_gathered_fits() {
+    use patronage::clv::{BgNbd, GammaGamma};
+    let dir = tempfile::tempdir().unwrap();
+    let tx = simulated_parquet(dir.path(), 21);
+    let out = dir.path().join("parts");
+    for opts in [
+        SummaryOptions::weekly(),
+        SummaryOptions::weekly().calibration_end("2024-09-30"),
+    ] {
+        let parts = same_parts_as_memory(&tx, &opts, &datafusion(3_000, 2, None), &out).unwrap();
+        assert!(parts.files.len() > 2, "{}", parts.files.len());
+        assert_eq!(
+            parts.calibration_end.is_some(),
+            opts.calibration_end.is_some()
+        );
+        let summary = tx.summary(&opts).unwrap();
+        let (repeat, spend) = (parts.repeat_data().unwrap(), parts.spend_data().unwrap());
+        assert_eq!(repeat, summary.repeat_data().unwrap(), "{opts:?}");
+        assert_eq!(spend, summary.spend_data().unwrap(), "{opts:?}");
+        assert!(repeat.len() < summary.n_customers());
+        let bits = |v: Vec<f64>| v.into_iter().map(f64::to_bits).collect::<Vec<_>>();
+        let a = BgNbd::fitter().fit(&repeat).unwrap();
+        let b = BgNbd::fitter()
+            .fit(&summary.repeat_data().unwrap())
+            .unwrap();
+        assert_eq!(bits(a.params().to_vec()), bits(b.params().to_vec()));
+        let a = GammaGamma::fitter().fit(&spend).unwrap();
+        let b = GammaGamma::fitter()
+            .fit(&summary.spend_data().unwrap())
+            .unwrap();
+        assert_eq!(bits(a.params().to_vec()), bits(b.params().to_vec()));
+    }
+
+    // A bad value in a later part is named by its row among all parts' customers, as
+    // the gathered table's check names it.
+    let parts = same_parts_as_memory(
+        &tx,
+        &SummaryOptions::weekly(),
+        &datafusion(3_000, 2, None),
+        &out,
+    )
+    .unwrap();
+    let floats = |df: &DataFrame, name: &str| -> Vec<f64> {
+        let c = df.column(name).unwrap().cast(&DataType::Float64).unwrap();
+        c.f64().unwrap().into_no_null_iter().collect()
+    };
+    let mut second = patronage::io::read_table(&parts.files[1]).unwrap();
+    let mut x = floats(&second, "frequency");
+    x[2] = 1.5;
+    second
+        .with_column(Column::new("frequency".into(), x))
+        .unwrap();
+    write_parquet(&second, &parts.files[1]);
+    // The parts' columns end to end (the changed part's frequency is now a float).
+    let all = |name: &str| -> Vec<f64> {
+        let tables = parts
+            .files
+            .iter()
+            .map(|f| patronage::io::read_table(f).unwrap());
+        tables.flat_map(|t| floats(&t, name)).collect()
+    };
+    let first_rows = patronage::io::read_table(&parts.files[0]).unwrap().height() as u64;
+    let in_memory = (
+        patronage::clv::RepeatData::new(&all("frequency"), &all("recency"), &all("T")),
+        patronage::clv::SpendData::new(&all("frequency"), &all("monetary_value")),
+    );
+    for (from_parts, gathered) in [
+        (parts.repeat_data().map(|_| ()), in_memory.0.map(|_| ())),
+        (parts.spend_data().map(|_| ()), in_memory.1.map(|_| ())),
+    ] {
+        match (from_parts, gathered) {
+            (
+                Err(Error::BadRow { row, column, .. }),
+                Err(Error::BadRow {
+                    row: r, column: c, ..
+                }),
+            ) => {
+                assert_eq!((row, column.as_str()), (first_rows + 3, "frequency"));
+                assert_eq!((row, column), (r, c));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+/// The CLV stage on part files gives the gathered summary's table, models and customer
+/// equity, to the bit, whatever the scoring period and spend source.
+#[test]
+fn clv_on_part_files_equals_the_gathered_stage() {
+    use patronage::stages::clv::{
+        ClvSettings, MarginSource, ScoringPeriod, SpendSource, clv_table_on,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let tx = simulated_parquet(dir.path(), 23);
+    let (summary_dir, clv_dir) = (dir.path().join("summary"), dir.path().join("clv"));
+    let historic = ClvSettings {
+        spend: SpendSource::Historic,
+        margin: MarginSource::Rate(0.3),
+        ..ClvSettings::default()
+    };
+    let cases = [
+        (
+            SummaryOptions::weekly(),
+            ScoringPeriod::Full,
+            ClvSettings::default(),
+        ),
+        (
+            SummaryOptions::weekly().calibration_end("2024-09-30"),
+            ScoringPeriod::Fitted,
+            ClvSettings::default(),
+        ),
+        (
+            SummaryOptions::weekly().calibration_end("2024-09-30"),
+            ScoringPeriod::Full,
+            historic,
+        ),
+    ];
+    for (opts, period, settings) in cases {
+        let parts =
+            same_parts_as_memory(&tx, &opts, &datafusion(3_000, 2, None), &summary_dir).unwrap();
+        assert!(parts.files.len() > 2);
+        let clv = parts.clv(&settings, period, &clv_dir).unwrap();
+        let gathered = clv_table_on(&tx.summary(&opts).unwrap(), &settings, period).unwrap();
+        assert_eq!(clv.files.len(), parts.files.len());
+        let all = read_files(&clv.files);
+        assert_eq!(all.schema(), gathered.frame.schema(), "{opts:?}");
+        assert!(all.equals_missing(&gathered.frame), "{opts:?} {period:?}");
+        assert_eq!(
+            clv.customer_equity.to_bits(),
+            gathered.customer_equity.to_bits()
+        );
+        assert_eq!(
+            clv.purchase.to_json().unwrap(),
+            gathered.purchase.to_json().unwrap()
+        );
+        assert_eq!(
+            clv.spend.as_ref().map(|s| s.model.to_json().unwrap()),
+            gathered.spend.as_ref().map(|s| s.model.to_json().unwrap())
+        );
+        assert_eq!(
+            clv.spend.as_ref().map(|s| s.excluded),
+            gathered.spend.as_ref().map(|s| s.excluded)
+        );
+        assert_eq!(clv.notes, gathered.notes);
+    }
+    // Later ids buy later: with an early calibration end, the last part's customers are
+    // all born in the holdout, so it has no one to score (null scores, as gathered).
+    let later_path = dir.path().join("later.parquet");
+    write_parquet(&later_ids_buy_later(4_000), &later_path);
+    let later = Transactions::scan_parquet(&later_path, TransactionSchema::default()).unwrap();
+    let opts = SummaryOptions::weekly().calibration_end("2023-04-30");
+    let parts =
+        same_parts_as_memory(&later, &opts, &datafusion(2_000, 2, None), &summary_dir).unwrap();
+    let settings = ClvSettings {
+        spend: SpendSource::Historic,
+        fit: patronage::clv::FitOptions {
+            penalizer: 0.01,
+            ..Default::default()
+        },
+        ..ClvSettings::default()
+    };
+    let clv = parts
+        .clv(&settings, ScoringPeriod::Fitted, &clv_dir)
+        .unwrap();
+    let gathered = clv_table_on(
+        &later.summary(&opts).unwrap(),
+        &settings,
+        ScoringPeriod::Fitted,
+    )
+    .unwrap();
+    let (_, all) = read_part_dir(&clv_dir);
+    assert!(all.equals_missing(&gathered.frame));
+    assert_eq!(
+        clv.customer_equity.to_bits(),
+        gathered.customer_equity.to_bits()
+    );
+    let last = patronage::io::read_table(clv.files.last().unwrap()).unwrap();
+    assert_eq!(last.column("clv").unwrap().null_count(), last.height());
+
+    // Intervals and covariates need every customer at once: refused by name, and the
+    // output is left alone.
+    let parts = same_parts_as_memory(
+        &tx,
+        &SummaryOptions::weekly(),
+        &datafusion(3_000, 2, None),
+        &summary_dir,
+    )
+    .unwrap();
+    let with_intervals = ClvSettings {
+        interval: Some(Default::default()),
+        ..ClvSettings::default()
+    };
+    match parts.clv(&with_intervals, ScoringPeriod::Full, &clv_dir) {
+        Err(Error::InvalidOption { option, .. }) => assert_eq!(option, "clv.interval"),
+        other => panic!("{:?}", other.map(|c| c.files)),
+    }
+    assert!(clv_dir.exists());
+    assert!(hidden_entries(dir.path()).is_empty());
+}
+
+#[test]
+fn the_cli_scores_part_files_equal_to_the_one_file_clv_table() {
+    use crate::cli::patronage;
+    let dir = tempfile::tempdir().unwrap();
+    simulated_parquet(dir.path(), 31);
+    let path = dir.path().join("sim.parquet");
+    let file = path.to_str().unwrap();
+    let one = dir.path().join("one.parquet");
+    let (code, _, one_err) = patronage(&["clv", file, "-o", one.to_str().unwrap()]);
+    assert_eq!(code, 0, "{one_err}");
+    let parts_dir = dir.path().join("clv");
+    let parts = parts_dir.to_str().unwrap();
+    let engine = ["--engine", "datafusion", "--block-rows", "2000"];
+    let args: Vec<&str> = ["clv", file, "--part-files", "-o", parts]
+        .into_iter()
+        .chain(engine)
+        .collect();
+    let (code, _, err) = patronage(&args);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("Parquet part files"), "{err}");
+    // The same models and equity lines as the one-file run.
+    let lines = |e: &str| -> Vec<String> {
+        e.lines()
+            .filter(|l| {
+                l.starts_with("patronage: bg-nbd") || l.starts_with("patronage: gamma-gamma")
+            })
+            .map(String::from)
+            .collect()
+    };
+    assert_eq!(lines(&err), lines(&one_err));
+    let (files, all) = read_part_dir(&parts_dir);
+    assert!(files > 1);
+    assert!(all.equals_missing(&patronage::io::read_table(&one).unwrap()));
+    // The summary's parts were removed; nothing else is left beside the output.
+    assert!(hidden_entries(dir.path()).is_empty());
+    // What needs every customer is refused before anything is read, by flag.
+    for (extra, flag) in [
+        (&["--model", "auto"][..], "--model"),
+        (&["--interval", "0.9"][..], "--interval"),
+    ] {
+        let args: Vec<&str> = args.iter().copied().chain(extra.iter().copied()).collect();
+        let (code, _, err) = patronage(&args);
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains(flag), "{err}");
+    }
+    let (code, _, err) = patronage(&["clv", file, "--part-files", "-o", parts, "--json"]);
+    assert_eq!(code, 2, "{err}");
+}
+
+/// `files` read in order, as one frame.
+fn read_files(files: &[PathBuf]) -> DataFrame {
+    let mut all = patronage::io::read_table(&files[0]).unwrap();
+    for f in &files[1..] {
+        all.vstack_mut_owned(patronage::io::read_table(f).unwrap())
+            .unwrap();
+    }
+    all
+}
+
+/// The RFM stage on part files gives the gathered summary's scores, segments and
+/// segment summary exactly, for any bins, monetary basis and rule table.
+#[test]
+fn rfm_on_part_files_equals_the_gathered_stage() {
+    use patronage::rfm::{MonetaryBasis, RfmOptions, SegmentRules};
+    let dir = tempfile::tempdir().unwrap();
+    let tx = simulated_parquet(dir.path(), 41);
+    let (summary_dir, rfm_dir) = (dir.path().join("summary"), dir.path().join("rfm"));
+    let opts = SummaryOptions::weekly();
+    let parts =
+        same_parts_as_memory(&tx, &opts, &datafusion(3_000, 2, None), &summary_dir).unwrap();
+    assert!(parts.files.len() > 2);
+    let summary = tx.summary(&opts).unwrap();
+    for options in [
+        RfmOptions::default(),
+        RfmOptions::default().bins(4).monetary(MonetaryBasis::Mean),
+        RfmOptions::default()
+            .bins(20)
+            .segments(SegmentRules::rf_map().rescaled(5, 20)),
+        RfmOptions::default().bins(2),
+    ] {
+        let rfm = parts.rfm(&options, &rfm_dir).unwrap();
+        let gathered = summary.rfm(&options).unwrap();
+        assert_eq!(rfm.files.len(), parts.files.len());
+        let all = read_files(&rfm.files);
+        assert_eq!(all.schema(), gathered.frame().schema());
+        assert!(all.equals_missing(gathered.frame()), "{options:?}");
+        assert_eq!(rfm.segments, gathered.segment_summary(), "{options:?}");
+        // Spend is continuous: its cuts take more than one pass over the parts.
+        assert!(rfm.passes > 1, "{}", rfm.passes);
+    }
+    assert!(hidden_entries(dir.path()).is_empty());
+
+    // A null in a later part's `n_purchases` and one in the first part's `total_spend`:
+    // the gathered check names the first column in scoring order that has one, at its
+    // row among all customers, and so do the parts.
+    let first_rows = patronage::io::read_table(&parts.files[0]).unwrap().height() as u64;
+    let with_null = |path: &Path, name: &str, row: usize| {
+        let df = patronage::io::read_table(path).unwrap();
+        let mask: Vec<bool> = (0..df.height()).map(|i| i != row).collect();
+        let c = df.column(name).unwrap().as_materialized_series().clone();
+        let nulled = c
+            .zip_with(
+                &BooleanChunked::new("m".into(), mask),
+                &Series::full_null(name.into(), df.height(), c.dtype()),
+            )
+            .unwrap();
+        let mut df = df;
+        df.with_column(nulled.into_column()).unwrap();
+        write_parquet(&df, path);
+    };
+    with_null(&parts.files[1], "n_purchases", 4);
+    with_null(&parts.files[0], "total_spend", 1);
+    let whole = read_files(&parts.files);
+    let options = RfmOptions::default();
+    match (
+        parts.rfm(&options, &rfm_dir),
+        patronage::rfm::score(&whole, &options),
+    ) {
+        (
+            Err(Error::BadRow { row, column, .. }),
+            Err(Error::BadRow {
+                row: r, column: c, ..
+            }),
+        ) => {
+            assert_eq!((row, column.as_str()), (first_rows + 5, "n_purchases"));
+            assert_eq!((row, column), (r, c));
+        }
+        (a, b) => panic!("{:?} / {:?}", a.map(|r| r.files), b.map(|_| ())),
+    }
+    // The earlier run's scores are kept, and nothing is left beside them.
+    assert_eq!(read_part_dir(&rfm_dir).0, parts.files.len());
+    assert!(hidden_entries(dir.path()).is_empty());
+
+    // An output that is a file is refused by name before anything is read.
+    let file = dir.path().join("scores.csv");
+    std::fs::write(&file, "mine").unwrap();
+    match parts.rfm(&options, &file) {
+        Err(Error::Io { path, .. }) => assert_eq!(path, file),
+        other => panic!("{:?}", other.map(|r| r.files)),
+    }
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "mine");
+}
+
+#[test]
+fn the_cli_scores_rfm_part_files_equal_to_the_one_file_table() {
+    use crate::cli::patronage;
+    let dir = tempfile::tempdir().unwrap();
+    simulated_parquet(dir.path(), 43);
+    let file = dir.path().join("sim.parquet");
+    let file = file.to_str().unwrap();
+    let one = dir.path().join("one.parquet");
+    let (code, one_json, err) = patronage(&[
+        "rfm",
+        file,
+        "--mean-monetary",
+        "--json",
+        "-o",
+        one.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let parts_dir = dir.path().join("rfm");
+    let parts = parts_dir.to_str().unwrap();
+    let args = [
+        "rfm",
+        file,
+        "--mean-monetary",
+        "--part-files",
+        "-o",
+        parts,
+        "--engine",
+        "datafusion",
+        "--block-rows",
+        "2000",
+    ];
+    let (code, json, err) = patronage(&[&args[..], &["--json"]].concat());
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("Parquet part files"), "{err}");
+    assert_eq!(json, one_json);
+    let (files, all) = read_part_dir(&parts_dir);
+    assert!(files > 1);
+    assert!(all.equals_missing(&patronage::io::read_table(&one).unwrap()));
+    assert!(hidden_entries(dir.path()).is_empty());
+    // Without --json the segment summary is the usual text table on stderr.
+    let (code, out, err) = patronage(&args);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.is_empty() && err.contains("revenue share"), "{err}");
+    // --part-files needs the directory.
+    let (code, _, err) = patronage(&["rfm", file, "--part-files"]);
+    assert_eq!(code, 2, "{err}");
+}

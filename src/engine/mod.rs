@@ -48,8 +48,8 @@ use crate::transactions::options::SummaryOptions;
 use crate::transactions::partition::Keep;
 use crate::transactions::summary::Summary;
 
-pub use parts::SummaryParts;
 pub(crate) use parts::{PartDir, read_part};
+pub use parts::{SummaryParts, check_part_dir};
 
 /// Which engine runs phase 1 (TOML: an `[engine]` table with `kind = "memory"`,
 /// `kind = "datafusion"` or `kind = "ballista"` and that engine's settings beside it;

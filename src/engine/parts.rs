@@ -90,7 +90,7 @@ impl PartDir {
     /// part files (an earlier run's output is replaced; other files are never removed),
     /// or when the work directory beside it cannot be made.
     pub(crate) fn new(out: &Path) -> Result<Self> {
-        check_output(out)?;
+        check_part_dir(out)?;
         let name = out
             .file_name()
             .map_or_else(|| "parts".into(), |n| n.to_string_lossy().into_owned());
@@ -133,7 +133,7 @@ impl PartDir {
     /// cannot be moved.
     pub(crate) fn commit(mut self) -> Result<(PathBuf, Vec<PathBuf>)> {
         if self.out.exists() {
-            // `check_output` found only part files there: an earlier run's output.
+            // `check_part_dir` found only part files there: an earlier run's output.
             std::fs::remove_dir_all(&self.out).map_err(|source| Error::Io {
                 path: self.out.clone(),
                 source,
@@ -320,8 +320,26 @@ fn is_part_file(name: &str) -> bool {
         .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
-/// Refuses an output that is a file, or a directory with anything but part files.
-fn check_output(out: &Path) -> Result<()> {
+/// Whether `out` can take a run's part files: a path that does not exist yet, or a
+/// directory holding nothing but part files (an earlier run's, which the run replaces).
+/// The part writers check this before anything is read; a caller that runs a long step
+/// first (the CLI writes the summary before a stage's parts) can check it sooner.
+///
+/// # Errors
+/// [`Error::Io`] naming `out` when it is a file, or a directory holding anything but
+/// `part-NNNNN.parquet` files (other files are never removed), or cannot be listed.
+///
+/// # Example
+/// ```
+/// use patronage::engine::check_part_dir;
+/// let tmp = std::env::temp_dir().join(format!("patronage-doc-check-{}", std::process::id()));
+/// assert!(check_part_dir(&tmp.join("new")).is_ok());
+/// std::fs::create_dir_all(&tmp).unwrap();
+/// std::fs::write(tmp.join("notes.txt"), "mine").unwrap();
+/// assert!(matches!(check_part_dir(&tmp), Err(patronage::Error::Io { .. })));
+/// std::fs::remove_dir_all(&tmp).unwrap();
+/// ```
+pub fn check_part_dir(out: &Path) -> Result<()> {
     let refuse = |why: String| Error::Io {
         path: out.to_path_buf(),
         source: std::io::Error::new(std::io::ErrorKind::AlreadyExists, why),
@@ -331,7 +349,7 @@ fn check_output(out: &Path) -> Result<()> {
     }
     if !out.is_dir() {
         return Err(refuse(
-            "is a file; the summary's part files go in a directory (give a new one)".into(),
+            "is a file; part files go in a directory (give a new one)".into(),
         ));
     }
     let entries = std::fs::read_dir(out).map_err(|source| Error::Io {
@@ -346,7 +364,7 @@ fn check_output(out: &Path) -> Result<()> {
         let name = entry.file_name().to_string_lossy().into_owned();
         if !is_part_file(&name) {
             return Err(refuse(format!(
-                "holds `{name}`, which is not a part file of an earlier summary; give a new or empty directory (only part-NNNNN.parquet files are replaced)"
+                "holds `{name}`, which is not a part file of an earlier run; give a new or empty directory (only part-NNNNN.parquet files are replaced)"
             )));
         }
     }

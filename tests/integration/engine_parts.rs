@@ -420,4 +420,14 @@ fn the_cli_scores_rfm_part_files_equal_to_the_one_file_table() {
     // --part-files needs the directory.
     let (code, _, err) = patronage(&["rfm", file, "--part-files"]);
     assert_eq!(code, 2, "{err}");
+    // An output that is a file is refused by name before the input is read, and kept.
+    let taken = dir.path().join("scores.csv");
+    std::fs::write(&taken, "mine").unwrap();
+    let (code, _, err) = patronage(&["rfm", file, "--part-files", "-o", taken.to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("scores.csv") && !err.contains("rows read"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&taken).unwrap(), "mine");
 }

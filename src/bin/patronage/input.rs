@@ -192,6 +192,8 @@ pub(crate) fn on_summary_parts<T>(
     out: &std::path::Path,
     f: impl FnOnce(&patronage::engine::SummaryParts) -> patronage::Result<T>,
 ) -> patronage::Result<T> {
+    // Refused now rather than after the summary is written.
+    patronage::engine::check_part_dir(out)?;
     let name = out
         .file_name()
         .map_or_else(|| "parts".into(), |n| n.to_string_lossy().into_owned());

@@ -12,9 +12,10 @@
 //! at a time: a pass over the pieces counts the keys under each pending prefix in
 //! 65,536 buckets (with each bucket's least and greatest key), the bucket holding the
 //! rank becomes the new prefix, and a bucket whose keys are all equal gives the value.
-//! At most four passes (a column of few distinct values, like purchase counts or days,
-//! usually takes one); the memory is at most one 1.5 MB histogram per cut, whatever the
-//! column's length.
+//! At most four passes: small counts (purchases) take one, as each count has a bucket
+//! of its own; days since the last purchase two (neighbouring days share a bucket's
+//! 16 leading bits); continuous spend two to four. The memory is at most one 1.5 MB
+//! histogram per cut, whatever the column's length.
 
 use crate::error::{Error, Result};
 

@@ -52,8 +52,8 @@ impl SummaryParts {
     /// The scores are exact, not approximate quantiles: a score depends on a customer's
     /// value only through `bins - 1` order statistics of its column, and those are
     /// found exactly by narrowing a radix histogram of the values one pass at a time
-    /// (at most four passes; columns of few distinct values, like purchase counts and
-    /// days, take one). Memory: one part, and at most one 1.5 MB histogram per cut.
+    /// (at most four passes: on 35M simulated customers purchase counts took one, days
+    /// two and spend four). Memory: one part, and at most one 1.5 MB histogram per cut.
     ///
     /// # Errors
     ///

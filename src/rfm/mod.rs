@@ -135,31 +135,50 @@ impl RfmTable {
     pub fn segment_summary(&self) -> &[SegmentStats] {
         &self.segments
     }
-    /// The segment summary as a frame.
+    /// The segment summary as a frame ([`segment_summary_frame`]).
     ///
     /// # Errors
     /// A polars error if the frame cannot be built (it always can).
     pub fn segment_summary_frame(&self) -> Result<DataFrame> {
-        let s = &self.segments;
-        macro_rules! col {
-            ($name:literal, $field:ident) => {
-                Column::new(
-                    $name.into(),
-                    s.iter().map(|x| x.$field.clone()).collect::<Vec<_>>(),
-                )
-            };
-        }
-        Ok(DataFrame::new_infer_height(vec![
-            col!("segment", segment),
-            col!("customers", customers),
-            col!("share", share),
-            col!("revenue", revenue),
-            col!("revenue_share", revenue_share),
-            col!("mean_recency_days", mean_recency_days),
-            col!("mean_n_purchases", mean_n_purchases),
-            col!("mean_total_spend", mean_total_spend),
-        ])?)
+        segment_summary_frame(&self.segments)
     }
+}
+
+/// A segment summary as a frame: `segment, customers, share, revenue, revenue_share,
+/// mean_recency_days, mean_n_purchases, mean_total_spend`, one row per entry.
+///
+/// # Errors
+/// A polars error if the frame cannot be built (it always can).
+///
+/// # Example
+/// ```
+/// use patronage::prelude::*;
+/// let s = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?
+///     .summary(&SummaryOptions::weekly())?;
+/// let rfm = s.rfm(&RfmOptions::default())?;
+/// let frame = patronage::rfm::segment_summary_frame(rfm.segment_summary())?;
+/// assert_eq!(frame.height(), rfm.segment_summary().len());
+/// # Ok::<(), patronage::Error>(())
+/// ```
+pub fn segment_summary_frame(s: &[SegmentStats]) -> Result<DataFrame> {
+    macro_rules! col {
+        ($name:literal, $field:ident) => {
+            Column::new(
+                $name.into(),
+                s.iter().map(|x| x.$field.clone()).collect::<Vec<_>>(),
+            )
+        };
+    }
+    Ok(DataFrame::new_infer_height(vec![
+        col!("segment", segment),
+        col!("customers", customers),
+        col!("share", share),
+        col!("revenue", revenue),
+        col!("revenue_share", revenue_share),
+        col!("mean_recency_days", mean_recency_days),
+        col!("mean_n_purchases", mean_n_purchases),
+        col!("mean_total_spend", mean_total_spend),
+    ])?)
 }
 
 /// A numeric column as `f64`s, refusing nulls and NaN.

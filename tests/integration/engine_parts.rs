@@ -318,6 +318,11 @@ fn rfm_on_part_files_equals_the_gathered_stage() {
         assert_eq!(all.schema(), gathered.frame().schema());
         assert!(all.equals_missing(gathered.frame()), "{options:?}");
         assert_eq!(rfm.segments, gathered.segment_summary(), "{options:?}");
+        assert!(
+            rfm.segment_summary_frame()
+                .unwrap()
+                .equals_missing(&gathered.segment_summary_frame().unwrap())
+        );
         // Spend is continuous: its cuts take more than one pass over the parts.
         assert!(rfm.passes > 1, "{}", rfm.passes);
     }

@@ -4,13 +4,15 @@
 
 use std::path::{Path, PathBuf};
 
+use polars::prelude::DataFrame;
+
 use crate::engine::{PartDir, SummaryParts, read_part};
 use crate::error::{Error, Result};
 use crate::rfm::cuts::{CutPass, CutSearch, score};
 use crate::rfm::scores::check_bins;
 use crate::rfm::{
     MonetaryBasis, RfmColumns, RfmOptions, SCORED_COLUMNS, SegmentCells, SegmentStats,
-    SegmentTally, no_customers, scores_frame,
+    SegmentTally, no_customers, scores_frame, segment_summary_frame,
 };
 use crate::stages::inputs::shifted;
 
@@ -30,6 +32,18 @@ pub struct RfmParts {
     /// Passes over the parts that found the score cuts (1 to 4; the scoring pass is
     /// one more).
     pub passes: usize,
+}
+
+impl RfmParts {
+    /// The segment summary as a frame, as
+    /// [`RfmTable::segment_summary_frame`](crate::rfm::RfmTable::segment_summary_frame)
+    /// gives it for the gathered table.
+    ///
+    /// # Errors
+    /// A polars error if the frame cannot be built (it always can).
+    pub fn segment_summary_frame(&self) -> Result<DataFrame> {
+        segment_summary_frame(&self.segments)
+    }
 }
 
 /// What R, F and M rank, in that order, for a part's columns.

@@ -131,30 +131,36 @@ impl CutSearch {
     /// [`Error::Parse`] naming `source` when the pass did not see the column's `n`
     /// values (the pieces changed between passes).
     pub(crate) fn finish(&mut self, pass: CutPass, source: &str) -> Result<()> {
+        let changed = |seen: u64| Error::Parse {
+            what: source.to_string(),
+            reason: format!(
+                "the files changed while they were read: a later pass found {seen} values where the first found {}, or other values",
+                self.n
+            ),
+        };
         if pass.seen != self.n || pass.level != self.level {
-            return Err(Error::Parse {
-                what: source.to_string(),
-                reason: format!(
-                    "{} values were read where an earlier pass read {}: the files changed while they were read",
-                    pass.seen, self.n
-                ),
-            });
+            return Err(changed(pass.seen));
         }
         for t in self.targets.iter_mut().filter(|t| t.value.is_none()) {
-            let Some((_, h)) = pass.histograms.iter().find(|(p, _)| *p == t.prefix) else {
-                continue;
-            };
+            // Every key under the prefix was counted and the rank is below their number,
+            // unless the values changed since the pass that set them.
+            let h = pass
+                .histograms
+                .iter()
+                .find(|(p, _)| *p == t.prefix)
+                .map(|(_, h)| h)
+                .ok_or_else(|| changed(pass.seen))?;
             let mut below = 0u64;
-            // Every key under the prefix was counted and the rank is below their number.
-            let Some(b) = (0..BUCKETS).find(|&b| {
-                below += h.count[b];
-                below > t.rank
-            }) else {
-                continue;
-            };
+            let b = (0..BUCKETS)
+                .find(|&b| {
+                    below += h.count[b];
+                    below > t.rank
+                })
+                .ok_or_else(|| changed(pass.seen))?;
             t.rank -= below - h.count[b];
             // At the first pass the prefix is empty (0), so this is `b` alone.
             t.prefix = t.prefix << STEP | b as u64;
+            // At the last pass a bucket is one key, so every cut is found by then.
             if h.least[b] == h.greatest[b] {
                 t.value = Some(value_of(h.least[b]));
             }
@@ -307,5 +313,19 @@ mod tests {
             Err(Error::Parse { what, .. }) => assert_eq!(what, "parts"),
             other => panic!("{other:?}"),
         }
+        // As many values as before but others: the second pass finds none under the
+        // prefix the first chose, and says so instead of searching on.
+        let first: Vec<f64> = (0..1_000).map(|i| 1.0 + f64::from(i) / 1e3).collect();
+        let mut search = CutSearch::new(1_000, 5);
+        let mut pass = search.pass();
+        pass.add(&first);
+        search.finish(pass, "parts").unwrap();
+        assert!(search.pending());
+        let mut pass = search.pass();
+        pass.add(&vec![7.0; 1_000]);
+        assert!(matches!(
+            search.finish(pass, "parts"),
+            Err(Error::Parse { .. })
+        ));
     }
 }

@@ -369,6 +369,43 @@ fn rfm_on_part_files_equals_the_gathered_stage() {
     assert_eq!(read_part_dir(&rfm_dir).0, parts.files.len());
     assert!(hidden_entries(dir.path()).is_empty());
 
+    // A NaN spend in the third part (the summary written again, clean): named by its
+    // row among all customers, as the gathered check names it.
+    let parts =
+        same_parts_as_memory(&tx, &opts, &datafusion(3_000, 2, None), &summary_dir).unwrap();
+    let mut third = patronage::io::read_table(&parts.files[2]).unwrap();
+    let mut spend: Vec<f64> = third
+        .column("total_spend")
+        .unwrap()
+        .f64()
+        .unwrap()
+        .into_no_null_iter()
+        .collect();
+    spend[0] = f64::NAN;
+    third
+        .with_column(Column::new("total_spend".into(), spend))
+        .unwrap();
+    write_parquet(&third, &parts.files[2]);
+    let before: u64 = parts.files[..2]
+        .iter()
+        .map(|f| patronage::io::read_table(f).unwrap().height() as u64)
+        .sum();
+    match (
+        parts.rfm(&options, &rfm_dir),
+        patronage::rfm::score(&read_files(&parts.files), &options),
+    ) {
+        (
+            Err(Error::BadRow { row, column, .. }),
+            Err(Error::BadRow {
+                row: r, column: c, ..
+            }),
+        ) => {
+            assert_eq!((row, column.as_str()), (before + 1, "total_spend"));
+            assert_eq!((row, column), (r, c));
+        }
+        (a, b) => panic!("{:?} / {:?}", a.map(|r| r.files), b.map(|_| ())),
+    }
+
     // An output that is a file is refused by name before anything is read.
     let file = dir.path().join("scores.csv");
     std::fs::write(&file, "mine").unwrap();

@@ -48,7 +48,7 @@ use crate::transactions::options::SummaryOptions;
 use crate::transactions::partition::Keep;
 use crate::transactions::summary::Summary;
 
-pub(crate) use parts::{PartDir, read_part};
+pub(crate) use parts::{PartDir, part_columns, read_part};
 pub use parts::{SummaryParts, check_part_dir};
 
 /// Which engine runs phase 1 (TOML: an `[engine]` table with `kind = "memory"`,

@@ -313,6 +313,23 @@ pub(crate) fn read_part(path: &Path, columns: Option<&[&str]>) -> Result<DataFra
     Ok(ParquetReader::new(file).with_columns(names).finish()?)
 }
 
+/// The column names of a part file, in order, read from its footer (no rows are read).
+///
+/// # Errors
+/// [`Error::Io`] naming the file when it cannot be opened; a polars error when it is
+/// not Parquet.
+pub(crate) fn part_columns(path: &Path) -> Result<Vec<String>> {
+    let file = std::fs::File::open(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(ParquetReader::new(file)
+        .schema()?
+        .iter_names()
+        .map(|n| n.to_string())
+        .collect())
+}
+
 /// Whether `name` is what [`PartDir`] names a part file.
 fn is_part_file(name: &str) -> bool {
     name.strip_prefix("part-")

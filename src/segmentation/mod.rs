@@ -538,20 +538,25 @@ impl Segmentation {
     /// Polars errors building the frame.
     #[cfg(feature = "frames")]
     pub fn frame(&self, df: &DataFrame) -> Result<DataFrame> {
+        self.frame_of(df, &self.assignments)
+    }
+
+    /// [`Segmentation::frame`] for some of the rows: `df` holds them and `assignments`
+    /// their segments (a slice of [`Segmentation::assignments`]), so a table read in
+    /// parts gets the gathered frame's rows part by part.
+    #[cfg(feature = "frames")]
+    pub(crate) fn frame_of(&self, df: &DataFrame, assignments: &[usize]) -> Result<DataFrame> {
         let mut cols = Vec::new();
         if let Ok(id) = df.column("customer_id") {
             cols.push(id.clone());
         }
         cols.push(Column::new(
             "segment".into(),
-            self.assignments
-                .iter()
-                .map(|&s| s as u32)
-                .collect::<Vec<_>>(),
+            assignments.iter().map(|&s| s as u32).collect::<Vec<_>>(),
         ));
         cols.push(Column::new(
             "segment_label".into(),
-            self.assignments
+            assignments
                 .iter()
                 .map(|&s| self.model.labels[s].clone())
                 .collect::<Vec<_>>(),
@@ -581,7 +586,7 @@ impl Segmentation {
 
 /// Maps the `tenure` alias to the summary's `T` when the table has no `tenure` column
 /// (`has` says whether the table has a column of a name).
-fn resolve(features: &[FeatureSpec], has: impl Fn(&str) -> bool) -> Vec<FeatureSpec> {
+pub(crate) fn resolve(features: &[FeatureSpec], has: impl Fn(&str) -> bool) -> Vec<FeatureSpec> {
     features
         .iter()
         .map(|f| {
@@ -632,7 +637,7 @@ fn common_len(columns: &[(&str, &[f64])]) -> Result<usize> {
 /// # Errors
 ///
 /// [`Error::EmptyTable`] with no customers; the errors of [`validate`].
-fn ks_for(spec: &SegmentationSpec, n: usize) -> Result<Vec<usize>> {
+pub(crate) fn ks_for(spec: &SegmentationSpec, n: usize) -> Result<Vec<usize>> {
     if n == 0 {
         return Err(Error::EmptyTable {
             what: "no customers to segment".into(),
@@ -994,9 +999,9 @@ pub fn segment(df: &DataFrame, spec: &SegmentationSpec) -> Result<Segmentation> 
 }
 
 /// The column that numbers the segments and gives their revenue share.
-const REVENUE: &str = "total_spend";
+pub(crate) const REVENUE: &str = "total_spend";
 /// The column that gives the segments' profit share.
-const PROFIT: &str = "gross_profit";
+pub(crate) const PROFIT: &str = "gross_profit";
 
 /// Clusters customers given as named columns (one value per customer, every column the
 /// same length) and describes the segments: [`segment`] without a frame, for crates

@@ -1,7 +1,7 @@
 //! Phase 2 on summary part files written by the DataFusion engine (feature
-//! `datafusion`): the models' data, the CLV stage and the RFM stage read the parts one
-//! at a time and give the gathered summary's fits, tables and figures to the bit, in the
-//! library and through the CLI's `--part-files`.
+//! `datafusion`): the models' data and the CLV, RFM and segmentation stages read the
+//! parts one at a time and give the gathered summary's fits, tables and figures to the
+//! bit, in the library and through the CLI's `--part-files`.
 
 use std::path::{Path, PathBuf};
 
@@ -290,6 +290,28 @@ fn read_files(files: &[PathBuf]) -> DataFrame {
     all
 }
 
+/// Sets `total_spend` of row `row` (0-based) of part `part` to NaN, writing the part
+/// again; returns that customer's 1-based row among all parts.
+fn nan_spend(files: &[PathBuf], part: usize, row: usize) -> u64 {
+    let mut df = patronage::io::read_table(&files[part]).unwrap();
+    let mut spend: Vec<f64> = df
+        .column("total_spend")
+        .unwrap()
+        .f64()
+        .unwrap()
+        .into_no_null_iter()
+        .collect();
+    spend[row] = f64::NAN;
+    df.with_column(Column::new("total_spend".into(), spend))
+        .unwrap();
+    write_parquet(&df, &files[part]);
+    let before: usize = files[..part]
+        .iter()
+        .map(|f| patronage::io::read_table(f).unwrap().height())
+        .sum();
+    (before + row + 1) as u64
+}
+
 /// The RFM stage on part files gives the gathered summary's scores, segments and
 /// segment summary exactly, for any bins, monetary basis and rule table.
 #[test]
@@ -373,23 +395,7 @@ fn rfm_on_part_files_equals_the_gathered_stage() {
     // row among all customers, as the gathered check names it.
     let parts =
         same_parts_as_memory(&tx, &opts, &datafusion(3_000, 2, None), &summary_dir).unwrap();
-    let mut third = patronage::io::read_table(&parts.files[2]).unwrap();
-    let mut spend: Vec<f64> = third
-        .column("total_spend")
-        .unwrap()
-        .f64()
-        .unwrap()
-        .into_no_null_iter()
-        .collect();
-    spend[0] = f64::NAN;
-    third
-        .with_column(Column::new("total_spend".into(), spend))
-        .unwrap();
-    write_parquet(&third, &parts.files[2]);
-    let before: u64 = parts.files[..2]
-        .iter()
-        .map(|f| patronage::io::read_table(f).unwrap().height() as u64)
-        .sum();
+    let nan_row = nan_spend(&parts.files, 2, 0);
     match (
         parts.rfm(&options, &rfm_dir),
         patronage::rfm::score(&read_files(&parts.files), &options),
@@ -400,7 +406,7 @@ fn rfm_on_part_files_equals_the_gathered_stage() {
                 row: r, column: c, ..
             }),
         ) => {
-            assert_eq!((row, column.as_str()), (before + 1, "total_spend"));
+            assert_eq!((row, column.as_str()), (nan_row, "total_spend"));
             assert_eq!((row, column), (r, c));
         }
         (a, b) => panic!("{:?} / {:?}", a.map(|r| r.files), b.map(|_| ())),
@@ -472,4 +478,215 @@ fn the_cli_scores_rfm_part_files_equal_to_the_one_file_table() {
         "{err}"
     );
     assert_eq!(std::fs::read_to_string(&taken).unwrap(), "mine");
+}
+
+/// The segmentation on part files gives the gathered stage's segmentation (model, k
+/// table, profiles, assignments) and frame exactly: every k on every customer, the
+/// sampled path (k on a sample, Lloyd iterations on everyone), a Gaussian mixture on
+/// `tenure` (read as `T`), and CLV scores as features from the CLV stage's parts.
+#[test]
+fn segmentation_on_part_files_equals_the_gathered_stage() {
+    use patronage::segmentation::{FeatureSpec, KChoice, Method, SegmentationSpec};
+    use patronage::stages::clv::{ClvSettings, ScoringPeriod, clv_table_on};
+    use patronage::stages::segment::{SegmentSettings, segment};
+    let dir = tempfile::tempdir().unwrap();
+    let tx = simulated_parquet(dir.path(), 47);
+    let (summary_dir, clv_dir, seg_dir) = (
+        dir.path().join("summary"),
+        dir.path().join("clv"),
+        dir.path().join("segments"),
+    );
+    let opts = SummaryOptions::weekly();
+    let parts =
+        same_parts_as_memory(&tx, &opts, &datafusion(3_000, 2, None), &summary_dir).unwrap();
+    assert!(parts.files.len() > 2);
+    let summary = tx.summary(&opts).unwrap();
+    let features = |list: &str| -> Vec<FeatureSpec> {
+        list.split(',')
+            .map(|f| FeatureSpec::parse(f).unwrap())
+            .collect()
+    };
+    let range = SegmentationSpec::default().k(KChoice::Range(2, 4));
+    let specs = [
+        range.clone(),
+        range.clone().fit_sample(1_000),
+        SegmentationSpec::default()
+            .features(features(
+                "tenure:robust,n_purchases,total_spend:log1p-minmax",
+            ))
+            .k(KChoice::Fixed(3))
+            .method(Method::GaussianMixture),
+    ];
+    for spec in specs {
+        let settings = SegmentSettings::new(spec, false);
+        let on_parts = parts.segment(&settings, None, &seg_dir).unwrap();
+        let gathered = segment(summary.frame(), None, &settings, None).unwrap();
+        assert_eq!(on_parts.segmentation, gathered.segmentation, "{settings:?}");
+        assert_eq!(on_parts.files.len(), parts.files.len());
+        let all = read_files(&on_parts.files);
+        let frame = gathered.frame().unwrap();
+        assert_eq!(all.schema(), frame.schema());
+        assert!(all.equals_missing(&frame), "{settings:?}");
+        if settings.spec.fit_sample == 1_000 {
+            assert!(on_parts.segmentation.fit_sample.is_some());
+        }
+    }
+
+    // CLV scores as features, from the CLV stage's parts of the same summary.
+    let clv_settings = ClvSettings::default();
+    let clv = parts
+        .clv(&clv_settings, ScoringPeriod::Fitted, &clv_dir)
+        .unwrap();
+    let gathered_clv = clv_table_on(&summary, &clv_settings, ScoringPeriod::Fitted).unwrap();
+    let settings = SegmentSettings::new(
+        SegmentationSpec::default()
+            .features(features("recency_days,p_alive:none,clv"))
+            .k(KChoice::Fixed(4)),
+        false,
+    );
+    let on_parts = parts.segment(&settings, Some(&clv), &seg_dir).unwrap();
+    let gathered = segment(summary.frame(), None, &settings, Some(&gathered_clv)).unwrap();
+    assert_eq!(on_parts.segmentation, gathered.segmentation);
+    assert!(read_files(&on_parts.files).equals_missing(&gathered.frame().unwrap()));
+
+    // CLV parts of other customers or another order are refused, as the gathered stage
+    // refuses CLV scores of other customers: one part fewer, or two parts swapped.
+    let mut fewer = clv.clone();
+    fewer.files.pop();
+    let mut swapped = clv.clone();
+    swapped.files.swap(0, 1);
+    for wrong in [fewer, swapped] {
+        match parts.segment(&settings, Some(&wrong), &seg_dir) {
+            Err(Error::InvalidOption { option, .. }) => assert_eq!(option, "clv"),
+            other => panic!("{:?}", other.map(|s| s.files)),
+        }
+    }
+
+    // The channel mix needs the customer table: refused by name.
+    match parts.segment(&SegmentSettings::new(range.clone(), true), None, &seg_dir) {
+        Err(Error::InvalidOption { option, .. }) => {
+            assert_eq!(option, "segmentation.channel_mix")
+        }
+        other => panic!("{:?}", other.map(|s| s.files)),
+    }
+    // A feature the parts lack: the gathered error, naming the same columns.
+    let missing =
+        SegmentSettings::new(range.clone().features(features("recency_days,nope")), false);
+    match (
+        parts.segment(&missing, None, &seg_dir),
+        segment(summary.frame(), None, &missing, None),
+    ) {
+        (
+            Err(Error::MissingColumn { column, available }),
+            Err(Error::MissingColumn {
+                column: c,
+                available: a,
+            }),
+        ) => {
+            assert_eq!(column, "nope");
+            assert_eq!((column, available), (c, a));
+        }
+        (a, b) => panic!("{:?} / {:?}", a.map(|s| s.files), b.map(|_| ())),
+    }
+    // More segments than customers: refused before anything is read or written.
+    let fresh = dir.path().join("fresh");
+    match parts.segment(
+        &SegmentSettings::new(range.clone().k(KChoice::Fixed(5_000)), false),
+        None,
+        &fresh,
+    ) {
+        Err(Error::InvalidOption { .. }) => assert!(!fresh.exists()),
+        other => panic!("{:?}", other.map(|s| s.files)),
+    }
+
+    // A NaN feature in the second part: named by its row among all customers, as the
+    // gathered check names it; the earlier output is kept.
+    let kept = read_part_dir(&seg_dir).1;
+    let nan_row = nan_spend(&parts.files, 1, 1);
+    let settings = SegmentSettings::new(range, false);
+    match (
+        parts.segment(&settings, None, &seg_dir),
+        segment(&read_files(&parts.files), None, &settings, None),
+    ) {
+        (
+            Err(Error::BadRow { row, column, .. }),
+            Err(Error::BadRow {
+                row: r, column: c, ..
+            }),
+        ) => {
+            assert_eq!((row, column.as_str()), (nan_row, "total_spend"));
+            assert_eq!((row, column), (r, c));
+        }
+        (a, b) => panic!("{:?} / {:?}", a.map(|s| s.files), b.map(|_| ())),
+    }
+    assert!(read_part_dir(&seg_dir).1.equals_missing(&kept));
+    assert!(hidden_entries(dir.path()).is_empty());
+}
+
+#[test]
+fn the_cli_segments_part_files_equal_to_the_one_file_run() {
+    use crate::cli::patronage;
+    let dir = tempfile::tempdir().unwrap();
+    simulated_parquet(dir.path(), 53);
+    let file = dir.path().join("sim.parquet");
+    let file = file.to_str().unwrap();
+    let one = dir.path().join("one.parquet");
+    let model = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let common = ["segment", file, "--k-range", "2..4", "--features"];
+    let features = "recency_days,n_purchases,clv";
+    let (code, one_json, err) = patronage(
+        &[
+            &common[..],
+            &[features, "--json", "-o", one.to_str().unwrap()],
+            &["--save-model", &model("one.json")],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, 0, "{err}");
+    let parts_dir = dir.path().join("segments");
+    let parts = parts_dir.to_str().unwrap();
+    let on_parts = [
+        "--part-files",
+        "-o",
+        parts,
+        "--engine",
+        "datafusion",
+        "--block-rows",
+        "2000",
+    ];
+    let (code, json, err) = patronage(
+        &[
+            &common[..],
+            &[features, "--json"],
+            &on_parts[..],
+            &["--save-model", &model("parts.json")],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("Parquet part files"), "{err}");
+    assert_eq!(json, one_json);
+    assert_eq!(
+        std::fs::read_to_string(model("parts.json")).unwrap(),
+        std::fs::read_to_string(model("one.json")).unwrap()
+    );
+    let (files, all) = read_part_dir(&parts_dir);
+    assert!(files > 1);
+    assert!(all.equals_missing(&patronage::io::read_table(&one).unwrap()));
+    assert!(hidden_entries(dir.path()).is_empty());
+    // Without --json the profiles are the usual text table on stderr.
+    let (code, out, err) = patronage(&[&common[..], &["recency_days"], &on_parts[..]].concat());
+    assert_eq!(code, 0, "{err}");
+    assert!(out.is_empty() && err.contains("segment"), "{err}");
+    // The channel mix is refused before the input is read.
+    let (code, _, err) =
+        patronage(&[&common[..], &["recency_days,channel_mix"], &on_parts[..]].concat());
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("channel_mix") && !err.contains("rows read"),
+        "{err}"
+    );
+    // --part-files needs the directory.
+    let (code, _, err) = patronage(&["segment", file, "--part-files"]);
+    assert_eq!(code, 2, "{err}");
 }

@@ -274,8 +274,9 @@ pub(crate) enum Command {
         /// library's, see docs/guide/segmentation.md).
         #[arg(long, value_name = "silhouette|gap|stability")]
         k_rule: Option<String>,
-        /// Write customer_id, segment, segment_label and the features here.
-        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        /// Write customer_id, segment, segment_label and the features here (.csv,
+        /// .parquet, .json by extension); with --part-files, the directory of part files.
+        #[arg(short = 'o', long = "output", value_name = "PATH")]
         output: Option<PathBuf>,
         /// Print the chosen k, the k-selection table and the profiles as JSON.
         #[arg(long)]
@@ -283,6 +284,13 @@ pub(crate) enum Command {
         /// Save the fitted segmentation (JSON) to assign new customers later.
         #[arg(long, value_name = "FILE")]
         save_model: Option<PathBuf>,
+        /// Write the segments as Parquet part files in the directory given by -o, one per
+        /// summary part (see `summary --part-files`): the summary is written block by
+        /// block and only the features (a few numbers a customer) are gathered for the
+        /// clustering, never the customer rows. The segments, model and profiles are
+        /// the one-file run's, exactly. Not with channel_mix.
+        #[arg(long, requires = "output")]
+        part_files: bool,
     },
     /// Per-customer cost-to-serve and net contribution, the profit vs cost-to-serve
     /// matrix, the whale curve and the customer pyramid.

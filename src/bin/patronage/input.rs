@@ -194,18 +194,23 @@ pub(crate) fn on_summary_parts<T>(
 ) -> patronage::Result<T> {
     // Refused now rather than after the summary is written.
     patronage::engine::check_part_dir(out)?;
-    let name = out
-        .file_name()
-        .map_or_else(|| "parts".into(), |n| n.to_string_lossy().into_owned());
-    let summary_dir = out
-        .parent()
-        .unwrap_or_else(|| std::path::Path::new("."))
-        .join(format!(".{name}.summary-{}", std::process::id()));
+    let summary_dir = hidden_beside(out, "summary");
     let result = summary_parts(input, time, extra, &summary_dir).and_then(|parts| f(&parts));
     // Best effort: a leftover hidden directory is harmless, and the stage's own result
     // (or error) is what the user needs to see.
     let _ = std::fs::remove_dir_all(&summary_dir);
     result
+}
+
+/// A hidden directory beside the output `out` for an intermediate stage's part files
+/// (`.NAME.STAGE-PID`): one per process and stage, so runs do not collide.
+pub(crate) fn hidden_beside(out: &std::path::Path, stage: &str) -> std::path::PathBuf {
+    let name = out
+        .file_name()
+        .map_or_else(|| "parts".into(), |n| n.to_string_lossy().into_owned());
+    out.parent()
+        .unwrap_or_else(|| std::path::Path::new("."))
+        .join(format!(".{name}.{stage}-{}", std::process::id()))
 }
 
 /// Prints what cleaning did and writes the rejects when asked.

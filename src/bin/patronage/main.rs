@@ -129,6 +129,7 @@ fn run(cli: Cli) -> patronage::Result<()> {
             output,
             json,
             save_model,
+            part_files,
         } => run_segment(
             &input,
             &time,
@@ -140,6 +141,7 @@ fn run(cli: Cli) -> patronage::Result<()> {
             output.as_ref(),
             json,
             save_model.as_ref(),
+            part_files,
         ),
         Command::Profitability {
             input,

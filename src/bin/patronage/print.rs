@@ -351,6 +351,15 @@ pub(crate) fn failed_refits(
     }
 }
 
+/// The closing line of a `--part-files` run: what was written where, as how many files.
+pub(crate) fn print_parts_written(what: &str, dir: &std::path::Path, files: usize) {
+    eprintln!(
+        "patronage: {what} written to {} as {files} Parquet part file{}",
+        dir.display(),
+        if files == 1 { "" } else { "s" }
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,13 +8,20 @@
 //! |---|---|---|
 //! | CLV | [`SummaryParts::clv`] → [`ClvParts`] | [`clv_table_on`](crate::stages::clv::clv_table_on) |
 //! | RFM | [`SummaryParts::rfm`] → [`RfmParts`] | [`Summary::rfm`](crate::transactions::summary::Summary::rfm) |
+//! | segmentation | [`SummaryParts::segment`] → [`SegmentParts`] | [`segment`](crate::stages::segment::segment) |
 //!
 //! [`SummaryParts`]: crate::engine::SummaryParts
 //! [`SummaryParts::clv`]: crate::engine::SummaryParts::clv
 //! [`SummaryParts::rfm`]: crate::engine::SummaryParts::rfm
+//! [`SummaryParts::segment`]: crate::engine::SummaryParts::segment
+//!
+//! The segmentation is the one stage that gathers a column per feature: its scalers,
+//! Lloyd iterations and profiles are whole-column figures ([`SummaryParts::segment`]).
 
 mod clv;
 mod rfm;
+mod segment;
 
 pub use clv::ClvParts;
 pub use rfm::RfmParts;
+pub use segment::SegmentParts;

@@ -11,7 +11,7 @@ use patronage::rfm::SegmentStats;
 
 use crate::args::{InputArgs, TimeArgs};
 use crate::input::{on_summary_parts, summarise};
-use crate::print::{emit, grouped, percent, text_table};
+use crate::print::{emit, grouped, percent, print_parts_written, text_table};
 
 pub(crate) fn run_rfm(
     input: &InputArgs,
@@ -35,12 +35,7 @@ pub(crate) fn run_rfm(
     if let (true, Some(dir)) = (part_files, output) {
         let rfm = on_summary_parts(input, time, &[], dir, |parts| parts.rfm(&options, dir))?;
         print_segments(&rfm.segments, json)?;
-        let n = rfm.files.len();
-        eprintln!(
-            "patronage: scores written to {} as {n} Parquet part file{}",
-            rfm.dir.display(),
-            if n == 1 { "" } else { "s" }
-        );
+        print_parts_written("scores", &rfm.dir, rfm.files.len());
         return Ok(());
     }
     let summary = summarise(input, time, &[])?;

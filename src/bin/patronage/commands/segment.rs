@@ -3,16 +3,21 @@
 //! JSON), then the segmentation stage (`stages::segment::segment`, which adds the CLV
 //! columns and, for `channel_mix`, the channel shares); prints the segment profiles on
 //! stderr, optionally saves the model, and writes the assignments and/or the JSON
-//! summary.
+//! summary. With `--part-files` the summary (and the CLV scores, when a feature needs
+//! them) are written as part files in hidden directories and segmented from there, and
+//! the assignments are written as part files.
 
 use std::path::PathBuf;
 
-use patronage::stages::clv::{ClvSettings, clv_table};
+use patronage::segmentation::{KRule, Segmentation};
+use patronage::stages::clv::{ClvSettings, ScoringPeriod, clv_table};
 use patronage::stages::segment::{CLV_COLUMNS, SegmentSettings, segment};
 
 use crate::args::{InputArgs, TimeArgs};
-use crate::input::customer_table;
-use crate::print::{emit, grouped, percent, print_notes, text_table, to_json_text};
+use crate::input::{customer_table, hidden_beside, on_summary_parts};
+use crate::print::{
+    emit, grouped, percent, print_notes, print_parts_written, text_table, to_json_text,
+};
 
 #[allow(clippy::too_many_arguments)] // one per command-line option
 pub(crate) fn run_segment(
@@ -26,8 +31,9 @@ pub(crate) fn run_segment(
     output: Option<&PathBuf>,
     json: bool,
     save_model: Option<&PathBuf>,
+    part_files: bool,
 ) -> patronage::Result<()> {
-    use patronage::segmentation::{FeatureSpec, KChoice, KRule, Method, SegmentationSpec};
+    use patronage::segmentation::{FeatureSpec, KChoice, Method, SegmentationSpec};
     let usage = |option: &str, reason: String| patronage::Error::InvalidOption {
         option: option.into(),
         reason,
@@ -71,6 +77,38 @@ pub(crate) fn run_segment(
         .features
         .iter()
         .any(|f| CLV_COLUMNS.contains(&f.column.as_str()));
+    if let (true, Some(dir)) = (part_files, output) {
+        if wants_mix {
+            // Refused before the summary is written, not after.
+            return Err(usage(
+                "--features",
+                "channel_mix needs the customer table's per-channel counts, which the summary's part files do not hold: leave out --part-files for it".into(),
+            ));
+        }
+        let settings = SegmentSettings::new(spec, false);
+        // The cost, as the one-file run's customer table reads it: `gross_profit` gives the
+        // profiles' profit shares.
+        let cost = [patronage::io::OptionalRole::Cost];
+        let (parts, notes) = on_summary_parts(input, time, &cost, dir, |summary| {
+            if !needs_clv {
+                return Ok((summary.segment(&settings, None, dir)?, Vec::new()));
+            }
+            // The CLV scores go to a hidden directory beside the output, as the summary
+            // does: they are only the segmentation's input.
+            let clv_dir = hidden_beside(dir, "clv");
+            let result = summary
+                .clv(&ClvSettings::default(), ScoringPeriod::default(), &clv_dir)
+                .and_then(|clv| {
+                    print_notes(&clv.notes);
+                    Ok((summary.segment(&settings, Some(&clv), dir)?, clv.notes))
+                });
+            let _ = std::fs::remove_dir_all(&clv_dir);
+            result
+        })?;
+        describe(&parts.segmentation, &notes, json, save_model)?;
+        print_parts_written("segments", &parts.dir, parts.files.len());
+        return Ok(());
+    }
     // One cleaning pass feeds the summary, the CLV fit and the channel shares.
     let table = customer_table(input, time)?;
     let summary = table.summary()?;
@@ -83,7 +121,22 @@ pub(crate) fn run_segment(
     print_notes(&notes);
     let settings = SegmentSettings::new(spec, wants_mix);
     let out = segment(summary.frame(), Some(&table), &settings, clv.as_ref())?;
-    let seg = &out.segmentation;
+    describe(&out.segmentation, &notes, json, save_model)?;
+    if json && output.is_none() {
+        // Standard output carries the JSON.
+        return Ok(());
+    }
+    emit(out.frame()?, output)
+}
+
+/// How k was chosen and the profiles (stderr), the saved model, and the JSON summary
+/// (stdout) when asked.
+fn describe(
+    seg: &Segmentation,
+    notes: &[String],
+    json: bool,
+    save_model: Option<&PathBuf>,
+) -> patronage::Result<()> {
     // The silhouette is computed on its sample; the gap and the stability on every
     // customer the k range was fitted on.
     let on = match seg.k_rule {
@@ -109,13 +162,8 @@ pub(crate) fn run_segment(
         let mut summary = seg.summary_json();
         summary["notes"] = serde_json::json!(notes);
         println!("{}", to_json_text(&summary)?);
-        if output.is_some() {
-            emit(out.frame()?, output)?;
-        }
-        Ok(())
-    } else {
-        emit(out.frame()?, output)
     }
+    Ok(())
 }
 
 /// The segment profiles as a text table: number, label, size, revenue and profit share,

@@ -1,0 +1,259 @@
+//! The segmentation stage on summary part files ([`SummaryParts::segment`]): the
+//! clustering's columns gathered from the parts (a few numbers per customer, not the
+//! customer rows), clustered by the gathered stage's own code, then each part's
+//! assignments written as it is read again.
+
+use std::path::{Path, PathBuf};
+
+use polars::prelude::DataFrame;
+
+use super::ClvParts;
+use crate::engine::{PartDir, SummaryParts, part_columns, read_part};
+use crate::error::{Error, Result};
+use crate::segmentation::{PROFIT, REVENUE, Segmentation, ks_for, resolve, segment};
+use crate::stages::segment::{CLV_COLUMNS, SegmentSettings};
+
+/// The segmentation written as part files by [`SummaryParts::segment`]: one per summary
+/// part, in the same order, each with
+/// [`SegmentOutcome::frame`](crate::stages::segment::SegmentOutcome::frame)'s columns
+/// (`customer_id`, `segment`, `segment_label` and the features) for that part's
+/// customers, and the segmentation itself.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct SegmentParts {
+    /// The directory holding the part files (nothing else).
+    pub dir: PathBuf,
+    /// The part files, `part-00000.parquet` on, in order.
+    pub files: Vec<PathBuf>,
+    /// The model, the k table, the profiles and every customer's segment, in the parts'
+    /// order: the gathered stage's [`Segmentation`], field for field.
+    pub segmentation: Segmentation,
+}
+
+/// Which columns the clustering reads, and from which parts.
+struct Plan {
+    /// Columns of the summary parts: the features that are not CLV scores, then
+    /// `total_spend` and `gross_profit` (when the parts have them and they are not
+    /// features: they number the segments and give their shares).
+    summary: Vec<String>,
+    /// Features that are CLV scores, read from the CLV parts.
+    clv: Vec<String>,
+    /// The features as the gathered stage resolves them (`tenure` may read `T`).
+    features: Vec<String>,
+}
+
+impl SummaryParts {
+    /// The segmentation stage on the part files: the feature columns (and `total_spend`
+    /// and `gross_profit`, which number and describe the segments) gathered from the
+    /// parts, clustered exactly as [`segment`](crate::stages::segment::segment) clusters
+    /// the gathered summary, then each part's assignments written to `out` as a part
+    /// file. With `clv` (the CLV stage's parts of the same summary) its [`CLV_COLUMNS`]
+    /// can be features, as the gathered stage's `clv` argument allows.
+    ///
+    /// The files read in order are the gathered stage's
+    /// [`frame`](crate::stages::segment::SegmentOutcome::frame) row for row, and
+    /// [`SegmentParts::segmentation`] is its [`Segmentation`]: the same code runs on the
+    /// same numbers in the same order, so the results are the same bits whatever the
+    /// number of parts.
+    ///
+    /// Memory: the clustering needs every customer's features at once (its scalers,
+    /// the Lloyd iterations on every customer above
+    /// [`fit_sample`](crate::segmentation::SegmentationSpec::fit_sample), and the
+    /// profiles' medians are whole-column figures), so the stage holds the feature
+    /// columns and the clustering's working set, about 100 bytes a customer with three
+    /// features, and one part at a time. Never the customer rows (ids, dates, the other
+    /// columns), which are what make the gathered frames 600-700 bytes a customer.
+    ///
+    /// # Errors
+    ///
+    /// As [`segment`](crate::stages::segment::segment) on the gathered summary: the
+    /// spec's [`Error::InvalidOption`] and [`Error::EmptyTable`] before anything is read;
+    /// [`Error::MissingColumn`] (with every column of the parts), [`Error::WrongType`],
+    /// and [`Error::BadRow`] naming the row among all parts; [`Error::InvalidOption`]
+    /// naming `clv` when its parts hold other customers or another order, and naming
+    /// `segmentation.channel_mix` for the channel mix (it needs the customer table's
+    /// per-channel counts, which summary parts do not hold); for `out`, as
+    /// [`summary_parts`](crate::engine::summary_parts) for its directory, checked
+    /// before anything is read.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use patronage::engine::{Engine, summary_parts};
+    /// use patronage::prelude::*;
+    /// use patronage::segmentation::{KChoice, SegmentationSpec};
+    /// use patronage::stages::segment::{SegmentSettings, segment};
+    /// let tx = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?;
+    /// let options = SummaryOptions::weekly();
+    /// let tmp = std::env::temp_dir().join(format!("patronage-doc-seg-{}", std::process::id()));
+    /// let (parts, _) = summary_parts(&tx, &options, &Engine::Memory, &tmp.join("summary"))?;
+    /// let settings = SegmentSettings::new(SegmentationSpec::default().k(KChoice::Fixed(3)), false);
+    /// let on_parts = parts.segment(&settings, None, &tmp.join("segments"))?;
+    /// let gathered = segment(tx.summary(&options)?.frame(), None, &settings, None)?;
+    /// assert_eq!(on_parts.segmentation, gathered.segmentation);
+    /// std::fs::remove_dir_all(&tmp).unwrap();
+    /// # Ok::<(), patronage::Error>(())
+    /// ```
+    pub fn segment(
+        &self,
+        settings: &SegmentSettings,
+        clv: Option<&ClvParts>,
+        out: &Path,
+    ) -> Result<SegmentParts> {
+        if settings.channel_mix {
+            return Err(Error::invalid(
+                "segmentation.channel_mix",
+                "the channel mix needs the customer table's per-channel counts, which summary part files do not hold: segment the gathered customer table for it",
+            ));
+        }
+        let spec = &settings.spec;
+        ks_for(spec, usize::try_from(self.customers).unwrap_or(usize::MAX))?;
+        if let Some(clv) = clv
+            && clv.files.len() != self.files.len()
+        {
+            return Err(different_customers());
+        }
+        let mut dir = PartDir::new(out)?;
+        let plan = self.plan(settings, clv)?;
+        let segmentation = {
+            let gathered = self.gather(&plan, clv)?;
+            segment(&gathered, spec)?
+        };
+        let mut offset = 0;
+        for (i, path) in self.files.iter().enumerate() {
+            let mut names = vec!["customer_id".to_string()];
+            names.extend(
+                plan.features
+                    .iter()
+                    .filter(|f| !plan.clv.contains(f))
+                    .cloned(),
+            );
+            let customers =
+                self.part_with_clv(path, &names, clv.map(|c| &c.files[i]), &plan.clv)?;
+            let rows = customers.height();
+            let assignments = segmentation
+                .assignments
+                .get(offset..offset + rows)
+                .ok_or_else(|| changed(&self.dir))?;
+            dir.write(&mut segmentation.frame_of(&customers, assignments)?)?;
+            offset += rows;
+        }
+        if offset != segmentation.assignments.len() {
+            return Err(changed(&self.dir));
+        }
+        let (dir, files) = dir.commit()?;
+        Ok(SegmentParts {
+            dir,
+            files,
+            segmentation,
+        })
+    }
+
+    /// The columns to gather, from the first part's schema (every part has the same).
+    fn plan(&self, settings: &SegmentSettings, clv: Option<&ClvParts>) -> Result<Plan> {
+        let mut available = match self.files.first() {
+            Some(path) => part_columns(path)?,
+            None => Vec::new(),
+        };
+        let clv_names: &[&str] = if clv.is_some() { &CLV_COLUMNS } else { &[] };
+        // The gathered stage adds the CLV columns to the customers (replacing any of
+        // the same name), so they are listed as it would list them.
+        available.retain(|c| !clv_names.contains(&c.as_str()));
+        available.extend(clv_names.iter().map(|c| c.to_string()));
+        let has = |c: &str| available.iter().any(|a| a == c);
+        let features: Vec<String> = resolve(&settings.spec.features, has)
+            .into_iter()
+            .map(|f| f.column)
+            .collect();
+        if let Some(missing) = features.iter().find(|f| !has(f)) {
+            return Err(Error::MissingColumn {
+                column: missing.clone(),
+                available: available.join(", "),
+            });
+        }
+        let (clv_features, mut summary): (Vec<String>, Vec<String>) = features
+            .iter()
+            .cloned()
+            .partition(|f| clv_names.contains(&f.as_str()));
+        for money in [REVENUE, PROFIT] {
+            if has(money) && !features.iter().any(|f| f == money) {
+                summary.push(money.to_string());
+            }
+        }
+        Ok(Plan {
+            summary,
+            clv: clv_features,
+            features,
+        })
+    }
+
+    /// Every customer's clustering columns, in the parts' order, as one frame of
+    /// `plan.summary` and `plan.clv` columns (no ids).
+    fn gather(&self, plan: &Plan, clv: Option<&ClvParts>) -> Result<DataFrame> {
+        let mut names = plan.summary.clone();
+        if clv.is_some() {
+            // The CLV parts are checked against the summary's ids part by part.
+            names.push("customer_id".into());
+        }
+        let mut gathered: Option<DataFrame> = None;
+        for (i, path) in self.files.iter().enumerate() {
+            let mut part = self.part_with_clv(path, &names, clv.map(|c| &c.files[i]), &plan.clv)?;
+            if clv.is_some() {
+                part.drop_in_place("customer_id")?;
+            }
+            match &mut gathered {
+                Some(all) => {
+                    all.vstack_mut(&part)?;
+                }
+                None => gathered = Some(part),
+            }
+        }
+        gathered.ok_or_else(|| Error::EmptyTable {
+            what: "no customers to segment".into(),
+        })
+    }
+
+    /// The columns `names` of a summary part, with the CLV columns `clv_names` of the
+    /// matching CLV part added after checking that both list the same customers.
+    fn part_with_clv(
+        &self,
+        path: &Path,
+        names: &[String],
+        clv_path: Option<&PathBuf>,
+        clv_names: &[String],
+    ) -> Result<DataFrame> {
+        let as_str: Vec<&str> = names.iter().map(String::as_str).collect();
+        let mut part = read_part(path, Some(&as_str))?;
+        if let Some(clv_path) = clv_path {
+            let mut wanted: Vec<&str> = vec!["customer_id"];
+            wanted.extend(clv_names.iter().map(String::as_str));
+            let scores = read_part(clv_path, Some(&wanted))?;
+            if !part
+                .column("customer_id")?
+                .equals_missing(scores.column("customer_id")?)
+            {
+                return Err(different_customers());
+            }
+            for name in clv_names {
+                part.with_column(scores.column(name)?.clone())?;
+            }
+        }
+        Ok(part)
+    }
+}
+
+/// The gathered stage's error for CLV scores of other customers.
+fn different_customers() -> Error {
+    Error::invalid(
+        "clv",
+        "the CLV scores and the customers disagree on the customers or their order",
+    )
+}
+
+/// The error for parts that changed between the gathering and the writing pass.
+fn changed(dir: &Path) -> Error {
+    Error::Parse {
+        what: dir.display().to_string(),
+        reason: "the files changed while they were read: the writing pass found another number of customers than the clustering".into(),
+    }
+}

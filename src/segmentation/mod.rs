@@ -981,21 +981,56 @@ fn most_probable(p: &[f64], comps: &[Component]) -> usize {
 /// ```
 #[cfg(feature = "frames")]
 pub fn segment(df: &DataFrame, spec: &SegmentationSpec) -> Result<Segmentation> {
-    // The checks that need no column first, as before there was a slice entry point.
-    ks_for(spec, df.height())?;
-    let features = resolve(&spec.features, |c| df.column(c).is_ok());
-    let raw = raw_columns(df, &features)?;
-    let mut columns = named(&features, &raw);
-    let money: Vec<(&str, Vec<f64>)> = [REVENUE, PROFIT]
-        .into_iter()
-        .filter(|c| !features.iter().any(|f| f.column == *c))
-        .filter_map(|c| {
-            let v = crate::io::frame::nullable_f64(df, c).ok()?;
-            Some((c, v.into_iter().map(|v| v.unwrap_or(0.0)).collect()))
-        })
-        .collect();
-    columns.extend(money.iter().map(|(c, v)| (*c, v.as_slice())));
-    segment_columns(&columns, spec)
+    SegmentColumns::of(df, spec)?.segment(spec)
+}
+
+/// The columns [`segment`] reads from a frame, as numbers: the features (checked) and
+/// `total_spend` and `gross_profit` when the frame has them and they are not features
+/// (a null counting 0). Taking them out first lets a caller that built the frame only
+/// for them (the segmentation on part files) drop it before the clustering.
+#[cfg(feature = "frames")]
+pub(crate) struct SegmentColumns {
+    names: Vec<String>,
+    values: Vec<Vec<f64>>,
+}
+
+#[cfg(feature = "frames")]
+impl SegmentColumns {
+    /// The columns of `df` that `spec` clusters on.
+    ///
+    /// # Errors
+    /// As [`segment`], for everything but the clustering itself.
+    pub(crate) fn of(df: &DataFrame, spec: &SegmentationSpec) -> Result<Self> {
+        // The checks that need no column first, as before there was a slice entry point.
+        ks_for(spec, df.height())?;
+        let features = resolve(&spec.features, |c| df.column(c).is_ok());
+        let mut names: Vec<String> = features.iter().map(|f| f.column.clone()).collect();
+        let mut values = raw_columns(df, &features)?;
+        for c in [REVENUE, PROFIT] {
+            if features.iter().any(|f| f.column == c) {
+                continue;
+            }
+            if let Ok(v) = crate::io::frame::nullable_f64(df, c) {
+                names.push(c.to_string());
+                values.push(v.into_iter().map(|v| v.unwrap_or(0.0)).collect());
+            }
+        }
+        Ok(SegmentColumns { names, values })
+    }
+
+    /// [`segment_columns`] on them.
+    ///
+    /// # Errors
+    /// As [`segment_columns`].
+    pub(crate) fn segment(&self, spec: &SegmentationSpec) -> Result<Segmentation> {
+        let columns: Vec<(&str, &[f64])> = self
+            .names
+            .iter()
+            .zip(&self.values)
+            .map(|(n, v)| (n.as_str(), v.as_slice()))
+            .collect();
+        segment_columns(&columns, spec)
+    }
 }
 
 /// The column that numbers the segments and gives their revenue share.

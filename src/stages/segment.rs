@@ -12,6 +12,9 @@ use crate::transactions::aggregate::CustomerTable;
 /// The CLV columns [`segment`] adds to the customers from a [`ClvOutcome`].
 pub const CLV_COLUMNS: [&str; 4] = ["p_alive", "expected_purchases", "expected_spend", "clv"];
 
+/// What the CLV scores are called in the error for scores of other customers.
+pub(crate) const CLV_SCORES: &str = "the CLV scores";
+
 /// Settings of [`segment`].
 #[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
@@ -109,7 +112,7 @@ pub fn segment(
     let mut customers = customers.clone();
     let mut spec = settings.spec.clone();
     if let Some(clv) = clv {
-        same_customers(&customers, &clv.frame, "clv", "the CLV scores")?;
+        same_customers(&customers, &clv.frame, "clv", CLV_SCORES)?;
         for name in CLV_COLUMNS {
             customers.with_column(clv.frame.column(name)?.clone())?;
         }
@@ -157,16 +160,27 @@ pub fn segment(
 
 /// Fails unless `other` has the customers of `base` in the same order: columns are added
 /// by position.
-fn same_customers(base: &DataFrame, other: &DataFrame, argument: &str, what: &str) -> Result<()> {
+pub(crate) fn same_customers(
+    base: &DataFrame,
+    other: &DataFrame,
+    argument: &str,
+    what: &str,
+) -> Result<()> {
     if base
         .column("customer_id")?
         .equals_missing(other.column("customer_id")?)
     {
         Ok(())
     } else {
-        Err(Error::invalid(
-            argument,
-            format!("{what} and the customers disagree on the customers or their order"),
-        ))
+        Err(different_customers(argument, what))
     }
+}
+
+/// The error of [`same_customers`]: `what` (given as `argument`) holds other customers
+/// than the customers, or another order.
+pub(crate) fn different_customers(argument: &str, what: &str) -> Error {
+    Error::invalid(
+        argument,
+        format!("{what} and the customers disagree on the customers or their order"),
+    )
 }

@@ -11,7 +11,9 @@ use super::ClvParts;
 use crate::engine::{PartDir, SummaryParts, part_columns, read_part};
 use crate::error::{Error, Result};
 use crate::segmentation::{PROFIT, REVENUE, SegmentColumns, Segmentation, ks_for, resolve};
-use crate::stages::segment::{CLV_COLUMNS, SegmentSettings};
+use crate::stages::segment::{
+    CLV_COLUMNS, CLV_SCORES, SegmentSettings, different_customers, same_customers,
+};
 
 /// The segmentation written as part files by [`SummaryParts::segment`]: one per summary
 /// part, in the same order, each with
@@ -112,7 +114,7 @@ impl SummaryParts {
         if let Some(clv) = clv
             && clv.files.len() != self.files.len()
         {
-            return Err(different_customers());
+            return Err(other_clv_customers());
         }
         let mut dir = PartDir::new(out)?;
         let plan = self.plan(settings, clv)?;
@@ -121,15 +123,16 @@ impl SummaryParts {
         let columns = SegmentColumns::of(&self.gather(&plan, clv)?, spec)?;
         let segmentation = columns.segment(spec)?;
         drop(columns);
+        // Each part again: its ids and the features the frame shows.
+        let mut names = vec!["customer_id".to_string()];
+        names.extend(
+            plan.features
+                .iter()
+                .filter(|f| !plan.clv.contains(f))
+                .cloned(),
+        );
         let mut offset = 0;
         for (i, path) in self.files.iter().enumerate() {
-            let mut names = vec!["customer_id".to_string()];
-            names.extend(
-                plan.features
-                    .iter()
-                    .filter(|f| !plan.clv.contains(f))
-                    .cloned(),
-            );
             let customers =
                 self.part_with_clv(path, &names, clv.map(|c| &c.files[i]), &plan.clv)?;
             let rows = customers.height();
@@ -230,12 +233,7 @@ impl SummaryParts {
             let mut wanted: Vec<&str> = vec!["customer_id"];
             wanted.extend(clv_names.iter().map(String::as_str));
             let scores = read_part(clv_path, Some(&wanted))?;
-            if !part
-                .column("customer_id")?
-                .equals_missing(scores.column("customer_id")?)
-            {
-                return Err(different_customers());
-            }
+            same_customers(&part, &scores, "clv", CLV_SCORES)?;
             for name in clv_names {
                 part.with_column(scores.column(name)?.clone())?;
             }
@@ -245,11 +243,8 @@ impl SummaryParts {
 }
 
 /// The gathered stage's error for CLV scores of other customers.
-fn different_customers() -> Error {
-    Error::invalid(
-        "clv",
-        "the CLV scores and the customers disagree on the customers or their order",
-    )
+fn other_clv_customers() -> Error {
+    different_customers("clv", CLV_SCORES)
 }
 
 /// The error for parts that changed between the gathering and the writing pass.

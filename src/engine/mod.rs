@@ -49,7 +49,7 @@ use crate::transactions::partition::Keep;
 use crate::transactions::summary::Summary;
 
 pub(crate) use parts::{PartDir, part_columns, read_part};
-pub use parts::{SummaryParts, check_part_dir};
+pub use parts::{SummaryParts, TableParts, check_part_dir};
 
 /// Which engine runs phase 1 (TOML: an `[engine]` table with `kind = "memory"`,
 /// `kind = "datafusion"` or `kind = "ballista"` and that engine's settings beside it;
@@ -490,8 +490,57 @@ pub fn summary_parts(
     engine: &Engine,
     dir: &std::path::Path,
 ) -> Result<(SummaryParts, EngineRun)> {
+    let (parts, _, run) = parts_on(tx, options, engine, dir, Keep::Summary)?;
+    Ok((parts, run))
+}
+
+/// The whole customer table on `engine` written as Parquet part files in the directory
+/// `dir`, never gathered in memory: [`summary_parts`] with every column of
+/// [`CustomerTable::frame`] (the activity counts, cost of goods, tenure, acquisition
+/// and channel columns) instead of the summary's. Reading the files in order gives
+/// [`customer_table`]'s frame (without cohorts), row for row and bit for bit: a part
+/// whose block never saw a channel counts zero for it, as the gathered table does.
+/// The profitability stage on parts ([`TableParts::profitability`]) reads these.
+///
+/// # Errors
+/// As [`summary_parts`].
+///
+/// # Example
+/// ```
+/// use patronage::engine::{Engine, customer_table, customer_table_parts};
+/// use patronage::prelude::*;
+/// let tx = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?;
+/// let options = SummaryOptions::weekly();
+/// let dir = std::env::temp_dir().join(format!("patronage-doc-table-parts-{}", std::process::id()));
+/// let (parts, _) = customer_table_parts(&tx, &options, &Engine::Memory, &dir)?;
+/// let (table, _) = customer_table(&tx, &options, None, &Engine::Memory)?;
+/// let file = polars::prelude::ParquetReader::new(std::fs::File::open(&parts.parts.files[0])?);
+/// use polars::prelude::SerReader;
+/// assert!(file.finish()?.equals_missing(table.frame()));
+/// std::fs::remove_dir_all(&dir).unwrap();
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn customer_table_parts(
+    tx: &Transactions,
+    options: &SummaryOptions,
+    engine: &Engine,
+    dir: &std::path::Path,
+) -> Result<(TableParts, EngineRun)> {
+    let (parts, channels, run) = parts_on(tx, options, engine, dir, Keep::Table)?;
+    Ok((TableParts { parts, channels }, run))
+}
+
+/// [`summary_parts`] or [`customer_table_parts`], per `keep`: the parts, every channel
+/// (for whole tables) and the run.
+fn parts_on(
+    tx: &Transactions,
+    options: &SummaryOptions,
+    engine: &Engine,
+    dir: &std::path::Path,
+    keep: Keep,
+) -> Result<(SummaryParts, Vec<String>, EngineRun)> {
     engine.check()?;
-    let mut writer = parts::PartWriter::new(dir)?;
+    let mut writer = parts::PartWriter::new(dir, keep)?;
     match engine {
         #[cfg(feature = "datafusion")]
         Engine::DataFusion(settings) => datafusion::with_blocks(
@@ -499,7 +548,7 @@ pub fn summary_parts(
             options,
             None,
             settings,
-            Keep::Summary,
+            keep,
             |cut, runtime, ctx, input| writer.write_blocks(cut, runtime, ctx, input, "datafusion"),
         ),
         #[cfg(feature = "ballista")]
@@ -508,16 +557,17 @@ pub fn summary_parts(
             options,
             None,
             settings,
-            Keep::Summary,
+            keep,
             |cut, runtime, ctx, input| writer.write_blocks(cut, runtime, ctx, input, "ballista"),
         ),
         // The memory engine (and, in a build without them, the engines `check` refused).
         _ => {
-            let (table, run) = table_on(tx, options, None, engine, Keep::Summary)?;
+            let (table, run) = table_on(tx, options, None, engine, keep)?;
             let (report, obs) = (table.report().clone(), table.observation_day());
             let cal = options.parsed_calibration_end(obs)?;
             writer.write_table(table)?;
-            Ok((writer.finish_with(report, obs, options, cal)?, run))
+            let (parts, channels) = writer.finish_with(report, obs, options, cal)?;
+            Ok((parts, channels, run))
         }
     }
 }

@@ -26,10 +26,11 @@ use super::datafusion::{Blocks, Input};
 use crate::error::{Error, Result};
 #[cfg(feature = "datafusion")]
 use crate::transactions::Transactions;
-use crate::transactions::aggregate::{CustomerTable, with_observation_end};
+use crate::transactions::aggregate::{CustomerTable, with_channels, with_observation_end};
 use crate::transactions::clean::CleaningReport;
 use crate::transactions::ids::sort_by_customer_id;
 use crate::transactions::options::SummaryOptions;
+use crate::transactions::partition::Keep;
 #[cfg(feature = "datafusion")]
 use crate::transactions::partition::Part;
 use crate::transactions::summary::calibration_before_first;
@@ -51,7 +52,7 @@ pub struct SummaryParts {
     /// Customers over all parts.
     pub customers: u64,
     /// Parts written again once the whole input's observation end was known (their
-    /// block's last date was earlier).
+    /// block's last date was earlier) or, for a customer table's parts, every channel.
     pub rewritten: usize,
     /// The whole input's observation end (every part's `T` runs to it).
     pub observation_end: chrono::NaiveDate,
@@ -62,9 +63,29 @@ pub struct SummaryParts {
     pub report: CleaningReport,
 }
 
+/// The whole customer table written as Parquet part files by
+/// [`super::customer_table_parts`]: every column of
+/// [`CustomerTable::frame`](crate::prelude::CustomerTable::frame), in the gathered
+/// table's column order, with the counts of every channel in every part (a channel a
+/// block never saw counts zero there, as when the blocks are gathered). Its `parts` are
+/// read like summary parts, so the summary's stages ([`SummaryParts::rfm`],
+/// [`SummaryParts::clv`], [`SummaryParts::segment`]) run on them unchanged; the
+/// profitability stage ([`TableParts::profitability`]) needs the activity columns only
+/// these parts hold.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct TableParts {
+    /// The files, the customers and what cleaning did, as for a summary.
+    pub parts: SummaryParts,
+    /// The channel names, sorted (empty without a channel column).
+    pub channels: Vec<String>,
+}
+
 /// A part file written, and what the settling step needs of it.
 struct Written {
     path: PathBuf,
+    /// The channels its block saw (its table's channel count columns).
+    channels: Vec<String>,
     /// The observation end its block was aggregated with.
     observation_end: i32,
     /// Its earliest first purchase (the calibration end must not be before it).
@@ -165,21 +186,24 @@ fn part_name(k: usize) -> String {
     format!("part-{k:05}.parquet")
 }
 
-/// Writes the blocks' summaries as part files ([`PartDir`]) and settles the parts made
-/// before the whole input's observation end was known.
+/// Writes the blocks' summaries (or whole tables, per `keep`) as part files
+/// ([`PartDir`]) and settles the parts made before the whole input's observation end
+/// (or, for whole tables, every channel) was known.
 pub(super) struct PartWriter {
     dir: PartDir,
+    keep: Keep,
     written: Vec<Written>,
 }
 
 impl PartWriter {
-    /// A writer of parts for the output directory `out`.
+    /// A writer of parts for the output directory `out`, keeping `keep` of each table.
     ///
     /// # Errors
     /// As [`PartDir::new`].
-    pub(super) fn new(out: &Path) -> Result<Self> {
+    pub(super) fn new(out: &Path, keep: Keep) -> Result<Self> {
         Ok(PartWriter {
             dir: PartDir::new(out)?,
+            keep,
             written: Vec::new(),
         })
     }
@@ -197,16 +221,17 @@ impl PartWriter {
         ctx: &SessionContext,
         input: Input,
         engine: &str,
-    ) -> Result<(SummaryParts, EngineRun)> {
+    ) -> Result<(SummaryParts, Vec<String>, EngineRun)> {
         let mut parts = Vec::new();
         let run = cut.each(runtime, ctx, input, engine, &mut |part| {
             parts.push(self.write(part)?);
             Ok(())
         })?;
-        Ok((self.finish(cut.tx, parts, cut.options, cut.cal)?, run))
+        let (parts, channels) = self.finish(cut.tx, parts, cut.options, cut.cal)?;
+        Ok((parts, channels, run))
     }
 
-    /// Writes `part`'s summary (sorted by customer id) as the next part file and returns
+    /// Writes `part`'s table or summary (sorted by customer id) as the next part file and returns
     /// the part without its table, for [`Transactions::settle`].
     ///
     /// # Errors
@@ -219,18 +244,24 @@ impl PartWriter {
         Ok(part)
     }
 
-    /// Writes `table`'s summary as the next part file.
+    /// Writes `table`'s summary, or the whole table, as the next part file.
     ///
     /// # Errors
     /// As [`PartWriter::write`].
     pub(super) fn write_table(&mut self, table: CustomerTable) -> Result<()> {
         let observation_end = table.observation_day();
-        let mut frame = sort_by_customer_id(table.into_summary()?.into_frame())?;
+        let channels = table.channels().to_vec();
+        let frame = match self.keep {
+            Keep::Summary => table.into_summary()?.into_frame(),
+            Keep::Table => table.into_frame(),
+        };
+        let mut frame = sort_by_customer_id(frame)?;
         let days = frame.column("first_purchase")?.to_physical_repr();
         let first_purchase = days.i32()?.min();
         let path = self.dir.write(&mut frame)?;
         self.written.push(Written {
             path,
+            channels,
             observation_end,
             first_purchase,
             customers: frame.height() as u64,
@@ -239,8 +270,9 @@ impl PartWriter {
     }
 
     /// Settles the whole-input rules over `parts` (the parts [`PartWriter::write`]
-    /// returned), sets the whole input's observation end in the parts made with another,
-    /// and moves the files to the output directory.
+    /// returned), sets the whole input's observation end in the parts made with another
+    /// (and, for whole tables, adds the channels a part's block never saw), and moves the
+    /// files to the output directory. Returns the parts and every channel, sorted.
     ///
     /// # Errors
     /// The errors of the gathered summary for the same input (strict mode, no usable
@@ -253,7 +285,7 @@ impl PartWriter {
         parts: Vec<Part>,
         options: &SummaryOptions,
         cal: Option<i32>,
-    ) -> Result<SummaryParts> {
+    ) -> Result<(SummaryParts, Vec<String>)> {
         let (report, obs, _) = tx.settle(parts, options, cal)?;
         self.finish_with(report, obs, options, cal)
     }
@@ -268,7 +300,7 @@ impl PartWriter {
         obs: i32,
         options: &SummaryOptions,
         cal: Option<i32>,
-    ) -> Result<SummaryParts> {
+    ) -> Result<(SummaryParts, Vec<String>)> {
         if let (Some(cal), Some(first)) = (
             cal,
             self.written.iter().filter_map(|w| w.first_purchase).min(),
@@ -276,18 +308,34 @@ impl PartWriter {
         {
             return Err(calibration_before_first(cal, first));
         }
+        let mut channels: Vec<String> = match self.keep {
+            Keep::Summary => Vec::new(),
+            Keep::Table => self
+                .written
+                .iter()
+                .flat_map(|w| w.channels.clone())
+                .collect(),
+        };
+        channels.sort();
+        channels.dedup();
         let mut rewritten = 0;
         for w in &self.written {
-            if w.observation_end != obs {
-                let frame = read_part(&w.path, None)?;
-                let mut frame = with_observation_end(frame, obs, cal, options)?;
+            let other_channels = self.keep == Keep::Table && w.channels != channels;
+            if w.observation_end != obs || other_channels {
+                let mut frame = read_part(&w.path, None)?;
+                if w.observation_end != obs {
+                    frame = with_observation_end(frame, obs, cal, options)?;
+                }
+                if other_channels {
+                    frame = with_channels(frame, &channels)?;
+                }
                 crate::io::write_frame(&mut frame, &w.path)?;
                 rewritten += 1;
             }
         }
         let customers = self.written.iter().map(|w| w.customers).sum();
         let (dir, files) = self.dir.commit()?;
-        Ok(SummaryParts {
+        let parts = SummaryParts {
             dir,
             files,
             customers,
@@ -295,7 +343,8 @@ impl PartWriter {
             observation_end: date_of(obs),
             calibration_end: cal.map(date_of),
             report,
-        })
+        };
+        Ok((parts, channels))
     }
 }
 

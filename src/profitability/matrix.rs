@@ -592,8 +592,8 @@ pub struct CrossTabRow {
 /// assert_eq!(t.len(), 2);
 /// ```
 pub fn crosstab(q: &[Quadrant], groups: &[String], net: &[f64]) -> Vec<CrossTabRow> {
-    let (codes, names) = numbered(groups.iter().map(|g| Some(g.as_str())));
-    crosstab_coded(q, &codes, &names, net)
+    let (codes, numbering) = numbered(groups.iter().map(|g| Some(g.as_str())));
+    crosstab_coded(q, &codes, &numbering.names(), net)
 }
 
 /// The group of a customer without one in a cross-tab (missing from the RFM table).
@@ -601,22 +601,38 @@ pub(crate) const NO_GROUP: &str = "(none)";
 
 /// A grouping's names numbered in order of first appearance (a missing group is
 /// [`NO_GROUP`]), so that tallies go by index instead of by text: each row's number, and
-/// the names by number.
-pub(crate) fn numbered<'a>(
-    groups: impl Iterator<Item = Option<&'a str>>,
-) -> (Vec<u32>, Vec<&'a str>) {
-    let mut names: Vec<&str> = Vec::new();
-    let mut number: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
-    let codes = groups
-        .map(|g| {
-            let g = g.unwrap_or(NO_GROUP);
-            *number.entry(g).or_insert_with(|| {
-                names.push(g);
-                names.len() as u32 - 1
-            })
-        })
-        .collect();
-    (codes, names)
+/// the names by number ([`Numbering::names`]).
+pub(crate) fn numbered<'a>(groups: impl Iterator<Item = Option<&'a str>>) -> (Vec<u32>, Numbering) {
+    let mut numbering = Numbering::default();
+    let codes = groups.map(|g| numbering.code(g)).collect();
+    (codes, numbering)
+}
+
+/// Group names numbered in order of first appearance, one row at a time (the part-file
+/// stage numbers each part's groups as it reads them, and gets [`numbered`]'s numbers).
+#[derive(Debug, Default)]
+pub(crate) struct Numbering {
+    names: Vec<String>,
+    number: std::collections::HashMap<String, u32>,
+}
+
+impl Numbering {
+    /// The number of group `g` (a missing group is [`NO_GROUP`]).
+    pub(crate) fn code(&mut self, g: Option<&str>) -> u32 {
+        let g = g.unwrap_or(NO_GROUP);
+        if let Some(&k) = self.number.get(g) {
+            return k;
+        }
+        let k = self.names.len() as u32;
+        self.names.push(g.to_string());
+        self.number.insert(g.to_string(), k);
+        k
+    }
+
+    /// The names by number.
+    pub(crate) fn names(&self) -> Vec<&str> {
+        self.names.iter().map(String::as_str).collect()
+    }
 }
 
 /// [`crosstab`] with the grouping numbered by [`numbered`]. Each cell sums its
@@ -814,8 +830,21 @@ mod tests {
             assert_eq!(g.net_contribution.to_bits(), w.net_contribution.to_bits());
         }
         // A missing group is "(none)", as the text path spells it.
-        let (codes, names) = numbered([Some("b"), None, Some("b")].into_iter());
-        assert_eq!((codes, names), (vec![0, 1, 0], vec!["b", "(none)"]));
+        let (codes, numbering) = numbered([Some("b"), None, Some("b")].into_iter());
+        assert_eq!(
+            (codes, numbering.names()),
+            (vec![0, 1, 0], vec!["b", "(none)"])
+        );
+        // Numbered one row at a time, as the part-file stage does: the same numbers.
+        let mut one_by_one = Numbering::default();
+        let codes: Vec<u32> = [Some("c"), Some("b"), None, Some("c")]
+            .into_iter()
+            .map(|g| one_by_one.code(g))
+            .collect();
+        assert_eq!(
+            (codes, one_by_one.names()),
+            (vec![0, 1, 2, 0], vec!["c", "b", "(none)"])
+        );
     }
 
     #[test]

@@ -46,6 +46,8 @@ use crate::io::frame::{customer_ids_as_text, nullable_f64};
 #[cfg(feature = "frames")]
 use crate::stats;
 #[cfg(feature = "frames")]
+pub(crate) use matrix::Numbering;
+#[cfg(feature = "frames")]
 use matrix::{Axes, crosstab_coded, grid_on, numbered, thresholds_on};
 
 /// Everything `patronage profitability` reports.
@@ -164,7 +166,22 @@ pub fn cost_table(
     activity: Option<&DataFrame>,
 ) -> Result<DataFrame> {
     let counts = activity.map(activity_counts).transpose()?;
-    customers::cost_frame(customers, model, counts.as_ref())
+    cost_table_with_counts(customers, model, counts.as_ref())
+}
+
+/// [`cost_table`] with the activity table's counts already read
+/// ([`activity_counts`]): the part-file stage reads them once for every part.
+///
+/// # Errors
+///
+/// As [`cost_table`], less the activity table's.
+#[cfg(feature = "frames")]
+pub(crate) fn cost_table_with_counts(
+    customers: &DataFrame,
+    model: &CostModel,
+    counts: Option<&std::collections::HashMap<String, (f64, f64)>>,
+) -> Result<DataFrame> {
+    customers::cost_frame(customers, model, counts)
 }
 
 /// The matrix, whale curve, pyramid, grid and RFM cross-tab of a [`cost_table`]. With
@@ -198,44 +215,16 @@ pub fn analyse_table(
     split: Split,
     axis: MatrixAxis,
 ) -> Result<Profitability> {
-    let get = |name: &str| -> Result<Vec<f64>> {
-        Ok(nullable_f64(&table, name)?
-            .into_iter()
-            .map(|v| v.unwrap_or(0.0))
-            .collect())
-    };
-    let (margin, cts, revenue, gross, net) = (
-        get(axis.column())?,
-        get("cost_to_serve")?,
-        get("revenue")?,
-        get("gross_profit")?,
-        get("net_contribution")?,
-    );
-    // One sort per axis serves the thresholds and the grid's bands.
-    let (sorted_margin, sorted_cts) = (stats::sorted(&margin), stats::sorted(&cts));
-    let (margin_axis, cts_axis) = (
-        Axes::new(&margin, &sorted_margin),
-        Axes::new(&cts, &sorted_cts),
-    );
-    let t = thresholds_on(&margin_axis, &cts_axis, split)?;
-    let quads = quadrants(&margin, &cts, t);
-    let summary = summarise(&quads, &revenue, &gross, &cts);
-    let (whale, whale_note) = match whale::whale_outcome(&net)? {
-        whale::WhaleOutcome::Curve(w) => (Some(w), None),
-        whale::WhaleOutcome::Undefined(reason) => (None, Some(reason)),
-    };
-    let loss: Vec<f64> = net.iter().copied().filter(|v| *v < 0.0).collect();
-    let grid = grid_on(&margin_axis, &cts_axis, &net, 3, 3)?;
-    drop((sorted_margin, sorted_cts));
+    let columns = MatrixColumns::of(&table, axis)?;
     // RFM segments of the same customers: row for row when both tables list the same
     // customers in the same order (the usual case: one summary behind both), else
     // matched by id.
     let same_rows = table
         .column("customer_id")?
         .equals_missing(rfm.column("customer_id")?);
-    let by_rfm_segment = if same_rows {
-        let (codes, names) = numbered(rfm.column("segment")?.str()?.iter());
-        crosstab_coded(&quads, &codes, &names, &net)
+    let outcome = if same_rows {
+        let (codes, numbering) = numbered(rfm.column("segment")?.str()?.iter());
+        MatrixOutcome::of(&columns, &codes, &numbering.names(), split)?
     } else {
         let text_ids = customer_ids_as_text;
         let segment_of: std::collections::HashMap<String, String> = text_ids(rfm)?
@@ -250,28 +239,168 @@ pub fn analyse_table(
                     .unwrap_or_else(|| matrix::NO_GROUP.into())
             })
             .collect();
-        crosstab(&quads, &groups, &net)
+        let (codes, numbering) = numbered(groups.iter().map(|g| Some(g.as_str())));
+        MatrixOutcome::of(&columns, &codes, &numbering.names(), split)?
     };
-    let tiers = pyramid(&net, [0.05, 0.20, 0.50])?;
-    table.with_column(Column::new(
-        "quadrant".into(),
-        quads.iter().map(|q| q.name()).collect::<Vec<_>>(),
-    ))?;
-    table.with_column(Column::new(
-        "tier".into(),
-        tiers.iter().map(|t| t.name()).collect::<Vec<_>>(),
-    ))?;
-    Ok(Profitability {
-        table,
-        axis,
-        thresholds: t,
-        quadrants: summary,
-        whale,
-        whale_note,
-        grid,
-        by_rfm_segment,
-        loss_making: loss.len(),
-        loss_total: loss.iter().sum(),
-        total_net_contribution: net.iter().sum(),
-    })
+    drop(columns);
+    for column in outcome.customer_columns(0..table.height()) {
+        table.with_column(column)?;
+    }
+    Ok(outcome.into_profitability(table, axis))
+}
+
+/// The columns the matrix reads, one value per customer in table order (a null counts
+/// 0): the first axis (margin % or gross profit), cost-to-serve, revenue, gross profit
+/// and net contribution. Appending the columns of consecutive pieces of a table gives
+/// the whole table's columns, so the part-file stage gathers them part by part.
+#[cfg(feature = "frames")]
+#[derive(Debug, Default)]
+pub(crate) struct MatrixColumns {
+    axis: Vec<f64>,
+    cts: Vec<f64>,
+    revenue: Vec<f64>,
+    gross: Vec<f64>,
+    net: Vec<f64>,
+}
+
+#[cfg(feature = "frames")]
+impl MatrixColumns {
+    /// The columns of a [`cost_table`] (or a piece of one).
+    ///
+    /// # Errors
+    /// A missing column, or one that is not numeric.
+    pub(crate) fn of(table: &DataFrame, axis: MatrixAxis) -> Result<Self> {
+        let get = |name: &str| -> Result<Vec<f64>> {
+            Ok(nullable_f64(table, name)?
+                .into_iter()
+                .map(|v| v.unwrap_or(0.0))
+                .collect())
+        };
+        Ok(MatrixColumns {
+            axis: get(axis.column())?,
+            cts: get("cost_to_serve")?,
+            revenue: get("revenue")?,
+            gross: get("gross_profit")?,
+            net: get("net_contribution")?,
+        })
+    }
+
+    /// `next`'s customers after these.
+    pub(crate) fn append(&mut self, next: MatrixColumns) {
+        self.axis.extend(next.axis);
+        self.cts.extend(next.cts);
+        self.revenue.extend(next.revenue);
+        self.gross.extend(next.gross);
+        self.net.extend(next.net);
+    }
+}
+
+/// What the matrix decides over every customer: each customer's quadrant and tier, and
+/// the figures of [`Profitability`].
+#[cfg(feature = "frames")]
+pub(crate) struct MatrixOutcome {
+    thresholds: (f64, f64),
+    quadrant_of: Vec<Quadrant>,
+    tier_of: Vec<Tier>,
+    quadrants: Vec<QuadrantSummary>,
+    whale: Option<WhaleCurve>,
+    whale_note: Option<String>,
+    grid: Vec<GridCell>,
+    by_rfm_segment: Vec<CrossTabRow>,
+    loss_making: usize,
+    loss_total: f64,
+    total_net_contribution: f64,
+}
+
+#[cfg(feature = "frames")]
+impl MatrixOutcome {
+    /// The quadrants (split per `split`), the whale curve, the 3 x 3 grid, the pyramid
+    /// (tiers at 5% / 20% / 50%) and the cross-tab by the customers' groups (`codes`,
+    /// numbered as [`numbered`] numbers them, naming `names`) of `columns`.
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidOption`] for a split that cannot be applied.
+    pub(crate) fn of(
+        columns: &MatrixColumns,
+        codes: &[u32],
+        names: &[&str],
+        split: Split,
+    ) -> Result<Self> {
+        let MatrixColumns {
+            axis: margin,
+            cts,
+            revenue,
+            gross,
+            net,
+        } = columns;
+        // One sort per axis serves the thresholds and the grid's bands.
+        let (sorted_margin, sorted_cts) = (stats::sorted(margin), stats::sorted(cts));
+        let (margin_axis, cts_axis) = (
+            Axes::new(margin, &sorted_margin),
+            Axes::new(cts, &sorted_cts),
+        );
+        let t = thresholds_on(&margin_axis, &cts_axis, split)?;
+        let quads = quadrants(margin, cts, t);
+        let summary = summarise(&quads, revenue, gross, cts);
+        let (whale, whale_note) = match whale::whale_outcome(net)? {
+            whale::WhaleOutcome::Curve(w) => (Some(w), None),
+            whale::WhaleOutcome::Undefined(reason) => (None, Some(reason)),
+        };
+        let loss: Vec<f64> = net.iter().copied().filter(|v| *v < 0.0).collect();
+        let grid = grid_on(&margin_axis, &cts_axis, net, 3, 3)?;
+        drop((sorted_margin, sorted_cts));
+        let by_rfm_segment = crosstab_coded(&quads, codes, names, net);
+        let tiers = pyramid(net, [0.05, 0.20, 0.50])?;
+        Ok(MatrixOutcome {
+            thresholds: t,
+            quadrant_of: quads,
+            tier_of: tiers,
+            quadrants: summary,
+            whale,
+            whale_note,
+            grid,
+            by_rfm_segment,
+            loss_making: loss.len(),
+            loss_total: loss.iter().sum(),
+            total_net_contribution: net.iter().sum(),
+        })
+    }
+
+    /// The `quadrant` and `tier` columns of the customers in `rows` (their positions in
+    /// the columns the outcome was made of).
+    pub(crate) fn customer_columns(&self, rows: std::ops::Range<usize>) -> [Column; 2] {
+        [
+            Column::new(
+                "quadrant".into(),
+                self.quadrant_of[rows.clone()]
+                    .iter()
+                    .map(|q| q.name())
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "tier".into(),
+                self.tier_of[rows]
+                    .iter()
+                    .map(|t| t.name())
+                    .collect::<Vec<_>>(),
+            ),
+        ]
+    }
+
+    /// The figures with `table` as the per-customer table.
+    pub(crate) fn into_profitability(self, table: DataFrame, axis: MatrixAxis) -> Profitability {
+        Profitability {
+            table,
+            axis,
+            thresholds: self.thresholds,
+            quadrants: self.quadrants,
+            whale: self.whale,
+            whale_note: self.whale_note,
+            grid: self.grid,
+            by_rfm_segment: self.by_rfm_segment,
+            loss_making: self.loss_making,
+            loss_total: self.loss_total,
+            total_net_contribution: self.total_net_contribution,
+        }
+    }
 }

@@ -93,7 +93,7 @@ nothing to serve and the matrix would have no cost axis: give the rates your bus
 pays (costs.per_order, costs.per_line, costs.per_delivery, costs.per_return, ...)";
 
 /// Fails unless `model` prices some activity ([`CostModel::prices_activity`]).
-fn check_rates(model: &CostModel) -> Result<()> {
+pub(crate) fn check_rates(model: &CostModel) -> Result<()> {
     if model.prices_activity() {
         Ok(())
     } else {
@@ -194,7 +194,12 @@ pub fn matrix(
 /// # Ok::<(), patronage::Error>(())
 /// ```
 pub fn customer_frame(p: &Profitability) -> Result<DataFrame> {
-    let columns = [
+    Ok(p.table.select(customer_columns())?)
+}
+
+/// The columns of [`customer_frame`], in order (the part-file stage writes the same).
+pub(crate) fn customer_columns() -> impl Iterator<Item = &'static str> {
+    [
         "customer_id",
         "revenue",
         "cogs",
@@ -209,6 +214,5 @@ pub fn customer_frame(p: &Profitability) -> Result<DataFrame> {
     ]
     .into_iter()
     .chain(ACTIVITY_COUNTS)
-    .chain(CTS_COMPONENTS);
-    Ok(p.table.select(columns)?)
+    .chain(CTS_COMPONENTS)
 }

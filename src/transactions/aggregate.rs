@@ -441,20 +441,12 @@ impl CustomerTable {
                     .get_or_insert_with(|| CohortActivity::new(a.period))
                     .merge(a);
             }
-            let mut f = if b.observation_end == observation_end {
+            let f = if b.observation_end == observation_end {
                 b.frame
             } else {
                 with_observation_end(b.frame, observation_end, cal, &options)?
             };
-            for name in &channels {
-                for column in [lines_column(name), orders_column(name)] {
-                    if f.column(&column).is_err() {
-                        f.with_column(Column::new(column.into(), vec![0u32; f.height()]))?;
-                    }
-                }
-            }
-            let order = column_order(&f, &channels);
-            let f = f.select(order)?;
+            let f = with_channels(f, &channels)?;
             match &mut frame {
                 None => frame = Some(f),
                 Some(all) => {
@@ -603,6 +595,11 @@ impl CustomerTable {
         names
     }
 
+    /// Takes the whole table's frame ([`CustomerTable::frame`]) out of the table.
+    pub(crate) fn into_frame(self) -> DataFrame {
+        self.frame
+    }
+
     /// What cleaning did to the rows behind the table.
     pub fn report(&self) -> &CleaningReport {
         &self.report
@@ -648,6 +645,25 @@ pub fn lines_column(channel: &str) -> String {
 /// The column of a channel's orders.
 pub fn orders_column(channel: &str) -> String {
     format!("channel_orders_{channel}")
+}
+
+/// A block's table frame with the counts of every channel in `channels` (sorted by
+/// name, a superset of the block's own): a channel the block never saw counts zero, and
+/// the columns are put in the whole table's order ([`column_order`]).
+///
+/// # Errors
+///
+/// A polars error adding or selecting the columns.
+pub(crate) fn with_channels(mut f: DataFrame, channels: &[String]) -> Result<DataFrame> {
+    for name in channels {
+        for column in [lines_column(name), orders_column(name)] {
+            if f.column(&column).is_err() {
+                f.with_column(Column::new(column.into(), vec![0u32; f.height()]))?;
+            }
+        }
+    }
+    let order = column_order(&f, channels);
+    Ok(f.select(order)?)
 }
 
 /// Columns in the table's order: everything but the channel counts as they come, then

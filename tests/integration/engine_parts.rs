@@ -690,3 +690,225 @@ fn the_cli_segments_part_files_equal_to_the_one_file_run() {
     let (code, _, err) = patronage(&["segment", file, "--part-files"]);
     assert_eq!(code, 2, "{err}");
 }
+
+/// The simulated log of [`simulated_parquet`] with the rows of the first customer of the
+/// last of `parts` (its id order) moved to a channel no other customer uses, so the
+/// earlier blocks never see it; returns the transactions read again.
+fn with_late_channel(dir: &Path, parts: &[PathBuf]) -> Transactions {
+    let last = patronage::io::read_table(parts.last().unwrap()).unwrap();
+    let id = last
+        .column("customer_id")
+        .unwrap()
+        .get(0)
+        .unwrap()
+        .to_string();
+    let path = dir.join("sim.parquet");
+    let mut df = patronage::io::read_table(&path).unwrap();
+    let channels: Vec<Option<String>> = df
+        .column("customer_id")
+        .unwrap()
+        .as_materialized_series()
+        .iter()
+        .zip(df.column("channel").unwrap().str().unwrap().iter())
+        .map(|(c, ch)| {
+            if c.to_string() == id {
+                Some("kiosk".to_string())
+            } else {
+                ch.map(str::to_string)
+            }
+        })
+        .collect();
+    df.with_column(Column::new("channel".into(), channels))
+        .unwrap();
+    write_parquet(&df, &path);
+    Transactions::scan_parquet(&path, TransactionSchema::default()).unwrap()
+}
+
+/// The whole customer table written as part files equals the gathered table, column for
+/// column, with a channel only the last block sees counted zero in the earlier parts.
+#[test]
+fn customer_table_parts_equal_the_gathered_table() {
+    use patronage::engine::{customer_table, customer_table_parts};
+    let dir = tempfile::tempdir().unwrap();
+    let tx = simulated_parquet(dir.path(), 43);
+    let out = dir.path().join("customers");
+    let opts = SummaryOptions::weekly().calibration_end("2024-09-30");
+    let engine = datafusion(3_000, 2, None);
+    let (first, _) = customer_table_parts(&tx, &opts, &engine, &out).unwrap();
+    let tx = with_late_channel(dir.path(), &first.parts.files);
+    let (parts, run) = customer_table_parts(&tx, &opts, &engine, &out).unwrap();
+    assert_eq!(run.engine, "datafusion");
+    assert!(parts.parts.files.len() > 2);
+    let (table, _) = customer_table(&tx, &opts, None, &patronage::engine::Engine::Memory).unwrap();
+    let all = read_files(&parts.parts.files);
+    assert_eq!(all.schema(), table.frame().schema());
+    assert!(all.equals_missing(table.frame()));
+    assert_eq!(parts.channels, table.channels());
+    assert!(parts.channels.iter().any(|c| c == "kiosk"));
+    assert_eq!(&parts.parts.report, table.report());
+    assert_eq!(parts.parts.customers as usize, table.n_customers());
+    // Every part before the last lacked the new channel's columns and was written again.
+    assert!(parts.parts.rewritten >= parts.parts.files.len() - 1);
+    // The summary's stages read the table's parts as they read summary parts.
+    let rfm = parts
+        .parts
+        .rfm(&RfmOptions::default(), &dir.path().join("rfm"))
+        .unwrap();
+    let gathered = table
+        .summary()
+        .unwrap()
+        .rfm(&RfmOptions::default())
+        .unwrap();
+    assert!(read_files(&rfm.files).equals_missing(gathered.frame()));
+    assert!(hidden_entries(dir.path()).is_empty());
+}
+
+/// The profitability stage on customer table part files gives the gathered stage's
+/// per-customer table and figures to the bit, for each split and axis, with a channel
+/// rate and an activity table; and the gathered stage's errors.
+#[test]
+fn profitability_on_part_files_equals_the_gathered_stage() {
+    use patronage::engine::customer_table_parts;
+    use patronage::profitability::{CostModel, MatrixAxis, Split, analyse_table, cost_table};
+    use patronage::stages::profitability::customer_frame;
+    let dir = tempfile::tempdir().unwrap();
+    let tx = simulated_parquet(dir.path(), 47);
+    let (table_dir, rfm_dir, out) = (
+        dir.path().join("customers"),
+        dir.path().join("rfm"),
+        dir.path().join("profit"),
+    );
+    let opts = SummaryOptions::weekly();
+    let engine = datafusion(3_000, 2, None);
+    let (first, _) = customer_table_parts(&tx, &opts, &engine, &table_dir).unwrap();
+    let tx = with_late_channel(dir.path(), &first.parts.files);
+    let (parts, _) = customer_table_parts(&tx, &opts, &engine, &table_dir).unwrap();
+    let rfm = parts.parts.rfm(&RfmOptions::default(), &rfm_dir).unwrap();
+    let table = tx.customer_table(&opts, None).unwrap();
+    let gathered_rfm = table
+        .summary()
+        .unwrap()
+        .rfm(&RfmOptions::default())
+        .unwrap();
+    // Service contacts and visits for every seventh customer, and one id never seen.
+    let ids: Vec<String> = table
+        .frame()
+        .column("customer_id")
+        .unwrap()
+        .as_materialized_series()
+        .iter()
+        .step_by(7)
+        .map(|v| v.to_string().trim_matches('"').to_string())
+        .chain(["nobody".to_string()])
+        .collect();
+    let n = ids.len();
+    let activity = df!(
+        "customer_id" => ids,
+        "service_contacts" => (0..n).map(|i| (i % 4) as f64).collect::<Vec<_>>(),
+        "visits" => (0..n).map(|i| (i % 9) as f64).collect::<Vec<_>>(),
+    )
+    .unwrap();
+    let rates = "per_order = 2.5\nper_line = 0.4\nper_delivery = 4.0\nper_return = 7.5\n\
+                 per_service_contact = 6.0\nper_visit = 1.5\naccount_per_month = 0.1\n\
+                 [per_channel_order]\nkiosk = 30.0\nweb = 0.5\n";
+    let model = CostModel::from_toml(rates).unwrap();
+    let mut compared = 0;
+    for (split, axis, with_activity) in [
+        (Split::Median, MatrixAxis::Margin, false),
+        (Split::Mean, MatrixAxis::Contribution, true),
+        (Split::Quantile(0.8), MatrixAxis::Margin, true),
+        (Split::Values(25.0, 40.0), MatrixAxis::Contribution, false),
+    ] {
+        let activity = with_activity.then_some(&activity);
+        let p = parts
+            .profitability(&model, activity, split, axis, &rfm, &out)
+            .unwrap();
+        let gathered = analyse_table(
+            cost_table(table.frame(), &model, activity).unwrap(),
+            gathered_rfm.frame(),
+            split,
+            axis,
+        )
+        .unwrap();
+        assert_eq!(p.files.len(), parts.parts.files.len());
+        let expected = customer_frame(&gathered).unwrap();
+        let all = read_files(&p.files);
+        assert_eq!(all.schema(), expected.schema());
+        assert!(all.equals_missing(&expected), "{split:?} {axis:?}");
+        assert_eq!(p.profitability.table.height(), 0);
+        assert_eq!(p.profitability.table.schema(), expected.schema());
+        assert_eq!(
+            serde_json::to_string(&p.profitability.figures()).unwrap(),
+            serde_json::to_string(&gathered.figures()).unwrap(),
+            "{split:?} {axis:?}"
+        );
+        assert_eq!(p.profitability.thresholds, gathered.thresholds);
+        assert_eq!(p.profitability.whale, gathered.whale);
+        compared += 1;
+    }
+    assert_eq!(compared, 4);
+    // The kiosk's rate reached the one customer who used it.
+    let kiosk = read_part_dir(&out)
+        .1
+        .column("cts_channel")
+        .unwrap()
+        .as_materialized_series()
+        .max::<f64>()
+        .unwrap()
+        .unwrap();
+    assert!(kiosk >= 30.0, "{kiosk}");
+    assert!(hidden_entries(dir.path()).is_empty());
+
+    // RFM parts of another split of the customers, or in another order: refused by the
+    // argument's name, the earlier output kept.
+    let mut fewer = rfm.clone();
+    fewer.files.pop();
+    let mut swapped = rfm.clone();
+    swapped.files.swap(0, 1);
+    for other in [&fewer, &swapped] {
+        match parts.profitability(&model, None, Split::Median, MatrixAxis::Margin, other, &out) {
+            Err(Error::InvalidOption { option, .. }) => assert_eq!(option, "rfm"),
+            x => panic!("{:?}", x.map(|p| p.files)),
+        }
+    }
+    assert_eq!(read_part_dir(&out).0, parts.parts.files.len());
+    // No rate: the gathered stage's error, before the output is made.
+    let fresh = dir.path().join("never");
+    match parts.profitability(
+        &CostModel::default(),
+        None,
+        Split::Median,
+        MatrixAxis::Margin,
+        &rfm,
+        &fresh,
+    ) {
+        Err(Error::InvalidOption { option, .. }) => assert_eq!(option, "costs"),
+        x => panic!("{:?}", x.map(|p| p.files)),
+    }
+    assert!(!fresh.exists());
+    // A negative visit count in the activity table: the gathered stage's row error.
+    let bad = df!("customer_id" => ["x", "y"], "visits" => [1.0, -2.0]).unwrap();
+    match (
+        parts.profitability(
+            &model,
+            Some(&bad),
+            Split::Median,
+            MatrixAxis::Margin,
+            &rfm,
+            &fresh,
+        ),
+        cost_table(table.frame(), &model, Some(&bad)),
+    ) {
+        (
+            Err(Error::BadRow { row, column, .. }),
+            Err(Error::BadRow {
+                row: r, column: c, ..
+            }),
+        ) => {
+            assert_eq!((row, column), (r, c));
+        }
+        (a, b) => panic!("{:?} / {:?}", a.map(|p| p.files), b.map(|_| ())),
+    }
+    assert!(!fresh.exists());
+    assert!(hidden_entries(dir.path()).is_empty());
+}

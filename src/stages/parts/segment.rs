@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use polars::prelude::DataFrame;
 
-use super::ClvParts;
+use super::{ClvParts, changed};
 use crate::engine::{PartDir, SummaryParts, part_columns, read_part};
 use crate::error::{Error, Result};
 use crate::segmentation::{PROFIT, REVENUE, SegmentColumns, Segmentation, ks_for, resolve};
@@ -245,12 +245,4 @@ impl SummaryParts {
 /// The gathered stage's error for CLV scores of other customers.
 fn other_clv_customers() -> Error {
     different_customers("clv", CLV_SCORES)
-}
-
-/// The error for parts that changed between the gathering and the writing pass.
-fn changed(dir: &Path) -> Error {
-    Error::Parse {
-        what: dir.display().to_string(),
-        reason: "the files changed while they were read: the writing pass found another number of customers than the clustering".into(),
-    }
 }

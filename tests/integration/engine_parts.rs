@@ -912,3 +912,69 @@ fn profitability_on_part_files_equals_the_gathered_stage() {
     assert!(!fresh.exists());
     assert!(hidden_entries(dir.path()).is_empty());
 }
+
+/// `patronage profitability --part-files -o DIR` writes the one-file run's per-customer
+/// table as part files and prints its JSON figures, byte for byte.
+#[test]
+fn the_cli_prices_part_files_equal_to_the_one_file_run() {
+    use crate::cli::patronage;
+    let dir = tempfile::tempdir().unwrap();
+    simulated_parquet(dir.path(), 59);
+    let file = dir.path().join("sim.parquet");
+    let file = file.to_str().unwrap();
+    let costs = dir.path().join("costs.toml");
+    std::fs::write(
+        &costs,
+        "per_order = 2.5\nper_line = 0.4\nper_delivery = 4.0\nper_return = 7.5\n[per_channel_order]\nweb = 0.5\n",
+    )
+    .unwrap();
+    let common = [
+        "profitability",
+        file,
+        "--costs",
+        costs.to_str().unwrap(),
+        "--split",
+        "q60",
+        "--json",
+    ];
+    let one = dir.path().join("one.parquet");
+    let (code, one_json, err) = patronage(&[&common[..], &["-o", one.to_str().unwrap()]].concat());
+    assert_eq!(code, 0, "{err}");
+    let parts_dir = dir.path().join("profit");
+    let on_parts = [
+        "--part-files",
+        "-o",
+        parts_dir.to_str().unwrap(),
+        "--engine",
+        "datafusion",
+        "--block-rows",
+        "2000",
+    ];
+    let (code, json, err) = patronage(&[&common[..], &on_parts[..]].concat());
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("Parquet part files") && err.contains("whale curve"),
+        "{err}"
+    );
+    assert_eq!(json, one_json);
+    let (files, all) = read_part_dir(&parts_dir);
+    assert!(files > 1);
+    assert!(all.equals_missing(&patronage::io::read_table(&one).unwrap()));
+    assert!(hidden_entries(dir.path()).is_empty());
+    // No rate: the one-file run's usage error, and nothing written.
+    let fresh = dir.path().join("never");
+    let (code, _, err) = patronage(&[
+        "profitability",
+        file,
+        "--part-files",
+        "-o",
+        fresh.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("costs") && !err.contains("rows read"), "{err}");
+    assert!(!fresh.exists());
+    assert!(hidden_entries(dir.path()).is_empty());
+    // --part-files needs the directory.
+    let (code, _, err) = patronage(&["profitability", file, "--part-files"]);
+    assert_eq!(code, 2, "{err}");
+}

@@ -304,12 +304,20 @@ pub(crate) enum Command {
         /// Where to split the matrix axes (margin %, cost-to-serve): median, mean, qN, or x,y.
         #[arg(long, default_value = "median", value_name = "median|mean|qN|x,y")]
         split: String,
-        /// Write the per-customer table here; default: CSV on standard output unless --json.
-        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        /// Write the per-customer table here; default: CSV on standard output unless
+        /// --json; with --part-files, the directory of part files.
+        #[arg(short = 'o', long = "output", value_name = "PATH")]
         output: Option<PathBuf>,
         /// Print thresholds, quadrant summary and whale-curve figures as JSON.
         #[arg(long)]
         json: bool,
+        /// Write the per-customer table as Parquet part files in the directory given by
+        /// -o, one per block of the customer table (see `summary --part-files`): the
+        /// customer table is written block by block and only five numbers a customer
+        /// (and its RFM segment) are gathered for the matrix, never the customer rows.
+        /// The table and figures are the one-file run's, exactly.
+        #[arg(long, requires = "output")]
+        part_files: bool,
     },
     /// A ranked target list by CLV, expected purchases or P(alive) x value, cut by a count
     /// or by contact cost; with --calibration-end, gain and lift on the holdout.

@@ -192,13 +192,50 @@ pub(crate) fn on_summary_parts<T>(
     out: &std::path::Path,
     f: impl FnOnce(&patronage::engine::SummaryParts) -> patronage::Result<T>,
 ) -> patronage::Result<T> {
-    // Refused now rather than after the summary is written.
+    on_hidden_parts(
+        out,
+        "summary",
+        |dir| summary_parts(input, time, extra, dir),
+        f,
+    )
+}
+
+/// `f` run on the whole customer table (every role the input maps) written as part
+/// files in a hidden directory beside `out`, removed afterwards as for
+/// [`on_summary_parts`].
+pub(crate) fn on_table_parts<T>(
+    input: &InputArgs,
+    time: &TimeArgs,
+    out: &std::path::Path,
+    f: impl FnOnce(&patronage::engine::TableParts) -> patronage::Result<T>,
+) -> patronage::Result<T> {
+    let table_parts = |dir: &std::path::Path| {
+        let options = summary_options(input, time)?;
+        let tx = load(input)?;
+        let engine = input.engine.apply(Engine::Memory)?;
+        let (parts, _) = patronage::engine::customer_table_parts(&tx, &options, &engine, dir)?;
+        report_cleaning(input, &parts.parts.report)?;
+        Ok(parts)
+    };
+    on_hidden_parts(out, "customers", table_parts, f)
+}
+
+/// `f` run on what `make` writes in a hidden directory (named for `stage`) beside the
+/// stage's output directory `out`; the directory is removed afterwards whatever `f`
+/// returns: its parts are only the stage's input.
+fn on_hidden_parts<P, T>(
+    out: &std::path::Path,
+    stage: &str,
+    make: impl FnOnce(&std::path::Path) -> patronage::Result<P>,
+    f: impl FnOnce(&P) -> patronage::Result<T>,
+) -> patronage::Result<T> {
+    // Refused now rather than after the input is read.
     patronage::engine::check_part_dir(out)?;
-    let summary_dir = hidden_beside(out, "summary");
-    let result = summary_parts(input, time, extra, &summary_dir).and_then(|parts| f(&parts));
+    let dir = hidden_beside(out, stage);
+    let result = make(&dir).and_then(|parts| f(&parts));
     // Best effort: a leftover hidden directory is harmless, and the stage's own result
     // (or error) is what the user needs to see.
-    let _ = std::fs::remove_dir_all(&summary_dir);
+    let _ = std::fs::remove_dir_all(&dir);
     result
 }
 

@@ -150,7 +150,16 @@ fn run(cli: Cli) -> patronage::Result<()> {
             split,
             output,
             json,
-        } => run_profitability(&input, &time, &costs, &split, output.as_ref(), json),
+            part_files,
+        } => run_profitability(
+            &input,
+            &time,
+            &costs,
+            &split,
+            output.as_ref(),
+            json,
+            part_files,
+        ),
         Command::Target {
             input,
             time,

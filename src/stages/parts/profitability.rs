@@ -33,6 +33,8 @@ pub struct ProfitabilityParts {
     pub dir: PathBuf,
     /// The part files, `part-00000.parquet` on, in order.
     pub files: Vec<PathBuf>,
+    /// Customers over all parts.
+    pub customers: usize,
     /// The gathered stage's [`Profitability`], field for field, except that its
     /// per-customer `table` has the part files' columns and no rows: the rows are in
     /// `files`. [`Profitability::figures`] gives the `--json` figures.
@@ -154,6 +156,7 @@ impl TableParts {
         Ok(ProfitabilityParts {
             dir,
             files,
+            customers,
             profitability: outcome.into_profitability(table, axis),
         })
     }

@@ -490,17 +490,19 @@ pub fn summary_parts(
     engine: &Engine,
     dir: &std::path::Path,
 ) -> Result<(SummaryParts, EngineRun)> {
-    let (parts, _, run) = parts_on(tx, options, engine, dir, Keep::Summary)?;
-    Ok((parts, run))
+    let (table, run) = parts_on(tx, options, None, engine, dir, Keep::Summary)?;
+    Ok((table.parts, run))
 }
 
 /// The whole customer table on `engine` written as Parquet part files in the directory
 /// `dir`, never gathered in memory: [`summary_parts`] with every column of
 /// [`CustomerTable::frame`] (the activity counts, cost of goods, tenure, acquisition
 /// and channel columns) instead of the summary's. Reading the files in order gives
-/// [`customer_table`]'s frame (without cohorts), row for row and bit for bit: a part
-/// whose block never saw a channel counts zero for it, as the gathered table does.
-/// The profitability stage on parts ([`TableParts::profitability`]) reads these.
+/// [`customer_table`]'s frame, row for row and bit for bit: a part whose block never
+/// saw a channel counts zero for it, as the gathered table does. With a cohort period
+/// the blocks' cohort activity is merged as they are written
+/// ([`TableParts::cohorts`]). The profitability stage on parts
+/// ([`TableParts::profitability`]) reads these parts.
 ///
 /// # Errors
 /// As [`summary_parts`].
@@ -512,7 +514,7 @@ pub fn summary_parts(
 /// let tx = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?;
 /// let options = SummaryOptions::weekly();
 /// let dir = std::env::temp_dir().join(format!("patronage-doc-table-parts-{}", std::process::id()));
-/// let (parts, _) = customer_table_parts(&tx, &options, &Engine::Memory, &dir)?;
+/// let (parts, _) = customer_table_parts(&tx, &options, None, &Engine::Memory, &dir)?;
 /// let (table, _) = customer_table(&tx, &options, None, &Engine::Memory)?;
 /// let file = polars::prelude::ParquetReader::new(std::fs::File::open(&parts.parts.files[0])?);
 /// use polars::prelude::SerReader;
@@ -523,22 +525,23 @@ pub fn summary_parts(
 pub fn customer_table_parts(
     tx: &Transactions,
     options: &SummaryOptions,
+    cohorts: Option<CohortPeriod>,
     engine: &Engine,
     dir: &std::path::Path,
 ) -> Result<(TableParts, EngineRun)> {
-    let (parts, channels, run) = parts_on(tx, options, engine, dir, Keep::Table)?;
-    Ok((TableParts { parts, channels }, run))
+    parts_on(tx, options, cohorts, engine, dir, Keep::Table)
 }
 
-/// [`summary_parts`] or [`customer_table_parts`], per `keep`: the parts, every channel
-/// (for whole tables) and the run.
+/// [`summary_parts`] (in a [`TableParts`] without channels or cohorts) or
+/// [`customer_table_parts`], per `keep`.
 fn parts_on(
     tx: &Transactions,
     options: &SummaryOptions,
+    cohorts: Option<CohortPeriod>,
     engine: &Engine,
     dir: &std::path::Path,
     keep: Keep,
-) -> Result<(SummaryParts, Vec<String>, EngineRun)> {
+) -> Result<(TableParts, EngineRun)> {
     engine.check()?;
     let mut writer = parts::PartWriter::new(dir, keep)?;
     match engine {
@@ -546,7 +549,7 @@ fn parts_on(
         Engine::DataFusion(settings) => datafusion::with_blocks(
             tx,
             options,
-            None,
+            cohorts,
             settings,
             keep,
             |cut, runtime, ctx, input| writer.write_blocks(cut, runtime, ctx, input, "datafusion"),
@@ -555,19 +558,18 @@ fn parts_on(
         Engine::Ballista(settings) => ballista::with_blocks(
             tx,
             options,
-            None,
+            cohorts,
             settings,
             keep,
             |cut, runtime, ctx, input| writer.write_blocks(cut, runtime, ctx, input, "ballista"),
         ),
         // The memory engine (and, in a build without them, the engines `check` refused).
         _ => {
-            let (table, run) = table_on(tx, options, None, engine, keep)?;
+            let (table, run) = table_on(tx, options, cohorts, engine, keep)?;
             let (report, obs) = (table.report().clone(), table.observation_day());
             let cal = options.parsed_calibration_end(obs)?;
             writer.write_table(table)?;
-            let (parts, channels) = writer.finish_with(report, obs, options, cal)?;
-            Ok((parts, channels, run))
+            Ok((writer.finish_with(report, obs, options, cal)?, run))
         }
     }
 }

@@ -23,10 +23,14 @@ use serde::Serialize;
 use super::EngineRun;
 #[cfg(feature = "datafusion")]
 use super::datafusion::{Blocks, Input};
+use crate::cohort::Cohorts;
 use crate::error::{Error, Result};
+use crate::stages::cohorts::no_cohort_period;
 #[cfg(feature = "datafusion")]
 use crate::transactions::Transactions;
-use crate::transactions::aggregate::{CustomerTable, with_channels, with_observation_end};
+use crate::transactions::aggregate::{
+    CohortActivity, CustomerTable, with_channels, with_observation_end,
+};
 use crate::transactions::clean::CleaningReport;
 use crate::transactions::ids::sort_by_customer_id;
 use crate::transactions::options::SummaryOptions;
@@ -79,6 +83,43 @@ pub struct TableParts {
     pub parts: SummaryParts,
     /// The channel names, sorted (empty without a channel column).
     pub channels: Vec<String>,
+    /// The cohort activity of every block, when the table was made with a cohort
+    /// period: the gathered table's
+    /// [`cohort_activity`](crate::prelude::CustomerTable::cohort_activity) (its sums
+    /// are exact, so they merge to the same values in any order).
+    #[serde(skip)]
+    pub cohort_activity: Option<CohortActivity>,
+}
+
+impl TableParts {
+    /// The acquisition cohorts of the table, as
+    /// [`stages::cohorts::cohorts`](crate::stages::cohorts::cohorts) gives them for the
+    /// gathered table.
+    ///
+    /// # Errors
+    /// As [`stages::cohorts::cohorts`](crate::stages::cohorts::cohorts):
+    /// [`Error::InvalidOption`] (`cohorts.period`) when the parts were written without a
+    /// cohort period.
+    ///
+    /// # Example
+    /// ```
+    /// use patronage::engine::{Engine, customer_table_parts};
+    /// use patronage::prelude::*;
+    /// use patronage::stages::cohorts::cohorts;
+    /// let tx = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?;
+    /// let options = SummaryOptions::weekly();
+    /// let dir = std::env::temp_dir().join(format!("patronage-doc-cohort-parts-{}", std::process::id()));
+    /// let (parts, _) = customer_table_parts(&tx, &options, Some(CohortPeriod::Month), &Engine::Memory, &dir)?;
+    /// let gathered = cohorts(&tx.customer_table(&options, Some(CohortPeriod::Month))?)?;
+    /// assert_eq!(parts.cohorts()?.labels, gathered.labels);
+    /// std::fs::remove_dir_all(&dir).unwrap();
+    /// # Ok::<(), patronage::Error>(())
+    /// ```
+    pub fn cohorts(&self) -> Result<Cohorts> {
+        let activity = self.cohort_activity.as_ref().ok_or_else(no_cohort_period)?;
+        let counts = activity.table(self.parts.observation_end);
+        Cohorts::from_counts(counts.labels, counts.sizes, counts.active, counts.revenue)
+    }
 }
 
 /// A part file written, and what the settling step needs of it.
@@ -193,6 +234,8 @@ pub(super) struct PartWriter {
     dir: PartDir,
     keep: Keep,
     written: Vec<Written>,
+    /// The blocks' cohort activity, merged as they are written.
+    cohorts: Option<CohortActivity>,
 }
 
 impl PartWriter {
@@ -205,6 +248,7 @@ impl PartWriter {
             dir: PartDir::new(out)?,
             keep,
             written: Vec::new(),
+            cohorts: None,
         })
     }
 
@@ -221,14 +265,13 @@ impl PartWriter {
         ctx: &SessionContext,
         input: Input,
         engine: &str,
-    ) -> Result<(SummaryParts, Vec<String>, EngineRun)> {
+    ) -> Result<(TableParts, EngineRun)> {
         let mut parts = Vec::new();
         let run = cut.each(runtime, ctx, input, engine, &mut |part| {
             parts.push(self.write(part)?);
             Ok(())
         })?;
-        let (parts, channels) = self.finish(cut.tx, parts, cut.options, cut.cal)?;
-        Ok((parts, channels, run))
+        Ok((self.finish(cut.tx, parts, cut.options, cut.cal)?, run))
     }
 
     /// Writes `part`'s table or summary (sorted by customer id) as the next part file and returns
@@ -251,6 +294,11 @@ impl PartWriter {
     pub(super) fn write_table(&mut self, table: CustomerTable) -> Result<()> {
         let observation_end = table.observation_day();
         let channels = table.channels().to_vec();
+        if let Some(a) = table.cohort_activity() {
+            self.cohorts
+                .get_or_insert_with(|| CohortActivity::new(a.period()))
+                .merge(a);
+        }
         let frame = match self.keep {
             Keep::Summary => table.into_summary()?.into_frame(),
             Keep::Table => table.into_frame(),
@@ -272,7 +320,8 @@ impl PartWriter {
     /// Settles the whole-input rules over `parts` (the parts [`PartWriter::write`]
     /// returned), sets the whole input's observation end in the parts made with another
     /// (and, for whole tables, adds the channels a part's block never saw), and moves the
-    /// files to the output directory. Returns the parts and every channel, sorted.
+    /// files to the output directory. Returns the parts with every channel, sorted, and
+    /// the cohort activity of every block (a summary's caller takes `parts`).
     ///
     /// # Errors
     /// The errors of the gathered summary for the same input (strict mode, no usable
@@ -285,7 +334,7 @@ impl PartWriter {
         parts: Vec<Part>,
         options: &SummaryOptions,
         cal: Option<i32>,
-    ) -> Result<(SummaryParts, Vec<String>)> {
+    ) -> Result<TableParts> {
         let (report, obs, _) = tx.settle(parts, options, cal)?;
         self.finish_with(report, obs, options, cal)
     }
@@ -300,7 +349,7 @@ impl PartWriter {
         obs: i32,
         options: &SummaryOptions,
         cal: Option<i32>,
-    ) -> Result<(SummaryParts, Vec<String>)> {
+    ) -> Result<TableParts> {
         if let (Some(cal), Some(first)) = (
             cal,
             self.written.iter().filter_map(|w| w.first_purchase).min(),
@@ -344,7 +393,11 @@ impl PartWriter {
             calibration_end: cal.map(date_of),
             report,
         };
-        Ok((parts, channels))
+        Ok(TableParts {
+            parts,
+            channels,
+            cohort_activity: self.cohorts,
+        })
     }
 }
 

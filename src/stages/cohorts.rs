@@ -26,12 +26,15 @@ use crate::transactions::aggregate::CustomerTable;
 /// # Ok::<(), patronage::Error>(())
 /// ```
 pub fn cohorts(table: &CustomerTable) -> Result<Cohorts> {
-    let activity = table.cohort_activity().ok_or_else(|| {
-        Error::invalid(
-            "cohorts.period",
-            "the customer table was aggregated without a cohort period",
-        )
-    })?;
+    let activity = table.cohort_activity().ok_or_else(no_cohort_period)?;
     let counts = activity.table(table.observation_end());
     Cohorts::from_counts(counts.labels, counts.sizes, counts.active, counts.revenue)
+}
+
+/// The error for cohorts of a table aggregated without a cohort period.
+pub(crate) fn no_cohort_period() -> Error {
+    Error::invalid(
+        "cohorts.period",
+        "the customer table was aggregated without a cohort period",
+    )
 }

@@ -118,7 +118,7 @@ pub struct CohortCounts {
 }
 
 impl CohortActivity {
-    fn new(period: CohortPeriod) -> Self {
+    pub(crate) fn new(period: CohortPeriod) -> Self {
         CohortActivity {
             period,
             sizes: BTreeMap::new(),
@@ -131,7 +131,8 @@ impl CohortActivity {
         self.period
     }
 
-    fn merge(&mut self, other: &CohortActivity) {
+    /// Adds another block's activity (its customers are not in this one's).
+    pub(crate) fn merge(&mut self, other: &CohortActivity) {
         for (&p, &n) in &other.sizes {
             *self.sizes.entry(p).or_default() += n;
         }

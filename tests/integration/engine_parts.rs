@@ -734,12 +734,23 @@ fn customer_table_parts_equal_the_gathered_table() {
     let out = dir.path().join("customers");
     let opts = SummaryOptions::weekly().calibration_end("2024-09-30");
     let engine = datafusion(3_000, 2, None);
-    let (first, _) = customer_table_parts(&tx, &opts, &engine, &out).unwrap();
+    let (first, _) = customer_table_parts(&tx, &opts, None, &engine, &out).unwrap();
+    // Without a cohort period there are no cohorts, as for the gathered table.
+    match first.cohorts() {
+        Err(Error::InvalidOption { option, .. }) => assert_eq!(option, "cohorts.period"),
+        other => panic!("{other:?}"),
+    }
     let tx = with_late_channel(dir.path(), &first.parts.files);
-    let (parts, run) = customer_table_parts(&tx, &opts, &engine, &out).unwrap();
+    let month = Some(CohortPeriod::Month);
+    let (parts, run) = customer_table_parts(&tx, &opts, month, &engine, &out).unwrap();
     assert_eq!(run.engine, "datafusion");
     assert!(parts.parts.files.len() > 2);
-    let (table, _) = customer_table(&tx, &opts, None, &patronage::engine::Engine::Memory).unwrap();
+    let (table, _) = customer_table(&tx, &opts, month, &patronage::engine::Engine::Memory).unwrap();
+    // The cohorts merged from the blocks are the gathered table's.
+    assert_eq!(
+        parts.cohorts().unwrap(),
+        patronage::stages::cohorts::cohorts(&table).unwrap()
+    );
     let all = read_files(&parts.parts.files);
     assert_eq!(all.schema(), table.frame().schema());
     assert!(all.equals_missing(table.frame()));
@@ -780,9 +791,9 @@ fn profitability_on_part_files_equals_the_gathered_stage() {
     );
     let opts = SummaryOptions::weekly();
     let engine = datafusion(3_000, 2, None);
-    let (first, _) = customer_table_parts(&tx, &opts, &engine, &table_dir).unwrap();
+    let (first, _) = customer_table_parts(&tx, &opts, None, &engine, &table_dir).unwrap();
     let tx = with_late_channel(dir.path(), &first.parts.files);
-    let (parts, _) = customer_table_parts(&tx, &opts, &engine, &table_dir).unwrap();
+    let (parts, _) = customer_table_parts(&tx, &opts, None, &engine, &table_dir).unwrap();
     let rfm = parts.parts.rfm(&RfmOptions::default(), &rfm_dir).unwrap();
     let table = tx.customer_table(&opts, None).unwrap();
     let gathered_rfm = table

@@ -213,7 +213,8 @@ pub(crate) fn on_table_parts<T>(
         let options = summary_options(input, time)?;
         let tx = load(input)?;
         let engine = input.engine.apply(Engine::Memory)?;
-        let (parts, _) = patronage::engine::customer_table_parts(&tx, &options, &engine, dir)?;
+        let (parts, _) =
+            patronage::engine::customer_table_parts(&tx, &options, None, &engine, dir)?;
         report_cleaning(input, &parts.parts.report)?;
         Ok(parts)
     };

@@ -85,7 +85,7 @@ impl TableParts {
     /// let options = SummaryOptions::weekly();
     /// let model = CostModel::from_path("datasets/costs_example.toml")?;
     /// let tmp = std::env::temp_dir().join(format!("patronage-doc-profit-{}", std::process::id()));
-    /// let (table, _) = customer_table_parts(&tx, &options, &Engine::Memory, &tmp.join("customers"))?;
+    /// let (table, _) = customer_table_parts(&tx, &options, None, &Engine::Memory, &tmp.join("customers"))?;
     /// let rfm = table.parts.rfm(&RfmOptions::default(), &tmp.join("rfm"))?;
     /// let on_parts = table.profitability(&model, None, Split::Median, MatrixAxis::Margin, &rfm, &tmp.join("profit"))?;
     /// let gathered = analyse_customers(&summary(&tx, &options, None)?, &model, None, Split::Median)?;

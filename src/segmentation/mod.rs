@@ -1329,6 +1329,21 @@ fn profiles(
 #[cfg(feature = "frames")]
 const CHANNEL_LINES: &str = "channel_lines_";
 
+/// The error for the channel mix of a table without channel columns.
+#[cfg(feature = "frames")]
+pub(crate) fn no_channel() -> Error {
+    Error::MissingColumn {
+        column: "channel".into(),
+        available: "the transactions have no channel column mapped (--channel-col)".into(),
+    }
+}
+
+/// The name of a channel's share column in [`channel_shares`].
+#[cfg(feature = "frames")]
+pub(crate) fn share_column(channel: &str) -> String {
+    format!("channel_share_{channel}")
+}
+
 /// Channel mix per customer: `customer_id` and one `channel_share_<channel>` column per
 /// channel with the share of the customer's purchase rows (returns left out) in that
 /// channel, in the row order of `customers`, from the per-channel line counts of a
@@ -1369,10 +1384,7 @@ pub fn channel_shares(customers: &DataFrame) -> Result<DataFrame> {
         })
         .collect::<Result<_>>()?;
     if channels.is_empty() {
-        return Err(Error::MissingColumn {
-            column: "channel".into(),
-            available: "the transactions have no channel column mapped (--channel-col)".into(),
-        });
+        return Err(no_channel());
     }
     let n = customers.height();
     let totals: Vec<f64> = (0..n)
@@ -1385,10 +1397,7 @@ pub fn channel_shares(customers: &DataFrame) -> Result<DataFrame> {
             .zip(&totals)
             .map(|(&l, &t)| if t > 0.0 { l / t } else { 0.0 })
             .collect();
-        cols.push(Column::new(
-            format!("channel_share_{channel}").into(),
-            shares,
-        ));
+        cols.push(Column::new(share_column(&channel).into(), shares));
     }
     Ok(DataFrame::new_infer_height(cols)?)
 }

@@ -678,14 +678,18 @@ fn the_cli_segments_part_files_equal_to_the_one_file_run() {
     let (code, out, err) = patronage(&[&common[..], &["recency_days"], &on_parts[..]].concat());
     assert_eq!(code, 0, "{err}");
     assert!(out.is_empty() && err.contains("segment"), "{err}");
-    // The channel mix is refused before the input is read.
-    let (code, _, err) =
-        patronage(&[&common[..], &["recency_days,channel_mix"], &on_parts[..]].concat());
-    assert_eq!(code, 2, "{err}");
-    assert!(
-        err.contains("channel_mix") && !err.contains("rows read"),
-        "{err}"
-    );
+    // With the channel mix: the whole table's parts, and the one-file run's segments.
+    let mix = "recency_days,n_purchases,channel_mix";
+    let (code, one_json, err) =
+        patronage(&[&common[..], &[mix, "--json", "-o", one.to_str().unwrap()]].concat());
+    assert_eq!(code, 0, "{err}");
+    let (code, json, err) = patronage(&[&common[..], &[mix, "--json"], &on_parts[..]].concat());
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(json, one_json);
+    let (_, all) = read_part_dir(&parts_dir);
+    assert!(all.column("channel_share_web").is_ok());
+    assert!(all.equals_missing(&patronage::io::read_table(&one).unwrap()));
+    assert!(hidden_entries(dir.path()).is_empty());
     // --part-files needs the directory.
     let (code, _, err) = patronage(&["segment", file, "--part-files"]);
     assert_eq!(code, 2, "{err}");
@@ -988,4 +992,76 @@ fn the_cli_prices_part_files_equal_to_the_one_file_run() {
     // --part-files needs the directory.
     let (code, _, err) = patronage(&["profitability", file, "--part-files"]);
     assert_eq!(code, 2, "{err}");
+}
+
+/// The segmentation with the channel mix on customer table part files equals the
+/// gathered stage on the gathered table, with a channel only the last block sees.
+#[test]
+fn channel_mix_segmentation_on_table_parts_equals_the_gathered_stage() {
+    use patronage::engine::customer_table_parts;
+    use patronage::segmentation::{KChoice, SegmentationSpec};
+    use patronage::stages::segment::{SegmentSettings, segment};
+    let dir = tempfile::tempdir().unwrap();
+    let tx = simulated_parquet(dir.path(), 61);
+    let (table_dir, seg_dir) = (dir.path().join("customers"), dir.path().join("segments"));
+    let opts = SummaryOptions::weekly();
+    let engine = datafusion(3_000, 2, None);
+    let (first, _) = customer_table_parts(&tx, &opts, None, &engine, &table_dir).unwrap();
+    let tx = with_late_channel(dir.path(), &first.parts.files);
+    let (parts, _) = customer_table_parts(&tx, &opts, None, &engine, &table_dir).unwrap();
+    assert!(parts.channels.iter().any(|c| c == "kiosk"));
+    let table = tx.customer_table(&opts, None).unwrap();
+    let summary = table.summary().unwrap();
+    for spec in [
+        SegmentationSpec::default().k(KChoice::Fixed(3)),
+        SegmentationSpec::default()
+            .k(KChoice::Range(2, 4))
+            .fit_sample(1_000),
+    ] {
+        let settings = SegmentSettings::new(spec, true);
+        let on_parts = parts.segment(&settings, None, &seg_dir).unwrap();
+        let gathered = segment(summary.frame(), Some(&table), &settings, None).unwrap();
+        assert_eq!(on_parts.segmentation, gathered.segmentation);
+        let frame = gathered.frame().unwrap();
+        assert!(frame.column("channel_share_kiosk").is_ok());
+        let all = read_files(&on_parts.files);
+        assert_eq!(all.schema(), frame.schema());
+        assert!(all.equals_missing(&frame));
+    }
+    // Without the mix, the table's parts segment as the summary's do.
+    let settings = SegmentSettings::new(SegmentationSpec::default().k(KChoice::Fixed(2)), false);
+    let on_parts = parts.segment(&settings, None, &seg_dir).unwrap();
+    let gathered = segment(summary.frame(), None, &settings, None).unwrap();
+    assert_eq!(on_parts.segmentation, gathered.segmentation);
+    assert!(hidden_entries(dir.path()).is_empty());
+
+    // A log without channels: the gathered stage's missing column, and no output.
+    let mut no_channel = patronage::io::read_table(dir.path().join("sim.parquet")).unwrap();
+    no_channel.drop_in_place("channel").unwrap();
+    let tx = Transactions::from_frame(no_channel, TransactionSchema::default()).unwrap();
+    let plain = dir.path().join("plain");
+    let (parts, _) =
+        customer_table_parts(&tx, &opts, None, &patronage::engine::Engine::Memory, &plain).unwrap();
+    let table = tx.customer_table(&opts, None).unwrap();
+    let settings = SegmentSettings::new(SegmentationSpec::default().k(KChoice::Fixed(2)), true);
+    let fresh = dir.path().join("never");
+    match (
+        parts.segment(&settings, None, &fresh),
+        segment(
+            table.summary().unwrap().frame(),
+            Some(&table),
+            &settings,
+            None,
+        ),
+    ) {
+        (
+            Err(Error::MissingColumn { column, available }),
+            Err(Error::MissingColumn {
+                column: c,
+                available: a,
+            }),
+        ) => assert_eq!((column, available), (c, a)),
+        (a, b) => panic!("{:?} / {:?}", a.map(|p| p.files), b.map(|_| ())),
+    }
+    assert!(!fresh.exists());
 }

@@ -288,7 +288,8 @@ pub(crate) enum Command {
         /// summary part (see `summary --part-files`): the summary is written block by
         /// block and only the features (a few numbers a customer) are gathered for the
         /// clustering, never the customer rows. The segments, model and profiles are
-        /// the one-file run's, exactly. Not with channel_mix.
+        /// the one-file run's, exactly. With channel_mix the whole customer table is
+        /// written as part files instead (it holds the per-channel counts).
         #[arg(long, requires = "output")]
         part_files: bool,
     },

@@ -8,12 +8,17 @@ use std::path::{Path, PathBuf};
 use polars::prelude::DataFrame;
 
 use super::{ClvParts, changed};
+use crate::engine::TableParts;
 use crate::engine::{PartDir, SummaryParts, part_columns, read_part};
 use crate::error::{Error, Result};
-use crate::segmentation::{PROFIT, REVENUE, SegmentColumns, Segmentation, ks_for, resolve};
+use crate::segmentation::{
+    FeatureSpec, PROFIT, REVENUE, Scale, SegmentColumns, Segmentation, SegmentationSpec,
+    channel_shares, ks_for, no_channel, resolve, share_column,
+};
 use crate::stages::segment::{
     CLV_COLUMNS, CLV_SCORES, SegmentSettings, different_customers, same_customers,
 };
+use crate::transactions::aggregate::lines_column;
 
 /// The segmentation written as part files by [`SummaryParts::segment`]: one per summary
 /// part, in the same order, each with
@@ -40,8 +45,64 @@ struct Plan {
     summary: Vec<String>,
     /// Features that are CLV scores, read from the CLV parts.
     clv: Vec<String>,
+    /// The channels' line counts the shares are computed from (empty without the
+    /// channel mix).
+    mix: Vec<String>,
+    /// The channel share features computed from `mix`.
+    shares: Vec<String>,
     /// The features as the gathered stage resolves them (`tenure` may read `T`).
     features: Vec<String>,
+}
+
+impl TableParts {
+    /// [`SummaryParts::segment`] on the whole customer table's parts, where the channel
+    /// mix is available: with `settings.channel_mix` each customer's channel shares
+    /// (`channel_share_<channel>`, standardised) are computed from its part's
+    /// per-channel line counts and added as features, as the gathered
+    /// [`segment`](crate::stages::segment::segment) adds them from the gathered table.
+    /// The result equals the gathered stage's, field for field, and the files its frame.
+    ///
+    /// # Errors
+    ///
+    /// As [`SummaryParts::segment`], less the channel mix's refusal; the gathered
+    /// stage's [`Error::MissingColumn`] (`channel`) for the channel mix of a table
+    /// without channels.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use patronage::engine::{Engine, customer_table_parts};
+    /// use patronage::prelude::*;
+    /// use patronage::segmentation::{KChoice, SegmentationSpec};
+    /// use patronage::stages::segment::{SegmentSettings, segment};
+    /// let tx = Transactions::scan("datasets/retail_sample.csv", TransactionSchema::default())?;
+    /// let options = SummaryOptions::weekly();
+    /// let tmp = std::env::temp_dir().join(format!("patronage-doc-mix-{}", std::process::id()));
+    /// let (parts, _) = customer_table_parts(&tx, &options, None, &Engine::Memory, &tmp.join("customers"))?;
+    /// let settings = SegmentSettings::new(SegmentationSpec::default().k(KChoice::Fixed(3)), true);
+    /// let on_parts = parts.segment(&settings, None, &tmp.join("segments"))?;
+    /// let table = tx.customer_table(&options, None)?;
+    /// let gathered = segment(table.summary()?.frame(), Some(&table), &settings, None)?;
+    /// assert_eq!(on_parts.segmentation, gathered.segmentation);
+    /// std::fs::remove_dir_all(&tmp).unwrap();
+    /// # Ok::<(), patronage::Error>(())
+    /// ```
+    pub fn segment(
+        &self,
+        settings: &SegmentSettings,
+        clv: Option<&ClvParts>,
+        out: &Path,
+    ) -> Result<SegmentParts> {
+        let mix = if settings.channel_mix {
+            if self.channels.is_empty() {
+                return Err(no_channel());
+            }
+            self.channels.clone()
+        } else {
+            Vec::new()
+        };
+        self.parts.segment_with(settings, mix, clv, out)
+    }
 }
 
 impl SummaryParts {
@@ -106,10 +167,33 @@ impl SummaryParts {
         if settings.channel_mix {
             return Err(Error::invalid(
                 "segmentation.channel_mix",
-                "the channel mix needs the customer table's per-channel counts, which summary part files do not hold: segment the gathered customer table for it",
+                "the channel mix needs the customer table's per-channel counts, which summary part files do not hold: write the customer table as part files (customer_table_parts) and segment those",
             ));
         }
-        let spec = &settings.spec;
+        self.segment_with(settings, Vec::new(), clv, out)
+    }
+
+    /// [`SummaryParts::segment`] with the channel shares of `mix` (the parts'
+    /// `channel_lines_<channel>` columns) added as standardised features, as the
+    /// gathered stage adds them.
+    fn segment_with(
+        &self,
+        settings: &SegmentSettings,
+        mix: Vec<String>,
+        clv: Option<&ClvParts>,
+        out: &Path,
+    ) -> Result<SegmentParts> {
+        let mut spec = settings.spec.clone();
+        for share in mix.iter().map(|c| share_column(c)) {
+            if !spec.features.iter().any(|f| f.column == share) {
+                spec.features.push(FeatureSpec {
+                    column: share,
+                    log1p: false,
+                    scale: Scale::Standardize,
+                });
+            }
+        }
+        let spec = &spec;
         ks_for(spec, usize::try_from(self.customers).unwrap_or(usize::MAX))?;
         if let Some(clv) = clv
             && clv.files.len() != self.files.len()
@@ -117,7 +201,7 @@ impl SummaryParts {
             return Err(other_clv_customers());
         }
         let mut dir = PartDir::new(out)?;
-        let plan = self.plan(settings, clv)?;
+        let plan = self.plan(spec, &mix, clv)?;
         // The gathered frame is dropped once its numbers are out: the clustering's own
         // copies are what it needs (0.8 GB less at 35M customers, three features).
         let columns = SegmentColumns::of(&self.gather(&plan, clv)?, spec)?;
@@ -128,13 +212,12 @@ impl SummaryParts {
         names.extend(
             plan.features
                 .iter()
-                .filter(|f| !plan.clv.contains(f))
+                .filter(|f| !plan.clv.contains(f) && !plan.shares.contains(f))
                 .cloned(),
         );
         let mut offset = 0;
         for (i, path) in self.files.iter().enumerate() {
-            let customers =
-                self.part_with_clv(path, &names, clv.map(|c| &c.files[i]), &plan.clv)?;
+            let customers = self.part_with(path, &names, clv.map(|c| &c.files[i]), &plan)?;
             let rows = customers.height();
             let assignments = segmentation
                 .assignments
@@ -154,19 +237,28 @@ impl SummaryParts {
         })
     }
 
-    /// The columns to gather, from the first part's schema (every part has the same).
-    fn plan(&self, settings: &SegmentSettings, clv: Option<&ClvParts>) -> Result<Plan> {
+    /// The columns to gather, from the first part's schema (every part has the same),
+    /// with the shares of the channels `mix` computed from the parts.
+    fn plan(
+        &self,
+        spec: &SegmentationSpec,
+        mix: &[String],
+        clv: Option<&ClvParts>,
+    ) -> Result<Plan> {
         let mut available = match self.files.first() {
             Some(path) => part_columns(path)?,
             None => Vec::new(),
         };
         let clv_names: &[&str] = if clv.is_some() { &CLV_COLUMNS } else { &[] };
-        // The gathered stage adds the CLV columns to the customers (replacing any of
-        // the same name), so they are listed as it would list them.
-        available.retain(|c| !clv_names.contains(&c.as_str()));
+        let shares: Vec<String> = mix.iter().map(|c| share_column(c)).collect();
+        // The gathered stage adds the CLV columns and then the channel shares to the
+        // customers (replacing any of the same name), so they are listed as it would
+        // list them.
+        available.retain(|c| !clv_names.contains(&c.as_str()) && !shares.contains(c));
         available.extend(clv_names.iter().map(|c| c.to_string()));
+        available.extend(shares.iter().cloned());
         let has = |c: &str| available.iter().any(|a| a == c);
-        let features: Vec<String> = resolve(&settings.spec.features, has)
+        let features: Vec<String> = resolve(&spec.features, has)
             .into_iter()
             .map(|f| f.column)
             .collect();
@@ -178,6 +270,7 @@ impl SummaryParts {
         }
         let (clv_features, mut summary): (Vec<String>, Vec<String>) = features
             .iter()
+            .filter(|f| !shares.contains(f))
             .cloned()
             .partition(|f| clv_names.contains(&f.as_str()));
         for money in [REVENUE, PROFIT] {
@@ -188,6 +281,8 @@ impl SummaryParts {
         Ok(Plan {
             summary,
             clv: clv_features,
+            mix: mix.iter().map(|c| lines_column(c)).collect(),
+            shares,
             features,
         })
     }
@@ -196,14 +291,16 @@ impl SummaryParts {
     /// `plan.summary` and `plan.clv` columns (no ids).
     fn gather(&self, plan: &Plan, clv: Option<&ClvParts>) -> Result<DataFrame> {
         let mut names = plan.summary.clone();
-        if clv.is_some() {
-            // The CLV parts are checked against the summary's ids part by part.
+        let with_ids = clv.is_some() || !plan.mix.is_empty();
+        if with_ids {
+            // The CLV parts are checked against the summary's ids part by part; the
+            // channel shares are computed with their customers' ids.
             names.push("customer_id".into());
         }
         let mut gathered: Option<DataFrame> = None;
         for (i, path) in self.files.iter().enumerate() {
-            let mut part = self.part_with_clv(path, &names, clv.map(|c| &c.files[i]), &plan.clv)?;
-            if clv.is_some() {
+            let mut part = self.part_with(path, &names, clv.map(|c| &c.files[i]), plan)?;
+            if with_ids {
                 part.drop_in_place("customer_id")?;
             }
             match &mut gathered {
@@ -218,24 +315,33 @@ impl SummaryParts {
         })
     }
 
-    /// The columns `names` of a summary part, with the CLV columns `clv_names` of the
-    /// matching CLV part added after checking that both list the same customers.
-    fn part_with_clv(
+    /// The columns `names` of a summary part, with the CLV columns `plan.clv` of the
+    /// matching CLV part added after checking that both list the same customers, and
+    /// the channel shares `plan.shares` computed from the part's `plan.mix` columns.
+    fn part_with(
         &self,
         path: &Path,
         names: &[String],
         clv_path: Option<&PathBuf>,
-        clv_names: &[String],
+        plan: &Plan,
     ) -> Result<DataFrame> {
         let as_str: Vec<&str> = names.iter().map(String::as_str).collect();
         let mut part = read_part(path, Some(&as_str))?;
         if let Some(clv_path) = clv_path {
             let mut wanted: Vec<&str> = vec!["customer_id"];
-            wanted.extend(clv_names.iter().map(String::as_str));
+            wanted.extend(plan.clv.iter().map(String::as_str));
             let scores = read_part(clv_path, Some(&wanted))?;
             same_customers(&part, &scores, "clv", CLV_SCORES)?;
-            for name in clv_names {
+            for name in &plan.clv {
                 part.with_column(scores.column(name)?.clone())?;
+            }
+        }
+        if !plan.mix.is_empty() {
+            let mut wanted: Vec<&str> = vec!["customer_id"];
+            wanted.extend(plan.mix.iter().map(String::as_str));
+            let shares = channel_shares(&read_part(path, Some(&wanted))?)?;
+            for c in shares.columns().iter().skip(1) {
+                part.with_column(c.clone())?;
             }
         }
         Ok(part)

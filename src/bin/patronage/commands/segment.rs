@@ -3,18 +3,21 @@
 //! JSON), then the segmentation stage (`stages::segment::segment`, which adds the CLV
 //! columns and, for `channel_mix`, the channel shares); prints the segment profiles on
 //! stderr, optionally saves the model, and writes the assignments and/or the JSON
-//! summary. With `--part-files` the summary (and the CLV scores, when a feature needs
-//! them) are written as part files in hidden directories and segmented from there, and
-//! the assignments are written as part files.
+//! summary. With `--part-files` the summary (the whole customer table for the channel
+//! mix, and the CLV scores when a feature needs them) are written as part files in
+//! hidden directories and segmented from there, and the assignments are written as part
+//! files.
 
 use std::path::PathBuf;
 
+use patronage::engine::{SummaryParts, TableParts};
 use patronage::segmentation::{KRule, Segmentation};
 use patronage::stages::clv::{ClvSettings, ScoringPeriod, clv_table};
+use patronage::stages::parts::ClvParts;
 use patronage::stages::segment::{CLV_COLUMNS, SegmentSettings, segment};
 
 use crate::args::{InputArgs, TimeArgs};
-use crate::input::{customer_table, hidden_beside, on_summary_parts};
+use crate::input::{customer_table, hidden_beside, on_summary_parts, on_table_parts};
 use crate::print::{
     emit, grouped, percent, print_notes, print_parts_written, text_table, to_json_text,
 };
@@ -78,20 +81,17 @@ pub(crate) fn run_segment(
         .iter()
         .any(|f| CLV_COLUMNS.contains(&f.column.as_str()));
     if let (true, Some(dir)) = (part_files, output) {
-        if wants_mix {
-            // Refused before the summary is written, not after.
-            return Err(usage(
-                "--features",
-                "channel_mix needs the customer table's per-channel counts, which the summary's part files do not hold: leave out --part-files for it".into(),
-            ));
-        }
-        let settings = SegmentSettings::new(spec, false);
-        // The cost, as the one-file run's customer table reads it: `gross_profit` gives the
-        // profiles' profit shares.
-        let cost = [patronage::io::OptionalRole::Cost];
-        let (parts, notes) = on_summary_parts(input, time, &cost, dir, |summary| {
+        let settings = SegmentSettings::new(spec, wants_mix);
+        // The segments of the summary's parts, or of the whole table's (which hold the
+        // per-channel counts) for the channel mix, with the CLV scores when a feature
+        // needs them.
+        let segment_on = |summary: &SummaryParts, table: Option<&TableParts>| {
+            let seg = |clv: Option<&ClvParts>| match table {
+                Some(table) => table.segment(&settings, clv, dir),
+                None => summary.segment(&settings, clv, dir),
+            };
             if !needs_clv {
-                return Ok((summary.segment(&settings, None, dir)?, Vec::new()));
+                return Ok((seg(None)?, Vec::new()));
             }
             // The CLV scores go to a hidden directory beside the output, as the summary
             // does: they are only the segmentation's input.
@@ -100,11 +100,22 @@ pub(crate) fn run_segment(
                 .clv(&ClvSettings::default(), ScoringPeriod::default(), &clv_dir)
                 .and_then(|clv| {
                     print_notes(&clv.notes);
-                    Ok((summary.segment(&settings, Some(&clv), dir)?, clv.notes))
+                    Ok((seg(Some(&clv))?, clv.notes))
                 });
             let _ = std::fs::remove_dir_all(&clv_dir);
             result
-        })?;
+        };
+        let (parts, notes) = if wants_mix {
+            // Every role, as the one-file run's customer table reads them.
+            on_table_parts(input, time, dir, |table| {
+                segment_on(&table.parts, Some(table))
+            })?
+        } else {
+            // The cost, as the one-file run's customer table reads it: `gross_profit`
+            // gives the profiles' profit shares.
+            let cost = [patronage::io::OptionalRole::Cost];
+            on_summary_parts(input, time, &cost, dir, |summary| segment_on(summary, None))?
+        };
         describe(&parts.segmentation, &notes, json, save_model)?;
         print_parts_written("segments", &parts.dir, parts.files.len());
         return Ok(());

@@ -1,10 +1,14 @@
-//! The per-customer summary written as Parquet part files, one per engine block, so a
-//! summary larger than memory is never gathered ([`super::summary_parts`]).
+//! The per-customer summary, or the whole customer table, written as Parquet part
+//! files, one per engine block, so a table larger than memory is never gathered
+//! ([`super::summary_parts`], [`super::customer_table_parts`]). A whole table's part
+//! whose block never saw a channel is written again with that channel's counts at zero
+//! once every block is read, and the blocks' cohort activity is merged as they go.
 //!
 //! Each block's summary is written as soon as the block is aggregated, with the block's
 //! own observation end (the last date among its rows). Only when every block is read is
 //! the whole input's observation end known; the parts made with an earlier one are read
-//! back and their `T`, `recency_days` and `duration_holdout` set again, as
+//! back and their `T`, `recency_days` and `duration_holdout` (and a table's
+//! `tenure_months`) set again, as
 //! [`CustomerTable::merge`] does for gathered blocks. They are few: a block of many
 //! customers almost always holds the last date. The rules that need every row (strict
 //! mode, an input with no usable row, a calibration end before the first purchase) are
@@ -74,8 +78,9 @@ pub struct SummaryParts {
 /// block never saw counts zero there, as when the blocks are gathered). Its `parts` are
 /// read like summary parts, so the summary's stages ([`SummaryParts::rfm`],
 /// [`SummaryParts::clv`], [`SummaryParts::segment`]) run on them unchanged; the
-/// profitability stage ([`TableParts::profitability`]) needs the activity columns only
-/// these parts hold.
+/// profitability stage ([`TableParts::profitability`]) and the segmentation's channel
+/// mix ([`TableParts::segment`]) need the activity and channel columns only these parts
+/// hold.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct TableParts {

@@ -45,6 +45,10 @@ use crate::error::Result;
 use crate::io::frame::{customer_ids_as_text, nullable_f64};
 #[cfg(feature = "frames")]
 use crate::stats;
+// [`cost_table`] with the activity counts already read: the part-file stage reads them
+// once for every part.
+#[cfg(feature = "frames")]
+pub(crate) use customers::cost_frame;
 #[cfg(feature = "frames")]
 pub(crate) use matrix::Numbering;
 #[cfg(feature = "frames")]
@@ -166,22 +170,7 @@ pub fn cost_table(
     activity: Option<&DataFrame>,
 ) -> Result<DataFrame> {
     let counts = activity.map(activity_counts).transpose()?;
-    cost_table_with_counts(customers, model, counts.as_ref())
-}
-
-/// [`cost_table`] with the activity table's counts already read
-/// ([`activity_counts`]): the part-file stage reads them once for every part.
-///
-/// # Errors
-///
-/// As [`cost_table`], less the activity table's.
-#[cfg(feature = "frames")]
-pub(crate) fn cost_table_with_counts(
-    customers: &DataFrame,
-    model: &CostModel,
-    counts: Option<&std::collections::HashMap<String, (f64, f64)>>,
-) -> Result<DataFrame> {
-    customers::cost_frame(customers, model, counts)
+    cost_frame(customers, model, counts.as_ref())
 }
 
 /// The matrix, whale curve, pyramid, grid and RFM cross-tab of a [`cost_table`]. With

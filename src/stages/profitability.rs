@@ -92,8 +92,24 @@ pub const NO_RATES: &str = "no cost-to-serve rate is set, so every customer woul
 nothing to serve and the matrix would have no cost axis: give the rates your business \
 pays (costs.per_order, costs.per_line, costs.per_delivery, costs.per_return, ...)";
 
-/// Fails unless `model` prices some activity ([`CostModel::prices_activity`]).
-pub(crate) fn check_rates(model: &CostModel) -> Result<()> {
+/// Fails unless `model` prices some activity ([`CostModel::prices_activity`]): the
+/// stage's first check, for a caller that wants it before reading the input.
+///
+/// # Errors
+///
+/// [`crate::Error::InvalidOption`] with option `costs` and [`NO_RATES`] when every rate
+/// is zero.
+///
+/// # Example
+///
+/// ```
+/// use patronage::profitability::CostModel;
+/// use patronage::stages::profitability::check_rates;
+/// assert!(check_rates(&CostModel::from_toml("per_order = 2.5")?).is_ok());
+/// assert!(matches!(check_rates(&CostModel::default()), Err(patronage::Error::InvalidOption { option, .. }) if option == "costs"));
+/// # Ok::<(), patronage::Error>(())
+/// ```
+pub fn check_rates(model: &CostModel) -> Result<()> {
     if model.prices_activity() {
         Ok(())
     } else {

@@ -215,6 +215,13 @@ const SUMMARY_COLUMNS: [&str; 11] = [
     "recency_days",
 ];
 
+/// Whether `name` is one of the summary's columns (those [`CustomerTable::summary`]
+/// keeps, with the cost and the calibration columns): what a stage that reads the
+/// summary sees of a whole table.
+pub(crate) fn is_summary_column(name: &str) -> bool {
+    name == "gross_profit" || SUMMARY_COLUMNS.contains(&name) || CALIBRATION_COLUMNS.contains(&name)
+}
+
 /// The calibration and holdout columns of the summary.
 const CALIBRATION_COLUMNS: [&str; 7] = [
     "frequency_cal",

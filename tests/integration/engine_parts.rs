@@ -695,9 +695,36 @@ fn the_cli_segments_part_files_equal_to_the_one_file_run() {
     assert_eq!(code, 2, "{err}");
 }
 
-/// The simulated log of [`simulated_parquet`] with the rows of the first customer of the
-/// last of `parts` (its id order) moved to a channel no other customer uses, so the
-/// earlier blocks never see it; returns the transactions read again.
+/// The simulated log of [`simulated_parquet`] (`seed`) as customer table parts in
+/// `dir/customers` (DataFusion blocks of 3,000 rows, no cohorts), then the rows of the
+/// first customer of the last part (its id order) moved to a channel no other customer
+/// uses, so the earlier blocks never see it, and the parts written again with `cohorts`.
+/// Returns the changed log, the first parts and the second.
+fn late_channel_parts(
+    dir: &Path,
+    seed: u64,
+    opts: &SummaryOptions,
+    cohorts: Option<CohortPeriod>,
+) -> (
+    Transactions,
+    patronage::engine::TableParts,
+    patronage::engine::TableParts,
+) {
+    use patronage::engine::customer_table_parts;
+    let (tx, out, engine) = (
+        simulated_parquet(dir, seed),
+        dir.join("customers"),
+        datafusion(3_000, 2, None),
+    );
+    let (first, _) = customer_table_parts(&tx, opts, None, &engine, &out).unwrap();
+    let tx = with_late_channel(dir, &first.parts.files);
+    let (parts, run) = customer_table_parts(&tx, opts, cohorts, &engine, &out).unwrap();
+    assert_eq!(run.engine, "datafusion");
+    (tx, first, parts)
+}
+
+/// The log in `dir` with the rows of the first customer of the last of `parts` moved to
+/// the channel `kiosk`; returns the transactions read again.
 fn with_late_channel(dir: &Path, parts: &[PathBuf]) -> Transactions {
     let last = patronage::io::read_table(parts.last().unwrap()).unwrap();
     let id = last
@@ -732,22 +759,16 @@ fn with_late_channel(dir: &Path, parts: &[PathBuf]) -> Transactions {
 /// column, with a channel only the last block sees counted zero in the earlier parts.
 #[test]
 fn customer_table_parts_equal_the_gathered_table() {
-    use patronage::engine::{customer_table, customer_table_parts};
+    use patronage::engine::customer_table;
     let dir = tempfile::tempdir().unwrap();
-    let tx = simulated_parquet(dir.path(), 43);
-    let out = dir.path().join("customers");
     let opts = SummaryOptions::weekly().calibration_end("2024-09-30");
-    let engine = datafusion(3_000, 2, None);
-    let (first, _) = customer_table_parts(&tx, &opts, None, &engine, &out).unwrap();
+    let month = Some(CohortPeriod::Month);
+    let (tx, first, parts) = late_channel_parts(dir.path(), 43, &opts, month);
     // Without a cohort period there are no cohorts, as for the gathered table.
     match first.cohorts() {
         Err(Error::InvalidOption { option, .. }) => assert_eq!(option, "cohorts.period"),
         other => panic!("{other:?}"),
     }
-    let tx = with_late_channel(dir.path(), &first.parts.files);
-    let month = Some(CohortPeriod::Month);
-    let (parts, run) = customer_table_parts(&tx, &opts, month, &engine, &out).unwrap();
-    assert_eq!(run.engine, "datafusion");
     assert!(parts.parts.files.len() > 2);
     let (table, _) = customer_table(&tx, &opts, month, &patronage::engine::Engine::Memory).unwrap();
     // The cohorts merged from the blocks are the gathered table's.
@@ -783,21 +804,12 @@ fn customer_table_parts_equal_the_gathered_table() {
 /// rate and an activity table; and the gathered stage's errors.
 #[test]
 fn profitability_on_part_files_equals_the_gathered_stage() {
-    use patronage::engine::customer_table_parts;
     use patronage::profitability::{CostModel, MatrixAxis, Split, analyse_table, cost_table};
     use patronage::stages::profitability::customer_frame;
     let dir = tempfile::tempdir().unwrap();
-    let tx = simulated_parquet(dir.path(), 47);
-    let (table_dir, rfm_dir, out) = (
-        dir.path().join("customers"),
-        dir.path().join("rfm"),
-        dir.path().join("profit"),
-    );
+    let (rfm_dir, out) = (dir.path().join("rfm"), dir.path().join("profit"));
     let opts = SummaryOptions::weekly();
-    let engine = datafusion(3_000, 2, None);
-    let (first, _) = customer_table_parts(&tx, &opts, None, &engine, &table_dir).unwrap();
-    let tx = with_late_channel(dir.path(), &first.parts.files);
-    let (parts, _) = customer_table_parts(&tx, &opts, None, &engine, &table_dir).unwrap();
+    let (tx, _, parts) = late_channel_parts(dir.path(), 47, &opts, None);
     let rfm = parts.parts.rfm(&RfmOptions::default(), &rfm_dir).unwrap();
     let table = tx.customer_table(&opts, None).unwrap();
     let gathered_rfm = table
@@ -999,16 +1011,12 @@ fn the_cli_prices_part_files_equal_to_the_one_file_run() {
 #[test]
 fn channel_mix_segmentation_on_table_parts_equals_the_gathered_stage() {
     use patronage::engine::customer_table_parts;
-    use patronage::segmentation::{KChoice, SegmentationSpec};
+    use patronage::segmentation::{FeatureSpec, KChoice, SegmentationSpec};
     use patronage::stages::segment::{SegmentSettings, segment};
     let dir = tempfile::tempdir().unwrap();
-    let tx = simulated_parquet(dir.path(), 61);
-    let (table_dir, seg_dir) = (dir.path().join("customers"), dir.path().join("segments"));
+    let seg_dir = dir.path().join("segments");
     let opts = SummaryOptions::weekly();
-    let engine = datafusion(3_000, 2, None);
-    let (first, _) = customer_table_parts(&tx, &opts, None, &engine, &table_dir).unwrap();
-    let tx = with_late_channel(dir.path(), &first.parts.files);
-    let (parts, _) = customer_table_parts(&tx, &opts, None, &engine, &table_dir).unwrap();
+    let (tx, _, parts) = late_channel_parts(dir.path(), 61, &opts, None);
     assert!(parts.channels.iter().any(|c| c == "kiosk"));
     let table = tx.customer_table(&opts, None).unwrap();
     let summary = table.summary().unwrap();
@@ -1027,6 +1035,33 @@ fn channel_mix_segmentation_on_table_parts_equals_the_gathered_stage() {
         let all = read_files(&on_parts.files);
         assert_eq!(all.schema(), frame.schema());
         assert!(all.equals_missing(&frame));
+    }
+    // A column of the table that the summary does not hold (a channel's line count, the
+    // orders) is not a feature, on parts as in the gathered stage: the same missing
+    // column, with the same list of columns.
+    for feature in ["channel_lines_web", "orders"] {
+        let spec = SegmentationSpec::default()
+            .features(vec![FeatureSpec::parse(feature).unwrap()])
+            .k(KChoice::Fixed(2));
+        for mix in [true, false] {
+            let settings = SegmentSettings::new(spec.clone(), mix);
+            match (
+                parts.segment(&settings, None, &seg_dir),
+                segment(summary.frame(), Some(&table), &settings, None),
+            ) {
+                (
+                    Err(Error::MissingColumn { column, available }),
+                    Err(Error::MissingColumn {
+                        column: c,
+                        available: a,
+                    }),
+                ) => {
+                    assert_eq!(column, feature);
+                    assert_eq!((column, available), (c, a));
+                }
+                (a, b) => panic!("{:?} / {:?}", a.map(|p| p.files), b.map(|_| ())),
+            }
+        }
     }
     // Without the mix, the table's parts segment as the summary's do.
     let settings = SegmentSettings::new(SegmentationSpec::default().k(KChoice::Fixed(2)), false);

@@ -14,7 +14,7 @@ use crate::engine::{PartDir, TableParts, read_part};
 use crate::error::Result;
 use crate::profitability::{
     CostModel, MatrixAxis, MatrixColumns, MatrixOutcome, Numbering, Profitability, Split,
-    activity_counts, cost_table_with_counts,
+    activity_counts, cost_frame,
 };
 use crate::stages::profitability::{check_rates, customer_columns};
 use crate::stages::segment::{different_customers, same_customers};
@@ -169,5 +169,5 @@ fn priced(
     model: &CostModel,
     counts: Option<&HashMap<String, (f64, f64)>>,
 ) -> Result<DataFrame> {
-    cost_table_with_counts(&read_part(path, None)?, model, counts)
+    cost_frame(&read_part(path, None)?, model, counts)
 }

@@ -18,7 +18,7 @@ use crate::segmentation::{
 use crate::stages::segment::{
     CLV_COLUMNS, CLV_SCORES, SegmentSettings, different_customers, same_customers,
 };
-use crate::transactions::aggregate::lines_column;
+use crate::transactions::aggregate::{is_summary_column, lines_column};
 
 /// The segmentation written as part files by [`SummaryParts::segment`]: one per summary
 /// part, in the same order, each with
@@ -245,10 +245,14 @@ impl SummaryParts {
         mix: &[String],
         clv: Option<&ClvParts>,
     ) -> Result<Plan> {
+        // The summary's columns only: the gathered stage segments the summary, so a
+        // whole table's parts offer the same features (and list the same columns when
+        // one is missing) as summary parts.
         let mut available = match self.files.first() {
             Some(path) => part_columns(path)?,
             None => Vec::new(),
         };
+        available.retain(|c| is_summary_column(c));
         let clv_names: &[&str] = if clv.is_some() { &CLV_COLUMNS } else { &[] };
         let shares: Vec<String> = mix.iter().map(|c| share_column(c)).collect();
         // The gathered stage adds the CLV columns and then the channel shares to the
@@ -325,8 +329,21 @@ impl SummaryParts {
         clv_path: Option<&PathBuf>,
         plan: &Plan,
     ) -> Result<DataFrame> {
-        let as_str: Vec<&str> = names.iter().map(String::as_str).collect();
+        // The channels' line counts are read with the other columns (one read of the
+        // part) and dropped once their shares are out: they are never features, which
+        // are the summary's columns (`plan`).
+        let as_str: Vec<&str> = names.iter().chain(&plan.mix).map(String::as_str).collect();
         let mut part = read_part(path, Some(&as_str))?;
+        if !plan.mix.is_empty() {
+            // `names` holds `customer_id` whenever there is a mix (see its callers).
+            let shares = channel_shares(&part)?;
+            for m in &plan.mix {
+                part.drop_in_place(m)?;
+            }
+            for c in shares.columns().iter().skip(1) {
+                part.with_column(c.clone())?;
+            }
+        }
         if let Some(clv_path) = clv_path {
             let mut wanted: Vec<&str> = vec!["customer_id"];
             wanted.extend(plan.clv.iter().map(String::as_str));
@@ -334,14 +351,6 @@ impl SummaryParts {
             same_customers(&part, &scores, "clv", CLV_SCORES)?;
             for name in &plan.clv {
                 part.with_column(scores.column(name)?.clone())?;
-            }
-        }
-        if !plan.mix.is_empty() {
-            let mut wanted: Vec<&str> = vec!["customer_id"];
-            wanted.extend(plan.mix.iter().map(String::as_str));
-            let shares = channel_shares(&read_part(path, Some(&wanted))?)?;
-            for c in shares.columns().iter().skip(1) {
-                part.with_column(c.clone())?;
             }
         }
         Ok(part)

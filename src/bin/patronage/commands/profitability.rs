@@ -27,13 +27,8 @@ pub(crate) fn run_profitability(
     use patronage::stages::profitability::{analyse_customers, customer_frame};
     let split: Split = split.parse()?;
     let model = costs.model()?;
-    if !model.prices_activity() {
-        // Refused before the input is read, as the stage would refuse it after.
-        return Err(patronage::Error::InvalidOption {
-            option: "costs".into(),
-            reason: patronage::stages::profitability::NO_RATES.into(),
-        });
-    }
+    // Refused before the input is read, as the stage would refuse it after.
+    patronage::stages::profitability::check_rates(&model)?;
     let activity = costs
         .activity
         .as_ref()
